@@ -1,0 +1,626 @@
+"""Relationship (客户关系): any organisation we deal with, and its whole history.
+
+Kinds and the reclassifications that make business sense:
+
+================  ==========================================  ===============================
+from              allowed                                      refused, and why
+================  ==========================================  ===============================
+prospect          qualify -> target; first business ->         —
+                  customer (a walk-in who books at once)
+target            back to prospect (lead went cold);           —
+                  first business -> customer
+customer          dormant, lost, won back (lifecycle)          back to prospect or target: it
+                                                               has done business with us, that
+                                                               history stays; use "lost"
+partner           stays partner                                any change: carriers and agents
+                                                               hold responsibility for links
+                                                               and their record must not move
+competitor        stays competitor                             any change: win/loss records
+                                                               refer to it as a competitor
+================  ==========================================  ===============================
+
+Lifecycle (customers only): ``active`` -> ``dormant`` (no business for a while) ->
+``active`` again on reactivation; ``active``/``dormant``/``won_back`` -> ``lost``;
+``lost`` -> ``won_back``. Every other kind stays ``active``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import (
+    AttributedEvent,
+    CommandContext,
+    UnknownMember,
+    refuse_unless,
+    require,
+)
+
+
+class RelationshipKind(StrEnum):
+    PROSPECT = "prospect"
+    TARGET = "target"
+    CUSTOMER = "customer"
+    PARTNER = "partner"
+    COMPETITOR = "competitor"
+
+
+class Lifecycle(StrEnum):
+    ACTIVE = "active"
+    DORMANT = "dormant"
+    LOST = "lost"
+    WON_BACK = "won_back"
+
+
+class Channel(StrEnum):
+    VISIT = "visit"
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    MESSAGE = "message"
+    PORTAL = "portal"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CareActionKind(StrEnum):
+    FOLLOW_UP_AFTER_INCIDENT = "follow_up_after_incident"
+    SATISFACTION_CALL = "satisfaction_call"
+    GREETING = "greeting"
+    GIFT = "gift"
+    REVIEW_MEETING = "review_meeting"
+
+
+@dataclass(frozen=True)
+class Contact:
+    contact_id: str
+    name: str
+    title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "contact_id": self.contact_id,
+            "name": self.name,
+            "title": self.title,
+            "phone": self.phone,
+            "email": self.email,
+        }
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _text(value: str, field: str, *, max_length: int = 200) -> str:
+    cleaned = value.strip()
+    require(bool(cleaned), f"{field}.required", f"{field} must not be empty", field=field)
+    require(
+        len(cleaned) <= max_length,
+        f"{field}.too_long",
+        f"{field} is longer than {max_length} characters",
+        field=field,
+    )
+    return cleaned
+
+
+def _optional_text(value: str | None, field: str, *, max_length: int = 200) -> str | None:
+    if value is None or not value.strip():
+        return None
+    return _text(value, field, max_length=max_length)
+
+
+def _contact(
+    contact_id: str, name: str, title: str | None, phone: str | None, email: str | None
+) -> Contact:
+    email = _optional_text(email, "email")
+    if email is not None:
+        require(bool(_EMAIL.match(email)), "email.format", "email is not an address", field="email")
+    return Contact(
+        contact_id=_text(contact_id, "contact_id", max_length=64),
+        name=_text(name, "name"),
+        title=_optional_text(title, "title"),
+        phone=_optional_text(phone, "phone", max_length=40),
+        email=email,
+    )
+
+
+class Relationship(Aggregate, created_event_name="Registered"):
+    TOPIC = "Relationship"
+
+    class Event(AttributedEvent):
+        pass
+
+    class Registered(Event, Aggregate.Created):
+        TOPIC = "Relationship.Registered"
+        # v1 had no key-account designation; v2 added it (see upcast_v1_v2).
+        class_version = 2
+
+        name: str
+        kind: str
+        industry: str
+        key_account: bool
+        region: str
+        branch: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["key_account"] = False
+
+    # The library gives every aggregate a "Created" event; ours is "Registered".
+    Created = Registered
+
+    class Renamed(Event):
+        TOPIC = "Relationship.Renamed"
+        name: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.name = self.name
+
+    class QualifiedAsTarget(Event):
+        TOPIC = "Relationship.QualifiedAsTarget"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.kind = RelationshipKind.TARGET
+
+    class ReturnedToProspect(Event):
+        TOPIC = "Relationship.ReturnedToProspect"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.kind = RelationshipKind.PROSPECT
+
+    class BecameCustomer(Event):
+        TOPIC = "Relationship.BecameCustomer"
+        first_business_reference: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.kind = RelationshipKind.CUSTOMER
+            aggregate.lifecycle = Lifecycle.ACTIVE
+
+    class MarkedDormant(Event):
+        TOPIC = "Relationship.MarkedDormant"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.lifecycle = Lifecycle.DORMANT
+
+    class Reactivated(Event):
+        TOPIC = "Relationship.Reactivated"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.lifecycle = Lifecycle.ACTIVE
+
+    class MarkedLost(Event):
+        TOPIC = "Relationship.MarkedLost"
+        reason: str
+        lost_to_competitor_id: UUID | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.lifecycle = Lifecycle.LOST
+
+    class WonBack(Event):
+        TOPIC = "Relationship.WonBack"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.lifecycle = Lifecycle.WON_BACK
+
+    class IndustryChanged(Event):
+        TOPIC = "Relationship.IndustryChanged"
+        industry: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.industry = self.industry
+
+    class KeyAccountDesignated(Event):
+        TOPIC = "Relationship.KeyAccountDesignated"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.key_account = True
+
+    class KeyAccountWithdrawn(Event):
+        TOPIC = "Relationship.KeyAccountWithdrawn"
+        reason: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.key_account = False
+
+    class MovedToBranch(Event):
+        TOPIC = "Relationship.MovedToBranch"
+        region: str
+        branch: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.region = self.region
+            aggregate.branch = self.branch
+
+    class AccountTeamAssigned(Event):
+        TOPIC = "Relationship.AccountTeamAssigned"
+        field_rep: str | None
+        office_rep: str | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.field_rep = self.field_rep
+            aggregate.office_rep = self.office_rep
+
+    class ContactAdded(Event):
+        TOPIC = "Relationship.ContactAdded"
+        contact: dict[str, Any]
+
+        def apply(self, aggregate: Relationship) -> None:
+            contact = Contact(**self.contact)
+            aggregate.contacts = {**aggregate.contacts, contact.contact_id: contact}
+
+    class ContactChanged(Event):
+        TOPIC = "Relationship.ContactChanged"
+        contact: dict[str, Any]
+
+        def apply(self, aggregate: Relationship) -> None:
+            contact = Contact(**self.contact)
+            aggregate.contacts = {**aggregate.contacts, contact.contact_id: contact}
+
+    class ContactRemoved(Event):
+        TOPIC = "Relationship.ContactRemoved"
+        contact_id: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.contacts = {
+                k: v for k, v in aggregate.contacts.items() if k != self.contact_id
+            }
+
+    class InteractionLogged(Event):
+        """An interaction; when it happened is the event's ``occurred_at``."""
+
+        TOPIC = "Relationship.InteractionLogged"
+        interaction_id: UUID
+        channel: str
+        direction: str
+        summary: str
+        staff: str
+        contact_id: str | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.interaction_count += 1
+            if (
+                aggregate.last_interaction is None
+                or self.occurred_at >= aggregate.last_interaction.happened_at
+            ):
+                aggregate.last_interaction = LastInteraction(
+                    happened_at=self.occurred_at, channel=Channel(self.channel)
+                )
+
+    class CustomerCareRecorded(Event):
+        TOPIC = "Relationship.CustomerCareRecorded"
+        care_id: UUID
+        care_kind: str
+        note: str
+        staff: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate.care_action_count += 1
+
+    # --- state -------------------------------------------------------------------------
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        industry: str,
+        key_account: bool,
+        region: str,
+        branch: str,
+    ) -> None:
+        self.name = name
+        self.kind = RelationshipKind(kind)
+        self.lifecycle = Lifecycle.ACTIVE
+        self.industry = industry
+        self.key_account = key_account
+        self.region = region
+        self.branch = branch
+        self.field_rep: str | None = None
+        self.office_rep: str | None = None
+        self.contacts: dict[str, Contact] = {}
+        self.interaction_count = 0
+        self.last_interaction: LastInteraction | None = None
+        self.care_action_count = 0
+
+    # --- commands ----------------------------------------------------------------------
+
+    @classmethod
+    def register(
+        cls,
+        ctx: CommandContext,
+        *,
+        name: str,
+        kind: RelationshipKind,
+        industry: str,
+        region: str,
+        branch: str,
+        key_account: bool = False,
+        relationship_id: UUID | None = None,
+    ) -> Relationship:
+        return cls._create(
+            cls.Registered,
+            id=relationship_id or cls.create_id(),
+            name=_text(name, "name"),
+            kind=RelationshipKind(kind).value,
+            industry=_text(industry, "industry", max_length=80),
+            key_account=key_account,
+            region=_text(region, "region", max_length=80),
+            branch=_text(branch, "branch", max_length=80),
+            **ctx.event_fields(),
+        )
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid4()
+
+    def rename(self, ctx: CommandContext, *, name: str) -> None:
+        name = _text(name, "name")
+        refuse_unless(name != self.name, "name.unchanged", "the name is already this")
+        self.trigger_event(self.Renamed, name=name, **ctx.event_fields())
+
+    def qualify_as_target(self, ctx: CommandContext, *, reason: str) -> None:
+        refuse_unless(
+            self.kind is RelationshipKind.PROSPECT,
+            "kind.qualify_only_prospect",
+            f"only a prospect can be qualified as a target; this is a {self.kind}",
+        )
+        self.trigger_event(
+            self.QualifiedAsTarget, reason=_text(reason, "reason"), **ctx.event_fields()
+        )
+
+    def return_to_prospect(self, ctx: CommandContext, *, reason: str) -> None:
+        refuse_unless(
+            self.kind is RelationshipKind.TARGET,
+            "kind.return_only_target",
+            f"only a target can return to prospect; this is a {self.kind}"
+            + (" (a customer that stops buying is marked lost)" if self.is_customer else ""),
+        )
+        self.trigger_event(
+            self.ReturnedToProspect, reason=_text(reason, "reason"), **ctx.event_fields()
+        )
+
+    def record_first_business(self, ctx: CommandContext, *, reference: str) -> None:
+        refuse_unless(
+            self.kind in (RelationshipKind.PROSPECT, RelationshipKind.TARGET),
+            "kind.first_business_only_prospect_or_target",
+            f"first business makes a prospect or target a customer; this is a {self.kind}",
+        )
+        self.trigger_event(
+            self.BecameCustomer,
+            first_business_reference=_text(reference, "reference", max_length=80),
+            **ctx.event_fields(),
+        )
+
+    def mark_dormant(self, ctx: CommandContext, *, reason: str) -> None:
+        self._require_customer("mark dormant")
+        refuse_unless(
+            self.lifecycle in (Lifecycle.ACTIVE, Lifecycle.WON_BACK),
+            "lifecycle.dormant_only_from_active",
+            f"only an active or won-back customer can become dormant; it is {self.lifecycle}",
+        )
+        self.trigger_event(self.MarkedDormant, reason=_text(reason, "reason"), **ctx.event_fields())
+
+    def reactivate(self, ctx: CommandContext, *, reason: str) -> None:
+        self._require_customer("reactivate")
+        refuse_unless(
+            self.lifecycle is Lifecycle.DORMANT,
+            "lifecycle.reactivate_only_dormant",
+            f"only a dormant customer can be reactivated; it is {self.lifecycle}"
+            + (" (a lost customer is won back)" if self.lifecycle is Lifecycle.LOST else ""),
+        )
+        self.trigger_event(self.Reactivated, reason=_text(reason, "reason"), **ctx.event_fields())
+
+    def mark_lost(
+        self, ctx: CommandContext, *, reason: str, lost_to_competitor_id: UUID | None = None
+    ) -> None:
+        self._require_customer("mark lost")
+        refuse_unless(
+            self.lifecycle is not Lifecycle.LOST,
+            "lifecycle.already_lost",
+            "the customer is already lost",
+        )
+        refuse_unless(
+            lost_to_competitor_id != self.id,
+            "lifecycle.lost_to_itself",
+            "a customer cannot be lost to itself",
+        )
+        self.trigger_event(
+            self.MarkedLost,
+            reason=_text(reason, "reason"),
+            lost_to_competitor_id=lost_to_competitor_id,
+            **ctx.event_fields(),
+        )
+
+    def win_back(self, ctx: CommandContext, *, reason: str) -> None:
+        self._require_customer("win back")
+        refuse_unless(
+            self.lifecycle is Lifecycle.LOST,
+            "lifecycle.win_back_only_lost",
+            f"only a lost customer can be won back; it is {self.lifecycle}",
+        )
+        self.trigger_event(self.WonBack, reason=_text(reason, "reason"), **ctx.event_fields())
+
+    def change_industry(self, ctx: CommandContext, *, industry: str) -> None:
+        industry = _text(industry, "industry", max_length=80)
+        refuse_unless(industry != self.industry, "industry.unchanged", "industry is already this")
+        self.trigger_event(self.IndustryChanged, industry=industry, **ctx.event_fields())
+
+    def designate_key_account(self, ctx: CommandContext, *, reason: str) -> None:
+        refuse_unless(
+            self.kind in (RelationshipKind.TARGET, RelationshipKind.CUSTOMER),
+            "key_account.only_target_or_customer",
+            f"key accounts are targets or customers; this is a {self.kind}",
+        )
+        refuse_unless(not self.key_account, "key_account.already", "already a key account")
+        self.trigger_event(
+            self.KeyAccountDesignated, reason=_text(reason, "reason"), **ctx.event_fields()
+        )
+
+    def withdraw_key_account(self, ctx: CommandContext, *, reason: str) -> None:
+        refuse_unless(self.key_account, "key_account.not_designated", "not a key account")
+        self.trigger_event(
+            self.KeyAccountWithdrawn, reason=_text(reason, "reason"), **ctx.event_fields()
+        )
+
+    def move_to_branch(self, ctx: CommandContext, *, region: str, branch: str) -> None:
+        region = _text(region, "region", max_length=80)
+        branch = _text(branch, "branch", max_length=80)
+        refuse_unless(
+            (region, branch) != (self.region, self.branch),
+            "branch.unchanged",
+            "the relationship is already with this region and branch",
+        )
+        self.trigger_event(self.MovedToBranch, region=region, branch=branch, **ctx.event_fields())
+
+    def assign_account_team(
+        self, ctx: CommandContext, *, field_rep: str | None, office_rep: str | None
+    ) -> None:
+        field_rep = _optional_text(field_rep, "field_rep", max_length=64)
+        office_rep = _optional_text(office_rep, "office_rep", max_length=64)
+        refuse_unless(
+            (field_rep, office_rep) != (self.field_rep, self.office_rep),
+            "team.unchanged",
+            "the account team is already this",
+        )
+        self.trigger_event(
+            self.AccountTeamAssigned,
+            field_rep=field_rep,
+            office_rep=office_rep,
+            **ctx.event_fields(),
+        )
+
+    def add_contact(
+        self,
+        ctx: CommandContext,
+        *,
+        contact_id: str,
+        name: str,
+        title: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        contact = _contact(contact_id, name, title, phone, email)
+        refuse_unless(
+            contact.contact_id not in self.contacts,
+            "contact.duplicate_id",
+            f"a contact with id {contact.contact_id!r} already exists",
+        )
+        self.trigger_event(self.ContactAdded, contact=contact.as_dict(), **ctx.event_fields())
+
+    def change_contact(
+        self,
+        ctx: CommandContext,
+        *,
+        contact_id: str,
+        name: str | None = None,
+        title: str | None = None,
+        phone: str | None = None,
+        email: str | None = None,
+    ) -> None:
+        current = self._contact(contact_id)
+        changed = replace(
+            current,
+            **{
+                k: v
+                for k, v in {"name": name, "title": title, "phone": phone, "email": email}.items()
+                if v is not None
+            },
+        )
+        contact = _contact(
+            changed.contact_id, changed.name, changed.title, changed.phone, changed.email
+        )
+        refuse_unless(contact != current, "contact.unchanged", "nothing about the contact changes")
+        self.trigger_event(self.ContactChanged, contact=contact.as_dict(), **ctx.event_fields())
+
+    def remove_contact(self, ctx: CommandContext, *, contact_id: str) -> None:
+        self._contact(contact_id)
+        self.trigger_event(self.ContactRemoved, contact_id=contact_id, **ctx.event_fields())
+
+    def log_interaction(
+        self,
+        ctx: CommandContext,
+        *,
+        interaction_id: UUID,
+        channel: Channel,
+        direction: Direction,
+        summary: str,
+        staff: str | None = None,
+        contact_id: str | None = None,
+    ) -> None:
+        if contact_id is not None:
+            self._contact(contact_id)
+        self.trigger_event(
+            self.InteractionLogged,
+            interaction_id=interaction_id,
+            channel=Channel(channel).value,
+            direction=Direction(direction).value,
+            summary=_text(summary, "summary", max_length=2000),
+            staff=_text(staff or ctx.actor, "staff", max_length=64),
+            contact_id=contact_id,
+            **ctx.event_fields(),
+        )
+
+    def record_customer_care(
+        self,
+        ctx: CommandContext,
+        *,
+        care_id: UUID,
+        care_kind: CareActionKind,
+        note: str,
+        staff: str | None = None,
+    ) -> None:
+        refuse_unless(
+            self.kind is not RelationshipKind.COMPETITOR,
+            "care.not_for_competitor",
+            "customer care is not given to a competitor",
+        )
+        self.trigger_event(
+            self.CustomerCareRecorded,
+            care_id=care_id,
+            care_kind=CareActionKind(care_kind).value,
+            note=_text(note, "note", max_length=2000),
+            staff=_text(staff or ctx.actor, "staff", max_length=64),
+            **ctx.event_fields(),
+        )
+
+    # --- helpers -----------------------------------------------------------------------
+
+    @property
+    def is_customer(self) -> bool:
+        return self.kind is RelationshipKind.CUSTOMER
+
+    def _require_customer(self, action: str) -> None:
+        refuse_unless(
+            self.is_customer,
+            "lifecycle.only_customers",
+            f"only a customer's lifecycle changes; cannot {action} a {self.kind}",
+        )
+
+    def _contact(self, contact_id: str) -> Contact:
+        contact = self.contacts.get(contact_id)
+        if contact is None:
+            raise UnknownMember("contact.unknown", f"no contact with id {contact_id!r}")
+        return contact
+
+
+@dataclass(frozen=True)
+class LastInteraction:
+    happened_at: datetime
+    channel: Channel
+

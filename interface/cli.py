@@ -1,0 +1,176 @@
+"""``fullchain``: the operators' command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from application.database import configured_database
+from application.schema import SchemaNotReady, missing_migrations
+from interface.runtime import Services, all_migrations, init_database
+
+log = logging.getLogger("fullchain")
+
+
+def _services(*, init: bool) -> Services:
+    database = configured_database()
+    if init:
+        applied = init_database(database)
+        if applied:
+            log.info("schema: applied %s", ", ".join(applied))
+    else:
+        missing = missing_migrations(database, all_migrations())
+        if missing:
+            raise SchemaNotReady(missing)
+    return Services.open(database)
+
+
+def cmd_db_init(_: argparse.Namespace) -> int:
+    database = configured_database()
+    applied = init_database(database)
+    print("schema up to date" + (f" (applied {', '.join(applied)})" if applied else ""))
+    return 0
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def handler(signum: int, _: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    stop.wait()
+
+
+def cmd_project(_: argparse.Namespace) -> int:
+    services = _services(init=False)
+    services.start_workers()
+    log.info("projection workers running: %s", ", ".join(p.name for p in services.projections))
+    try:
+        _wait_for_signal()
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from projections.engine import rebuild
+
+    services = _services(init=False)
+    try:
+        names = [p.name for p in services.projections]
+        chosen = [p for p in services.projections if args.name in (None, p.name)]
+        if not chosen:
+            print(f"no read model named {args.name!r}; there are: {', '.join(names)}")
+            return 2
+        for projection in chosen:
+            total = rebuild(services.worker(projection))
+            print(f"{projection.name}: rebuilt from {total} log entries")
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_demo(_: argparse.Namespace) -> int:
+    from interface.demo import load_demo
+
+    services = _services(init=True)
+    try:
+        summary = load_demo(services)
+        print(summary)
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from interface.demo import demo_token, has_data, load_demo
+    from interface.http.app import create_app
+
+    services = _services(init=True)
+    try:
+        if args.demo and not has_data(services):
+            print("loading demo data …", flush=True)
+            print(load_demo(services), flush=True)
+        run_workers = args.workers if args.workers is not None else services.database.embedded
+        if run_workers:
+            services.start_workers()
+        url = f"http://{args.host}:{args.port}"
+        print(f"\nFullchain CRM at {url}  (API documentation: {url}/docs)")
+        if args.demo:
+            name, token = demo_token(services)
+            print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}\n")
+        uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="info")
+    finally:
+        services.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fullchain",
+        description="Fullchain CRM. Database: $FULLCHAIN_DATABASE_URL, "
+        "else an embedded PostgreSQL in $FULLCHAIN_DATA_DIR (default .data).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the HTTP API (creates the schema first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="load demo data into an empty database and print a demo token (default on)",
+    )
+    serve.add_argument(
+        "--workers",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the projection workers in this process "
+        "(default: on for the embedded database, off for a configured server)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+    project = sub.add_parser("project", help="run the projection workers until stopped")
+    project.set_defaults(func=cmd_project)
+
+    rebuild = sub.add_parser("rebuild", help="rebuild read models from the log")
+    rebuild.add_argument("name", nargs="?", default=None, help="one read model (default all)")
+    rebuild.set_defaults(func=cmd_rebuild)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    init = db_sub.add_parser("init", help="create or update the schema (idempotent)")
+    init.set_defaults(func=cmd_db_init)
+
+    demo = sub.add_parser("demo", help="load the demo data set")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except SchemaNotReady as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

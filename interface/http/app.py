@@ -1,0 +1,34 @@
+"""The HTTP interface: translates requests into service calls and read-model queries."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from interface.http import errors, relationships
+from interface.runtime import Services
+
+DESCRIPTION = """
+Fullchain CRM: customer relationships of a logistics company as an append-only event log.
+
+* **Commands** are `POST` endpoints. Each answers with the aggregate's new `version`
+  (also the `ETag`) and the log `position` of its last event. Send `If-Match: "<version>"`
+  to refuse the command if someone changed the aggregate meanwhile (412).
+* **Reads** come from read models that a projection worker keeps current. Pass
+  `min_position=<position>` to wait (bounded) until your own write is visible; if it is
+  not in time the answer is 503 with `Retry-After`.
+* **Errors** are RFC 9457 problem details (`application/problem+json`).
+* Every request needs `Authorization: Bearer <token>`; the staff member it identifies is
+  recorded as the actor on every event.
+"""
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="Fullchain CRM",
+        version="0.1.0",
+        description=DESCRIPTION,
+    )
+    app.state.services = services
+    errors.install(app)
+    app.include_router(relationships.router)
+    return app

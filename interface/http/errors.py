@@ -1,0 +1,173 @@
+"""One error format for every refusal: RFC 9457 problem details.
+
+``type`` is a stable URI per kind of problem, ``rule`` names the domain rule for domain
+refusals, ``errors`` lists field and reason for invalid input.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from application.service import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    NotFound,
+    VersionMismatch,
+)
+from domain.base import CommandRefused, DomainError, InvalidValue, UnknownMember
+from projections.queries import InvalidCursor
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None = None
+    rule: str | None = None
+    errors: list[FieldError] | None = None
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    kind: str,
+    rule: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(
+        type=f"https://fullchain.example/problems/{kind}",
+        title=title,
+        status=status,
+        detail=detail,
+        rule=rule,
+        errors=errors,
+    )
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses an endpoint can answer."""
+    described = {
+        401: "No bearer token, or one that identifies no staff member",
+        403: "The staff member may not do this",
+        404: "No such resource",
+        409: "The current state forbids this command (the rule is named)",
+        412: "If-Match names a version that is no longer current",
+        422: "Invalid input: the field and the reason",
+        503: "The read model has not reached min_position in time; retry after Retry-After",
+    }
+    return {
+        s: {
+            "description": described[s],
+            "model": Problem,
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for s in statuses
+    }
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            FieldError(field=_field_of(e.get("loc", ())), reason=str(e.get("msg", "invalid")))
+            for e in exc.errors()
+        ]
+        return problem(422, "Invalid input", kind="invalid-input", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return problem(
+            exc.status_code, str(exc.detail), kind=f"http-{exc.status_code}", headers=headers
+        )
+
+    @app.exception_handler(InvalidValue)
+    async def invalid_value(_: Request, exc: InvalidValue) -> JSONResponse:
+        errors = [FieldError(field=exc.field, reason=exc.message)] if exc.field else None
+        return problem(
+            422, "Invalid input", exc.message, kind="invalid-input", rule=exc.rule, errors=errors
+        )
+
+    @app.exception_handler(UnknownMember)
+    async def unknown_member(_: Request, exc: UnknownMember) -> JSONResponse:
+        return problem(404, "Not found", exc.message, kind="not-found", rule=exc.rule)
+
+    @app.exception_handler(CommandRefused)
+    async def refused(_: Request, exc: CommandRefused) -> JSONResponse:
+        return problem(
+            409, "Command refused by a business rule", exc.message, kind="refused", rule=exc.rule
+        )
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(
+            409, "Command refused by a business rule", exc.message, kind="refused", rule=exc.rule
+        )
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return problem(404, "Not found", str(exc), kind="not-found")
+
+    @app.exception_handler(AlreadyExists)
+    async def already_exists(_: Request, exc: AlreadyExists) -> JSONResponse:
+        return problem(409, "Already exists", str(exc), kind="already-exists")
+
+    @app.exception_handler(VersionMismatch)
+    async def version_mismatch(_: Request, exc: VersionMismatch) -> JSONResponse:
+        return problem(412, "Precondition failed", str(exc), kind="version-mismatch")
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        return problem(
+            409,
+            "Concurrent changes",
+            str(exc),
+            kind="concurrency",
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(InvalidCursor)
+    async def invalid_cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
+        return problem(
+            422,
+            "Invalid input",
+            kind="invalid-input",
+            errors=[FieldError(field="cursor", reason=str(exc))],
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "Internal error", kind="internal")

@@ -1,0 +1,76 @@
+"""The composition root: database, schema, write side, read pool and projection workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+from application.database import Database, configured_database
+from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
+from application.service import Fullchain
+from projections.account_status import AccountStatusProjection
+from projections.engine import BatchProjection, ProjectionWorker
+
+log = logging.getLogger(__name__)
+
+
+def all_projections() -> list[BatchProjection]:
+    return [AccountStatusProjection()]
+
+
+def all_migrations() -> list[Migration]:
+    return [EVENT_STORE, STAFF_TOKENS, *(p.migration for p in all_projections())]
+
+
+def init_database(database: Database) -> list[str]:
+    return init_schema(database, all_migrations())
+
+
+@dataclass
+class Services:
+    database: Database
+    app: Fullchain
+    reads: ConnectionPool[DictRow]
+    projections: Sequence[BatchProjection]
+    workers: list[ProjectionWorker] = field(default_factory=list)
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, database: Database | None = None) -> Services:
+        database = database or configured_database()
+        app = Fullchain(database)
+        reads: ConnectionPool[DictRow] = ConnectionPool(
+            database.conninfo,
+            min_size=1,
+            max_size=8,
+            kwargs={"row_factory": dict_row, "autocommit": True},
+            open=True,
+        )
+        return cls(database, app, reads, all_projections())
+
+    def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
+        return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]
+
+    def start_workers(self) -> None:
+        """Run every projection worker in a thread of this process (embedded default)."""
+        for projection in self.projections:
+            worker = self.worker(projection)
+            thread = threading.Thread(
+                target=worker.run_forever, name=f"projection-{projection.name}", daemon=True
+            )
+            thread.start()
+            self.workers.append(worker)
+            self.threads.append(thread)
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        for thread in self.threads:
+            thread.join(timeout=10)
+        self.reads.close()
+        self.app.close()
