@@ -45,11 +45,11 @@ def database(server_conninfo: str) -> Iterator[Database]:
 
 
 def truncate_all(database: Database) -> None:
-    tables = ["fullchain_events", "staff_token"]
+    tables = []
     for migration in all_migrations():
         for statement in migration.statements:
             words = statement.split()
-            if words[:2] == ["CREATE", "TABLE"]:
+            if words[:2] == ["CREATE", "TABLE"] and words[2] != TRACKING_TABLE:
                 tables.append(words[2])
     with database.connect(autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY")
