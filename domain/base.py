@@ -142,4 +142,3 @@ def event_classes(aggregate_class: type[Aggregate]) -> Iterator[type[AttributedE
             and value.__name__ != "Event"
         ):
             yield value
-

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from datetime import datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -623,4 +623,3 @@ class Relationship(Aggregate, created_event_name="Registered"):
 class LastInteraction:
     happened_at: datetime
     channel: Channel
-

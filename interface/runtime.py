@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
@@ -35,7 +36,7 @@ def init_database(database: Database) -> list[str]:
 class Services:
     database: Database
     app: Fullchain
-    reads: ConnectionPool[DictRow]
+    reads: ConnectionPool[Connection[DictRow]]
     projections: Sequence[BatchProjection]
     workers: list[ProjectionWorker] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
@@ -44,7 +45,7 @@ class Services:
     def open(cls, database: Database | None = None) -> Services:
         database = database or configured_database()
         app = Fullchain(database)
-        reads: ConnectionPool[DictRow] = ConnectionPool(
+        reads: ConnectionPool[Connection[DictRow]] = ConnectionPool(
             database.conninfo,
             min_size=1,
             max_size=8,

@@ -175,8 +175,7 @@ class AccountStatusProjection(BatchProjection):
         rows: dict[Any, dict[str, Any] | None] = dict.fromkeys(ids)
         with conn.cursor() as cur:
             cur.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM account_status "
-                "WHERE relationship_id = ANY(%s)",
+                f"SELECT {', '.join(COLUMNS)} FROM account_status WHERE relationship_id = ANY(%s)",
                 (ids,),
             )
             for values in cur.fetchall():

@@ -74,7 +74,7 @@ def tracking_position(conn: Connection, projection_name: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-class TrackingConflict(RuntimeError):
+class TrackingConflictError(RuntimeError):
     pass
 
 
@@ -90,7 +90,7 @@ def _advance_tracking(conn: Connection, projection_name: str, position: int) -> 
     ).fetchone()
     if row is None:
         msg = f"{projection_name}: position {position} was already applied"
-        raise TrackingConflict(msg)
+        raise TrackingConflictError(msg)
 
 
 class ProjectionWorker:
@@ -142,8 +142,7 @@ class ProjectionWorker:
                         )
                     ),
                 )
-                for notification_id, originator_id, originator_version, topic, state, recorded_at
-                in rows
+                for notification_id, originator_id, originator_version, topic, state, recorded_at in rows
                 if self.projection.handles(topic)
             ]
             if events:

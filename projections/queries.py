@@ -29,7 +29,7 @@ _ACCOUNT_SELECT = f"""
 """
 
 
-class InvalidCursor(ValueError):
+class InvalidCursorError(ValueError):
     pass
 
 
@@ -44,7 +44,7 @@ def decode_cursor(cursor: str) -> int:
             raise ValueError(raw)
         return int(raw[1:])
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidCursor("cursor is not one this service issued") from None
+        raise InvalidCursorError("cursor is not one this service issued") from None
 
 
 @dataclass(frozen=True)

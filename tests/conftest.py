@@ -53,9 +53,7 @@ def truncate_all(database: Database) -> None:
                 tables.append(words[2])
     with database.connect(autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY")
-        conn.execute(
-            f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'"
-        )
+        conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from application.service import (
     VersionMismatch,
 )
 from domain.base import CommandRefused, DomainError, InvalidValue, UnknownMember
-from projections.queries import InvalidCursor
+from projections.queries import InvalidCursorError
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,8 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
-    @app.exception_handler(InvalidCursor)
-    async def invalid_cursor(_: Request, exc: InvalidCursor) -> JSONResponse:
+    @app.exception_handler(InvalidCursorError)
+    async def invalid_cursor(_: Request, exc: InvalidCursorError) -> JSONResponse:
         return problem(
             422,
             "Invalid input",
