@@ -1,0 +1,1385 @@
+"""The demo data set: a year in the life of a freight forwarder's customer relationships.
+
+Five branches (分支店) in four regions, about sixty relationships of every kind — the
+customers a branch works for, the prospects and targets it pursues, the airlines, ocean
+lines, agents, customs brokers and bonded warehouses it works with, and the forwarders it
+competes against — each with its account team (a field rep 外勤 and an office rep 内勤),
+contacts, interactions, customer care and the lifecycle a real year brings: prospects
+qualified, first business booked, customers going dormant, lost to a competitor and won
+back, key accounts designated, an account moving to another branch.
+
+Everything is loaded through the application service, one command at a time, exactly as
+staff would issue it: each command carries the staff member who issued it and the business
+time it happened (weekday office hours in the branch's time zone; portal bookings and
+messages also at weekends and in the evening), and the commands are applied in the order
+of those times, so the log reads like the year it records. Commands that belong together
+(a registration and its set-up, a complaint and its follow-up, a customer's notice and the
+loss it leads to) share a correlation id.
+
+The same seed and the same day of loading give the same history: every id, time and text
+comes from one seeded random generator, and times count back from the day of loading.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from enum import Enum
+from typing import NamedTuple
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from application.service import CommandResult, Fullchain
+from application.tokens import issue_token
+from domain.base import CommandContext
+from domain.relationship import CareActionKind, Channel, Direction, RelationshipKind
+from interface.runtime import Services
+
+#: The seed of the demo history.
+SEED = 20_240_517
+
+#: Advisory lock held while loading, so two processes never load the demo at once.
+LOAD_LOCK = 7_303_000_001
+
+#: Headquarters key-account management (总部大客户部), who designates key accounts.
+HQ_KEY_ACCOUNTS = "qian.lin"
+
+#: The staff member `demo_token` issues a token for: the Suzhou branch manager.
+DEMO_MANAGER = ("zhou.hui", "Zhou Hui 周慧 (branch manager, Suzhou 苏州分公司)")
+
+
+def _zone(name: str, utc_offset_hours: int) -> tzinfo:
+    try:
+        return ZoneInfo(name)
+    except ZoneInfoNotFoundError:  # no time-zone database: a fixed offset will do
+        return timezone(timedelta(hours=utc_offset_hours))
+
+
+CHINA = _zone("Asia/Shanghai", 8)
+CHICAGO = _zone("America/Chicago", -6)
+
+
+# --- branches and staff ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Branch:
+    code: str
+    name: str
+    region: str
+    zone: tzinfo
+    manager: str
+    field_reps: tuple[str, ...]
+    office_reps: tuple[str, ...]
+    #: Country and area code of the branch's landlines.
+    phone_prefix: str
+    english: bool = False
+
+
+BRANCHES: dict[str, Branch] = {
+    b.code: b
+    for b in (
+        Branch(
+            "SZV", "Suzhou 苏州分公司", "East China", CHINA,
+            manager="zhou.hui", field_reps=("li.wei", "wu.gang"), office_reps=("zhang.min",),
+            phone_prefix="+86 512",
+        ),
+        Branch(
+            "SHA", "Shanghai 上海分公司", "East China", CHINA,
+            manager="xu.jun", field_reps=("chen.jing", "liu.yang"), office_reps=("wang.fang",),
+            phone_prefix="+86 21",
+        ),
+        Branch(
+            "SZX", "Shenzhen 深圳分公司", "South China", CHINA,
+            manager="huang.lei", field_reps=("lin.tao",), office_reps=("he.xiaoli",),
+            phone_prefix="+86 755",
+        ),
+        Branch(
+            "BJS", "Beijing 北京分公司", "North China", CHINA,
+            manager="zhao.qiang", field_reps=("sun.peng",), office_reps=("ma.li",),
+            phone_prefix="+86 10",
+        ),
+        Branch(
+            "CHI", "Chicago Office 芝加哥办事处", "North America", CHICAGO,
+            manager="david.chen", field_reps=("sarah.miller",), office_reps=("emily.johnson",),
+            phone_prefix="+1 312", english=True,
+        ),
+    )
+}  # fmt: skip
+
+
+# --- the relationships -------------------------------------------------------------------
+
+
+class Story(Enum):
+    """How a relationship's year goes."""
+
+    CUSTOMER = "an existing customer, active all year"
+    DORMANT = "an existing customer that stops shipping and is marked dormant"
+    DORMANT_REACTIVATED = "goes dormant, then ships again"
+    LOST = "an existing customer lost to a competitor"
+    LOST_WON_BACK = "lost to a competitor, then won back"
+    WALK_IN = "a prospect who books at once and becomes a customer"
+    PROSPECT = "a prospect, not yet qualified"
+    QUALIFIED = "a prospect qualified as a target"
+    PROSPECT_TO_CUSTOMER = "prospect, qualified as target, first business"
+    TARGET = "a target, still pursued"
+    TARGET_TO_CUSTOMER = "a target that places its first business"
+    TARGET_COLD = "a target whose lead goes cold: back to prospect"
+    PARTNER = "a partner: carrier, agent, customs broker or warehouse"
+    COMPETITOR = "a competitor"
+
+
+REGISTERED_KIND = {
+    Story.CUSTOMER: RelationshipKind.CUSTOMER,
+    Story.DORMANT: RelationshipKind.CUSTOMER,
+    Story.DORMANT_REACTIVATED: RelationshipKind.CUSTOMER,
+    Story.LOST: RelationshipKind.CUSTOMER,
+    Story.LOST_WON_BACK: RelationshipKind.CUSTOMER,
+    Story.WALK_IN: RelationshipKind.PROSPECT,
+    Story.PROSPECT: RelationshipKind.PROSPECT,
+    Story.QUALIFIED: RelationshipKind.PROSPECT,
+    Story.PROSPECT_TO_CUSTOMER: RelationshipKind.PROSPECT,
+    Story.TARGET: RelationshipKind.TARGET,
+    Story.TARGET_TO_CUSTOMER: RelationshipKind.TARGET,
+    Story.TARGET_COLD: RelationshipKind.TARGET,
+    Story.PARTNER: RelationshipKind.PARTNER,
+    Story.COMPETITOR: RelationshipKind.COMPETITOR,
+}
+
+
+class KeyAccount(Enum):
+    NO = "no"
+    FROM_START = "registered as a key account"
+    DESIGNATED = "designated a key account during the year"
+
+
+@dataclass(frozen=True)
+class Org:
+    key: str
+    name: str
+    story: Story
+    industry: str
+    branch: str
+    #: The domain of its e-mail addresses.
+    domain: str
+    #: Its main lane or service with us, in the language of its summaries.
+    lane: str
+    english: bool = False
+    key_account: KeyAccount = KeyAccount.NO
+    contacts: int = 2
+    lost_to: str | None = None
+    rename_to: str | None = None
+    move_to: str | None = None
+    #: Its field rep changes during the year.
+    handover: bool = False
+
+
+S = Story
+KEY_FROM_START = KeyAccount.FROM_START
+KEY_DESIGNATED = KeyAccount.DESIGNATED
+
+ORGS: tuple[Org, ...] = (
+    # Suzhou 苏州分公司 — electronics and precision manufacturing around the industrial park
+    Org("huaxin", "苏州华芯电子有限公司", S.CUSTOMER, "electronics", "SZV",
+        "huaxin-elec.com.cn", "苏州→芝加哥 空运门到门", key_account=KEY_FROM_START, contacts=3),
+    Org("kessler", "Kessler Automotive Components (Taicang) Co., Ltd.", S.CUSTOMER,
+        "automotive", "SZV", "kessler-automotive.com", "Taicang → Hamburg sea freight, FCL",
+        english=True, key_account=KEY_DESIGNATED, contacts=3),
+    Org("kunshan_mould", "昆山精密模具厂", S.CUSTOMER, "machinery", "SZV", "ks-mould.cn",
+        "昆山→胡志明市 海运整柜", rename_to="昆山精密模具有限公司"),
+    Org("borui", "苏州博睿医疗器械有限公司", S.TARGET_TO_CUSTOMER, "medical devices", "SZV",
+        "borui-med.com", "苏州→法兰克福 温控空运"),
+    Org("wujiang_silk", "吴江丝绸服饰有限公司", S.DORMANT, "apparel", "SZV", "wjsilk.com",
+        "上海→洛杉矶 海运拼箱"),
+    Org("ruida", "苏州瑞达新材料科技有限公司", S.QUALIFIED, "chemicals", "SZV",
+        "ruida-material.cn", "上海→釜山 危险品海运", handover=True),
+    Org("hongyuan_chem", "张家港宏远化工有限公司", S.LOST_WON_BACK, "chemicals", "SZV",
+        "hongyuan-chem.com", "张家港→鹿特丹 化工品海运", lost_to="jieyun"),
+    Org("yunfan", "常熟云帆户外用品有限公司", S.PROSPECT, "apparel", "SZV", "yunfan-outdoor.cn",
+        "上海→西雅图 海运整柜", contacts=1),
+    Org("xinrui", "苏州新锐光电有限公司", S.WALK_IN, "electronics", "SZV", "xinrui-opto.com",
+        "苏州→首尔 空运"),
+    Org("sip_bonded", "苏州园区综保物流仓储有限公司", S.PARTNER, "warehousing", "SZV",
+        "sip-bonded.com.cn", "综保区保税仓储及分拨"),
+    Org("tongguanbao", "苏州通关宝报关有限公司", S.PARTNER, "customs brokerage", "SZV",
+        "tongguanbao.cn", "苏州出口报关", contacts=1),
+    Org("shunda", "江苏顺达公路运输有限公司", S.PARTNER, "road haulage", "SZV",
+        "shunda-trans.cn", "苏州→浦东机场 陆运"),
+    # Shanghai 上海分公司 — pharma, automotive, e-commerce; the airlines and ocean lines
+    Org("antai", "上海安泰生物制药有限公司", S.CUSTOMER, "pharmaceuticals", "SHA",
+        "antai-bio.com", "浦东→芝加哥 温控空运（2–8℃）", key_account=KEY_FROM_START,
+        contacts=3),
+    Org("jincheng", "上海锦程汽车零部件有限公司", S.CUSTOMER, "automotive", "SHA",
+        "jincheng-auto.com", "太仓→底特律 海铁联运", move_to="SZV"),
+    Org("lumina", "Lumina Home Goods (Shanghai) Trading Co., Ltd.", S.TARGET_TO_CUSTOMER,
+        "e-commerce", "SHA", "luminahome.com", "Shanghai → Los Angeles sea, Amazon FBA delivery",
+        english=True),
+    Org("youpin", "上海优品跨境电商有限公司", S.LOST, "e-commerce", "SHA", "youpin-global.com",
+        "上海→伦敦 跨境电商空运专线", lost_to="globelink"),
+    Org("huadong_chem", "上海华东化学品进出口有限公司", S.TARGET, "chemicals", "SHA",
+        "hdchem.com.cn", "上海→新加坡 危险品海运"),
+    Org("orient_fashion", "Orient Fashion Sourcing Ltd.", S.PROSPECT_TO_CUSTOMER, "apparel",
+        "SHA", "orientfashion.com", "Shanghai → Rotterdam sea, buyer's consolidation",
+        english=True, handover=True),
+    Org("xunchi", "上海迅驰电子商务有限公司", S.PROSPECT, "e-commerce", "SHA", "xunchi.com",
+        "上海→东京 跨境小包", contacts=1),
+    Org("baina", "上海百纳机械设备有限公司", S.TARGET_COLD, "machinery", "SHA",
+        "baina-machinery.com", "上海→迪拜 海运大件"),
+    Org("shenhang", "申航国际货运航空有限公司", S.PARTNER, "air cargo", "SHA",
+        "shenhang-cargo.com", "浦东→芝加哥 全货机", contacts=3),
+    Org("meridian", "Meridian Ocean Line", S.PARTNER, "ocean shipping", "SHA",
+        "meridianline.com", "Shanghai → Long Beach weekly service", english=True),
+    Org("gangcheng", "上海港城保税仓储有限公司", S.PARTNER, "warehousing", "SHA",
+        "gangcheng-bonded.cn", "外高桥保税仓储"),
+    Org("hutong", "上海沪通报关有限公司", S.PARTNER, "customs brokerage", "SHA",
+        "hutong-customs.cn", "上海进出口报关"),
+    Org("jieyun", "上海捷运国际货运代理有限公司", S.COMPETITOR, "freight forwarding", "SHA",
+        "jieyun-logistics.com", "上海→欧洲 海运", contacts=1),
+    Org("globelink", "GlobeLink Forwarding (Shanghai) Ltd.", S.COMPETITOR, "freight forwarding",
+        "SHA", "globelink-fwd.com", "Shanghai → London e-commerce air", english=True,
+        contacts=1),
+    # Shenzhen 深圳分公司 — electronics, apparel and cross-border e-commerce
+    Org("hongxun", "深圳宏讯通信设备有限公司", S.CUSTOMER, "electronics", "SZX",
+        "hongxun-tel.com", "深圳→芝加哥 空运", key_account=KEY_DESIGNATED, contacts=3),
+    Org("meijia", "东莞美嘉服装有限公司", S.DORMANT_REACTIVATED, "apparel", "SZX",
+        "meijia-garment.com", "盐田→洛杉矶 海运整柜"),
+    Org("jiguang", "深圳极光智能科技有限公司", S.PROSPECT_TO_CUSTOMER, "electronics", "SZX",
+        "jiguang-tech.com", "深圳→阿姆斯特丹 空运（含锂电池）"),
+    Org("nanyue", "广州南粤化工有限公司", S.TARGET, "chemicals", "SZX", "nanyue-chem.com",
+        "南沙→曼谷 危险品海运"),
+    Org("sugou", "深圳速购跨境电商有限公司", S.LOST, "e-commerce", "SZX", "sugou.com",
+        "深圳→洛杉矶 电商空派", lost_to="pengcheng"),
+    Org("shunde", "佛山顺德家电制造有限公司", S.PROSPECT, "household appliances", "SZX",
+        "shunde-appliance.com", "蛇口→悉尼 海运整柜"),
+    Org("bairui", "惠州比瑞电池科技有限公司", S.QUALIFIED, "electronics", "SZX",
+        "bairui-battery.com", "深圳→法兰克福 危险品空运"),
+    Org("kangda", "深圳康达医药有限公司", S.PROSPECT, "pharmaceuticals", "SZX",
+        "kangda-pharma.com", "深圳→香港 冷链陆运", contacts=1),
+    Org("qianhai", "深圳前海联运报关有限公司", S.PARTNER, "customs brokerage", "SZX",
+        "qianhai-customs.cn", "深圳进出口报关"),
+    Org("south_sea", "South Sea Container Lines", S.PARTNER, "ocean shipping", "SZX",
+        "southsealines.com", "Yantian → Long Beach", english=True),
+    Org("victoria", "Victoria Harbour Air Cargo Ltd.", S.PARTNER, "air cargo", "SZX",
+        "vharbourcargo.com.hk", "Hong Kong → Chicago freighter", english=True),
+    Org("pengcheng", "深圳鹏程国际物流有限公司", S.COMPETITOR, "freight forwarding", "SZX",
+        "pengcheng-log.com", "深圳→美西 电商空派", contacts=1),
+    # Beijing 北京分公司 — pharma, heavy machinery, rail to Europe
+    Org("kangning", "北京康宁生物医药股份有限公司", S.CUSTOMER, "pharmaceuticals", "BJS",
+        "kangning-bio.com", "首都机场→波士顿 温控空运", key_account=KEY_FROM_START,
+        contacts=3),
+    Org("binhai", "天津滨海重工机械有限公司", S.CUSTOMER, "machinery", "BJS",
+        "binhai-heavy.com", "天津→汉堡 大件海运"),
+    Org("zhixing", "北京智行汽车科技有限公司", S.TARGET_TO_CUSTOMER, "automotive", "BJS",
+        "zhixing-auto.com", "天津→慕尼黑 中欧班列", key_account=KEY_DESIGNATED),
+    Org("jinghua", "北京京华时装有限公司", S.LOST_WON_BACK, "apparel", "BJS",
+        "jinghua-fashion.com", "北京→米兰 空运", lost_to="huayun"),
+    Org("cangzhou", "河北沧州化工有限公司", S.PROSPECT, "chemicals", "BJS", "czchem.com.cn",
+        "天津→鹿特丹 化工品海运", contacts=1),
+    Org("yunduan", "北京中关村云端科技有限公司", S.PROSPECT, "electronics", "BJS",
+        "yunduan-tech.com", "北京→新加坡 服务器空运"),
+    Org("nordic", "Nordic Machinery (Beijing) Co., Ltd.", S.TARGET, "machinery", "BJS",
+        "nordic-machinery.com", "Tianjin → Gothenburg sea, breakbulk", english=True),
+    Org("beifang_rail", "北方铁路联运有限公司", S.PARTNER, "rail freight", "BJS",
+        "beifang-rail.com", "天津→杜伊斯堡 中欧班列"),
+    Org("dongjiang", "天津东疆保税仓储有限公司", S.PARTNER, "warehousing", "BJS",
+        "dongjiang-bonded.cn", "东疆保税港区仓储"),
+    Org("huayun", "北京华运通国际货运代理有限公司", S.COMPETITOR, "freight forwarding", "BJS",
+        "huayuntong.com", "北京→欧洲 空运", contacts=1),
+    Org("huaxia", "华夏环球物流集团有限公司", S.COMPETITOR, "freight forwarding", "BJS",
+        "huaxia-global.com", "全国 海运及空运", contacts=1),
+    # Chicago Office 芝加哥办事处 — our agent and brokers at destination, US importers
+    Org("great_lakes", "Great Lakes Freight Services, Inc.", S.PARTNER, "freight forwarding",
+        "CHI", "greatlakesfreight.com", "O'Hare import handling and Midwest delivery",
+        english=True, contacts=3),
+    Org("midwest_customs", "Midwest Customs Brokerage LLC", S.PARTNER, "customs brokerage",
+        "CHI", "midwestcustoms.com", "US import entries at Chicago", english=True),
+    Org("ohare_handling", "O'Hare Cargo Handling Services", S.PARTNER, "warehousing", "CHI",
+        "ohcargo.com", "ORD airport cargo handling", english=True, contacts=1),
+    Org("prairie", "Prairie Electronics Distribution, Inc.", S.CUSTOMER, "electronics", "CHI",
+        "prairie-electronics.com", "Suzhou → Chicago air, door to door", english=True),
+    Org("heartland", "Heartland Auto Parts Corp.", S.DORMANT, "automotive", "CHI",
+        "heartlandautoparts.com", "Ningbo → Chicago, sea and rail", english=True),
+    Org("lakeshore", "Lakeshore Medical Supply Co.", S.TARGET, "pharmaceuticals", "CHI",
+        "lakeshoremedical.com", "Shanghai → Chicago air, 2–8 °C", english=True),
+    Org("windy_city", "Windy City Outdoor Gear LLC", S.PROSPECT, "apparel", "CHI",
+        "windycitygear.com", "Yantian → Chicago, sea via Los Angeles", english=True,
+        contacts=1),
+    Org("summit", "Summit Retail Brands, Inc.", S.TARGET_COLD, "e-commerce", "CHI",
+        "summitretail.com", "Shenzhen → Chicago e-commerce air", english=True),
+    Org("transpacific", "TransPacific Logistics Group", S.COMPETITOR, "freight forwarding",
+        "CHI", "transpacificlog.com", "Asia → US Midwest", english=True, contacts=1),
+)  # fmt: skip
+
+INDUSTRY_ZH = {
+    "electronics": "电子",
+    "automotive": "汽车",
+    "pharmaceuticals": "医药",
+    "medical devices": "医疗器械",
+    "machinery": "机械设备",
+    "apparel": "服装",
+    "chemicals": "化工",
+    "e-commerce": "电商",
+    "household appliances": "家电",
+}
+
+
+# --- people ------------------------------------------------------------------------------
+
+SURNAMES = (
+    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
+    ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"),
+    ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"), ("胡", "hu"), ("郭", "guo"),
+    ("何", "he"), ("高", "gao"), ("林", "lin"), ("罗", "luo"), ("郑", "zheng"),
+    ("梁", "liang"), ("谢", "xie"), ("宋", "song"), ("唐", "tang"), ("韩", "han"),
+    ("冯", "feng"), ("邓", "deng"), ("曹", "cao"), ("彭", "peng"), ("曾", "zeng"),
+    ("沈", "shen"), ("蒋", "jiang"), ("陆", "lu"),
+)  # fmt: skip
+GIVEN_NAMES = (
+    ("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"), ("丽", "li"),
+    ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("洋", "yang"), ("勇", "yong"),
+    ("艳", "yan"), ("杰", "jie"), ("涛", "tao"), ("明", "ming"), ("超", "chao"),
+    ("秀英", "xiuying"), ("霞", "xia"), ("平", "ping"), ("刚", "gang"), ("建华", "jianhua"),
+    ("志强", "zhiqiang"), ("晓东", "xiaodong"), ("海燕", "haiyan"), ("雪梅", "xuemei"),
+    ("文斌", "wenbin"), ("丹", "dan"), ("婷", "ting"), ("浩", "hao"), ("宇", "yu"),
+    ("佳怡", "jiayi"), ("子涵", "zihan"), ("立新", "lixin"), ("春燕", "chunyan"),
+)  # fmt: skip
+FIRST_NAMES = (
+    "Michael", "Jennifer", "David", "Robert", "Linda", "James", "Karen", "Thomas", "Laura",
+    "Daniel", "Mark", "Rachel", "Brian", "Megan", "Kevin", "Lisa", "Anna", "Peter", "Markus",
+    "Katrin", "Stefan", "Julia", "Erik", "Ingrid",
+)  # fmt: skip
+LAST_NAMES = (
+    "Anderson", "Brooks", "Carter", "Novak", "Kowalski", "Schmidt", "Weber", "Johnson",
+    "Murphy", "Nguyen", "Patel", "Rossi", "Larsen", "Fischer", "Hughes", "Bennett",
+    "Sullivan", "Reyes", "Walsh", "Keller", "Lindqvist", "Hoffmann",
+)  # fmt: skip
+
+MOBILE_PREFIXES = ("135", "136", "137", "138", "139", "150", "151", "158", "159", "186", "189")
+
+TITLES = {
+    ("customer", False): (
+        "物流经理", "采购经理", "供应链总监", "关务主管", "进出口部经理", "总经理助理", "仓储主管",
+    ),
+    ("customer", True): (
+        "Logistics Manager", "Supply Chain Director", "Import/Export Coordinator",
+        "Purchasing Manager", "Trade Compliance Specialist", "Operations Manager",
+    ),
+    ("partner", False): ("销售经理", "客服经理", "操作主管", "大客户经理", "运营总监"),
+    ("partner", True): (
+        "Account Manager", "Station Manager", "Operations Supervisor",
+        "Customer Service Lead", "Licensed Customs Broker",
+    ),
+    ("competitor", False): ("销售总监", "区域经理", "市场部经理"),
+    ("competitor", True): ("Sales Director", "Regional Manager", "Business Development Manager"),
+}  # fmt: skip
+
+
+# --- what is said ------------------------------------------------------------------------
+
+
+class Tpl(NamedTuple):
+    """An interaction: channel, direction and summary ({contact}, {lane}, {competitor})."""
+
+    channel: Channel
+    direction: Direction
+    text: str
+    #: A complaint about a shipment: customer care follows up a few days later.
+    incident: bool = False
+
+
+V, C, E, M, W, P = (
+    Channel.VISIT, Channel.CALL, Channel.EMAIL, Channel.MEETING, Channel.MESSAGE, Channel.PORTAL,
+)  # fmt: skip
+IN, OUT = Direction.INBOUND, Direction.OUTBOUND
+
+#: Interactions to choose from, in Chinese (False) and in English (True).
+Pools = dict[bool, tuple[Tpl, ...]]
+
+PURSUIT: Pools = {
+    False: (
+        Tpl(V, OUT, "上门拜访{contact}，介绍我司的全程负责服务（{lane}）；对方目前由其他货代操作，"
+                    "愿意比价。"),
+        Tpl(C, OUT, "电话联系{contact}，了解月均出货量和主要目的港，约下周上门拜访。"),
+        Tpl(E, OUT, "向{contact}发送公司介绍和{lane}的报价方案，含门到门时效和保险条款。"),
+        Tpl(M, OUT, "与{contact}及采购部开会，讨论{lane}的时效要求、付款账期和异常处理流程。"),
+        Tpl(E, IN, "{contact}来邮件询价：{lane}，要求三个工作日内提供门到门报价。"),
+        Tpl(W, IN, "{contact}微信询问旺季舱位和运价走势。"),
+        Tpl(C, IN, "{contact}来电了解我司的清关能力和海外代理网络。"),
+        Tpl(V, OUT, "陪同{contact}参观我司仓库和操作中心，演示在途追踪系统。"),
+        Tpl(M, OUT, "向{contact}提交{lane}的试单方案，对方同意先走一票试单。"),
+    ),
+    True: (
+        Tpl(V, OUT, "Visited {contact} to present our door-to-door service on {lane}; they use "
+                    "another forwarder today but are open to a comparison."),
+        Tpl(C, OUT, "Called {contact} about monthly volumes and main destinations; visit booked "
+                    "for next week."),
+        Tpl(E, OUT, "Sent {contact} our company profile and a rate proposal for {lane}, with "
+                    "transit times and cargo insurance terms."),
+        Tpl(M, OUT, "Meeting with {contact} and purchasing on transit times, payment terms and "
+                    "exception handling for {lane}."),
+        Tpl(E, IN, "{contact} asked for a door-to-door quote on {lane} within three working "
+                   "days."),
+        Tpl(W, IN, "{contact} asked about peak-season space and the rate outlook."),
+        Tpl(C, IN, "{contact} called to ask about our customs clearance and overseas agent "
+                   "network."),
+        Tpl(V, OUT, "Showed {contact} round our warehouse and operations centre, with a demo "
+                    "of shipment tracking."),
+        Tpl(M, OUT, "Proposed a trial shipment on {lane}; {contact} agreed to book one to test "
+                    "us."),
+    ),
+}  # fmt: skip
+
+ACCOUNT: Pools = {
+    False: (
+        Tpl(P, IN, "客户通过门户下单：{lane}，已上传商业发票和装箱单。"),
+        Tpl(P, IN, "客户在门户查询在途货物状态并下载签收单。"),
+        Tpl(C, OUT, "与{contact}电话确认下月出货计划，预计比本月增加约两成。"),
+        Tpl(E, OUT, "向{contact}发送上月发运报表和准时率统计。"),
+        Tpl(V, OUT, "上门拜访{contact}，讨论仓储加配送一体化方案和旺季备舱。"),
+        Tpl(M, OUT, "季度业务回顾：{lane}的准时率和异常件处理，{contact}对清关时效表示满意。"),
+        Tpl(C, IN, "{contact}来电反馈一票货物晚到一天，已说明原因（中转衔接延误）和补救措施。",
+            incident=True),
+        Tpl(E, IN, "{contact}来邮件投诉到货外箱破损，已登记并转客服跟进理赔。", incident=True),
+        Tpl(W, IN, "{contact}微信询问节前最后一班截关时间。"),
+        Tpl(E, OUT, "向{contact}发送新年度{lane}的运价协议草案，请对方法务审阅。"),
+        Tpl(C, OUT, "提醒{contact}下周起燃油附加费调整，并说明计算方式。"),
+        Tpl(V, OUT, "与{contact}现场查看新产线的包装方式，建议改用托盘加缠绕膜以减少破损。"),
+    ),
+    True: (
+        Tpl(P, IN, "Booking received through the portal for {lane}; commercial invoice and "
+                   "packing list uploaded."),
+        Tpl(P, IN, "Customer checked shipment status in the portal and downloaded the proof of "
+                   "delivery."),
+        Tpl(C, OUT, "Confirmed next month's shipping plan with {contact}: volume up about 20%."),
+        Tpl(E, OUT, "Sent {contact} last month's shipment report and on-time statistics."),
+        Tpl(V, OUT, "Visited {contact} to discuss combined warehousing and distribution and "
+                    "peak-season space."),
+        Tpl(M, OUT, "Quarterly business review of {lane}: on-time rate and exceptions; "
+                    "{contact} is satisfied with clearance times."),
+        Tpl(C, IN, "{contact} reported a shipment arriving one day late; explained the "
+                   "missed connection and what we do about it.", incident=True),
+        Tpl(E, IN, "{contact} complained about damaged outer cartons on arrival; logged and "
+                   "passed to customer service for the claim.", incident=True),
+        Tpl(W, IN, "{contact} asked for the last cut-off before the holidays."),
+        Tpl(E, OUT, "Sent {contact} next year's draft rate agreement for {lane}, for their "
+                    "legal review."),
+        Tpl(C, OUT, "Told {contact} about next week's fuel surcharge change and how it is "
+                    "calculated."),
+        Tpl(V, OUT, "Reviewed the packaging of the new production line with {contact}; "
+                    "recommended pallets and stretch wrap to cut damage."),
+    ),
+}  # fmt: skip
+
+PARTNER: Pools = {
+    False: (
+        Tpl(E, OUT, "与{contact}核对本月{lane}的业务量和协议价格。"),
+        Tpl(C, IN, "{contact}通知下周作业安排调整，已同步操作和客服团队。"),
+        Tpl(M, OUT, "与{contact}召开半年度合作评估会：时效达成率、差错率和理赔追偿进度。"),
+        Tpl(C, OUT, "就一票破损货物的责任认定与{contact}沟通，对方同意按合同限额赔付。"),
+        Tpl(E, IN, "{contact}发来旺季附加费通知和新的截单时间。"),
+        Tpl(V, OUT, "拜访{contact}，现场查看作业场地、温控和安保条件。"),
+        Tpl(W, OUT, "请{contact}协调一票急件优先处理。"),
+        Tpl(E, IN, "{contact}来邮件确认上月对账单，两票差异已核销。"),
+    ),
+    True: (
+        Tpl(E, OUT, "Reconciled this month's volumes and contract rates on {lane} with "
+                    "{contact}."),
+        Tpl(C, IN, "{contact} advised a schedule change next week; operations and customer "
+                   "service informed."),
+        Tpl(M, OUT, "Half-year partner review with {contact}: on-time performance, error rate "
+                    "and claim recoveries."),
+        Tpl(C, OUT, "Discussed liability for a damaged shipment with {contact}; they accept "
+                    "payment up to the contract limit."),
+        Tpl(E, IN, "{contact} sent the peak-season surcharge notice and new cut-off times."),
+        Tpl(V, OUT, "Visited {contact} to inspect the facility, temperature control and "
+                    "security."),
+        Tpl(W, OUT, "Asked {contact} to give an urgent shipment priority."),
+        Tpl(E, IN, "{contact} confirmed last month's statement; two differences cleared."),
+    ),
+}  # fmt: skip
+
+COMPETITOR: Pools = {
+    False: (
+        Tpl(M, IN, "行业展会上与对方{contact}交流，对方正在以低价争夺我们的电子类客户。"),
+        Tpl(W, IN, "获悉对方新开包机线路（{lane}），报价比我司低约8%。"),
+        Tpl(C, OUT, "与对方{contact}电话沟通旺季拼舱合作的可能性，对方暂无意向。"),
+    ),
+    True: (
+        Tpl(M, IN, "Met {contact} at a trade fair; they are pricing aggressively for our "
+                   "electronics shippers."),
+        Tpl(W, IN, "Heard that they opened a charter service on {lane}, priced about 8% below "
+                   "ours."),
+        Tpl(C, OUT, "Called {contact} about co-loading in peak season; no interest for now."),
+    ),
+}  # fmt: skip
+
+DORMANT_CHECK = {
+    False: Tpl(C, OUT, "电话了解{contact}近三个月无出货的原因：海外订单下滑，预计下半年恢复。"),
+    True: Tpl(C, OUT, "Called {contact} about three months without shipments: overseas orders "
+                      "are down, recovery expected later in the year."),
+}  # fmt: skip
+REACTIVATION = {
+    False: Tpl(E, IN, "{contact}来邮件：新订单落地，恢复{lane}的出货，请求更新报价。"),
+    True: Tpl(E, IN, "{contact} wrote that new orders have landed: shipments on {lane} resume; "
+                     "asked for updated rates."),
+}  # fmt: skip
+LOSS_NOTICE = {
+    False: Tpl(E, IN, "{contact}通知自下月起{lane}业务转由{competitor}操作，主要原因是对方价格低约"
+                      "一成。"),
+    True: Tpl(E, IN, "{contact} told us that {competitor} takes over {lane} from next month, "
+                     "mainly on price (about 10% lower)."),
+}  # fmt: skip
+AFTER_LOSS = {
+    False: Tpl(C, OUT, "回访{contact}，对方表示暂不考虑更换服务商，保持联系。"),
+    True: Tpl(C, OUT, "Called {contact}: no plan to change provider for now; we keep in touch."),
+}  # fmt: skip
+WIN_BACK: Pools = {
+    False: (
+        Tpl(V, OUT, "拜访{contact}，了解其对现服务商的不满（延误频繁、异常响应慢），"
+                    "提出试单方案。"),
+        Tpl(M, OUT, "与{contact}开会确认试单结果：时效和破损率均优于现服务商，讨论恢复合作。"),
+    ),
+    True: (
+        Tpl(V, OUT, "Visited {contact}: unhappy with their current provider (frequent delays, "
+                    "slow exception handling); proposed a trial shipment."),
+        Tpl(M, OUT, "Reviewed the trial with {contact}: faster and less damage than their "
+                    "current provider; discussed resuming business."),
+    ),
+}  # fmt: skip
+
+REASONS = {
+    "qualify": {
+        False: "年出货量约{tons}吨，{lane}的需求明确，已接触到决策人。",
+        True: "About {tons} t a year with a clear need on {lane}; decision maker engaged.",
+    },
+    "cold": {
+        False: "对方年内无新项目，采购冻结，转回潜在客户定期维护。",
+        True: "No new projects this year and purchasing is frozen; back to prospect for "
+        "periodic follow-up.",
+    },
+    "dormant": {
+        False: "超过90天无业务往来。",
+        True: "No business for more than 90 days.",
+    },
+    "reactivate": {
+        False: "新订单落地，恢复出货。",
+        True: "New orders landed; shipments resumed.",
+    },
+    "lost": {
+        False: "价格竞争失利，业务转至{competitor}。",
+        True: "Lost on price; the business moved to {competitor}.",
+    },
+    "won_back": {
+        False: "现服务商延误频繁，试单后恢复合作。",
+        True: "Frequent delays with their current provider; business resumed after a trial.",
+    },
+    "key_account": {
+        False: "预计年营业额超过{amount}万元，纳入{industry_zh}行业大客户管理。",
+        True: "Expected annual revenue above CNY {millions} million; managed as a key account "
+        "in {industry}.",
+    },
+}
+
+#: Notes of customer-care actions, a few variants each, in Chinese and in English.
+CARE: dict[CareActionKind, dict[bool, tuple[str, ...]]] = {
+    CareActionKind.SATISFACTION_CALL: {
+        False: (
+            "季度满意度回访：{contact}评分{score}/5，希望提高轨迹更新频率。",
+            "满意度回访：{contact}评分{score}/5，对清关时效满意，建议账单按票拆分。",
+            "回访{contact}：评分{score}/5，希望旺季提前锁定舱位。",
+        ),
+        True: (
+            "Quarterly satisfaction call: {contact} rated us {score}/5 and asked for more "
+            "frequent tracking updates.",
+            "Satisfaction call: {contact} rated us {score}/5; happy with clearance times, asked "
+            "for one invoice per shipment.",
+            "Satisfaction call with {contact}: {score}/5; wants peak-season space secured earlier.",
+        ),
+    },
+    CareActionKind.FOLLOW_UP_AFTER_INCIDENT: {
+        False: ("异常后回访{contact}：说明处理结果，我司先行赔付并向责任方追偿，客户表示认可。",),
+        True: (
+            "Follow-up with {contact} after the incident: we compensate first and recover from "
+            "the party at fault; the customer is satisfied.",
+        ),
+    },
+    CareActionKind.GIFT: {
+        False: ("{contact}公司周年庆，送花篮祝贺。", "{contact}生日，寄送贺卡和鲜花。"),
+        True: (
+            "Sent flowers to {contact} for the company's anniversary.",
+            "Birthday card and flowers to {contact}.",
+        ),
+    },
+    CareActionKind.REVIEW_MEETING: {
+        False: ("年度业务回顾会：全年发运量、准时率和明年合同计划，{contact}出席。",),
+        True: (
+            "Annual business review with {contact}: volumes, on-time rate and next year's "
+            "contract.",
+        ),
+    },
+}
+
+#: Greetings on holidays (month, day), in Chinese and in English.
+GREETINGS = {
+    False: (
+        ((1, 20), "春节前向{contact}寄送贺卡和年货礼盒。"),
+        ((9, 12), "中秋节前向{contact}赠送月饼。"),
+    ),
+    True: (((12, 16), "Season's greetings card and gift basket to {contact}."),),
+}  # fmt: skip
+THANKSGIVING = ((11, 22), "Thanksgiving greeting card to {contact}.")
+
+
+# --- the plan ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contact:
+    contact_id: str
+    name: str
+    #: The name as written in English summaries (pinyin for Chinese names).
+    latin: str
+    #: The first or given name: not two of these at one organisation.
+    first: str
+    title: str
+
+
+@dataclass
+class Rel:
+    """One relationship while its year is planned."""
+
+    org: Org
+    rid: UUID
+    branch: Branch
+    registered_days_ago: int = 0
+    contacts: list[Contact] = field(default_factory=list)
+    #: The account team from a day on: (days ago, field rep, office rep), oldest first.
+    teams: list[tuple[int, str | None, str | None]] = field(default_factory=list)
+
+    @property
+    def english(self) -> bool:
+        return self.org.english
+
+    def team(self, days_ago: int) -> tuple[str | None, str | None]:
+        current: tuple[str | None, str | None] = (None, None)
+        for since, field_rep, office_rep in self.teams:
+            if since >= days_ago:
+                current = (field_rep, office_rep)
+        return current
+
+    def field_rep(self, days_ago: int) -> str:
+        field_rep, office_rep = self.team(days_ago)
+        return field_rep or office_rep or self.branch.manager
+
+    def office_rep(self, days_ago: int) -> str:
+        field_rep, office_rep = self.team(days_ago)
+        return office_rep or field_rep or self.branch.manager
+
+
+Run = Callable[[CommandContext], CommandResult]
+
+
+@dataclass(frozen=True)
+class Step:
+    when: datetime
+    seq: int
+    actor: str
+    run: Run
+    tally: str
+    #: Steps with the same conversation share a correlation id.
+    conversation: str | None = None
+
+
+class Plan:
+    """A year of commands for every relationship, before any of them is issued."""
+
+    def __init__(self, app: Fullchain, now: datetime, rng: random.Random) -> None:
+        self.app = app
+        self.now = now
+        self.rng = rng
+        self.steps: list[Step] = []
+        self.rels: dict[str, Rel] = {}
+
+    # --- ids and times -----------------------------------------------------------------
+
+    def uuid(self) -> UUID:
+        return UUID(int=self.rng.getrandbits(128), version=4)
+
+    def day(self, zone: tzinfo, days_ago: int, *, weekend: bool = False) -> date:
+        """The day ``days_ago`` before today; a weekend day moves back to Friday.
+
+        Moving back keeps the order of days (it only merges a weekend into its Friday),
+        so steps three or more days apart stay in order.
+        """
+        day = self.now.astimezone(zone).date() - timedelta(days=max(days_ago, 1))
+        while not weekend and day.weekday() >= 5:
+            day -= timedelta(days=1)
+        return day
+
+    def at(
+        self, zone: tzinfo, days_ago: int, minute: int | None = None, *, weekend: bool = False
+    ) -> datetime:
+        if minute is None:
+            minute = (
+                self.rng.randint(7 * 60 + 30, 22 * 60 + 30)
+                if weekend
+                else self.rng.randint(8 * 60 + 30, 17 * 60 + 45)
+            )
+        clock = time(minute // 60, minute % 60)
+        return datetime.combine(self.day(zone, days_ago, weekend=weekend), clock, tzinfo=zone)
+
+    def add(
+        self,
+        when: datetime,
+        actor: str,
+        run: Run,
+        tally: str,
+        conversation: str | None = None,
+    ) -> None:
+        self.steps.append(Step(when, len(self.steps), actor, run, tally, conversation))
+
+    def between(self, hi: int, lo: int) -> int:
+        """A day between ``hi`` and ``lo`` days ago."""
+        return self.rng.randint(min(lo, hi), max(lo, hi))
+
+    # --- the whole plan ------------------------------------------------------------------
+
+    def build(self) -> None:
+        for org in ORGS:
+            self.rels[org.key] = Rel(org, self.uuid(), BRANCHES[org.branch])
+        for org in ORGS:
+            self.story(self.rels[org.key])
+
+    def story(self, rel: Rel) -> None:
+        org, r = rel.org, self.rng.randint
+        key = org.key_account is not KeyAccount.NO
+        s = org.story
+        if s is Story.CUSTOMER:
+            reg = self.setup(rel, r(330, 364))
+            self.window(rel, reg - 3, 2, r(9, 13) if key else r(4, 9), ACCOUNT)
+            designated = None
+            if org.key_account is KeyAccount.DESIGNATED:
+                designated = r(150, 260)
+                self.designate_key_account(rel, designated)
+            self.customer_care(rel, reg - 3, 2, key_from=designated)
+        elif s is Story.DORMANT:
+            reg = self.setup(rel, r(320, 364))
+            dormant = r(80, 110)
+            self.window(rel, reg - 3, r(190, 230), r(3, 5), ACCOUNT)
+            self.customer_care(rel, reg - 3, dormant + 20)
+            self.mark_dormant(rel, dormant)
+            self.care(rel, r(10, dormant - 10), CareActionKind.SATISFACTION_CALL)
+        elif s is Story.DORMANT_REACTIVATED:
+            reg = self.setup(rel, r(320, 364))
+            dormant, react = r(160, 190), r(50, 80)
+            self.window(rel, reg - 3, 225, r(3, 5), ACCOUNT)
+            self.mark_dormant(rel, dormant)
+            self.reactivate(rel, react)
+            self.window(rel, react - 3, 2, r(2, 4), ACCOUNT)
+            self.customer_care(rel, react - 3, 2)
+        elif s is Story.LOST:
+            reg = self.setup(rel, r(320, 364))
+            lost = r(100, 135)
+            self.window(rel, reg - 3, 150, r(4, 7), ACCOUNT)
+            self.customer_care(rel, reg - 3, 150)
+            self.mark_lost(rel, lost)
+            self.interaction(rel, r(20, lost - 20), AFTER_LOSS[rel.english])
+        elif s is Story.LOST_WON_BACK:
+            reg = self.setup(rel, r(320, 364))
+            lost, won = r(205, 240), r(80, 120)
+            self.window(rel, reg - 3, 260, r(4, 6), ACCOUNT)
+            self.mark_lost(rel, lost)
+            self.win_back(rel, lost, won)
+            self.window(rel, won - 3, 2, r(2, 4), ACCOUNT)
+            self.customer_care(rel, won - 3, 2)
+        elif s is Story.WALK_IN:
+            reg = self.setup(rel, r(120, 250), walk_in=True)
+            self.window(rel, reg - 3, 2, r(3, 5), ACCOUNT)
+            self.customer_care(rel, reg - 3, 2)
+        elif s is Story.PROSPECT:
+            reg = self.setup(rel, r(20, 220))
+            self.window(rel, reg - 3, 2, r(1, 3), PURSUIT)
+        elif s is Story.QUALIFIED:
+            reg = self.setup(rel, r(150, 300))
+            qualified = r(40, reg - 45)
+            self.window(rel, reg - 3, qualified + 3, r(2, 3), PURSUIT)
+            self.qualify(rel, qualified)
+            self.window(rel, qualified - 3, 2, r(1, 3), PURSUIT)
+        elif s is Story.PROSPECT_TO_CUSTOMER:
+            reg = self.setup(rel, r(260, 330))
+            qualified = reg - r(30, 60)
+            first = qualified - r(40, 90)
+            self.window(rel, reg - 3, qualified + 3, r(1, 2), PURSUIT)
+            self.qualify(rel, qualified)
+            self.window(rel, qualified - 3, first + 3, r(2, 3), PURSUIT)
+            self.first_business(rel, first)
+            self.window(rel, first - 3, 2, r(3, 6), ACCOUNT)
+            self.customer_care(rel, first - 3, 2)
+        elif s is Story.TARGET:
+            reg = self.setup(rel, r(100, 300))
+            self.window(rel, reg - 3, 2, r(2, 5), PURSUIT)
+            self.greetings(rel, reg - 3, 2)
+        elif s is Story.TARGET_TO_CUSTOMER:
+            reg = self.setup(rel, r(220, 340))
+            first = r(60, reg - 40)
+            self.window(rel, reg - 3, first + 3, r(2, 4), PURSUIT)
+            self.first_business(rel, first)
+            self.window(rel, first - 3, 2, r(3, 6), ACCOUNT)
+            designated = None
+            if key:
+                designated = r(20, first - 20)
+                self.designate_key_account(rel, designated)
+            self.customer_care(rel, first - 3, 2, key_from=designated)
+        elif s is Story.TARGET_COLD:
+            reg = self.setup(rel, r(200, 320))
+            cold = r(40, 120)
+            self.window(rel, reg - 3, cold + 5, r(2, 3), PURSUIT)
+            self.return_to_prospect(rel, cold)
+        elif s is Story.PARTNER:
+            reg = self.setup(rel, r(340, 364))
+            self.window(rel, reg - 3, 2, r(4, 8), PARTNER)
+            self.greetings(rel, reg - 3, 2, only_first=True)
+        elif s is Story.COMPETITOR:
+            reg = self.setup(rel, r(355, 364))
+            self.window(rel, reg - 3, 2, r(1, 3), COMPETITOR)
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def setup(self, rel: Rel, days_ago: int, *, walk_in: bool = False) -> int:
+        """Register, assign the account team and add the contacts, one morning."""
+        org, branch, rng, app, rid = rel.org, rel.branch, self.rng, self.app, rel.rid
+        rel.registered_days_ago = days_ago
+        conversation = f"{org.key}:setup"
+        minute = rng.randint(9 * 60, 10 * 60 + 30)
+        office = rng.choice(branch.office_reps)
+        field_rep = None if org.story is Story.COMPETITOR else rng.choice(branch.field_reps)
+        rel.teams.append((days_ago, field_rep, office))
+        kind = REGISTERED_KIND[org.story]
+        self.add(
+            self.at(branch.zone, days_ago, minute),
+            office,
+            lambda ctx: app.register_relationship(
+                ctx,
+                name=org.name,
+                kind=kind,
+                industry=org.industry,
+                region=branch.region,
+                branch=branch.name,
+                key_account=org.key_account is KeyAccount.FROM_START,
+                relationship_id=rid,
+            ),
+            f"registered:{kind.value}",
+            conversation,
+        )
+        minute += rng.randint(5, 25)
+        self.add(
+            self.at(branch.zone, days_ago, minute),
+            branch.manager,
+            lambda ctx: app.assign_account_team(ctx, rid, field_rep=field_rep, office_rep=office),
+            "team",
+            conversation,
+        )
+        for index in range(org.contacts):
+            minute += rng.randint(3, 12)
+            self.contact(rel, index, self.at(branch.zone, days_ago, minute), office, conversation)
+        if walk_in:
+            minute += rng.randint(20, 45)
+            self.first_business(rel, days_ago, minute=minute, conversation=conversation)
+        # Changes of team and name are planned first: interactions go to the team of their day.
+        if org.rename_to is not None:
+            self.rename(rel, self.between(days_ago - 60, 100), org.rename_to)
+        if org.move_to is not None:
+            self.move(rel, self.between(days_ago - 60, 120), BRANCHES[org.move_to])
+        if org.handover:
+            self.handover(rel, self.between(days_ago - 60, 60))
+        return days_ago
+
+    def contact(self, rel: Rel, index: int, when: datetime, actor: str, conversation: str) -> None:
+        org, rng, app, rid = rel.org, self.rng, self.app, rel.rid
+        english = org.english and (rel.branch.english or index == 0)
+        taken = {c.first for c in rel.contacts}
+        while True:
+            if english:
+                first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+                name = latin = f"{first} {last}"
+                contact_id = f"{first}.{last}".lower()
+                email = f"{first[0]}{last}@{org.domain}".lower()
+            else:
+                (surname, surname_py), (given, given_py) = (
+                    rng.choice(SURNAMES),
+                    rng.choice(GIVEN_NAMES),
+                )
+                name = surname + given
+                latin = f"{surname_py.title()} {given_py.title()}"
+                contact_id = f"{surname_py}.{given_py}"
+                email = rng.choice(
+                    (
+                        f"{surname_py}.{given_py}@{org.domain}",
+                        f"{given_py}.{surname_py}@{org.domain}",
+                        f"{surname_py}{given_py}@{org.domain}",
+                    )
+                )
+                first = given
+            if first not in taken:
+                break
+        role = (
+            "competitor"
+            if org.story is Story.COMPETITOR
+            else "partner"
+            if org.story is Story.PARTNER
+            else "customer"
+        )
+        titles = TITLES[(role, english)]
+        used = {c.title for c in rel.contacts}
+        title = titles[0] if index == 0 else rng.choice([t for t in titles[1:] if t not in used])
+        if rel.branch.english:
+            phone: str | None = f"+1 312 555 01{rng.randint(0, 99):02d}"
+        elif english or rng.random() < 0.4:
+            phone = f"{rel.branch.phone_prefix} {rng.randint(5000, 6999)} {rng.randint(1000, 9999)}"
+        else:
+            mobile = rng.choice(MOBILE_PREFIXES)
+            phone = f"+86 {mobile} {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        if org.story is Story.COMPETITOR:
+            phone, email_or_none = None, None
+        else:
+            email_or_none = None if rng.random() < 0.1 else email
+        contact = Contact(contact_id, name, latin, first, title)
+        rel.contacts.append(contact)
+        self.add(
+            when,
+            actor,
+            lambda ctx: app.add_contact(
+                ctx,
+                rid,
+                contact_id=contact_id,
+                name=name,
+                title=title,
+                phone=phone,
+                email=email_or_none,
+            ),
+            "contact",
+            conversation,
+        )
+
+    # --- interactions and care ---------------------------------------------------------
+
+    def window(self, rel: Rel, hi: int, lo: int, count: int, pools: Pools) -> None:
+        """``count`` interactions between ``hi`` and ``lo`` days ago."""
+        if hi < lo or count <= 0:
+            return
+        pool = pools[rel.english]
+        chosen = (
+            self.rng.sample(pool, count) if count <= len(pool) else self.rng.choices(pool, k=count)
+        )
+        for tpl in chosen:
+            self.interaction(rel, self.rng.randint(lo, hi), tpl)
+
+    def interaction(
+        self, rel: Rel, days_ago: int, tpl: Tpl, *, conversation: str | None = None
+    ) -> None:
+        app, rid = self.app, rel.rid
+        staff = (
+            rel.field_rep(days_ago)
+            if tpl.channel in (Channel.VISIT, Channel.MEETING)
+            else rel.office_rep(days_ago)
+        )
+        weekend = tpl.direction is Direction.INBOUND and tpl.channel in (P, W)
+        when = self.at(rel.branch.zone, days_ago, weekend=weekend)
+        contact = self.rng.choice(rel.contacts) if "{contact}" in tpl.text else None
+        competitor = self.rels[rel.org.lost_to].org.name if rel.org.lost_to else ""
+        summary = tpl.text.format(
+            contact=(contact.latin if rel.english else contact.name) if contact else "",
+            lane=rel.org.lane,
+            competitor=competitor,
+        )
+        interaction_id = self.uuid()
+        contact_id = contact.contact_id if contact else None
+        if tpl.incident:
+            conversation = f"{rel.org.key}:incident:{interaction_id}"
+        self.add(
+            when,
+            staff,
+            lambda ctx: app.log_interaction(
+                ctx,
+                rid,
+                interaction_id=interaction_id,
+                channel=tpl.channel,
+                direction=tpl.direction,
+                summary=summary,
+                staff=staff,
+                contact_id=contact_id,
+            ),
+            f"interaction:{tpl.channel.value}",
+            conversation,
+        )
+        if tpl.incident and days_ago > 3:
+            follow_up = days_ago - self.rng.randint(3, min(6, days_ago - 1))
+            self.care(
+                rel,
+                follow_up,
+                CareActionKind.FOLLOW_UP_AFTER_INCIDENT,
+                staff=rel.branch.manager
+                if rel.org.key_account is not KeyAccount.NO
+                else rel.office_rep(follow_up),
+                contact=contact,
+                conversation=conversation,
+            )
+
+    def care(
+        self,
+        rel: Rel,
+        days_ago: int,
+        kind: CareActionKind,
+        *,
+        text: str | None = None,
+        staff: str | None = None,
+        contact: Contact | None = None,
+        conversation: str | None = None,
+    ) -> None:
+        app, rid = self.app, rel.rid
+        contact = contact or self.rng.choice(rel.contacts)
+        note = (text or self.rng.choice(CARE[kind][rel.english])).format(
+            contact=contact.latin if rel.english else contact.name,
+            score=self.rng.choice((3, 4, 4, 4, 5, 5)),
+        )
+        who = staff or (
+            rel.field_rep(days_ago)
+            if kind in (CareActionKind.GIFT, CareActionKind.REVIEW_MEETING)
+            else rel.office_rep(days_ago)
+        )
+        care_id = self.uuid()
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            who,
+            lambda ctx: app.record_customer_care(
+                ctx, rid, care_id=care_id, care_kind=kind, note=note, staff=who
+            ),
+            f"care:{kind.value}",
+            conversation,
+        )
+
+    def customer_care(self, rel: Rel, hi: int, lo: int, *, key_from: int | None = None) -> None:
+        """Satisfaction calls and greetings between ``hi`` and ``lo`` days ago; a key account
+        (from ``key_from`` days ago, else from the start) also gets a second satisfaction
+        call, sometimes a gift and, after a year as a customer, an annual review meeting with
+        the branch manager."""
+        if hi < lo:
+            return
+        r = self.rng.randint
+        key = rel.org.key_account is not KeyAccount.NO
+        key_hi = min(hi, key_from - 3) if key_from is not None else hi
+        if key and key_hi - lo >= 60:
+            middle = (key_hi + lo) // 2
+            for day in (r(middle + 20, key_hi), r(lo, middle - 20)):
+                self.care(rel, day, CareActionKind.SATISFACTION_CALL)
+            if hi - lo >= 180:  # a customer for the year: the annual review
+                self.care(
+                    rel,
+                    r(lo, min(key_hi, 60)),
+                    CareActionKind.REVIEW_MEETING,
+                    staff=rel.branch.manager,
+                )
+            if self.rng.random() < 0.6:
+                self.care(rel, r(lo, key_hi), CareActionKind.GIFT)
+        else:
+            self.care(rel, r(lo, hi), CareActionKind.SATISFACTION_CALL)
+        self.greetings(rel, hi, lo)
+
+    def greetings(self, rel: Rel, hi: int, lo: int, *, only_first: bool = False) -> None:
+        holidays = list(GREETINGS[rel.english])
+        if rel.branch.english:
+            holidays.append(THANKSGIVING)
+        if only_first:
+            holidays = holidays[:1]
+        today = self.now.astimezone(rel.branch.zone).date()
+        for (month, day), text in holidays:
+            holiday = date(today.year, month, day)
+            if holiday >= today:
+                holiday = date(today.year - 1, month, day)
+            days_ago = (today - holiday).days
+            if lo <= days_ago <= hi:
+                self.care(rel, days_ago, CareActionKind.GREETING, text=text)
+
+    # --- kind and lifecycle ------------------------------------------------------------
+
+    def reason(self, what: str, rel: Rel, **values: object) -> str:
+        return REASONS[what][rel.english].format(lane=rel.org.lane, **values)
+
+    def qualify(self, rel: Rel, days_ago: int) -> None:
+        app, rid = self.app, rel.rid
+        reason = self.reason("qualify", rel, tons=self.rng.randrange(50, 800, 10))
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.field_rep(days_ago),
+            lambda ctx: app.qualify_as_target(ctx, rid, reason=reason),
+            "qualified",
+        )
+
+    def first_business(
+        self,
+        rel: Rel,
+        days_ago: int,
+        *,
+        minute: int | None = None,
+        conversation: str | None = None,
+    ) -> None:
+        app, rid = self.app, rel.rid
+        when = self.at(rel.branch.zone, days_ago, minute)
+        reference = f"{rel.branch.code}-{when:%y%m%d}-{self.rng.randint(1, 999):03d}"
+        self.add(
+            when,
+            rel.office_rep(days_ago),
+            lambda ctx: app.record_first_business(ctx, rid, reference=reference),
+            "first_business",
+            conversation,
+        )
+
+    def return_to_prospect(self, rel: Rel, days_ago: int) -> None:
+        app, rid = self.app, rel.rid
+        reason = self.reason("cold", rel)
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.field_rep(days_ago),
+            lambda ctx: app.return_to_prospect(ctx, rid, reason=reason),
+            "returned_to_prospect",
+        )
+
+    def mark_dormant(self, rel: Rel, days_ago: int) -> None:
+        app, rid = self.app, rel.rid
+        conversation = f"{rel.org.key}:dormant"
+        self.interaction(
+            rel,
+            days_ago + self.rng.randint(4, 10),
+            DORMANT_CHECK[rel.english],
+            conversation=conversation,
+        )
+        reason = self.reason("dormant", rel)
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.office_rep(days_ago),
+            lambda ctx: app.mark_dormant(ctx, rid, reason=reason),
+            "dormant",
+            conversation,
+        )
+
+    def reactivate(self, rel: Rel, days_ago: int) -> None:
+        app, rid = self.app, rel.rid
+        conversation = f"{rel.org.key}:reactivation"
+        self.interaction(
+            rel,
+            days_ago + self.rng.randint(3, 5),
+            REACTIVATION[rel.english],
+            conversation=conversation,
+        )
+        reason = self.reason("reactivate", rel)
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.field_rep(days_ago),
+            lambda ctx: app.reactivate(ctx, rid, reason=reason),
+            "reactivated",
+            conversation,
+        )
+
+    def mark_lost(self, rel: Rel, days_ago: int) -> None:
+        assert rel.org.lost_to is not None, f"{rel.org.key} is lost to no competitor"
+        app, rid = self.app, rel.rid
+        competitor = self.rels[rel.org.lost_to]
+        conversation = f"{rel.org.key}:lost"
+        self.interaction(
+            rel,
+            days_ago + self.rng.randint(3, 6),
+            LOSS_NOTICE[rel.english],
+            conversation=conversation,
+        )
+        reason = self.reason("lost", rel, competitor=competitor.org.name)
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.branch.manager,
+            lambda ctx: app.mark_lost(
+                ctx, rid, reason=reason, lost_to_competitor_id=competitor.rid
+            ),
+            "lost",
+            conversation,
+        )
+
+    def win_back(self, rel: Rel, lost_days_ago: int, days_ago: int) -> None:
+        app, rid = self.app, rel.rid
+        conversation = f"{rel.org.key}:win_back"
+        visit, review = WIN_BACK[rel.english]
+        trial = self.rng.randint(days_ago + 30, lost_days_ago - 20)
+        self.interaction(rel, trial, visit, conversation=conversation)
+        self.interaction(rel, days_ago + self.rng.randint(3, 8), review, conversation=conversation)
+        reason = self.reason("won_back", rel)
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.branch.manager,
+            lambda ctx: app.win_back(ctx, rid, reason=reason),
+            "won_back",
+            conversation,
+        )
+
+    # --- other changes -----------------------------------------------------------------
+
+    def designate_key_account(self, rel: Rel, days_ago: int) -> None:
+        app, rid, org = self.app, rel.rid, rel.org
+        amount = self.rng.choice((300, 500, 800))  # 万元 (ten thousands of CNY)
+        reason = self.reason(
+            "key_account",
+            rel,
+            amount=amount,
+            millions=amount // 100,
+            industry=org.industry,
+            industry_zh=INDUSTRY_ZH.get(org.industry, org.industry),
+        )
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            HQ_KEY_ACCOUNTS,
+            lambda ctx: app.designate_key_account(ctx, rid, reason=reason),
+            "key_account",
+        )
+
+    def rename(self, rel: Rel, days_ago: int, name: str) -> None:
+        app, rid = self.app, rel.rid
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.office_rep(days_ago),
+            lambda ctx: app.rename_relationship(ctx, rid, name=name),
+            "renamed",
+        )
+
+    def move(self, rel: Rel, days_ago: int, branch: Branch) -> None:
+        """Production moves: the relationship goes to another branch and its team."""
+        app, rid = self.app, rel.rid
+        conversation = f"{rel.org.key}:move"
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            HQ_KEY_ACCOUNTS,
+            lambda ctx: app.move_to_branch(ctx, rid, region=branch.region, branch=branch.name),
+            "moved",
+            conversation,
+        )
+        field_rep, office_rep = branch.field_reps[0], branch.office_reps[0]
+        rel.teams.append((days_ago - 3, field_rep, office_rep))
+        self.add(
+            self.at(branch.zone, days_ago - 3),
+            branch.manager,
+            lambda ctx: app.assign_account_team(
+                ctx, rid, field_rep=field_rep, office_rep=office_rep
+            ),
+            "team",
+            conversation,
+        )
+
+    def handover(self, rel: Rel, days_ago: int) -> None:
+        """The field rep hands the account over to a colleague of the same branch."""
+        app, rid = self.app, rel.rid
+        current, office_rep = rel.team(days_ago)
+        field_rep = next(r for r in rel.branch.field_reps if r != current)
+        rel.teams.append((days_ago, field_rep, office_rep))
+        self.add(
+            self.at(rel.branch.zone, days_ago),
+            rel.branch.manager,
+            lambda ctx: app.assign_account_team(
+                ctx, rid, field_rep=field_rep, office_rep=office_rep
+            ),
+            "team",
+        )
+
+    # --- issuing the commands ------------------------------------------------------------
+
+    def issue(self) -> Counter[str]:
+        """Issue every command in the order of business time; count them by tally."""
+        tally: Counter[str] = Counter()
+        first: dict[str, str] = {}
+        previous: dict[str, str] = {}
+        for step in sorted(self.steps, key=lambda s: (s.when, s.seq)):
+            command_id = str(self.uuid())
+            correlation_id = causation_id = command_id
+            if step.conversation is not None:
+                correlation_id = first.setdefault(step.conversation, command_id)
+                causation_id = previous.get(step.conversation, command_id)
+                previous[step.conversation] = command_id
+            ctx = self.app.context(
+                step.actor,
+                occurred_at=step.when,
+                command_id=command_id,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            step.run(ctx)
+            tally[step.tally] += 1
+        return tally
+
+
+# --- the three entry points --------------------------------------------------------------
+
+
+def has_data(services: Services) -> bool:
+    """Whether the event log holds anything at all."""
+    with services.reads.connection() as conn:
+        row = conn.execute("SELECT EXISTS (SELECT 1 FROM fullchain_events) AS present").fetchone()
+    return bool(row and row["present"])
+
+
+def load_demo(services: Services, *, seed: int = SEED, now: datetime | None = None) -> str:
+    """Load the demo history into an empty log; return a summary. Never loads twice."""
+    with services.database.connect(autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (LOAD_LOCK,))
+        if has_data(services):
+            return "The event log already holds data: demo data not loaded."
+        plan = Plan(services.app, now or services.app.clock(), random.Random(seed))
+        plan.build()
+        tally = plan.issue()
+    return _summary(services, plan, tally)
+
+
+def demo_token(services: Services) -> tuple[str, str]:
+    """A fresh bearer token for the demo branch manager: (display name, token)."""
+    staff_id, display_name = DEMO_MANAGER
+    with services.reads.connection() as conn:
+        token = issue_token(conn, staff_id, display_name)
+    return display_name, token
+
+
+def _summary(services: Services, plan: Plan, tally: Counter[str]) -> str:
+    kinds: Counter[str] = Counter()
+    lifecycles: Counter[str] = Counter()
+    key_accounts = 0
+    for rel in plan.rels.values():
+        relationship = services.app.get_relationship(rel.rid)
+        kinds[relationship.kind.value] += 1
+        if relationship.is_customer:
+            lifecycles[relationship.lifecycle.value] += 1
+        key_accounts += relationship.key_account
+    with services.reads.connection() as conn:
+        row = conn.execute("SELECT count(*) AS n FROM fullchain_events").fetchone()
+    events = int(row["n"]) if row else 0
+
+    def total(prefix: str) -> int:
+        return sum(n for name, n in tally.items() if name.startswith(prefix))
+
+    order: Sequence[RelationshipKind] = list(RelationshipKind)
+    return "\n".join(
+        (
+            f"Demo data loaded: {len(plan.rels)} relationships in {len(BRANCHES)} branches "
+            f"({', '.join(sorted({b.region for b in BRANCHES.values()}))}).",
+            "  "
+            + ", ".join(f"{kinds[k.value]} {k.value}s" for k in order)
+            + f"; {key_accounts} key accounts.",
+            "  customers: "
+            + ", ".join(f"{n} {name.replace('_', ' ')}" for name, n in sorted(lifecycles.items()))
+            + ".",
+            f"  {total('contact')} contacts, {total('interaction:')} interactions, "
+            f"{total('care:')} customer-care actions, "
+            f"{tally['qualified'] + tally['first_business'] + tally['returned_to_prospect']} "
+            f"kind changes, "
+            f"{tally['dormant'] + tally['reactivated'] + tally['lost'] + tally['won_back']} "
+            "lifecycle changes.",
+            f"  {events} events in the log, from {min(s.when for s in plan.steps):%Y-%m-%d} "
+            f"to {max(s.when for s in plan.steps):%Y-%m-%d}.",
+        )
+    )
