@@ -1,0 +1,1783 @@
+"""Shipment: an order for a customer, carried through a planned chain of links, under
+full-chain responsibility (全程负责制).
+
+The chain
+---------
+A shipment is booked with its links in order (sequence 1..n). Each link is one logistics
+function performed by a responsible party — one of our branches, or a relationship of kind
+``partner`` — under a liability regime (see ``domain.liability``). Only a link that has
+not started may be replanned or reassigned.
+
+Links run in order: a link starts once the one before it has started, and completes once
+the one before it has completed. Work on a link may begin while the previous one is still
+finishing; the goods themselves never overlap.
+
+Custody
+-------
+Custody passes by handover, always to the next planned link: the shipper hands over to
+link 1 (the pickup), link k to link k+1, and the last link hands over to the consignee at
+delivery, against proof of delivery. A handover carries one time: it ends the giver's
+custody and begins the receiver's, so from pickup to delivery exactly one party holds the
+goods at every moment. Handover times never go backwards, and a link receives the goods
+only once it has started. Delivery also completes the last link.
+
+Business times (a link's start, a handover, an incident's discovery, a customer's notice)
+are the command's ``occurred_at``; they are validated in ``CommandContext``.
+
+After delivery or cancellation nothing happens to the shipment but incidents, claims and
+its evaluation. A shipment can be cancelled only until the pickup takes custody.
+
+Incidents and claims
+--------------------
+An incident is reported at a link. The default responsible party (``propose_responsibility``)
+is the one the custody history points at: for damage, loss, shortage or contamination, the
+party that handed over to the reporting link if that handover noted the goods damaged or
+short; otherwise the party that held custody when the incident was discovered; otherwise
+(delay, documentation errors, or no one held the goods) the party of the reporting link.
+
+Responsibility is assigned, then either accepted by the party or disputed; a dispute is
+settled only by headquarters' arbitration, which names the final responsible link. Both an
+acceptance and an arbitration make it final.
+
+A claim is the customer's, for one incident. We compensate the customer whatever the fault
+(full-chain responsibility), up to the claimed amount. Once responsibility is final, the
+liability limit of the responsible link's regime is assessed with the SDR rate the command
+supplies; recovery is claimed from a responsible partner — never from our own branch — up
+to that limit (and never more than the customer's loss), before the regime's time bar.
+The assessment is stored with its figures, so a later change of a convention's limit or of
+the rate never rewrites what was assessed.
+
+An incident without a stated extent (a delay, a documentation error) concerns the whole
+consignment; an extent given only in packages weighs the cargo's average package weight,
+and one given only in weight is limited by weight alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import (
+    AttributedEvent,
+    CommandContext,
+    UnknownMember,
+    refuse_unless,
+    require,
+)
+from domain.liability import (
+    CENT,
+    Deadlines,
+    LiabilityLimit,
+    LiabilityRegime,
+    TransportMode,
+    claim_deadlines,
+    convention_for,
+    liability_limit,
+    regime_fits_mode,
+)
+from domain.relationship import RelationshipKind, _optional_text, _text
+
+
+class LinkFunction(StrEnum):
+    PICKUP = "pickup"
+    EXPORT_CUSTOMS = "export_customs"
+    MAIN_CARRIAGE = "main_carriage"
+    TRANSSHIPMENT = "transshipment"
+    IMPORT_CUSTOMS = "import_customs"
+    WAREHOUSING = "warehousing"
+    PACKAGING = "packaging"
+    DISTRIBUTION_PROCESSING = "distribution_processing"
+    DELIVERY = "delivery"
+
+
+#: Links that move the goods, and so need a mode of transport.
+TRANSPORT_FUNCTIONS = frozenset(
+    {
+        LinkFunction.PICKUP,
+        LinkFunction.MAIN_CARRIAGE,
+        LinkFunction.TRANSSHIPMENT,
+        LinkFunction.DELIVERY,
+    }
+)
+#: International carriage, governed by its mode's convention unless the plan says otherwise;
+#: local pickup and delivery run under company terms by default.
+CARRIAGE_FUNCTIONS = frozenset({LinkFunction.MAIN_CARRIAGE, LinkFunction.TRANSSHIPMENT})
+
+
+class ShipmentStatus(StrEnum):
+    BOOKED = "booked"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+
+
+class LinkStatus(StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class Condition(StrEnum):
+    GOOD = "good"
+    DAMAGED = "damaged"
+    SHORT = "short"
+
+
+class PartyKind(StrEnum):
+    BRANCH = "branch"
+    PARTNER = "partner"
+
+
+class IncidentKind(StrEnum):
+    DAMAGE = "damage"
+    LOSS = "loss"
+    SHORTAGE = "shortage"
+    DELAY = "delay"
+    CONTAMINATION = "contamination"
+    DOCUMENTATION_ERROR = "documentation_error"
+
+
+#: Incidents that happen to the goods, and so follow custody.
+GOODS_INCIDENTS = frozenset(
+    {IncidentKind.DAMAGE, IncidentKind.LOSS, IncidentKind.SHORTAGE, IncidentKind.CONTAMINATION}
+)
+
+
+class ResponsibilityStatus(StrEnum):
+    UNASSIGNED = "unassigned"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    DISPUTED = "disputed"
+    ARBITRATED = "arbitrated"
+
+
+class ResponsibilityBasis(StrEnum):
+    HELD_CUSTODY = "held_custody"
+    HANDED_OVER_WITH_EXCEPTION = "handed_over_with_exception"
+    LINK_OF_INCIDENT = "link_of_incident"
+    INVESTIGATION = "investigation"
+    #: Headquarters' decision; only an arbitration gives it.
+    ARBITRATION = "arbitration"
+
+
+class ClaimStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+# --- value objects --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Party:
+    """Who is responsible for a link: one of our branches (by name) or a partner (by its
+    relationship id)."""
+
+    kind: PartyKind
+    branch: str | None = None
+    relationship_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind == PartyKind.BRANCH:
+            require(
+                bool(self.branch) and self.relationship_id is None,
+                "party.branch_by_name",
+                "a branch is named, and has no relationship id",
+                field="party",
+            )
+        else:
+            require(
+                self.relationship_id is not None and self.branch is None,
+                "party.partner_by_id",
+                "a partner is identified by its relationship id, and has no branch name",
+                field="party",
+            )
+
+    @classmethod
+    def our_branch(cls, name: str) -> Party:
+        return cls(PartyKind.BRANCH, branch=_text(name, "branch", max_length=80))
+
+    @classmethod
+    def partner(cls, relationship_id: UUID) -> Party:
+        return cls(PartyKind.PARTNER, relationship_id=relationship_id)
+
+    @property
+    def is_partner(self) -> bool:
+        return self.kind == PartyKind.PARTNER
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": PartyKind(self.kind).value,
+            "branch": self.branch,
+            "relationship_id": self.relationship_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Party:
+        return cls(PartyKind(data["kind"]), data["branch"], data["relationship_id"])
+
+    def __str__(self) -> str:
+        return f"branch {self.branch}" if self.branch else f"partner {self.relationship_id}"
+
+
+@dataclass(frozen=True)
+class Cargo:
+    description: str
+    packages: int
+    gross_weight_kg: Decimal
+    declared_value: Decimal
+    currency: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "packages": self.packages,
+            "gross_weight_kg": self.gross_weight_kg,
+            "declared_value": self.declared_value,
+            "currency": self.currency,
+        }
+
+    def weight_of(self, packages: int) -> Decimal:
+        """The weight of ``packages`` of this cargo, at its average package weight."""
+        return (self.gross_weight_kg * packages / self.packages).quantize(CENT, ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """A link as the booking plans it; its sequence is its place in the list.
+
+    ``regime`` defaults to the mode's convention for main carriage and transshipment, and to
+    company terms for everything else.
+    """
+
+    function: LinkFunction
+    party: Party
+    planned_start: datetime
+    planned_end: datetime
+    mode: TransportMode | None = None
+    regime: LiabilityRegime | None = None
+
+
+@dataclass(frozen=True)
+class Handover:
+    """Custody passing at one moment: into a link, out of it, or to the consignee."""
+
+    at: datetime
+    condition: Condition
+    signed_by: str
+    reference: str | None
+    remarks: str | None
+
+
+@dataclass(frozen=True)
+class Link:
+    sequence: int
+    function: LinkFunction
+    mode: TransportMode | None
+    party: Party
+    regime: LiabilityRegime
+    planned_start: datetime
+    planned_end: datetime
+    estimated_end: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    #: The handover that gave this link custody (from the shipper, for the first link).
+    received: Handover | None = None
+    #: The handover that ended it (to the consignee, for the last link: proof of delivery).
+    released: Handover | None = None
+
+    @property
+    def status(self) -> LinkStatus:
+        if self.completed_at is not None:
+            return LinkStatus.COMPLETED
+        if self.started_at is not None:
+            return LinkStatus.IN_PROGRESS
+        return LinkStatus.PLANNED
+
+    @property
+    def custody_from(self) -> datetime | None:
+        return self.received.at if self.received else None
+
+    @property
+    def custody_until(self) -> datetime | None:
+        return self.released.at if self.released else None
+
+    @property
+    def holds_custody(self) -> bool:
+        return self.received is not None and self.released is None
+
+    def held_custody_at(self, moment: datetime) -> bool:
+        """Whether the goods were with this link at ``moment``; a handover's moment belongs
+        to the receiver."""
+        return (
+            self.received is not None
+            and self.received.at <= moment
+            and (self.released is None or moment < self.released.at)
+        )
+
+    def plan_as_dict(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence,
+            "function": self.function.value,
+            "mode": self.mode.value if self.mode else None,
+            "party": self.party.as_dict(),
+            "regime": self.regime.value,
+            "planned_start": self.planned_start,
+            "planned_end": self.planned_end,
+        }
+
+    @classmethod
+    def from_plan_dict(cls, data: Mapping[str, Any]) -> Link:
+        return cls(
+            sequence=data["sequence"],
+            function=LinkFunction(data["function"]),
+            mode=TransportMode(data["mode"]) if data["mode"] else None,
+            party=Party.from_dict(data["party"]),
+            regime=LiabilityRegime(data["regime"]),
+            planned_start=data["planned_start"],
+            planned_end=data["planned_end"],
+        )
+
+
+@dataclass(frozen=True)
+class CoordinationAction:
+    action: str
+    taken_by: str
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class Responsibility:
+    """The party answerable for an incident, through the link it performed."""
+
+    link_sequence: int
+    party: Party
+    basis: ResponsibilityBasis
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Incident:
+    incident_id: UUID
+    link_sequence: int
+    kind: IncidentKind
+    discovered_at: datetime
+    description: str
+    packages_affected: int | None
+    weight_affected_kg: Decimal | None
+    reported_by: str
+    actions: tuple[CoordinationAction, ...] = ()
+    responsibility_status: ResponsibilityStatus = ResponsibilityStatus.UNASSIGNED
+    responsible: Responsibility | None = None
+    dispute_reason: str | None = None
+    arbitration_decision: str | None = None
+    resolution: str | None = None
+    resolved_at: datetime | None = None
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+    @property
+    def responsibility_final(self) -> bool:
+        return self.responsibility_status in (
+            ResponsibilityStatus.ACCEPTED,
+            ResponsibilityStatus.ARBITRATED,
+        )
+
+
+@dataclass(frozen=True)
+class LiabilityAssessment:
+    """The responsible link's limit and deadlines, as assessed for a claim."""
+
+    link_sequence: int
+    party: Party
+    limit: LiabilityLimit
+    deadlines: Deadlines
+    assessed_at: datetime
+
+
+@dataclass(frozen=True)
+class Claim:
+    claim_id: UUID
+    incident_id: UUID
+    amount: Decimal
+    currency: str
+    notified_at: datetime
+    assessment: LiabilityAssessment | None = None
+    compensation_paid: Decimal | None = None
+    compensated_at: datetime | None = None
+    payment_reference: str | None = None
+    recovery_from: UUID | None = None
+    recovery_claimed: Decimal | None = None
+    recovery_claimed_at: datetime | None = None
+    recovery_received: Decimal | None = None
+    recovery_received_at: datetime | None = None
+    closed_at: datetime | None = None
+    closing_note: str | None = None
+
+    @property
+    def status(self) -> ClaimStatus:
+        return ClaimStatus.CLOSED if self.closed_at is not None else ClaimStatus.OPEN
+
+    @property
+    def limit(self) -> LiabilityLimit | None:
+        return self.assessment.limit if self.assessment else None
+
+    @property
+    def notice_deadline(self) -> datetime | None:
+        """By when the party at fault must have our notice (once the limit is assessed)."""
+        return self.assessment.deadlines.notice if self.assessment else None
+
+    @property
+    def time_bar(self) -> datetime | None:
+        """After this moment the party at fault can no longer be claimed against."""
+        return self.assessment.deadlines.time_bar if self.assessment else None
+
+    @property
+    def recoverable(self) -> Decimal | None:
+        """The most we may claim back: the regime's limit, and never more than the
+        customer's loss (what we paid, or else what the customer claims)."""
+        if self.assessment is None:
+            return None
+        loss = self.compensation_paid if self.compensation_paid is not None else self.amount
+        return min(self.assessment.limit.amount, loss)
+
+    @property
+    def net_cost(self) -> Decimal:
+        """What the incident costs us so far: compensation paid less recovery received."""
+        return (self.compensation_paid or Decimal(0)) - (self.recovery_received or Decimal(0))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    on_time: bool
+    rating: int
+    remarks: str | None
+    evaluated_at: datetime
+    evaluated_by: str
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    reason: str
+    cancelled_at: datetime
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _decimal(value: Decimal | int, field: str, *, positive: bool = True) -> Decimal:
+    number = Decimal(str(value))
+    require(number.is_finite(), f"{field}.number", f"{field} must be a number", field=field)
+    if positive:
+        require(number > 0, f"{field}.positive", f"{field} must be positive", field=field)
+    else:
+        require(number >= 0, f"{field}.not_negative", f"{field} must not be negative", field=field)
+    return number
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    require(
+        len(code) == 3 and code.isascii() and code.isalpha(),
+        "currency.format",
+        "currency must be a three-letter ISO code",
+        field="currency",
+    )
+    return code
+
+
+def _moment(value: datetime, field: str) -> datetime:
+    require(
+        value.tzinfo is not None,
+        f"{field}.timezone",
+        f"{field} must carry a time zone",
+        field=field,
+    )
+    return value.astimezone(UTC)
+
+
+def _cargo(cargo: Cargo) -> Cargo:
+    require(cargo.packages >= 1, "cargo.packages", "cargo has at least one package", field="cargo")
+    return Cargo(
+        description=_text(cargo.description, "description", max_length=500),
+        packages=cargo.packages,
+        gross_weight_kg=_decimal(cargo.gross_weight_kg, "gross_weight_kg"),
+        declared_value=_decimal(cargo.declared_value, "declared_value", positive=False),
+        currency=_currency(cargo.currency),
+    )
+
+
+def _require_partner(party: Party, partner_kinds: Mapping[UUID, str]) -> None:
+    """``partner_kinds`` holds the kind of each relationship the command names as a party,
+    looked up by the application layer (the domain does no I/O); a missing id is a
+    relationship that does not exist."""
+    if not party.is_partner:
+        return
+    assert party.relationship_id is not None
+    kind = partner_kinds.get(party.relationship_id)
+    refuse_unless(
+        kind == RelationshipKind.PARTNER.value,
+        "party.not_partner",
+        f"relationship {party.relationship_id} "
+        + ("is not known" if kind is None else f"is a {kind}, not a partner")
+        + "; only partners take responsibility for links",
+    )
+
+
+def _planned_link(sequence: int, plan: LinkPlan, last: int) -> Link:
+    function = LinkFunction(plan.function)
+    field = f"links[{sequence - 1}]"
+    mode = TransportMode(plan.mode) if plan.mode is not None else None
+    if function in TRANSPORT_FUNCTIONS:
+        require(
+            mode is not None,
+            "link.mode_required",
+            f"link {sequence} ({function}) moves goods and needs a mode of transport",
+            field=field,
+        )
+    else:
+        require(
+            mode is None,
+            "link.mode_not_applicable",
+            f"link {sequence} ({function}) moves no goods and has no mode of transport",
+            field=field,
+        )
+    require(
+        function is not LinkFunction.PICKUP or sequence == 1,
+        "chain.pickup_not_first",
+        f"a pickup can only be the first link, not link {sequence}",
+        field=field,
+    )
+    require(
+        function is not LinkFunction.DELIVERY or sequence == last,
+        "chain.delivery_not_last",
+        f"a delivery can only be the last link, not link {sequence}",
+        field=field,
+    )
+    if plan.regime is not None:
+        regime = LiabilityRegime(plan.regime)
+        require(
+            regime_fits_mode(regime, mode),
+            "link.regime_mismatch",
+            f"link {sequence}: {regime} does not govern "
+            + (f"carriage by {mode}" if mode else "a link without carriage"),
+            field=field,
+        )
+    elif function in CARRIAGE_FUNCTIONS and mode is not None:
+        regime = convention_for(mode)
+    else:
+        regime = LiabilityRegime.COMPANY_TERMS
+    start = _moment(plan.planned_start, "planned_start")
+    end = _moment(plan.planned_end, "planned_end")
+    _require_planned_window(sequence, start, end)
+    return Link(
+        sequence=sequence,
+        function=function,
+        mode=mode,
+        party=plan.party,
+        regime=regime,
+        planned_start=start,
+        planned_end=end,
+    )
+
+
+def _require_planned_window(sequence: int, start: datetime, end: datetime) -> None:
+    require(
+        start < end,
+        "link.planned_times",
+        f"link {sequence} must be planned to end after it starts",
+        field="planned_end",
+    )
+
+
+def _require_plan_in_order(links: Sequence[Link]) -> None:
+    for before, after in pairwise(links):
+        require(
+            after.planned_start >= before.planned_start,
+            "chain.plan_out_of_order",
+            f"link {after.sequence} is planned to start before link {before.sequence}",
+            field="planned_start",
+        )
+
+
+def _not_before(moment: datetime, earlier: datetime | None, rule: str, what: str) -> None:
+    refuse_unless(
+        earlier is None or moment >= earlier,
+        rule,
+        f"{moment.isoformat()} is before {what} ({earlier.isoformat() if earlier else ''});"
+        " times must not go backwards",
+    )
+
+
+# --- the aggregate --------------------------------------------------------------------------
+
+
+class Shipment(Aggregate, created_event_name="Booked"):
+    TOPIC = "Shipment"
+
+    class Event(AttributedEvent):
+        pass
+
+    class Booked(Event, Aggregate.Created):
+        TOPIC = "Shipment.Booked"
+
+        customer_id: UUID
+        reference: str
+        origin: str
+        destination: str
+        cargo: dict[str, Any]
+        links: list[dict[str, Any]]
+
+    # The library gives every aggregate a "Created" event; ours is "Booked".
+    Created = Booked
+
+    # --- the chain ---
+
+    class LinkReplanned(Event):
+        TOPIC = "Shipment.LinkReplanned"
+        sequence: int
+        planned_start: datetime
+        planned_end: datetime
+        reason: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_link(
+                self.sequence, planned_start=self.planned_start, planned_end=self.planned_end
+            )
+
+    class LinkReassigned(Event):
+        TOPIC = "Shipment.LinkReassigned"
+        sequence: int
+        party: dict[str, Any]
+        reason: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_link(self.sequence, party=Party.from_dict(self.party))
+
+    class LinkStarted(Event):
+        TOPIC = "Shipment.LinkStarted"
+        sequence: int
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_link(self.sequence, started_at=self.occurred_at)
+
+    class CustodyHandedOver(Event):
+        """Custody passes from link ``from_sequence`` (None: the shipper) to the next."""
+
+        TOPIC = "Shipment.CustodyHandedOver"
+        from_sequence: int | None
+        to_sequence: int
+        condition: str
+        signed_by: str
+        reference: str | None
+        remarks: str | None
+
+        def apply(self, aggregate: Shipment) -> None:
+            handover = Handover(
+                self.occurred_at,
+                Condition(self.condition),
+                self.signed_by,
+                self.reference,
+                self.remarks,
+            )
+            if self.from_sequence is not None:
+                aggregate._change_link(self.from_sequence, released=handover)
+            aggregate._change_link(self.to_sequence, received=handover)
+
+    class LinkCompleted(Event):
+        TOPIC = "Shipment.LinkCompleted"
+        sequence: int
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_link(self.sequence, completed_at=self.occurred_at)
+
+    class DelayReported(Event):
+        TOPIC = "Shipment.DelayReported"
+        sequence: int
+        estimated_end: datetime
+        reason: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_link(self.sequence, estimated_end=self.estimated_end)
+
+    class Delivered(Event):
+        """The last link hands the goods to the consignee, against proof of delivery."""
+
+        TOPIC = "Shipment.Delivered"
+        condition: str
+        signed_by: str
+        proof_of_delivery: str
+        remarks: str | None
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_link(
+                len(aggregate.links),
+                released=Handover(
+                    self.occurred_at,
+                    Condition(self.condition),
+                    self.signed_by,
+                    self.proof_of_delivery,
+                    self.remarks,
+                ),
+                completed_at=self.occurred_at,
+            )
+
+    class Cancelled(Event):
+        TOPIC = "Shipment.Cancelled"
+        reason: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.cancellation = Cancellation(self.reason, self.occurred_at)
+
+    class Evaluated(Event):
+        """``on_time`` is derived when evaluating: delivered by the last link's planned end."""
+
+        TOPIC = "Shipment.Evaluated"
+        on_time: bool
+        rating: int
+        remarks: str | None
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.evaluation = Evaluation(
+                self.on_time, self.rating, self.remarks, self.occurred_at, self.actor
+            )
+
+    # --- incidents ---
+
+    class IncidentReported(Event):
+        TOPIC = "Shipment.IncidentReported"
+        incident_id: UUID
+        link_sequence: int
+        incident_kind: str
+        description: str
+        packages_affected: int | None
+        weight_affected_kg: Decimal | None
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.incidents = {
+                **aggregate.incidents,
+                self.incident_id: Incident(
+                    incident_id=self.incident_id,
+                    link_sequence=self.link_sequence,
+                    kind=IncidentKind(self.incident_kind),
+                    discovered_at=self.occurred_at,
+                    description=self.description,
+                    packages_affected=self.packages_affected,
+                    weight_affected_kg=self.weight_affected_kg,
+                    reported_by=self.actor,
+                ),
+            }
+
+    class CoordinationActionRecorded(Event):
+        TOPIC = "Shipment.CoordinationActionRecorded"
+        incident_id: UUID
+        action: str
+        taken_by: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            incident = aggregate.incidents[self.incident_id]
+            action = CoordinationAction(self.action, self.taken_by, self.occurred_at)
+            aggregate._change_incident(self.incident_id, actions=(*incident.actions, action))
+
+    class ResponsibilityAssigned(Event):
+        TOPIC = "Shipment.ResponsibilityAssigned"
+        incident_id: UUID
+        link_sequence: int
+        party: dict[str, Any]
+        basis: str
+        explanation: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_incident(
+                self.incident_id,
+                responsibility_status=ResponsibilityStatus.ASSIGNED,
+                responsible=Responsibility(
+                    self.link_sequence,
+                    Party.from_dict(self.party),
+                    ResponsibilityBasis(self.basis),
+                    self.explanation,
+                ),
+            )
+
+    class ResponsibilityAccepted(Event):
+        TOPIC = "Shipment.ResponsibilityAccepted"
+        incident_id: UUID
+        note: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_incident(
+                self.incident_id, responsibility_status=ResponsibilityStatus.ACCEPTED
+            )
+
+    class ResponsibilityDisputed(Event):
+        TOPIC = "Shipment.ResponsibilityDisputed"
+        incident_id: UUID
+        reason: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_incident(
+                self.incident_id,
+                responsibility_status=ResponsibilityStatus.DISPUTED,
+                dispute_reason=self.reason,
+            )
+
+    class ResponsibilityArbitrated(Event):
+        """Headquarters' final decision on a disputed responsibility."""
+
+        TOPIC = "Shipment.ResponsibilityArbitrated"
+        incident_id: UUID
+        link_sequence: int
+        party: dict[str, Any]
+        decision: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_incident(
+                self.incident_id,
+                responsibility_status=ResponsibilityStatus.ARBITRATED,
+                responsible=Responsibility(
+                    self.link_sequence,
+                    Party.from_dict(self.party),
+                    ResponsibilityBasis.ARBITRATION,
+                    self.decision,
+                ),
+                arbitration_decision=self.decision,
+            )
+
+    class IncidentResolved(Event):
+        TOPIC = "Shipment.IncidentResolved"
+        incident_id: UUID
+        resolution: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_incident(
+                self.incident_id, resolution=self.resolution, resolved_at=self.occurred_at
+            )
+
+    # --- claims ---
+
+    class ClaimFiled(Event):
+        """The customer's claim; its notice is the event's ``occurred_at``."""
+
+        TOPIC = "Shipment.ClaimFiled"
+        claim_id: UUID
+        incident_id: UUID
+        amount: Decimal
+        currency: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.claims = {
+                **aggregate.claims,
+                self.claim_id: Claim(
+                    self.claim_id, self.incident_id, self.amount, self.currency, self.occurred_at
+                ),
+            }
+
+    class LiabilityLimitAssessed(Event):
+        TOPIC = "Shipment.LiabilityLimitAssessed"
+        claim_id: UUID
+        link_sequence: int
+        party: dict[str, Any]
+        regime: str
+        weight_kg: Decimal
+        packages: int | None
+        sdr_rate: Decimal
+        limit_sdr: Decimal
+        limit_amount: Decimal
+        currency: str
+        notice_deadline: datetime
+        time_bar: datetime
+
+        def apply(self, aggregate: Shipment) -> None:
+            limit = LiabilityLimit(
+                regime=LiabilityRegime(self.regime),
+                weight_kg=self.weight_kg,
+                packages=self.packages,
+                sdr=self.limit_sdr,
+                sdr_rate=self.sdr_rate,
+                amount=self.limit_amount,
+                currency=self.currency,
+            )
+            assessment = LiabilityAssessment(
+                self.link_sequence,
+                Party.from_dict(self.party),
+                limit,
+                Deadlines(self.notice_deadline, self.time_bar),
+                self.occurred_at,
+            )
+            aggregate._change_claim(self.claim_id, assessment=assessment)
+
+    class CompensationPaid(Event):
+        """We pay the customer, whoever was at fault."""
+
+        TOPIC = "Shipment.CompensationPaid"
+        claim_id: UUID
+        amount: Decimal
+        payment_reference: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_claim(
+                self.claim_id,
+                compensation_paid=self.amount,
+                compensated_at=self.occurred_at,
+                payment_reference=self.payment_reference,
+            )
+
+    class RecoveryClaimed(Event):
+        TOPIC = "Shipment.RecoveryClaimed"
+        claim_id: UUID
+        partner_id: UUID
+        amount: Decimal
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_claim(
+                self.claim_id,
+                recovery_from=self.partner_id,
+                recovery_claimed=self.amount,
+                recovery_claimed_at=self.occurred_at,
+            )
+
+    class RecoveryReceived(Event):
+        TOPIC = "Shipment.RecoveryReceived"
+        claim_id: UUID
+        amount: Decimal
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_claim(
+                self.claim_id, recovery_received=self.amount, recovery_received_at=self.occurred_at
+            )
+
+    class ClaimClosed(Event):
+        TOPIC = "Shipment.ClaimClosed"
+        claim_id: UUID
+        note: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_claim(
+                self.claim_id, closed_at=self.occurred_at, closing_note=self.note
+            )
+
+    # --- state -------------------------------------------------------------------------------
+
+    def __init__(
+        self,
+        customer_id: UUID,
+        reference: str,
+        origin: str,
+        destination: str,
+        cargo: dict[str, Any],
+        links: list[dict[str, Any]],
+        occurred_at: datetime,
+    ) -> None:
+        self.customer_id = customer_id
+        self.reference = reference
+        self.origin = origin
+        self.destination = destination
+        self.cargo = Cargo(**cargo)
+        self.links: tuple[Link, ...] = tuple(Link.from_plan_dict(link) for link in links)
+        self.booked_at = occurred_at
+        self.cancellation: Cancellation | None = None
+        self.evaluation: Evaluation | None = None
+        self.incidents: dict[UUID, Incident] = {}
+        self.claims: dict[UUID, Claim] = {}
+
+    @property
+    def status(self) -> ShipmentStatus:
+        if self.cancellation is not None:
+            return ShipmentStatus.CANCELLED
+        if self.links[-1].released is not None:
+            return ShipmentStatus.DELIVERED
+        if self.links[0].received is not None:
+            return ShipmentStatus.IN_TRANSIT
+        return ShipmentStatus.BOOKED
+
+    @property
+    def current_custodian(self) -> Link | None:
+        """The link that holds the goods now; None before pickup and after delivery."""
+        return next((link for link in self.links if link.holds_custody), None)
+
+    def custodian_at(self, moment: datetime) -> Link | None:
+        """The link that held the goods at ``moment``, from the custody history."""
+        return next((link for link in self.links if link.held_custody_at(moment)), None)
+
+    @property
+    def delivered_at(self) -> datetime | None:
+        return self.links[-1].custody_until
+
+    @property
+    def proof_of_delivery(self) -> Handover | None:
+        return self.links[-1].released
+
+    @property
+    def planned_delivery(self) -> datetime:
+        return self.links[-1].planned_end
+
+    @property
+    def estimated_delivery(self) -> datetime:
+        last = self.links[-1]
+        return last.estimated_end or last.planned_end
+
+    # --- commands: the chain -------------------------------------------------------------
+
+    @classmethod
+    def book(
+        cls,
+        ctx: CommandContext,
+        *,
+        customer_id: UUID,
+        reference: str,
+        origin: str,
+        destination: str,
+        cargo: Cargo,
+        links: Sequence[LinkPlan],
+        partner_kinds: Mapping[UUID, str],
+        shipment_id: UUID | None = None,
+    ) -> Shipment:
+        """Book a shipment. ``partner_kinds`` maps every partner named in ``links`` to the
+        kind of its relationship, as the application layer found it."""
+        require(bool(links), "chain.empty", "a shipment needs at least one link", field="links")
+        planned = [
+            _planned_link(sequence, plan, len(links)) for sequence, plan in enumerate(links, 1)
+        ]
+        _require_plan_in_order(planned)
+        for link in planned:
+            _require_partner(link.party, partner_kinds)
+        return cls._create(
+            cls.Booked,
+            id=shipment_id or cls.create_id(),
+            customer_id=customer_id,
+            reference=_text(reference, "reference", max_length=80),
+            origin=_text(origin, "origin"),
+            destination=_text(destination, "destination"),
+            cargo=_cargo(cargo).as_dict(),
+            links=[link.plan_as_dict() for link in planned],
+            **ctx.event_fields(),
+        )
+
+    @staticmethod
+    def create_id() -> UUID:
+        return uuid4()
+
+    def replan_link(
+        self,
+        ctx: CommandContext,
+        *,
+        sequence: int,
+        planned_start: datetime,
+        planned_end: datetime,
+        reason: str,
+    ) -> None:
+        link = self._unstarted_link(sequence)
+        start = _moment(planned_start, "planned_start")
+        end = _moment(planned_end, "planned_end")
+        _require_planned_window(sequence, start, end)
+        refuse_unless(
+            (start, end) != (link.planned_start, link.planned_end),
+            "link.plan_unchanged",
+            f"link {sequence} is already planned so",
+        )
+        _require_plan_in_order(
+            [
+                replace(other, planned_start=start) if other.sequence == sequence else other
+                for other in self.links
+            ]
+        )
+        self.trigger_event(
+            self.LinkReplanned,
+            sequence=sequence,
+            planned_start=start,
+            planned_end=end,
+            reason=_text(reason, "reason"),
+            **ctx.event_fields(),
+        )
+
+    def reassign_link(
+        self,
+        ctx: CommandContext,
+        *,
+        sequence: int,
+        party: Party,
+        partner_kinds: Mapping[UUID, str],
+        reason: str,
+    ) -> None:
+        link = self._unstarted_link(sequence)
+        refuse_unless(
+            party != link.party, "link.party_unchanged", f"link {sequence} is already {party}'s"
+        )
+        _require_partner(party, partner_kinds)
+        self.trigger_event(
+            self.LinkReassigned,
+            sequence=sequence,
+            party=party.as_dict(),
+            reason=_text(reason, "reason"),
+            **ctx.event_fields(),
+        )
+
+    def start_link(self, ctx: CommandContext, *, sequence: int) -> None:
+        self._require_open()
+        link = self._link(sequence)
+        refuse_unless(
+            link.started_at is None, "link.already_started", f"link {sequence} has already started"
+        )
+        if sequence > 1:
+            previous = self.links[sequence - 2]
+            refuse_unless(
+                previous.started_at is not None,
+                "chain.out_of_order",
+                f"link {sequence} cannot start before link {previous.sequence} has started",
+            )
+            _not_before(
+                ctx.occurred_at,
+                previous.started_at,
+                "chain.time_backwards",
+                f"link {previous.sequence}'s start",
+            )
+        self.trigger_event(self.LinkStarted, sequence=sequence, **ctx.event_fields())
+
+    def hand_over(
+        self,
+        ctx: CommandContext,
+        *,
+        to_sequence: int,
+        condition: Condition,
+        signed_by: str,
+        reference: str | None = None,
+        remarks: str | None = None,
+    ) -> None:
+        """Custody passes to link ``to_sequence``: from the shipper when it is the first
+        link (the pickup), otherwise from the link before it."""
+        self._require_open()
+        receiver = self._link(to_sequence)
+        giver = self.links[to_sequence - 2] if to_sequence > 1 else None
+        if giver is None:
+            refuse_unless(
+                receiver.received is None,
+                "custody.not_next_link",
+                "link 1 has already taken the goods from the shipper;"
+                " custody passes only to the next planned link",
+            )
+        else:
+            holder = self.current_custodian
+            refuse_unless(
+                giver.holds_custody,
+                "custody.not_next_link",
+                "custody passes only to the next planned link; the goods are with "
+                + (f"link {holder.sequence}" if holder else "the shipper")
+                + f", not link {giver.sequence}",
+            )
+        refuse_unless(
+            receiver.started_at is not None,
+            "custody.receiver_not_started",
+            f"link {to_sequence} must start before it receives the goods",
+        )
+        at = ctx.occurred_at
+        _not_before(
+            at, receiver.started_at, "custody.time_backwards", f"link {to_sequence}'s start"
+        )
+        if giver is not None:
+            _not_before(
+                at, giver.custody_from, "custody.time_backwards", f"link {giver.sequence}'s receipt"
+            )
+        self.trigger_event(
+            self.CustodyHandedOver,
+            from_sequence=giver.sequence if giver else None,
+            to_sequence=to_sequence,
+            condition=Condition(condition).value,
+            signed_by=_text(signed_by, "signed_by", max_length=120),
+            reference=_optional_text(reference, "reference", max_length=80),
+            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def complete_link(self, ctx: CommandContext, *, sequence: int) -> None:
+        self._require_open()
+        link = self._link(sequence)
+        refuse_unless(
+            sequence < len(self.links),
+            "link.completes_with_delivery",
+            f"link {sequence} is the last one; it completes with the delivery",
+        )
+        refuse_unless(
+            link.started_at is not None, "link.not_started", f"link {sequence} has not started"
+        )
+        refuse_unless(
+            link.completed_at is None,
+            "link.already_completed",
+            f"link {sequence} has already completed",
+        )
+        _not_before(ctx.occurred_at, link.started_at, "chain.time_backwards", "the link's start")
+        if sequence > 1:
+            previous = self.links[sequence - 2]
+            refuse_unless(
+                previous.completed_at is not None,
+                "chain.out_of_order",
+                f"link {sequence} cannot complete before link {previous.sequence} has completed",
+            )
+            _not_before(
+                ctx.occurred_at,
+                previous.completed_at,
+                "chain.time_backwards",
+                f"link {previous.sequence}'s completion",
+            )
+        self.trigger_event(self.LinkCompleted, sequence=sequence, **ctx.event_fields())
+
+    def report_delay(
+        self, ctx: CommandContext, *, sequence: int, estimated_end: datetime, reason: str
+    ) -> None:
+        self._require_open()
+        link = self._link(sequence)
+        refuse_unless(
+            link.completed_at is None,
+            "link.already_completed",
+            f"link {sequence} has already completed",
+        )
+        estimate = _moment(estimated_end, "estimated_end")
+        refuse_unless(
+            estimate > ctx.occurred_at,
+            "delay.estimate_in_past",
+            "the new estimate must lie after the time of the report",
+        )
+        self.trigger_event(
+            self.DelayReported,
+            sequence=sequence,
+            estimated_end=estimate,
+            reason=_text(reason, "reason"),
+            **ctx.event_fields(),
+        )
+
+    def deliver(
+        self,
+        ctx: CommandContext,
+        *,
+        condition: Condition,
+        signed_by: str,
+        proof_of_delivery: str,
+        remarks: str | None = None,
+    ) -> None:
+        self._require_open()
+        last = self.links[-1]
+        holder = self.current_custodian
+        refuse_unless(
+            last.holds_custody,
+            "custody.not_with_last_link",
+            f"only the last link (link {last.sequence}) delivers; the goods are with "
+            + (f"link {holder.sequence}" if holder else "the shipper"),
+        )
+        unfinished = [link.sequence for link in self.links[:-1] if link.completed_at is None]
+        refuse_unless(
+            not unfinished,
+            "chain.out_of_order",
+            f"links {unfinished} must complete before the delivery",
+        )
+        _not_before(ctx.occurred_at, last.custody_from, "custody.time_backwards", "its receipt")
+        self.trigger_event(
+            self.Delivered,
+            condition=Condition(condition).value,
+            signed_by=_text(signed_by, "signed_by", max_length=120),
+            proof_of_delivery=_text(proof_of_delivery, "proof_of_delivery", max_length=80),
+            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def cancel(self, ctx: CommandContext, *, reason: str) -> None:
+        self._require_open()
+        refuse_unless(
+            self.links[0].received is None,
+            "shipment.cancel_after_pickup",
+            "the goods have been picked up; a shipment is cancelled only before pickup",
+        )
+        self.trigger_event(self.Cancelled, reason=_text(reason, "reason"), **ctx.event_fields())
+
+    def evaluate(self, ctx: CommandContext, *, rating: int, remarks: str | None = None) -> None:
+        require(1 <= rating <= 5, "rating.range", "rating is from 1 to 5", field="rating")
+        delivered_at = self.delivered_at
+        refuse_unless(
+            delivered_at is not None,
+            "evaluation.before_delivery",
+            f"a shipment is evaluated after delivery; it is {self.status}",
+        )
+        assert delivered_at is not None
+        refuse_unless(
+            self.evaluation is None,
+            "evaluation.already_recorded",
+            "the shipment has already been evaluated",
+        )
+        self.trigger_event(
+            self.Evaluated,
+            on_time=delivered_at <= self.planned_delivery,
+            rating=rating,
+            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    # --- commands: incidents -------------------------------------------------------------
+
+    def report_incident(
+        self,
+        ctx: CommandContext,
+        *,
+        incident_id: UUID,
+        link_sequence: int,
+        kind: IncidentKind,
+        description: str,
+        packages_affected: int | None = None,
+        weight_affected_kg: Decimal | None = None,
+    ) -> None:
+        """An incident found at a link; it was discovered at the command's ``occurred_at``."""
+        kind = IncidentKind(kind)
+        self._link(link_sequence)
+        refuse_unless(
+            incident_id not in self.incidents,
+            "incident.duplicate_id",
+            f"an incident with id {incident_id} already exists",
+        )
+        require(
+            kind not in GOODS_INCIDENTS
+            or packages_affected is not None
+            or weight_affected_kg is not None,
+            "incident.extent_required",
+            f"a {kind} states the packages or the weight affected",
+            field="packages_affected",
+        )
+        if packages_affected is not None:
+            require(
+                1 <= packages_affected <= self.cargo.packages,
+                "incident.packages_range",
+                f"packages affected must be from 1 to the shipment's {self.cargo.packages}",
+                field="packages_affected",
+            )
+        weight = None
+        if weight_affected_kg is not None:
+            weight = _decimal(weight_affected_kg, "weight_affected_kg")
+            require(
+                weight <= self.cargo.gross_weight_kg,
+                "incident.weight_range",
+                f"weight affected exceeds the shipment's {self.cargo.gross_weight_kg} kg",
+                field="weight_affected_kg",
+            )
+        self.trigger_event(
+            self.IncidentReported,
+            incident_id=incident_id,
+            link_sequence=link_sequence,
+            incident_kind=kind.value,
+            description=_text(description, "description", max_length=2000),
+            packages_affected=packages_affected,
+            weight_affected_kg=weight,
+            **ctx.event_fields(),
+        )
+
+    def record_coordination_action(
+        self, ctx: CommandContext, *, incident_id: UUID, action: str, taken_by: str | None = None
+    ) -> None:
+        """Who did what about an incident, when (``occurred_at``); ``taken_by`` defaults to
+        the staff member issuing the command."""
+        self._unresolved_incident(incident_id)
+        self.trigger_event(
+            self.CoordinationActionRecorded,
+            incident_id=incident_id,
+            action=_text(action, "action", max_length=2000),
+            taken_by=_text(taken_by or ctx.actor, "taken_by", max_length=120),
+            **ctx.event_fields(),
+        )
+
+    def propose_responsibility(self, incident_id: UUID) -> Responsibility:
+        """The default responsible party, from the custody history (see the module doc)."""
+        incident = self._incident(incident_id)
+        reporting = self.links[incident.link_sequence - 1]
+        if incident.kind in GOODS_INCIDENTS:
+            received = reporting.received
+            if reporting.sequence > 1 and received and received.condition is not Condition.GOOD:
+                giver = self.links[reporting.sequence - 2]
+                return Responsibility(
+                    giver.sequence,
+                    giver.party,
+                    ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION,
+                    f"link {giver.sequence} handed the goods over to link {reporting.sequence}"
+                    f" {received.condition.value} at {received.at.isoformat()}",
+                )
+            holder = self.custodian_at(incident.discovered_at)
+            if holder is not None:
+                return Responsibility(
+                    holder.sequence,
+                    holder.party,
+                    ResponsibilityBasis.HELD_CUSTODY,
+                    f"link {holder.sequence} held custody when the {incident.kind.value}"
+                    f" was discovered at {incident.discovered_at.isoformat()}",
+                )
+        return Responsibility(
+            reporting.sequence,
+            reporting.party,
+            ResponsibilityBasis.LINK_OF_INCIDENT,
+            f"the {incident.kind.value} was reported at link {reporting.sequence}",
+        )
+
+    def assign_responsibility(
+        self,
+        ctx: CommandContext,
+        *,
+        incident_id: UUID,
+        link_sequence: int,
+        basis: ResponsibilityBasis,
+        explanation: str,
+    ) -> None:
+        incident = self._unresolved_incident(incident_id)
+        basis = ResponsibilityBasis(basis)
+        require(
+            basis is not ResponsibilityBasis.ARBITRATION,
+            "responsibility.basis_reserved",
+            "only headquarters' arbitration assigns responsibility by arbitration",
+            field="basis",
+        )
+        self._require_responsibility_open(incident)
+        link = self._link(link_sequence)
+        self.trigger_event(
+            self.ResponsibilityAssigned,
+            incident_id=incident_id,
+            link_sequence=link_sequence,
+            party=link.party.as_dict(),
+            basis=basis.value,
+            explanation=_text(explanation, "explanation", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def accept_responsibility(self, ctx: CommandContext, *, incident_id: UUID, note: str) -> None:
+        """The responsible party accepts; responsibility is final."""
+        self._assigned_incident(incident_id)
+        self.trigger_event(
+            self.ResponsibilityAccepted,
+            incident_id=incident_id,
+            note=_text(note, "note", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def dispute_responsibility(
+        self, ctx: CommandContext, *, incident_id: UUID, reason: str
+    ) -> None:
+        """The responsible party disputes; only headquarters' arbitration settles it."""
+        self._assigned_incident(incident_id)
+        self.trigger_event(
+            self.ResponsibilityDisputed,
+            incident_id=incident_id,
+            reason=_text(reason, "reason", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def arbitrate_responsibility(
+        self, ctx: CommandContext, *, incident_id: UUID, link_sequence: int, decision: str
+    ) -> None:
+        """Headquarters' final decision on a dispute, naming the responsible link."""
+        incident = self._unresolved_incident(incident_id)
+        refuse_unless(
+            incident.responsibility_status is ResponsibilityStatus.DISPUTED,
+            "arbitration.requires_dispute",
+            f"headquarters arbitrates only a disputed responsibility; it is"
+            f" {incident.responsibility_status}",
+        )
+        link = self._link(link_sequence)
+        self.trigger_event(
+            self.ResponsibilityArbitrated,
+            incident_id=incident_id,
+            link_sequence=link_sequence,
+            party=link.party.as_dict(),
+            decision=_text(decision, "decision", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def resolve_incident(self, ctx: CommandContext, *, incident_id: UUID, resolution: str) -> None:
+        incident = self._unresolved_incident(incident_id)
+        refuse_unless(
+            incident.responsibility_status
+            not in (ResponsibilityStatus.ASSIGNED, ResponsibilityStatus.DISPUTED),
+            "incident.responsibility_pending",
+            f"responsibility is {incident.responsibility_status}; it must be accepted or"
+            " arbitrated first",
+        )
+        self.trigger_event(
+            self.IncidentResolved,
+            incident_id=incident_id,
+            resolution=_text(resolution, "resolution", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    # --- commands: claims ----------------------------------------------------------------
+
+    def file_claim(
+        self,
+        ctx: CommandContext,
+        *,
+        claim_id: UUID,
+        incident_id: UUID,
+        amount: Decimal,
+        currency: str,
+    ) -> None:
+        """The customer's claim for an incident; its notice date is ``occurred_at``."""
+        self._incident(incident_id)
+        refuse_unless(
+            claim_id not in self.claims,
+            "claim.duplicate_id",
+            f"a claim with id {claim_id} already exists",
+        )
+        refuse_unless(
+            all(claim.incident_id != incident_id for claim in self.claims.values()),
+            "claim.incident_already_claimed",
+            f"incident {incident_id} already has a claim",
+        )
+        self.trigger_event(
+            self.ClaimFiled,
+            claim_id=claim_id,
+            incident_id=incident_id,
+            amount=_decimal(amount, "amount"),
+            currency=_currency(currency),
+            **ctx.event_fields(),
+        )
+
+    def assess_liability_limit(
+        self, ctx: CommandContext, *, claim_id: UUID, sdr_rate: Decimal
+    ) -> None:
+        """The limit of the finally responsible link's regime for the affected goods, in the
+        claim's currency at ``sdr_rate`` (claim currency per SDR), and its deadlines."""
+        claim = self._open_claim(claim_id)
+        rate = _decimal(sdr_rate, "sdr_rate")
+        incident = self.incidents[claim.incident_id]
+        refuse_unless(
+            incident.responsibility_final and incident.responsible is not None,
+            "claim.responsibility_not_final",
+            f"responsibility for the incident is {incident.responsibility_status};"
+            " the limit follows the finally responsible link",
+        )
+        assert incident.responsible is not None
+        refuse_unless(
+            claim.recovery_claimed is None,
+            "claim.recovery_already_claimed",
+            "recovery has been claimed on this assessment",
+        )
+        link = self.links[incident.responsible.link_sequence - 1]
+        weight, packages = self._affected(incident)
+        limit = liability_limit(
+            link.regime,
+            weight_kg=weight,
+            packages=packages,
+            sdr_rate=rate,
+            currency=claim.currency,
+        )
+        deadlines = claim_deadlines(
+            link.regime,
+            running_from=self.delivered_at or incident.discovered_at,
+            delay=incident.kind is IncidentKind.DELAY,
+        )
+        self.trigger_event(
+            self.LiabilityLimitAssessed,
+            claim_id=claim_id,
+            link_sequence=link.sequence,
+            party=incident.responsible.party.as_dict(),
+            regime=link.regime.value,
+            weight_kg=limit.weight_kg,
+            packages=limit.packages,
+            sdr_rate=limit.sdr_rate,
+            limit_sdr=limit.sdr,
+            limit_amount=limit.amount,
+            currency=limit.currency,
+            notice_deadline=deadlines.notice,
+            time_bar=deadlines.time_bar,
+            **ctx.event_fields(),
+        )
+
+    def pay_compensation(
+        self, ctx: CommandContext, *, claim_id: UUID, amount: Decimal, payment_reference: str
+    ) -> None:
+        """We pay the customer, whoever was at fault (full-chain responsibility)."""
+        claim = self._open_claim(claim_id)
+        paid = _decimal(amount, "amount")
+        refuse_unless(
+            claim.compensation_paid is None,
+            "compensation.already_paid",
+            "compensation for this claim has been paid",
+        )
+        refuse_unless(
+            paid <= claim.amount,
+            "compensation.exceeds_claim",
+            f"compensation {paid} exceeds the claimed {claim.amount} {claim.currency}",
+        )
+        self.trigger_event(
+            self.CompensationPaid,
+            claim_id=claim_id,
+            amount=paid,
+            payment_reference=_text(payment_reference, "payment_reference", max_length=80),
+            **ctx.event_fields(),
+        )
+
+    def claim_recovery(self, ctx: CommandContext, *, claim_id: UUID, amount: Decimal) -> None:
+        """Claim back from the partner at fault, up to its regime's limit."""
+        claim = self._open_claim(claim_id)
+        claimed = _decimal(amount, "amount")
+        assessment = claim.assessment
+        refuse_unless(
+            assessment is not None,
+            "recovery.limit_not_assessed",
+            "assess the liability limit before claiming recovery",
+        )
+        assert assessment is not None
+        refuse_unless(
+            assessment.party.is_partner,
+            "recovery.not_partner",
+            f"{assessment.party} is our own; recovery is claimed only from a partner",
+        )
+        assert assessment.party.relationship_id is not None
+        refuse_unless(
+            claim.recovery_claimed is None,
+            "recovery.already_claimed",
+            "recovery for this claim has been claimed",
+        )
+        refuse_unless(
+            ctx.occurred_at <= assessment.deadlines.time_bar,
+            "recovery.time_barred",
+            f"the {assessment.limit.regime} time bar passed at"
+            f" {assessment.deadlines.time_bar.isoformat()}",
+        )
+        recoverable = claim.recoverable
+        assert recoverable is not None
+        refuse_unless(
+            claimed <= recoverable,
+            "recovery.exceeds_limit",
+            f"recovery {claimed} exceeds the recoverable {recoverable} {claim.currency}"
+            f" ({assessment.limit.basis}; the customer's loss caps it too)",
+        )
+        self.trigger_event(
+            self.RecoveryClaimed,
+            claim_id=claim_id,
+            partner_id=assessment.party.relationship_id,
+            amount=claimed,
+            **ctx.event_fields(),
+        )
+
+    def receive_recovery(self, ctx: CommandContext, *, claim_id: UUID, amount: Decimal) -> None:
+        claim = self._open_claim(claim_id)
+        received = _decimal(amount, "amount")
+        refuse_unless(
+            claim.recovery_claimed is not None,
+            "recovery.not_claimed",
+            "no recovery has been claimed for this claim",
+        )
+        assert claim.recovery_claimed is not None
+        refuse_unless(
+            claim.recovery_received is None,
+            "recovery.already_received",
+            "recovery for this claim has been received",
+        )
+        refuse_unless(
+            received <= claim.recovery_claimed,
+            "recovery.exceeds_claimed",
+            f"received {received} exceeds the {claim.recovery_claimed} claimed",
+        )
+        self.trigger_event(
+            self.RecoveryReceived, claim_id=claim_id, amount=received, **ctx.event_fields()
+        )
+
+    def close_claim(self, ctx: CommandContext, *, claim_id: UUID, note: str) -> None:
+        self._open_claim(claim_id)
+        self.trigger_event(
+            self.ClaimClosed,
+            claim_id=claim_id,
+            note=_text(note, "note", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _change_link(self, sequence: int, **changes: Any) -> None:
+        index = sequence - 1
+        self.links = (
+            *self.links[:index],
+            replace(self.links[index], **changes),
+            *self.links[index + 1 :],
+        )
+
+    def _change_incident(self, incident_id: UUID, **changes: Any) -> None:
+        self.incidents = {
+            **self.incidents,
+            incident_id: replace(self.incidents[incident_id], **changes),
+        }
+
+    def _change_claim(self, claim_id: UUID, **changes: Any) -> None:
+        self.claims = {**self.claims, claim_id: replace(self.claims[claim_id], **changes)}
+
+    def _require_open(self) -> None:
+        refuse_unless(
+            self.status in (ShipmentStatus.BOOKED, ShipmentStatus.IN_TRANSIT),
+            "shipment.closed",
+            f"the shipment is {self.status}; only incidents, claims and its evaluation follow",
+        )
+
+    def _link(self, sequence: int) -> Link:
+        if not 1 <= sequence <= len(self.links):
+            raise UnknownMember("link.unknown", f"the shipment has no link {sequence}")
+        return self.links[sequence - 1]
+
+    def _unstarted_link(self, sequence: int) -> Link:
+        self._require_open()
+        link = self._link(sequence)
+        refuse_unless(
+            link.started_at is None,
+            "link.already_started",
+            f"link {sequence} has started; only a link that has not started is changed",
+        )
+        return link
+
+    def _incident(self, incident_id: UUID) -> Incident:
+        incident = self.incidents.get(incident_id)
+        if incident is None:
+            raise UnknownMember("incident.unknown", f"no incident with id {incident_id}")
+        return incident
+
+    def _unresolved_incident(self, incident_id: UUID) -> Incident:
+        incident = self._incident(incident_id)
+        refuse_unless(
+            not incident.is_resolved, "incident.resolved", "the incident has been resolved"
+        )
+        return incident
+
+    def _require_responsibility_open(self, incident: Incident) -> None:
+        refuse_unless(
+            not incident.responsibility_final,
+            "responsibility.final",
+            f"responsibility is final ({incident.responsibility_status})",
+        )
+        refuse_unless(
+            incident.responsibility_status is not ResponsibilityStatus.DISPUTED,
+            "responsibility.under_dispute",
+            "responsibility is disputed; headquarters arbitrates",
+        )
+
+    def _assigned_incident(self, incident_id: UUID) -> Incident:
+        incident = self._unresolved_incident(incident_id)
+        self._require_responsibility_open(incident)
+        refuse_unless(
+            incident.responsibility_status is ResponsibilityStatus.ASSIGNED,
+            "responsibility.not_assigned",
+            "responsibility has not been assigned",
+        )
+        return incident
+
+    def _open_claim(self, claim_id: UUID) -> Claim:
+        claim = self.claims.get(claim_id)
+        if claim is None:
+            raise UnknownMember("claim.unknown", f"no claim with id {claim_id}")
+        refuse_unless(claim.closed_at is None, "claim.closed", "the claim is closed")
+        return claim
+
+    def _affected(self, incident: Incident) -> tuple[Decimal, int | None]:
+        """The weight and packages an incident concerns (see the module doc)."""
+        if incident.weight_affected_kg is not None:
+            return incident.weight_affected_kg, incident.packages_affected
+        if incident.packages_affected is not None:
+            return self.cargo.weight_of(incident.packages_affected), incident.packages_affected
+        return self.cargo.gross_weight_kg, self.cargo.packages
