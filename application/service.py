@@ -3,8 +3,10 @@
 Every command returns the aggregate id, its new version and the log position of the
 last event written, so a client can ask a read model to be at least that fresh.
 
-Concurrency is optimistic. Aggregates are kept in an in-process cache and not re-read
-before each command (that would cost a round trip); a stale cached copy can never win,
+Concurrency is optimistic across processes; within one process, commands on the same
+aggregate take turns (a striped lock), so they never race each other. Aggregates are
+kept in an in-process cache and not re-read before each command (that would cost a
+round trip); a stale cached copy can never win,
 because its events would take version numbers that already exist and the append fails.
 Then the aggregate is read afresh and the command decided again, a bounded number of
 times. A command that names the version it expects (``If-Match``) is never retried: if
@@ -14,6 +16,9 @@ that version is no longer current it fails with ``VersionMismatch``.
 from __future__ import annotations
 
 import contextlib
+import random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,7 +43,8 @@ from domain.relationship import (
 A = TypeVar("A", bound=Aggregate)
 
 #: How often a command without an expected version is decided again after losing a race.
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 8
+_LOCK_STRIPES = 256
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class Fullchain(Application[UUID]):
         )
         super().__init__(env)
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._stripes = [threading.Lock() for _ in range(_LOCK_STRIPES)]
         assert self.recorder.events_table_name == EVENTS_TABLE  # type: ignore[attr-defined]
 
     # --- the command path --------------------------------------------------------------
@@ -130,8 +137,18 @@ class Fullchain(Application[UUID]):
         decide: Callable[[A], None],
         expected_version: int | None,
     ) -> CommandResult:
+        with self._stripes[aggregate_id.int % _LOCK_STRIPES]:
+            return self._execute_locked(cls, aggregate_id, decide, expected_version)
+
+    def _execute_locked(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        decide: Callable[[A], None],
+        expected_version: int | None,
+    ) -> CommandResult:
         fresh = False
-        for _attempt in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
             aggregate = self._load(cls, aggregate_id, fresh=fresh)
             if expected_version is not None and aggregate.version != expected_version:
                 if not fresh:
@@ -152,6 +169,8 @@ class Fullchain(Application[UUID]):
                 if expected_version is not None:
                     self._load(cls, aggregate_id, fresh=True)
                     raise VersionMismatch(expected_version, None) from None
+                # Another process wrote first: step aside briefly, with jitter.
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))
                 continue
             if not recordings:
                 raise RuntimeError("a command decided nothing")  # a domain method bug

@@ -48,9 +48,9 @@ def _wait_for_signal() -> None:
     stop.wait()
 
 
-def cmd_project(_: argparse.Namespace) -> int:
+def cmd_project(args: argparse.Namespace) -> int:
     services = _services(init=False)
-    services.start_workers()
+    services.start_workers(batch_size=args.batch_size)
     log.info("projection workers running: %s", ", ".join(p.name for p in services.projections))
     try:
         _wait_for_signal()
@@ -96,8 +96,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from interface.http.app import create_app
 
     services = _services(init=True)
+    demo = args.demo if args.demo is not None else services.database.embedded
     try:
-        if args.demo and not has_data(services):
+        if demo and not has_data(services):
             print("loading demo data …", flush=True)
             print(load_demo(services), flush=True)
         run_workers = args.workers if args.workers is not None else services.database.embedded
@@ -105,7 +106,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             services.start_workers()
         url = f"http://{args.host}:{args.port}"
         print(f"\nFullchain CRM at {url}  (API documentation: {url}/docs)")
-        if args.demo:
+        if demo:
             name, token = demo_token(services)
             print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}\n")
         uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="info")
@@ -129,8 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="load demo data into an empty database and print a demo token (default on)",
+        default=None,
+        help="load demo data into an empty database and print a demo token "
+        "(default: on for the embedded database, off for a configured server)",
     )
     serve.add_argument(
         "--workers",
@@ -142,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     project = sub.add_parser("project", help="run the projection workers until stopped")
+    project.add_argument("--batch-size", type=int, default=1000, help="log entries per transaction")
     project.set_defaults(func=cmd_project)
 
     rebuild = sub.add_parser("rebuild", help="rebuild read models from the log")

@@ -1340,7 +1340,9 @@ def load_demo(services: Services, *, seed: int = SEED, now: datetime | None = No
 def demo_token(services: Services) -> tuple[str, str]:
     """A fresh bearer token for the demo branch manager: (display name, token)."""
     staff_id, display_name = DEMO_MANAGER
-    with services.reads.connection() as conn:
+    with services.reads.connection() as conn, conn.transaction():
+        # One demo token at a time: the one printed by the latest start.
+        conn.execute("DELETE FROM staff_token WHERE staff_id = %s", (staff_id,))
         token = issue_token(conn, staff_id, display_name)
     return display_name, token
 

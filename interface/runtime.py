@@ -57,10 +57,10 @@ class Services:
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]
 
-    def start_workers(self) -> None:
-        """Run every projection worker in a thread of this process (embedded default)."""
+    def start_workers(self, *, batch_size: int = 1000) -> None:
+        """Run every projection worker in a thread of this process."""
         for projection in self.projections:
-            worker = self.worker(projection)
+            worker = self.worker(projection, batch_size=batch_size)
             thread = threading.Thread(
                 target=worker.run_forever, name=f"projection-{projection.name}", daemon=True
             )

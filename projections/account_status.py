@@ -2,8 +2,9 @@
 
 "Interactions in the last 90 days" depends on when you ask, not on when the events were
 applied, so each interaction is kept as a row of ``account_interaction`` and the count is
-taken at read time (``projections.queries``). ``updated_at`` is the recording time of the
-last event applied to the row, so a rebuild reproduces the model exactly.
+taken at read time (``projections.queries``). ``registered_at`` is the business time of
+the registration; ``updated_at`` is the recording time of the last event applied to the
+row (not the time the worker ran), so a rebuild reproduces the model exactly.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ def apply_event(row: dict[str, Any] | None, item: ProjectedEvent) -> dict[str, A
             "last_interaction_channel": None,
             "care_action_count": 0,
             "registered_position": item.position,
-            "registered_at": item.recorded_at,
+            "registered_at": e.occurred_at,
         }
     elif row is None:
         return None  # only possible for a log that does not start at registration

@@ -78,7 +78,7 @@ class TrackingConflictError(RuntimeError):
     pass
 
 
-def _advance_tracking(conn: Connection, projection_name: str, position: int) -> None:
+def advance_tracking(conn: Connection, projection_name: str, position: int) -> None:
     row = conn.execute(
         f"""
         INSERT INTO {TRACKING_TABLE} (application_name, notification_id) VALUES (%s, %s)
@@ -142,12 +142,19 @@ class ProjectionWorker:
                         )
                     ),
                 )
-                for notification_id, originator_id, originator_version, topic, state, recorded_at in rows
+                for (
+                    notification_id,
+                    originator_id,
+                    originator_version,
+                    topic,
+                    state,
+                    recorded_at,
+                ) in rows
                 if self.projection.handles(topic)
             ]
             if events:
                 self.projection.apply_batch(conn, events)
-            _advance_tracking(conn, self.projection.name, int(rows[-1][0]))
+            advance_tracking(conn, self.projection.name, int(rows[-1][0]))
             return len(rows)
 
     def catch_up(self, conn: Connection | None = None) -> int:

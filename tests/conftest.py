@@ -49,8 +49,10 @@ def truncate_all(database: Database) -> None:
     for migration in all_migrations():
         for statement in migration.statements:
             words = statement.split()
-            if words[:2] == ["CREATE", "TABLE"] and words[2] != TRACKING_TABLE:
-                tables.append(words[2])
+            if words[:2] == ["CREATE", "TABLE"]:
+                name = words[5] if words[2:5] == ["IF", "NOT", "EXISTS"] else words[2]
+                if name != TRACKING_TABLE:
+                    tables.append(name)
     with database.connect(autocommit=True) as conn:
         conn.execute(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY")
         conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'")
