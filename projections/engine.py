@@ -17,6 +17,7 @@ in order and a reader never skips an id that a slower transaction fills in later
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -216,6 +217,9 @@ class ProjectionWorker:
 
     def stop(self) -> None:
         self.stopping.set()
+        # Wake a worker waiting for notifications, so it stops now, not after a poll.
+        with contextlib.suppress(psycopg.Error), self.database.connect(autocommit=True) as conn:
+            conn.execute(f"NOTIFY {EVENTS_TABLE}")
 
 
 def rebuild(worker: ProjectionWorker) -> int:

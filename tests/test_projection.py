@@ -164,8 +164,6 @@ def running_worker(services: Services) -> Iterator[ProjectionWorker]:
     thread.start()
     yield worker
     worker.stop()
-    with services.database.connect(autocommit=True) as conn:
-        conn.execute("NOTIFY fullchain_events")  # wake it so it sees the stop
     thread.join(timeout=10)
     assert not thread.is_alive()
 
