@@ -47,6 +47,11 @@ to that limit (and never more than the customer's loss), before the regime's tim
 The assessment is stored with its figures, so a later change of a convention's limit or of
 the rate never rewrites what was assessed.
 
+Once the customer is compensated we may instead decide not to recover at all — goodwill
+towards a partner we want to keep, or an amount below the cost of pursuing it. The waiver
+records its reason; it is possible only while no recovery has been claimed, and after it
+none is.
+
 An incident without a stated extent (a delay, a documentation error) concerns the whole
 consignment; an extent given only in packages weighs the cargo's average package weight,
 and one given only in weight is limited by weight alone.
@@ -421,6 +426,9 @@ class Claim:
     recovery_claimed_at: datetime | None = None
     recovery_received: Decimal | None = None
     recovery_received_at: datetime | None = None
+    #: Why we decided not to recover from the party at fault; None: not waived.
+    recovery_waived: str | None = None
+    recovery_waived_at: datetime | None = None
     closed_at: datetime | None = None
     closing_note: str | None = None
 
@@ -954,6 +962,18 @@ class Shipment(Aggregate, created_event_name="Booked"):
         def apply(self, aggregate: Shipment) -> None:
             aggregate._change_claim(
                 self.claim_id, recovery_received=self.amount, recovery_received_at=self.occurred_at
+            )
+
+    class RecoveryWaived(Event):
+        """We decide not to recover from the party at fault."""
+
+        TOPIC = "Shipment.RecoveryWaived"
+        claim_id: UUID
+        reason: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate._change_claim(
+                self.claim_id, recovery_waived=self.reason, recovery_waived_at=self.occurred_at
             )
 
     class ClaimClosed(Event):
@@ -1619,6 +1639,11 @@ class Shipment(Aggregate, created_event_name="Booked"):
         """Claim back from the partner at fault, up to its regime's limit."""
         claim = self._open_claim(claim_id)
         claimed = _decimal(amount, "amount")
+        refuse_unless(
+            claim.recovery_waived is None,
+            "recovery.waived",
+            f"recovery for this claim was waived: {claim.recovery_waived}",
+        )
         assessment = claim.assessment
         refuse_unless(
             assessment is not None,
@@ -1680,6 +1705,33 @@ class Shipment(Aggregate, created_event_name="Booked"):
         )
         self.trigger_event(
             self.RecoveryReceived, claim_id=claim_id, amount=received, **ctx.event_fields()
+        )
+
+    def waive_recovery(self, ctx: CommandContext, *, claim_id: UUID, reason: str) -> None:
+        """Decide not to recover from the party at fault (goodwill towards a partner, an
+        amount below the cost of pursuit): only once the customer is compensated, and only
+        while no recovery has been claimed."""
+        claim = self._open_claim(claim_id)
+        refuse_unless(
+            claim.compensation_paid is not None,
+            "recovery.waive_before_compensation",
+            "recovery is waived only once the customer has been compensated",
+        )
+        refuse_unless(
+            claim.recovery_claimed is None,
+            "recovery.already_claimed",
+            "recovery for this claim has been claimed; it can no longer be waived",
+        )
+        refuse_unless(
+            claim.recovery_waived is None,
+            "recovery.already_waived",
+            "recovery for this claim has already been waived",
+        )
+        self.trigger_event(
+            self.RecoveryWaived,
+            claim_id=claim_id,
+            reason=_text(reason, "reason", max_length=2000),
+            **ctx.event_fields(),
         )
 
     def close_claim(self, ctx: CommandContext, *, claim_id: UUID, note: str) -> None:

@@ -1232,6 +1232,53 @@ def test_recovery_is_claimed_once_and_received_up_to_what_was_claimed() -> None:
         shipment.receive_recovery(ctx(94), claim_id=claim_id, amount=Decimal("500"))
 
 
+def test_recovery_may_be_waived_once_the_customer_is_compensated() -> None:
+    shipment, incident, claim_id = claimed()
+    with refused("recovery.waive_before_compensation", unchanged=shipment):
+        shipment.waive_recovery(ctx(81), claim_id=claim_id, reason="goodwill")
+    shipment.pay_compensation(
+        ctx(82), claim_id=claim_id, amount=Decimal("1200"), payment_reference="PAY-7"
+    )
+    with refused("reason.required", InvalidValue, unchanged=shipment):
+        shipment.waive_recovery(ctx(83), claim_id=claim_id, reason="  ")
+    shipment.waive_recovery(
+        ctx(83, actor="finance.he"),
+        claim_id=claim_id,
+        reason="USD 1,200 is below the cost of pursuing the airline",
+    )
+    claim = shipment.claims[claim_id]
+    assert claim.recovery_waived == "USD 1,200 is below the cost of pursuing the airline"
+    assert claim.recovery_waived_at == at(83)
+    assert claim.status is ClaimStatus.OPEN
+    assert claim.net_cost == Decimal("1200")
+    with refused("recovery.already_waived", unchanged=shipment):
+        shipment.waive_recovery(ctx(84), claim_id=claim_id, reason="again")
+
+    # The limit may still be assessed (what we gave up), but recovery is never claimed.
+    shipment.accept_responsibility(ctx(84), incident_id=incident, note="accepted")
+    shipment.assess_liability_limit(ctx(85), claim_id=claim_id, sdr_rate=Decimal("1.33"))
+    with refused("recovery.waived", unchanged=shipment):
+        shipment.claim_recovery(ctx(86), claim_id=claim_id, amount=Decimal("100"))
+    shipment.close_claim(ctx(87), claim_id=claim_id, note="compensated; recovery waived")
+    with refused("claim.closed", unchanged=shipment):
+        shipment.waive_recovery(ctx(88), claim_id=claim_id, reason="x")
+    with refused("claim.unknown", UnknownMember, unchanged=shipment):
+        shipment.waive_recovery(ctx(88), claim_id=uuid4(), reason="x")
+
+
+def test_recovery_once_claimed_is_not_waived() -> None:
+    shipment, incident, claim_id = claimed()
+    shipment.pay_compensation(
+        ctx(81), claim_id=claim_id, amount=Decimal("40000"), payment_reference="PAY-8"
+    )
+    shipment.accept_responsibility(ctx(82), incident_id=incident, note="accepted")
+    shipment.assess_liability_limit(ctx(83), claim_id=claim_id, sdr_rate=Decimal("1.33"))
+    shipment.claim_recovery(ctx(84), claim_id=claim_id, amount=Decimal("5000"))
+    with refused("recovery.already_claimed", unchanged=shipment):
+        shipment.waive_recovery(ctx(85), claim_id=claim_id, reason="goodwill")
+    assert shipment.claims[claim_id].recovery_waived is None
+
+
 def test_a_closed_claim_takes_no_more_steps() -> None:
     shipment, _, claim_id = claimed()
     shipment.close_claim(ctx(90), claim_id=claim_id, note="customer withdrew")
@@ -1294,6 +1341,14 @@ def full_history() -> Shipment:
         explanation="driver's report",
     )
     shipment.accept_responsibility(ctx(78), incident_id=scuffed, note="Kunshan branch agrees")
+    goodwill = uuid4()
+    shipment.file_claim(
+        ctx(79), claim_id=goodwill, incident_id=scuffed, amount=Decimal("80"), currency="USD"
+    )
+    shipment.pay_compensation(
+        ctx(80), claim_id=goodwill, amount=Decimal("80"), payment_reference="P2"
+    )
+    shipment.waive_recovery(ctx(81), claim_id=goodwill, reason="below the cost of pursuit")
     return shipment
 
 
