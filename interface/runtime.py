@@ -6,7 +6,9 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from eventsourcing.persistence import Mapper
 from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
@@ -14,18 +16,20 @@ from psycopg_pool import ConnectionPool
 from application.database import Database, configured_database
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
+from projections import account_status, responsibility
 from projections.account_status import AccountStatusProjection
 from projections.engine import BatchProjection, ProjectionWorker
+from projections.responsibility import ResponsibilityProjection
 
 log = logging.getLogger(__name__)
 
 
-def all_projections() -> list[BatchProjection]:
-    return [AccountStatusProjection()]
+def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
+    return [AccountStatusProjection(), ResponsibilityProjection(mapper)]
 
 
 def all_migrations() -> list[Migration]:
-    return [EVENT_STORE, STAFF_TOKENS, *(p.migration for p in all_projections())]
+    return [EVENT_STORE, STAFF_TOKENS, account_status.MIGRATION, responsibility.MIGRATION]
 
 
 def init_database(database: Database) -> list[str]:
@@ -52,7 +56,7 @@ class Services:
             kwargs={"row_factory": dict_row, "autocommit": True},
             open=True,
         )
-        return cls(database, app, reads, all_projections())
+        return cls(database, app, reads, all_projections(app.mapper))
 
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -19,13 +20,36 @@ ReadConnection = psycopg.Connection[DictRow]
 #: Interactions younger than this count as recent on the account status.
 RECENT_INTERACTIONS_DAYS = 90
 
+#: Account status joins the responsibility audit for the customer's shipments, so a read
+#: that must include a position waits for both read models.
+ACCOUNT_READ_MODELS = ("account_status", "responsibility_audit")
+
 _ACCOUNT_SELECT = f"""
     SELECT a.*, (
         SELECT count(*) FROM account_interaction i
         WHERE i.relationship_id = a.relationship_id
           AND i.happened_at > now() - interval '{RECENT_INTERACTIONS_DAYS} days'
-    ) AS interactions_last_90_days
+    ) AS interactions_last_90_days,
+    COALESCE(sh.shipments_in_flight, 0) AS shipments_in_flight,
+    COALESCE(sh.open_incidents, 0) AS open_incidents,
+    COALESCE(sh.open_claims, 0) AS open_claims,
+    COALESCE(paid.by_currency, '{{}}'::jsonb) AS compensation_paid
     FROM account_status a
+    LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE s.status IN ('booked', 'in_transit'))
+                   AS shipments_in_flight,
+               sum(s.open_incidents) AS open_incidents,
+               sum(s.open_claims) AS open_claims
+        FROM shipment_audit s WHERE s.customer_id = a.relationship_id
+    ) sh ON true
+    LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(t.currency, t.total) AS by_currency FROM (
+            SELECT c.currency, sum(c.compensation_paid) AS total
+            FROM audit_claim c JOIN shipment_audit s ON s.shipment_id = c.shipment_id
+            WHERE s.customer_id = a.relationship_id AND c.compensation_paid IS NOT NULL
+            GROUP BY c.currency
+        ) t
+    ) paid ON true
 """
 
 
@@ -103,13 +127,22 @@ def projection_position(conn: ReadConnection, projection_name: str) -> int:
 
 
 def wait_for_position(
-    conn: ReadConnection, projection_name: str, min_position: int, *, timeout: float
+    conn: ReadConnection,
+    projection_names: str | Sequence[str],
+    min_position: int,
+    *,
+    timeout: float,
 ) -> bool:
-    """Wait until the read model has applied ``min_position``; False if it has not in time."""
+    """Wait until the read models have applied ``min_position``; False if not in time.
+
+    Every read model tracks its position in the whole log (it reads every entry and
+    applies those it needs), so any position a command returned can be waited for.
+    """
+    names = [projection_names] if isinstance(projection_names, str) else list(projection_names)
     deadline = time.monotonic() + timeout
     delay = 0.005
     while True:
-        if projection_position(conn, projection_name) >= min_position:
+        if all(projection_position(conn, name) >= min_position for name in names):
             return True
         if time.monotonic() >= deadline:
             return False

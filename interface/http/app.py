@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from interface.http import errors, relationships
+from interface.http import errors, relationships, shipment_reads
 from interface.runtime import Services
 
 DESCRIPTION = """
@@ -31,4 +31,5 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     errors.install(app)
     app.include_router(relationships.router)
+    app.include_router(shipment_reads.router)
     return app

@@ -111,7 +111,7 @@ class CommandAccepted(BaseModel):
 
 def fresh_enough(
     conn: ReadConnection,
-    projection: str,
+    projection: str | tuple[str, ...],
     min_position: int | None,
     wait: float,
 ) -> None:

@@ -9,6 +9,7 @@ of the last event; reads take ``min_position`` to see their own writes.
 
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -38,7 +39,13 @@ from interface.http.deps import (
 )
 from interface.http.errors import responses
 from interface.runtime import Services
-from projections.queries import AccountFilter, ReadConnection, get_account, list_accounts
+from projections.queries import (
+    ACCOUNT_READ_MODELS,
+    AccountFilter,
+    ReadConnection,
+    get_account,
+    list_accounts,
+)
 
 router = APIRouter(prefix="/v1/relationships", tags=["relationships"])
 
@@ -146,6 +153,12 @@ class AccountStatus(BaseModel):
     last_interaction_channel: Channel | None
     interactions_last_90_days: int
     care_action_count: int
+    shipments_in_flight: int = Field(description="Booked or in transit, not yet delivered")
+    open_incidents: int
+    open_claims: int
+    compensation_paid: dict[str, Decimal] = Field(
+        description="Compensation paid to this customer, per currency"
+    )
     registered_at: datetime
     version: int
     position: int = Field(description="Log position of the last event applied to this row")
@@ -430,7 +443,7 @@ def list_relationships(
     min_position: MinPosition = None,
     wait: Wait = 2.0,
 ) -> AccountPage:
-    fresh_enough(conn, "account_status", min_position, wait)
+    fresh_enough(conn, ACCOUNT_READ_MODELS, min_position, wait)
     rows, next_cursor = list_accounts(
         conn,
         AccountFilter(
@@ -464,7 +477,7 @@ def get_relationship(
     min_position: MinPosition = None,
     wait: Wait = 2.0,
 ) -> AccountStatus:
-    fresh_enough(conn, "account_status", min_position, wait)
+    fresh_enough(conn, ACCOUNT_READ_MODELS, min_position, wait)
     row = get_account(conn, relationship_id)
     if row is None:
         raise HTTPException(404, f"no relationship with id {relationship_id}")
