@@ -13,6 +13,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
+from application import integrity
 from application.database import Database, configured_database
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
@@ -29,7 +30,13 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
 
 
 def all_migrations() -> list[Migration]:
-    return [EVENT_STORE, STAFF_TOKENS, account_status.MIGRATION, responsibility.MIGRATION]
+    return [
+        EVENT_STORE,
+        STAFF_TOKENS,
+        account_status.MIGRATION,
+        responsibility.MIGRATION,
+        integrity.MIGRATION,
+    ]
 
 
 def init_database(database: Database) -> list[str]:

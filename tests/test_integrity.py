@@ -1,0 +1,154 @@
+"""Tamper evidence on real PostgreSQL: the chain, verification, checkpoints, append-only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from application.database import Database
+from application.integrity import (
+    Checkpoint,
+    check_checkpoint,
+    sign_head,
+    signing_key,
+    verify,
+)
+from domain.relationship import RelationshipKind
+from interface.runtime import Services
+
+
+def write_history(services: Services, relationships: int = 4) -> int:
+    app = services.app
+    last = 0
+    for i in range(relationships):
+        rid = app.register_relationship(
+            app.context("li.wei"),
+            name=f"客户 {i}",
+            kind=RelationshipKind.PROSPECT,
+            industry="electronics",
+            region="East China",
+            branch="Suzhou",
+        ).aggregate_id
+        app.qualify_as_target(app.context("li.wei"), rid, reason="volume")
+        last = app.rename_relationship(app.context("li.wei"), rid, name=f"Customer {i}").position
+    return last
+
+
+@pytest.fixture
+def superuser(services: Services) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """Someone with the database's keys, outside the service, disabling its triggers."""
+    with services.database.connect(autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        yield conn
+
+
+def test_an_untouched_log_is_intact(services: Services) -> None:
+    last = write_history(services)
+    result = verify(services.database)
+    assert result.intact
+    assert result.intact_up_to == last
+    assert result.entries == 12
+    assert result.summary() == f"intact up to position {last} (12 entries)"
+
+
+def test_the_service_cannot_update_delete_or_truncate_the_log(services: Services) -> None:
+    write_history(services, 1)
+    with services.database.connect(autocommit=True) as conn:
+        for statement in (
+            "UPDATE fullchain_events SET topic = 'x'",
+            "DELETE FROM fullchain_events",
+            "TRUNCATE fullchain_events",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+                conn.execute(statement)
+    assert verify(services.database).entries == 3
+
+
+def test_a_changed_row_is_found_at_its_position(
+    services: Services, superuser: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    write_history(services)
+    superuser.execute(
+        "UPDATE fullchain_events SET state = "
+        "convert_to(replace(convert_from(state, 'UTF8'), 'volume', 'nothing'), 'UTF8') "
+        "WHERE notification_id = 5"
+    )
+    result = verify(services.database)
+    assert not result.intact
+    assert (result.broken_at, result.reason, result.intact_up_to) == (5, "changed", 4)
+
+
+def test_a_deleted_row_is_found_after_the_gap(
+    services: Services, superuser: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    write_history(services)
+    superuser.execute("DELETE FROM fullchain_events WHERE notification_id = 7")
+    result = verify(services.database)
+    assert (result.broken_at, result.reason) == (8, "missing")
+
+
+def test_reordered_rows_are_found(
+    services: Services, superuser: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    write_history(services)
+    # Swap the log positions of entries 3 and 4 (every column moves with its entry).
+    superuser.execute("UPDATE fullchain_events SET notification_id = -3 WHERE notification_id = 3")
+    superuser.execute("UPDATE fullchain_events SET notification_id = 3 WHERE notification_id = 4")
+    superuser.execute("UPDATE fullchain_events SET notification_id = 4 WHERE notification_id = -3")
+    result = verify(services.database)
+    assert not result.intact
+    assert result.broken_at == 3
+    assert result.reason in ("changed", "reordered")
+
+
+def test_a_checkpoint_is_accepted_after_appends_and_rejected_after_a_rewrite(
+    services: Services, superuser: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    write_history(services, 2)
+    key = signing_key(services.database)
+    checkpoint = sign_head(services.database, key)
+    assert checkpoint.position == 6
+    write_history(services, 2)  # the log grows
+    check = check_checkpoint(services.database, checkpoint, key.public_key())
+    assert (check.signature_valid, check.extends) == (True, True)
+
+    forged = Checkpoint(**{**checkpoint.as_dict(), "chain_hash": "00" * 32})
+    assert not check_checkpoint(services.database, forged, key.public_key()).signature_valid
+
+    # A thorough forger rewrites entry 2 and recomputes the whole chain after it: verify
+    # alone sees an intact log, the earlier checkpoint does not.
+    superuser.execute(
+        "UPDATE fullchain_events SET state = "
+        "convert_to(replace(convert_from(state, 'UTF8'), 'volume', 'rumour'), 'UTF8') "
+        "WHERE notification_id = 2"
+    )
+    superuser.execute(
+        """
+        DO $$
+        DECLARE r fullchain_events; prev bytea;
+        BEGIN
+            FOR r IN SELECT * FROM fullchain_events WHERE notification_id >= 2
+                     ORDER BY notification_id LOOP
+                SELECT chain_hash INTO prev FROM fullchain_events
+                WHERE notification_id < r.notification_id
+                ORDER BY notification_id DESC LIMIT 1;
+                UPDATE fullchain_events SET prev_hash = prev,
+                    chain_hash = fullchain_chain_hash(prev, r)
+                WHERE notification_id = r.notification_id;
+            END LOOP;
+        END $$
+        """
+    )
+    assert verify(services.database).intact
+    check = check_checkpoint(services.database, checkpoint, key.public_key())
+    assert check.signature_valid
+    assert not check.extends
+    assert "rewritten" in check.detail
+
+
+def test_the_signing_key_is_generated_once_and_kept(services: Services) -> None:
+    first = signing_key(services.database)
+    again = signing_key(Database(services.database.conninfo, embedded=False))
+    assert first.public_key() == again.public_key()
