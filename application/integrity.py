@@ -281,7 +281,7 @@ def signed_payload(position: int, chain_hash_hex: str, signed_at: str, key_id: s
     ).encode()
 
 
-def _key_id(public: Ed25519PublicKey) -> str:
+def key_id_of(public: Ed25519PublicKey) -> str:
     raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -309,7 +309,7 @@ def signing_key(database: Database) -> Ed25519PrivateKey:
         )
         conn.execute(
             "INSERT INTO signing_key (key_id, private_key) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-            (_key_id(key.public_key()), raw),
+            (key_id_of(key.public_key()), raw),
         )
         conn.commit()
     return signing_key(database)  # the first key stored wins, also against a racing process
@@ -332,7 +332,7 @@ def sign_head(database: Database, key: Ed25519PrivateKey) -> Checkpoint:
         ).fetchone()
     position, head = (int(row[0]), bytes(row[1]).hex()) if row else (0, GENESIS.hex())
     signed_at = datetime.now(UTC).isoformat()
-    key_id = _key_id(key.public_key())
+    key_id = key_id_of(key.public_key())
     signature = key.sign(signed_payload(position, head, signed_at, key_id))
     return Checkpoint(position, head, signed_at, key_id, base64.b64encode(signature).decode())
 

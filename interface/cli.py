@@ -77,6 +77,34 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    import json
+
+    from application.integrity import Checkpoint, check_checkpoint, signing_key, verify
+
+    database = configured_database()
+    result = verify(database)
+    print(result.summary())
+    ok = result.intact
+    if args.checkpoint:
+        with open(args.checkpoint, encoding="utf-8") as f:
+            checkpoint = Checkpoint(**json.load(f))
+        check = check_checkpoint(database, checkpoint, signing_key(database).public_key())
+        print(f"checkpoint at position {checkpoint.position}: {check.detail}")
+        ok = ok and check.signature_valid and check.extends
+    return 0 if ok else 1
+
+
+def cmd_checkpoint(_: argparse.Namespace) -> int:
+    import json
+
+    from application.integrity import sign_head, signing_key
+
+    database = configured_database()
+    print(json.dumps(sign_head(database, signing_key(database)).as_dict(), indent=2))
+    return 0
+
+
 def cmd_demo(_: argparse.Namespace) -> int:
     from interface.demo import load_demo
 
@@ -155,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     init = db_sub.add_parser("init", help="create or update the schema (idempotent)")
     init.set_defaults(func=cmd_db_init)
+
+    verify = sub.add_parser("verify", help="recompute the log's hash chain; exit 1 if it is broken")
+    verify.add_argument("--checkpoint", help="a checkpoint JSON file that today's log must extend")
+    verify.set_defaults(func=cmd_verify)
+
+    checkpoint = sub.add_parser("checkpoint", help="sign the head of the chain (prints JSON)")
+    checkpoint.set_defaults(func=cmd_checkpoint)
 
     demo = sub.add_parser("demo", help="load the demo data set")
     demo.set_defaults(func=cmd_demo)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Mapper
 from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
@@ -51,6 +52,7 @@ class Services:
     projections: Sequence[BatchProjection]
     workers: list[ProjectionWorker] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
+    _signing_key: Ed25519PrivateKey | None = None
 
     @classmethod
     def open(cls, database: Database | None = None) -> Services:
@@ -64,6 +66,12 @@ class Services:
             open=True,
         )
         return cls(database, app, reads, all_projections(app.mapper))
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The key that signs checkpoints (loaded, or generated, on first use)."""
+        if self._signing_key is None:
+            self._signing_key = integrity.signing_key(self.database)
+        return self._signing_key
 
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]
