@@ -4,14 +4,18 @@ end, and the refusals, which write nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from fastapi.testclient import TestClient
 
 from application.service import AlreadyExists, Fullchain, NotFound, VersionMismatch
+from application.tokens import issue_token
 from domain.base import CommandContext, CommandRefused, InvalidValue
 from domain.liability import LiabilityRegime, TransportMode
 from domain.relationship import RelationshipKind
@@ -27,6 +31,7 @@ from domain.shipment import (
     ResponsibilityStatus,
     ShipmentStatus,
 )
+from interface.http.app import create_app
 from interface.runtime import Services
 
 PICKUP, EXPORT_CUSTOMS, AIR_CARRIAGE, IMPORT_CUSTOMS, WAREHOUSING, DELIVERY = range(1, 7)
@@ -412,3 +417,342 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
     with pytest.raises(CommandRefused) as waived:
         app.claim_recovery(ctx(34), sid, claim_id=claim_id, amount=Decimal("1"))
     assert waived.value.rule == "recovery.waived"
+
+
+# --- over HTTP ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with services.reads.connection() as conn:
+        token = issue_token(conn, "zhang.min", "Zhang Min 张敏")
+    with TestClient(create_app(services)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def when(hours: float) -> str:
+    return at(hours).isoformat()
+
+
+def post(client: TestClient, path: str, body: dict[str, Any], status: int = 200) -> Any:
+    response = client.post(path, json=body)
+    assert response.status_code == status, (path, response.text)
+    return response.json()
+
+
+def http_relationship(client: TestClient, name: str, kind: str) -> str:
+    body = {
+        "name": name,
+        "kind": kind,
+        "industry": "electronics",
+        "region": "East China",
+        "branch": "Suzhou",
+        "occurred_at": when(-24 * 30),
+    }
+    rid: str = post(client, "/v1/relationships", body, 201)["aggregate_id"]
+    return rid
+
+
+def http_parties(client: TestClient) -> Parties:
+    return Parties(
+        customer=UUID(http_relationship(client, "苏州华芯电子有限公司", "customer")),
+        airline=UUID(http_relationship(client, "申航国际货运航空有限公司", "partner")),
+        agent=UUID(http_relationship(client, "Lakeshore Customs & Logistics", "partner")),
+        warehouse=UUID(http_relationship(client, "O'Hare Bonded Warehouse", "partner")),
+        competitor=UUID(http_relationship(client, "上海捷运国际货运代理有限公司", "competitor")),
+    )
+
+
+def booking(p: Parties, **overrides: Any) -> dict[str, Any]:
+    def partner(rid: UUID) -> dict[str, Any]:
+        return {"kind": "partner", "relationship_id": str(rid)}
+
+    suzhou = {"kind": "branch", "branch": "Suzhou"}
+    links: list[dict[str, Any]] = [
+        {"function": "pickup", "party": suzhou, "mode": "road"},
+        {"function": "export_customs", "party": suzhou},
+        {"function": "main_carriage", "party": partner(p.airline), "mode": "air"},
+        {"function": "import_customs", "party": partner(p.agent)},
+        {"function": "warehousing", "party": partner(p.warehouse)},
+        {"function": "delivery", "party": partner(p.agent), "mode": "road"},
+    ]
+    for index, link in enumerate(links):
+        link["planned_start"] = when(24 * index)
+        link["planned_end"] = when(24 * index + 24)
+    return {
+        "customer_id": str(p.customer),
+        "reference": "SZV-250303-001",
+        "origin": "Suzhou Industrial Park, CN",
+        "destination": "Chicago, IL, US",
+        "cargo": {
+            "description": "laptop computers, 120 cartons",
+            "packages": 120,
+            "gross_weight_kg": 1800,
+            "declared_value": "480000.00",
+            "currency": "USD",
+        },
+        "links": links,
+        "occurred_at": when(-48),
+        **overrides,
+    }
+
+
+def test_the_seed_case_over_http(client: TestClient, services: Services) -> None:
+    p = http_parties(client)
+    response = client.post("/v1/shipments", json=booking(p))
+    assert response.status_code == 201, response.text
+    sid = response.json()["aggregate_id"]
+    assert response.headers["Location"] == f"/v1/shipments/{sid}"
+    assert response.headers["ETag"] == '"1"'
+    base = f"/v1/shipments/{sid}"
+
+    def run(sequence: int, hours: float, condition: str = "good") -> None:
+        if sequence > 1:
+            post(client, f"{base}/links/{sequence - 1}/complete", {"occurred_at": when(hours)})
+        post(client, f"{base}/links/{sequence}/start", {"occurred_at": when(hours)})
+        post(
+            client,
+            f"{base}/handovers",
+            {
+                "to_sequence": sequence,
+                "condition": condition,
+                "signed_by": f"receiver of link {sequence}",
+                "occurred_at": when(hours + 1),
+            },
+        )
+
+    run(PICKUP, 0)
+    run(EXPORT_CUSTOMS, 5)
+    run(AIR_CARRIAGE, 22)
+    post(
+        client,
+        f"{base}/links/{AIR_CARRIAGE}/delays",
+        {"estimated_end": when(78), "reason": "flight offloaded at PVG", "occurred_at": when(30)},
+    )
+    run(IMPORT_CUSTOMS, 53, "damaged")
+    incident = post(
+        client,
+        f"{base}/incidents",
+        {
+            "link_sequence": IMPORT_CUSTOMS,
+            "kind": "damage",
+            "description": "6 cartons of laptops crushed on arrival at ORD",
+            "packages_affected": 6,
+            "weight_affected_kg": "90",
+            "occurred_at": when(55),
+        },
+    )["incident_id"]
+    inc = f"{base}/incidents/{incident}"
+    post(client, f"{inc}/actions", {"action": "photos requested", "occurred_at": when(56)})
+    post(client, f"{inc}/responsibility", {"occurred_at": when(57)})  # the proposal: the airline
+    post(client, f"{inc}/accept", {"note": "airline letter CL-88", "occurred_at": when(58)})
+    run(WAREHOUSING, 60, "damaged")
+    run(DELIVERY, 90, "damaged")
+    post(
+        client,
+        f"{base}/deliver",
+        {
+            "condition": "damaged",
+            "signed_by": "J. Miller, receiving",
+            "proof_of_delivery": "POD-ORD-778",
+            "occurred_at": when(100),
+        },
+    )
+    claim = post(
+        client,
+        f"{base}/claims",
+        {"incident_id": incident, "amount": 24000, "currency": "USD", "occurred_at": when(120)},
+    )["claim_id"]
+    cl = f"{base}/claims/{claim}"
+    post(
+        client,
+        f"{cl}/compensation",
+        {"amount": "24000.00", "payment_reference": "PAY-2025-0412", "occurred_at": when(150)},
+    )
+    post(client, f"{cl}/limit", {"sdr_rate": "1.33", "occurred_at": when(151)})
+    post(client, f"{cl}/recovery-claims", {"amount": "3112.20", "occurred_at": when(152)})
+    post(client, f"{cl}/recovery-receipts", {"amount": 3112.2, "occurred_at": when(400)})
+    post(client, f"{inc}/resolve", {"resolution": "settled", "occurred_at": when(401)})
+    post(client, f"{cl}/close", {"note": "compensated and recovered", "occurred_at": when(402)})
+    response = client.post(f"{base}/evaluate", json={"rating": 3, "occurred_at": when(403)})
+    assert response.status_code == 200, response.text
+
+    shipment = services.app.get_shipment(UUID(sid))
+    assert response.headers["ETag"] == f'"{shipment.version}"'
+    assert response.json()["version"] == shipment.version
+    assert shipment.status is ShipmentStatus.DELIVERED
+    assert shipment.links[AIR_CARRIAGE - 1].estimated_end == at(78)
+    received = shipment.links[IMPORT_CUSTOMS - 1].received
+    assert received is not None
+    assert received.condition is Condition.DAMAGED
+    found = shipment.incidents[UUID(incident)]
+    assert found.responsible is not None
+    assert found.responsible.party == Party.partner(p.airline)
+    assert found.discovered_at == at(55)
+    filed = shipment.claims[UUID(claim)]
+    assert filed.notified_at == at(120)
+    assert filed.limit is not None
+    assert filed.limit.amount == Decimal("3112.20")
+    assert (filed.recovery_received, filed.net_cost) == (Decimal("3112.2"), Decimal("20887.80"))
+    assert filed.status is ClaimStatus.CLOSED
+    assert shipment.evaluation is not None
+    assert shipment.evaluation.evaluated_by == "zhang.min"
+
+
+def test_refusals_over_http_name_the_rule_or_the_field_and_write_nothing(
+    client: TestClient, services: Services
+) -> None:
+    p = http_parties(client)
+    prospect = http_relationship(client, "苏州新锐光电有限公司", "prospect")
+    sid = post(client, "/v1/shipments", booking(p), 201)["aggregate_id"]
+    base = f"/v1/shipments/{sid}"
+    before = log_count(services)
+
+    def problem(path: str, body: dict[str, Any], status: int) -> dict[str, Any]:
+        response = client.post(path, json=body)
+        assert response.status_code == status, (path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        result: dict[str, Any] = response.json()
+        return result
+
+    # 409: the state forbids it, and the rule says why.
+    assert problem(f"{base}/links/3/start", {}, 409)["rule"] == "chain.out_of_order"
+    assert problem(f"{base}/evaluate", {"rating": 4}, 409)["rule"] == "evaluation.before_delivery"
+    competitor = booking(p)
+    competitor["links"][2]["party"]["relationship_id"] = str(p.competitor)
+    assert problem("/v1/shipments", competitor, 409)["rule"] == "party.not_partner"
+    walk_in = booking(p, customer_id=prospect)
+    assert problem("/v1/shipments", walk_in, 409)["rule"] == "booking.first_business_not_recorded"
+
+    # 422: the field and the reason.
+    def field(path: str, body: dict[str, Any]) -> str:
+        errors = problem(path, body, 422)["errors"]
+        name: str = errors[0]["field"]
+        return name
+
+    unknown = booking(p)
+    unknown["links"][3]["party"]["relationship_id"] = str(uuid4())
+    assert field("/v1/shipments", unknown) == "links[3].party"
+    assert field("/v1/shipments", booking(p, customer_id=str(uuid4()))) == "customer_id"
+    both = booking(p)
+    both["links"][0]["party"]["relationship_id"] = str(p.agent)
+    assert field("/v1/shipments", both) == "links.0.party"
+    naive = booking(p)
+    naive["links"][1]["planned_start"] = "2025-03-03T08:00:00"
+    assert field("/v1/shipments", naive) == "links.1.planned_start"
+    assert field("/v1/shipments", booking(p, links=[])) == "links"
+    no_mode = booking(p)
+    del no_mode["links"][0]["mode"]
+    assert field("/v1/shipments", no_mode) == "links[0]"
+    assert field(f"{base}/evaluate", {"rating": 6}) == "rating"
+    assert field(f"{base}/incidents", {"link_sequence": 1, "kind": "fire", "description": "x"}) == (
+        "kind"
+    )
+    bad_amount = {"incident_id": str(uuid4()), "amount": "10.001", "currency": "USD"}
+    assert field(f"{base}/claims", bad_amount) == "amount"
+    assert field(f"{base}/claims", {**bad_amount, "amount": "-5"}) == "amount"
+    assert field(f"{base}/claims", {**bad_amount, "amount": "5", "currency": "US"}) == "currency"
+    assert field(f"{base}/links/1/start", {"surprise": True}) == "surprise"
+    assert field(f"{base}/links/0/start", {}) == "sequence"
+    assert field("/v1/shipments/not-a-uuid/cancel", {"reason": "x"}) == "shipment_id"
+
+    # 404: no such shipment, link, incident or claim.
+    assert problem(f"/v1/shipments/{uuid4()}/cancel", {"reason": "x"}, 404)
+    assert problem(f"{base}/links/7/start", {}, 404)["rule"] == "link.unknown"
+    assert problem(f"{base}/incidents/{uuid4()}/accept", {"note": "x"}, 404)["rule"] == (
+        "incident.unknown"
+    )
+    assert problem(f"{base}/claims/{uuid4()}/close", {"note": "x"}, 404)["rule"] == (
+        "claim.unknown"
+    )
+    assert log_count(services) == before
+
+    # 412: If-Match names a version that is no longer current.
+    started = client.post(f"{base}/links/1/start", json={}, headers={"If-Match": '"1"'})
+    assert started.status_code == 200, started.text
+    assert started.headers["ETag"] == '"2"'
+    stale = client.post(f"{base}/cancel", json={"reason": "x"}, headers={"If-Match": '"1"'})
+    assert stale.status_code == 412
+    assert services.app.get_shipment(UUID(sid)).version == 2
+
+
+def test_responsibility_over_http_disputed_arbitrated_and_recovery_waived(
+    client: TestClient, services: Services
+) -> None:
+    p = http_parties(client)
+    sid = post(client, "/v1/shipments", booking(p), 201)["aggregate_id"]
+    base = f"/v1/shipments/{sid}"
+    post(client, f"{base}/links/1/start", {"occurred_at": when(0)})
+    post(
+        client,
+        f"{base}/handovers",
+        {"to_sequence": 1, "condition": "good", "signed_by": "dispatch", "occurred_at": when(1)},
+    )
+    incident = post(
+        client,
+        f"{base}/incidents",
+        {
+            "link_sequence": 1,
+            "kind": "delay",
+            "description": "truck late to the factory",
+            "occurred_at": when(2),
+        },
+    )["incident_id"]
+    inc = f"{base}/incidents/{incident}"
+    assert client.post(f"{inc}/responsibility", json={"basis": "investigation"}).status_code == 422
+    assert client.post(
+        f"{inc}/responsibility",
+        json={"link_sequence": 1, "basis": "arbitration", "explanation": "x"},
+    ).json()["rule"] == ("responsibility.basis_reserved")
+    post(
+        client,
+        f"{inc}/responsibility",
+        {"link_sequence": 1, "basis": "link_of_incident", "explanation": "our truck"},
+    )
+    post(client, f"{inc}/dispute", {"reason": "the factory was not ready"})
+    arbitrated = post(
+        client, f"{inc}/arbitrate", {"link_sequence": 1, "decision": "our dispatch planned late"}
+    )
+    claim = post(
+        client, f"{base}/claims", {"incident_id": incident, "amount": "120", "currency": "usd"}
+    )["claim_id"]
+    assert claim
+    cl = f"{base}/claims/{claim}"
+    refused = client.post(f"{cl}/waive-recovery", json={"reason": "goodwill"})
+    assert refused.json()["rule"] == "recovery.waive_before_compensation"
+    post(client, f"{cl}/compensation", {"amount": 120, "payment_reference": "PAY-1"})
+    post(client, f"{cl}/waive-recovery", {"reason": "our own dispatch; nobody to recover from"})
+    assert client.post(f"{cl}/recovery-claims", json={"amount": 1}).json()["rule"] == (
+        "recovery.waived"
+    )
+
+    shipment = services.app.get_shipment(UUID(sid))
+    settled = shipment.incidents[UUID(incident)]
+    assert settled.responsibility_status is ResponsibilityStatus.ARBITRATED
+    assert shipment.version == arbitrated["version"] + 3
+    assert (
+        shipment.claims[UUID(claim)].recovery_waived == "our own dispatch; nobody to recover from"
+    )
+    with services.database.connect() as conn:
+        row = conn.execute(
+            "SELECT convert_from(state, 'UTF8')::json->>'actor' FROM fullchain_events "
+            "WHERE topic = 'Shipment.ResponsibilityArbitrated'"
+        ).fetchone()
+    assert row == ("zhang.min",)
+
+
+def test_every_shipment_command_is_documented(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    commands = [
+        (path, op["post"])
+        for path, op in spec["paths"].items()
+        if path.startswith("/v1/shipments/") and "post" in op
+    ]
+    assert len(commands) == 23
+    for path, op in commands:
+        assert {"200", "401", "404", "409", "412", "422"} <= set(op["responses"]), path
+    book = spec["paths"]["/v1/shipments"]["post"]
+    assert {"201", "401", "409", "422"} <= set(book["responses"])
+    arbitrate = spec["paths"]["/v1/shipments/{shipment_id}/incidents/{incident_id}/arbitrate"]
+    assert "headquarters" in arbitrate["post"]["description"]

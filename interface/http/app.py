@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from interface.http import errors, relationships, shipment_reads
+from interface.http import errors, relationships, shipment_reads, shipments
 from interface.runtime import Services
 
 DESCRIPTION = """
@@ -32,4 +32,5 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
     app.include_router(relationships.router)
     app.include_router(shipment_reads.router)
+    app.include_router(shipments.router)
     return app
