@@ -1,0 +1,222 @@
+"""``python -m bench``: run the benchmarks and print a table of side-by-side ratios."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from bench import commands, projections
+from bench.database import server_conninfo, server_version, throwaway_database
+from bench.stats import Rate, paired_ratio, ratio
+
+COMMAND_GOAL = 0.5
+PROJECTION_GOAL = 10.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    rounds: int
+    ops: int
+    relationships: int
+    events: int
+    projection_rounds: int
+
+
+FULL = Sizes(rounds=5, ops=300, relationships=300, events=20_000, projection_rounds=3)
+QUICK = Sizes(rounds=3, ops=40, relationships=40, events=1_500, projection_rounds=2)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Fullchain CRM benchmarks: the command path against a raw insert, and "
+        "the projection rebuild against the library's ProjectionRunner. Ratios are measured "
+        "side by side in one run; figures are medians over interleaved rounds.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run with small sizes (well under 30 s)"
+    )
+    parser.add_argument("--only", choices=["commands", "projections"], help="run one part only")
+    parser.add_argument("--rounds", type=int, help=f"command rounds (default {FULL.rounds})")
+    parser.add_argument("--ops", type=int, help=f"operations per side per round ({FULL.ops})")
+    parser.add_argument(
+        "--relationships",
+        type=int,
+        help=f"relationships each command path works on ({FULL.relationships})",
+    )
+    parser.add_argument(
+        "--events", type=int, help=f"events to generate for the projections ({FULL.events:,})"
+    )
+    parser.add_argument(
+        "--projection-rounds",
+        type=int,
+        help=f"rounds of rebuild vs ProjectionRunner ({FULL.projection_rounds})",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="after the command rounds, profile one more round of the command path",
+    )
+    return parser.parse_args(argv)
+
+
+def sizes_from(args: argparse.Namespace) -> Sizes:
+    base = QUICK if args.quick else FULL
+    sizes = Sizes(
+        rounds=args.rounds or base.rounds,
+        ops=args.ops or base.ops,
+        relationships=args.relationships or base.relationships,
+        events=args.events or base.events,
+        projection_rounds=args.projection_rounds or base.projection_rounds,
+    )
+    if min(sizes.rounds, sizes.ops, sizes.relationships, sizes.events, sizes.projection_rounds) < 1:
+        raise SystemExit("sizes must be positive")
+    return sizes
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
+def _x(value: float) -> str:
+    return f"{value:.1f}x" if value >= 10 else f"{value:.2f}x"
+
+
+def _rate(rate: Rate) -> str:
+    return f"{rate.median:,.0f} {rate.unit}"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    """Left-aligned labels, right-aligned figures, columns as wide as their widest cell."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.ljust(width) if i in (0, 2) else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("   ".join(cells[:4]) + "   " + cells[4].rstrip() + row[5])
+    return lines
+
+
+def summary_rows(
+    command_result: commands.CommandResults | None,
+    projection_result: projections.ProjectionResults | None,
+) -> list[list[str]]:
+    rows: list[list[str]] = []
+    if command_result is not None:
+        c, r, lib = command_result.command, command_result.raw, command_result.library
+        value = ratio(c, r)
+        mark = "" if value >= COMMAND_GOAL else "  BELOW GOAL"
+        rows.append(
+            [
+                c.label,
+                _rate(c),
+                r.label,
+                _rate(r),
+                f"ratio {value:.2f}",
+                f" (goal >= {COMMAND_GOAL}){mark}",
+            ]
+        )
+        note = "" if not command_result.library_has_cache else " (NOTE: it has a cache)"
+        rows.append([lib.label, _rate(lib), "", "", f"ratio {ratio(lib, r):.2f}", note])
+    if projection_result is not None:
+        rb, pr = projection_result.rebuild, projection_result.runner
+        value = ratio(rb, pr)
+        mark = "" if value >= PROJECTION_GOAL else "  BELOW GOAL"
+        rows.append(
+            [
+                rb.label,
+                _rate(rb),
+                pr.label,
+                _rate(pr),
+                f"ratio {_x(value)}",
+                f" (goal >= {PROJECTION_GOAL:.0f}x){mark}",
+            ]
+        )
+    return rows
+
+
+def detail_lines(
+    command_result: commands.CommandResults | None,
+    projection_result: projections.ProjectionResults | None,
+) -> list[str]:
+    lines: list[str] = []
+    if command_result is not None:
+        c, r, lib = command_result.command, command_result.raw, command_result.library
+        lines += [
+            f"(a) {command_result.ops} ops per side per round on {command_result.relationships} "
+            f"relationships per path; event and raw row {command_result.event_bytes} bytes",
+            f"    paired per-round ratios: command/raw {paired_ratio(c, r):.2f}, "
+            f"library/raw {paired_ratio(lib, r):.2f}; command/library {ratio(c, lib):.2f}",
+            f"    spread (ops/s): command {c.spread()}; raw {r.spread()}; library {lib.spread()}",
+        ]
+    if projection_result is not None:
+        rb, pr = projection_result.rebuild, projection_result.runner
+        lines += [
+            f"(b) {projection_result.events:,} log entries per pass; "
+            f"paired per-round ratio {_x(paired_ratio(rb, pr))}",
+            f"    spread (ev/s): rebuild {rb.spread()}; ProjectionRunner {pr.spread()}",
+        ]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = sizes_from(args)
+    # The library warns about deprecated names on import; they are not ours to fix here.
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventsourcing")
+    started = time.perf_counter()
+    admin, where = server_conninfo()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(
+        f"Fullchain CRM benchmarks — {where}, PostgreSQL {server_version(admin)}\n"
+        f"Python {platform.python_version()}, eventsourcing {version('eventsourcing')}, "
+        f"psycopg {version('psycopg')}, {os.cpu_count()} CPUs, "
+        f"load average {load[0]:.2f} at start\n"
+        f"sizes: {sizes.rounds} rounds x {sizes.ops} ops on {sizes.relationships} relationships; "
+        f"{sizes.events:,} events x {sizes.projection_rounds} projection rounds",
+        flush=True,
+    )
+    command_result: commands.CommandResults | None = None
+    projection_result: projections.ProjectionResults | None = None
+    with throwaway_database(admin) as database:
+        if args.only in (None, "commands"):
+            _progress("\n(a) command path vs raw insert vs library default path")
+            command_result = commands.measure(
+                database,
+                rounds=sizes.rounds,
+                ops=sizes.ops,
+                relationships=sizes.relationships,
+                profile=args.profile,
+                progress=_progress,
+            )
+        if args.only in (None, "projections"):
+            _progress("\n(b) rebuild vs the library's ProjectionRunner")
+            projection_result = projections.measure(
+                database,
+                rounds=sizes.projection_rounds,
+                events=sizes.events,
+                progress=_progress,
+            )
+
+    table = _table(summary_rows(command_result, projection_result))
+    details = detail_lines(command_result, projection_result)
+    width = max(len(line) for line in table + details)
+    print("\n" + "=" * width)
+    print("\n".join(table))
+    print("-" * width)
+    print("\n".join(details))
+    print("=" * width)
+    print(f"medians over interleaved rounds; total run {time.perf_counter() - started:.0f} s")
+    if command_result is not None and command_result.profile:
+        print("\nProfile of one round of the command path:\n")
+        print(command_result.profile)
+    sys.stdout.flush()
+    return 0
