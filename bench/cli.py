@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import sys
 import time
 import warnings
@@ -172,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sizes_from(args)
     # The library warns about deprecated names on import; they are not ours to fix here.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="eventsourcing")
+    # A terminated run still drops its database (the `finally` of throwaway_database).
+    signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(143))
     started = time.perf_counter()
     admin, where = server_conninfo()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
