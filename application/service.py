@@ -28,9 +28,11 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 
+from application import idempotency
 from application.database import Database
+from application.recorder import SideEffect
 from application.schema import EVENTS_TABLE
 from domain.base import CommandContext, CommandRefused, DomainError, InvalidValue, require
 from domain.relationship import (
@@ -99,16 +101,20 @@ class Fullchain(Application[UUID]):
     name = "fullchain"
 
     def __init__(self, database: Database, *, cache_size: int = 10_000) -> None:
+        """``cache_size`` aggregates are kept in memory; 0 keeps none."""
         env = database.eventsourcing_env()
+        if cache_size > 0:  # the library reads 0 as "no limit"
+            env["AGGREGATE_CACHE_MAXSIZE"] = str(cache_size)
         env.update(
             {
                 # Tables are created by `fullchain db init`, never implicitly.
                 "CREATE_TABLE": "no",
-                "AGGREGATE_CACHE_MAXSIZE": str(cache_size),
                 "AGGREGATE_CACHE_FASTFORWARD": "no",
                 "POSTGRES_POOL_SIZE": "8",
                 "POSTGRES_MAX_OVERFLOW": "8",
                 "POSTGRES_LOCK_TIMEOUT": "10",
+                # The library's recorder, plus side effects in the append's transaction.
+                "APPLICATION_RECORDER_TOPIC": "application.recorder:FullchainRecorder",
             }
         )
         super().__init__(env)
@@ -121,9 +127,32 @@ class Fullchain(Application[UUID]):
     def context(self, actor: str, **kwargs: Any) -> CommandContext:
         return CommandContext.issue(actor=actor, now=self.clock(), **kwargs)
 
+    def _save(self, aggregate: Aggregate, *, created: bool) -> list[Recording[UUID]]:
+        """Append the aggregate's new events, with what must commit along with them."""
+        side_effects: list[SideEffect] = list(self.side_effects_of(aggregate))
+        claim = idempotency.current.get()
+        if claim is not None:
+            actor = getattr(aggregate._pending_events[-1], "actor", "")
+            side_effects.append(
+                idempotency.side_effect(claim, actor, aggregate.id, aggregate.version, created)
+            )
+        try:
+            return self.save(aggregate, side_effects=side_effects)
+        except IntegrityError as error:
+            if claim is not None and idempotency.is_key_conflict(error):
+                with self.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+                    outcome = idempotency.find(conn, claim.scope, claim.key)
+                if outcome is not None:
+                    raise idempotency.KeyReplayed(outcome) from None
+            raise
+
+    def side_effects_of(self, aggregate: Aggregate) -> list[SideEffect]:
+        """Writes that must commit with the aggregate's pending events (none by default)."""
+        return []
+
     def _create(self, what: str, aggregate: Aggregate) -> CommandResult:
         try:
-            recordings = self.save(aggregate)
+            recordings = self._save(aggregate, created=True)
         except IntegrityError:
             raise AlreadyExists(what, aggregate.id) from None
         return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
@@ -173,7 +202,7 @@ class Fullchain(Application[UUID]):
                     continue
                 raise
             try:
-                recordings = self.save(aggregate)
+                recordings = self._save(aggregate, created=False)
             except IntegrityError:
                 fresh = True
                 if expected_version is not None:

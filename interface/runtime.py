@@ -14,7 +14,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import integrity
+from application import idempotency, integrity, recorder
 from application.database import Database, configured_database
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
@@ -37,6 +37,8 @@ def all_migrations() -> list[Migration]:
         account_status.MIGRATION,
         responsibility.MIGRATION,
         integrity.MIGRATION,
+        idempotency.MIGRATION,
+        recorder.MIGRATION,
     ]
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from interface.http import errors, relationships, shipment_reads, shipments
+from application import idempotency
+from interface.http import audit, errors, relationships, shipment_reads, shipments
+from interface.http.middleware import RequestGuards
 from interface.runtime import Services
 
 DESCRIPTION = """
@@ -30,7 +32,14 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
+
+    def find_key(scope: bytes, key: str) -> idempotency.Outcome | None:
+        with services.reads.connection() as conn:
+            return idempotency.find(conn, scope, key)
+
+    app.add_middleware(RequestGuards, find=find_key)
     app.include_router(relationships.router)
     app.include_router(shipment_reads.router)
+    app.include_router(audit.router)
     app.include_router(shipments.router)
     return app

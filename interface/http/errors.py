@@ -11,10 +11,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from application.idempotency import KeyReplayed
 from application.service import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -165,6 +166,18 @@ def install(app: FastAPI) -> None:
             "Invalid input",
             kind="invalid-input",
             errors=[FieldError(field="cursor", reason=str(exc))],
+        )
+
+    @app.exception_handler(KeyReplayed)
+    async def key_replayed(request: Request, exc: KeyReplayed) -> Response:
+        from interface.http.middleware import replay
+
+        status, body, headers = replay(exc.outcome, request.url.path)
+        return Response(
+            body,
+            status_code=status,
+            media_type="application/json",
+            headers={k.decode(): v.decode() for k, v in headers},
         )
 
     @app.exception_handler(Exception)

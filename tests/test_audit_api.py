@@ -1,0 +1,94 @@
+"""Tamper evidence over HTTP and on the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from application.database import DATABASE_URL_VARIABLE
+from application.tokens import issue_token
+from interface.http.app import create_app
+from interface.runtime import Services
+from tests.test_integrity import write_history
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with services.reads.connection() as conn:
+        token = issue_token(conn, "auditor.qian", "Qian Lin 钱琳")
+    with TestClient(create_app(services)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def test_an_auditor_keeps_a_checkpoint_and_checks_it_later(
+    client: TestClient, services: Services
+) -> None:
+    write_history(services, 2)
+    checkpoint = client.post("/v1/audit/checkpoints")
+    assert checkpoint.status_code == 201
+    kept = checkpoint.json()
+    assert kept["position"] == 6
+    key = client.get("/v1/audit/public-key").json()
+    assert key["key_id"] == kept["key_id"]
+    assert key["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+
+    write_history(services, 1)
+    result = client.post("/v1/audit/verify", json={"checkpoint": kept}).json()
+    assert result["intact"] is True
+    assert result["summary"] == "intact up to position 9 (9 entries)"
+    assert result["checkpoint"] == {
+        "signature_valid": True,
+        "extends": True,
+        "detail": "today's log extends the checkpoint at position 6",
+    }
+    forged = {**kept, "position": 5}
+    refused = client.post("/v1/audit/verify", json={"checkpoint": forged}).json()
+    assert refused["checkpoint"]["signature_valid"] is False
+    bad = client.post("/v1/audit/verify", json={"checkpoint": {**kept, "chain_hash": "zz"}})
+    assert bad.status_code == 422
+    assert (
+        client.post("/v1/audit/verify", json={}, headers={"Authorization": ""}).status_code == 401
+    )
+
+
+def test_verify_on_the_command_line(services: Services, tmp_path: Path) -> None:
+    write_history(services, 1)
+    env = {**os.environ, DATABASE_URL_VARIABLE: services.database.conninfo}
+    signed = subprocess.run(
+        [sys.executable, "-m", "interface.cli", "checkpoint"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    path = tmp_path / "checkpoint.json"
+    path.write_text(signed.stdout)
+    assert json.loads(signed.stdout)["position"] == 3
+    ok = subprocess.run(
+        [sys.executable, "-m", "interface.cli", "verify", "--checkpoint", str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "intact up to position 3 (3 entries)" in ok.stdout
+    assert "extends the checkpoint at position 3" in ok.stdout
+    with services.database.connect(autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("DELETE FROM fullchain_events WHERE notification_id = 2")
+    broken = subprocess.run(
+        [sys.executable, "-m", "interface.cli", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert broken.returncode == 1
+    assert "broken at position 3: missing" in broken.stdout
