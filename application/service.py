@@ -16,6 +16,7 @@ that version is no longer current it fails with ``VersionMismatch``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import random
 import threading
 import time
@@ -110,6 +111,9 @@ class Fullchain(Application[UUID]):
                 # Tables are created by `fullchain db init`, never implicitly.
                 "CREATE_TABLE": "no",
                 "AGGREGATE_CACHE_FASTFORWARD": "no",
+                # Commands decide on the cached object itself (no copy); any failure
+                # evicts it, see _execute_locked.
+                "DEEPCOPY_FROM_AGGREGATE_CACHE": "no",
                 "POSTGRES_POOL_SIZE": "8",
                 "POSTGRES_MAX_OVERFLOW": "8",
                 "POSTGRES_LOCK_TIMEOUT": "10",
@@ -158,9 +162,8 @@ class Fullchain(Application[UUID]):
         return CommandResult(aggregate.id, aggregate.version, recordings[-1].notification.id)
 
     def _load(self, cls: type[A], aggregate_id: UUID, *, fresh: bool) -> A:
-        if fresh and self.repository.cache is not None:
-            with contextlib.suppress(KeyError):
-                self.repository.cache.get(aggregate_id, evict=True)
+        if fresh:
+            self._evict(aggregate_id)
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -180,6 +183,25 @@ class Fullchain(Application[UUID]):
             return self._execute_locked(cls, aggregate_id, decide, expected_version)
 
     def _execute_locked(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        decide: Callable[[A], None],
+        expected_version: int | None,
+    ) -> CommandResult:
+        try:
+            return self._decide_and_save(cls, aggregate_id, decide, expected_version)
+        except BaseException:
+            # The cached object may hold a decision that was not saved: drop it.
+            self._evict(aggregate_id)
+            raise
+
+    def _evict(self, aggregate_id: UUID) -> None:
+        if self.repository.cache is not None:
+            with contextlib.suppress(KeyError):
+                self.repository.cache.get(aggregate_id, evict=True)
+
+    def _decide_and_save(
         self,
         cls: type[A],
         aggregate_id: UUID,
@@ -976,7 +998,13 @@ class Fullchain(Application[UUID]):
     # --- queries on the write side -------------------------------------------------------
 
     def get_relationship(self, rid: UUID) -> Relationship:
-        return self._load(Relationship, rid, fresh=True)
+        return self._current(Relationship, rid)
 
     def get_shipment(self, sid: UUID) -> Shipment:
-        return self._load(Shipment, sid, fresh=True)
+        return self._current(Shipment, sid)
+
+    def _current(self, cls: type[A], aggregate_id: UUID) -> A:
+        """The aggregate as the log has it now: a copy of its own, never the cached object
+        that commands decide on."""
+        with self._stripes[aggregate_id.int % _LOCK_STRIPES]:
+            return copy.deepcopy(self._load(cls, aggregate_id, fresh=True))
