@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, LiteralString
 
 from application.database import Database
 from application.tokens import identify
 from domain.base import AttributedEvent
+from domain.liability import LiabilityRegime, TransportMode
 from domain.relationship import Relationship, RelationshipKind
-from interface.demo import DEMO_MANAGER, demo_token, has_data, load_demo
+from domain.shipment import (
+    Condition,
+    IncidentKind,
+    LinkFunction,
+    PartyKind,
+    ResponsibilityBasis,
+    ResponsibilityStatus,
+    ShipmentStatus,
+)
+from interface.demo import DEMO_MANAGER, SEED_CASE_ID, demo_token, has_data, load_demo
 from interface.runtime import Services
 from tests.conftest import truncate_all
 
@@ -44,6 +56,8 @@ def test_demo_loads_a_believable_year_once(services: Services) -> None:
     summary = load_demo(services)
 
     assert "relationships" in summary
+    assert "shipments" in summary
+    assert str(SEED_CASE_ID) in summary
     assert has_data(services)
     events = _event_count(services)
     assert 500 < events < 5000
@@ -138,3 +152,107 @@ def test_the_same_seed_and_day_give_the_same_log(database: Database) -> None:
         finally:
             services.close()
     assert logs[0] == logs[1]
+
+
+def test_the_demo_books_a_year_of_shipments_and_tells_the_seed_case(services: Services) -> None:
+    load_demo(services)
+    app = services.app
+
+    # The seed case: an electronics customer's air export from Suzhou to Chicago.
+    seed = app.get_shipment(SEED_CASE_ID)
+    customer = app.get_relationship(seed.customer_id)
+    assert (customer.kind, customer.industry) == (RelationshipKind.CUSTOMER, "electronics")
+    assert seed.origin.startswith("Suzhou")
+    assert seed.destination.startswith("Chicago")
+    assert [link.function for link in seed.links] == [
+        LinkFunction.PICKUP,
+        LinkFunction.EXPORT_CUSTOMS,
+        LinkFunction.MAIN_CARRIAGE,
+        LinkFunction.IMPORT_CUSTOMS,
+        LinkFunction.WAREHOUSING,
+        LinkFunction.DELIVERY,
+    ]
+    pickup, export, air, import_customs, warehousing, delivery = seed.links
+    assert pickup.party == export.party
+    assert pickup.party.kind is PartyKind.BRANCH
+    assert pickup.party.branch is not None
+    assert pickup.party.branch.startswith("Suzhou")
+    assert (air.mode, air.regime) == (TransportMode.AIR, LiabilityRegime.MONTREAL)
+
+    def partner(link_party_id: Any) -> Relationship:
+        relationship = app.get_relationship(link_party_id)
+        assert relationship.kind is RelationshipKind.PARTNER
+        return relationship
+
+    airline = partner(air.party.relationship_id)
+    agent = partner(import_customs.party.relationship_id)
+    warehouse = partner(warehousing.party.relationship_id)
+    assert airline.industry == "air cargo"
+    assert delivery.party == import_customs.party  # the overseas agent, in Chicago
+    assert agent.branch.startswith("Chicago")
+    assert warehouse.industry == "warehousing"
+
+    # Cartons found damaged at import; responsibility with the airline, which accepts.
+    assert seed.status is ShipmentStatus.DELIVERED
+    assert import_customs.received is not None
+    assert import_customs.received.condition is Condition.DAMAGED
+    (incident,) = seed.incidents.values()
+    assert (incident.kind, incident.link_sequence) == (IncidentKind.DAMAGE, 4)
+    assert incident.responsible is not None
+    assert incident.responsible.party == air.party
+    assert incident.responsible.basis is ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION
+    assert incident.responsibility_status is ResponsibilityStatus.ACCEPTED
+    assert incident.is_resolved
+
+    # We compensate in full; recovery from the airline is limited to 26 SDR/kg.
+    (claim,) = seed.claims.values()
+    assert claim.compensation_paid == claim.amount
+    assert claim.limit is not None
+    assert claim.limit.regime is LiabilityRegime.MONTREAL
+    assert claim.limit.sdr == 26 * claim.limit.weight_kg
+    assert claim.limit.sdr_rate == Decimal("1.33")
+    assert claim.recovery_from == air.party.relationship_id
+    assert claim.recovery_claimed == claim.recovery_received == claim.limit.amount
+    assert claim.limit.amount < claim.amount
+    assert claim.closed_at is not None
+    assert seed.evaluation is not None
+
+    # Around it, a year of shipments: most delivered and evaluated, some on their way.
+    topics = Counter(
+        row["topic"]
+        for row in _rows(services, "SELECT topic FROM fullchain_events")
+        if row["topic"].startswith("Shipment.")
+    )
+    booked = topics["Shipment.Booked"]
+    assert 80 <= booked <= 250
+    assert topics["Shipment.Delivered"] > 0.8 * booked
+    assert topics["Shipment.Evaluated"] > 0.6 * booked
+    assert booked - topics["Shipment.Delivered"] - topics["Shipment.Cancelled"] >= 3
+    assert 1 <= topics["Shipment.Cancelled"] <= 2
+    assert topics["Shipment.DelayReported"] >= 3
+    assert 4 <= topics["Shipment.IncidentReported"] <= 10
+    assert topics["Shipment.ResponsibilityDisputed"] >= 2
+    assert topics["Shipment.ResponsibilityArbitrated"] >= 1
+    assert topics["Shipment.CompensationPaid"] >= 4
+    assert topics["Shipment.RecoveryClaimed"] > topics["Shipment.RecoveryReceived"] >= 2
+    assert topics["Shipment.RecoveryWaived"] >= 1
+
+    # Each shipment's history runs forward in business time, all of it in the past, and
+    # books only for customers.
+    now = datetime.now(UTC)
+    shipment_ids = [
+        row["originator_id"]
+        for row in _rows(
+            services,
+            "SELECT originator_id FROM fullchain_events WHERE topic = 'Shipment.Booked'",
+        )
+    ]
+    customers = set()
+    for shipment_id in shipment_ids:
+        history = [e for e in app.events.get(shipment_id) if isinstance(e, AttributedEvent)]
+        occurred = [e.occurred_at for e in history]
+        assert occurred == sorted(occurred)
+        assert occurred[-1] < now
+        customers.add(app.get_shipment(shipment_id).customer_id)
+    assert len(customers) >= 15
+    assert all(app.get_relationship(c).is_customer for c in customers)
