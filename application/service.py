@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
-from application import idempotency
+from application import idempotency, tokens
 from application.database import Database
 from application.recorder import SideEffect
 from application.schema import EVENTS_TABLE
@@ -52,6 +52,7 @@ from domain.shipment import (
     ResponsibilityBasis,
     Shipment,
 )
+from domain.staff import Role, Staff
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -151,7 +152,9 @@ class Fullchain(Application[UUID]):
             raise
 
     def side_effects_of(self, aggregate: Aggregate) -> list[SideEffect]:
-        """Writes that must commit with the aggregate's pending events (none by default)."""
+        """Writes that must commit with the aggregate's pending events."""
+        if isinstance(aggregate, Staff):
+            return tokens.access_side_effects(aggregate.staff_id, aggregate._pending_events)
         return []
 
     def _create(self, what: str, aggregate: Aggregate) -> CommandResult:
@@ -1008,3 +1011,71 @@ class Fullchain(Application[UUID]):
         that commands decide on."""
         with self._stripes[aggregate_id.int % _LOCK_STRIPES]:
             return copy.deepcopy(self._load(cls, aggregate_id, fresh=True))
+
+    # --- staff and access ------------------------------------------------------------------
+
+    def register_staff(
+        self, ctx: CommandContext, *, staff_id: str, name: str, branch: str
+    ) -> CommandResult:
+        return self._create(
+            "staff member", Staff.register(ctx, staff_id=staff_id, name=name, branch=branch)
+        )
+
+    def _staff(
+        self, staff_id: str, decide: Callable[[Staff], None], expected_version: int | None = None
+    ) -> CommandResult:
+        return self._execute(Staff, Staff.id_for(staff_id), decide, expected_version)
+
+    def grant_role(self, ctx: CommandContext, staff_id: str, *, role: Role) -> CommandResult:
+        return self._staff(staff_id, lambda s: s.grant(ctx, role=role))
+
+    def revoke_role(self, ctx: CommandContext, staff_id: str, *, role: Role) -> CommandResult:
+        return self._staff(staff_id, lambda s: s.revoke(ctx, role=role))
+
+    def issue_staff_token(
+        self, ctx: CommandContext, staff_id: str, *, label: str = "token"
+    ) -> tuple[CommandResult, UUID, str]:
+        """A new token for the staff member: (result, token id, the token — shown once)."""
+        token, digest = tokens.new_token()
+        token_id = uuid4()
+        result = self._staff(
+            staff_id,
+            lambda s: s.issue_token(ctx, token_id=token_id, token_sha256=digest, label=label),
+        )
+        return result, token_id, token
+
+    def revoke_staff_token(
+        self, ctx: CommandContext, staff_id: str, *, token_id: UUID
+    ) -> CommandResult:
+        return self._staff(staff_id, lambda s: s.revoke_token(ctx, token_id=token_id))
+
+    def move_staff_to_branch(
+        self, ctx: CommandContext, staff_id: str, *, branch: str
+    ) -> CommandResult:
+        return self._staff(staff_id, lambda s: s.move_to_branch(ctx, branch=branch))
+
+    def deactivate_staff(self, ctx: CommandContext, staff_id: str, *, reason: str) -> CommandResult:
+        return self._staff(staff_id, lambda s: s.deactivate(ctx, reason=reason))
+
+    def enroll(
+        self,
+        ctx: CommandContext,
+        *,
+        staff_id: str,
+        name: str,
+        branch: str,
+        roles: tuple[Role, ...],
+        label: str = "token",
+    ) -> str:
+        """Register a staff member (unless known), grant the roles they lack, issue a
+        token; return the token."""
+        with contextlib.suppress(AlreadyExists):
+            self.register_staff(ctx, staff_id=staff_id, name=name, branch=branch)
+        current = self._current(Staff, Staff.id_for(staff_id))
+        for role in roles:
+            if role not in current.roles:
+                self.grant_role(ctx, staff_id, role=role)
+        return self.issue_staff_token(ctx, staff_id, label=label)[2]
+
+    def get_staff(self, staff_id: str) -> Staff:
+        return self._current(Staff, Staff.id_for(staff_id))

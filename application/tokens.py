@@ -1,7 +1,12 @@
-"""Bearer tokens of staff members: random, shown once, stored only as a SHA-256 hash.
+"""Who a bearer token belongs to, and what that staff member may do.
+
+The ``Staff`` aggregate is the record of every access change; ``staff_access`` and
+``staff_token`` mirror it and are written in the same transaction as its events (see
+``application.recorder``), so a revoked token stops working at once, in every process.
+Tokens are random, shown once, and kept only as their SHA-256.
 
 ``FULLCHAIN_ADMIN_TOKEN`` may hold the first administrator's token for automation; it is
-never stored. (Staff as an event-sourced aggregate, roles and revocation come later.)
+never stored, and identifies the staff member ``admin`` with the admin role.
 """
 
 from __future__ import annotations
@@ -10,43 +15,142 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
+from application.recorder import SideEffect
+from application.schema import Migration
+from domain.staff import Role, Staff
+
 ADMIN_TOKEN_VARIABLE = "FULLCHAIN_ADMIN_TOKEN"
 ADMIN_STAFF_ID = "admin"
+
+MIGRATION = Migration(
+    "0010_staff_access",
+    "staff access and tokens, mirrored from the Staff aggregate in its transactions",
+    [
+        "DROP TABLE IF EXISTS staff_token",
+        """
+        CREATE TABLE staff_access (
+            staff_id text PRIMARY KEY,
+            name text NOT NULL,
+            branch text NOT NULL,
+            roles text[] NOT NULL,
+            active boolean NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE staff_token (
+            token_sha256 bytea PRIMARY KEY,
+            token_id uuid NOT NULL UNIQUE,
+            staff_id text NOT NULL REFERENCES staff_access (staff_id)
+        )
+        """,
+    ],
+)
 
 
 @dataclass(frozen=True)
 class StaffMember:
     staff_id: str
     display_name: str
+    branch: str = ""
+    roles: frozenset[Role] = frozenset()
+
+    @property
+    def sees_all_branches(self) -> bool:
+        return any(role.sees_all_branches for role in self.roles)
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def issue_token(conn: psycopg.Connection[Any], staff_id: str, display_name: str) -> str:
+def new_token() -> tuple[str, str]:
+    """A fresh token and its SHA-256 (hex): the token is shown once, the hash is kept."""
     token = "fc_" + secrets.token_urlsafe(32)
-    conn.execute(
-        "INSERT INTO staff_token (token_sha256, staff_id, display_name) VALUES (%s, %s, %s)",
-        (_digest(token), staff_id, display_name),
-    )
-    return token
+    return token, hashlib.sha256(token.encode()).hexdigest()
 
 
 def identify(conn: psycopg.Connection[Any], token: str) -> StaffMember | None:
     admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE)
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return StaffMember(ADMIN_STAFF_ID, "Administrator")
+        return StaffMember(ADMIN_STAFF_ID, "Administrator", "Headquarters", frozenset({Role.ADMIN}))
     row = conn.execute(
-        "SELECT staff_id, display_name FROM staff_token WHERE token_sha256 = %s",
-        (_digest(token),),
+        "SELECT a.staff_id, a.name, a.branch, a.roles FROM staff_token t "
+        "JOIN staff_access a ON a.staff_id = t.staff_id "
+        "WHERE t.token_sha256 = %s AND a.active",
+        (hashlib.sha256(token.encode()).digest(),),
     ).fetchone()
     if row is None:
         return None
     values = list(row.values()) if isinstance(row, dict) else list(row)
-    return StaffMember(str(values[0]), str(values[1]))
+    return StaffMember(
+        str(values[0]), str(values[1]), str(values[2]), frozenset(Role(r) for r in values[3])
+    )
+
+
+def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEffect]:
+    """The writes that keep ``staff_access`` and ``staff_token`` equal to the log."""
+    effects: list[SideEffect] = []
+    for e in events:
+        if isinstance(e, Staff.Registered):
+            effects.append(
+                (
+                    "INSERT INTO staff_access (staff_id, name, branch, roles, active) "
+                    "VALUES (%s, %s, %s, '{}', true)",
+                    (e.staff_id, e.name, e.branch),
+                )
+            )
+            continue
+        if isinstance(e, Staff.RoleGranted):
+            effects.append(
+                (
+                    "UPDATE staff_access SET roles = array_append(roles, %s) WHERE staff_id = %s",
+                    (e.role, staff_id),
+                )
+            )
+        elif isinstance(e, Staff.RoleRevoked):
+            effects.append(
+                (
+                    "UPDATE staff_access SET roles = array_remove(roles, %s) WHERE staff_id = %s",
+                    (e.role, staff_id),
+                )
+            )
+        elif isinstance(e, Staff.TokenIssued):
+            effects.append(
+                (
+                    "INSERT INTO staff_token (token_sha256, token_id, staff_id) "
+                    "VALUES (decode(%s, 'hex'), %s, %s)",
+                    (e.token_sha256, e.token_id, staff_id),
+                )
+            )
+        elif isinstance(e, Staff.TokenRevoked):
+            effects.append(("DELETE FROM staff_token WHERE token_id = %s", (e.token_id,)))
+        elif isinstance(e, Staff.BranchChanged):
+            effects.append(
+                ("UPDATE staff_access SET branch = %s WHERE staff_id = %s", (e.branch, staff_id))
+            )
+        elif isinstance(e, Staff.Deactivated):
+            effects.append(
+                ("UPDATE staff_access SET active = false WHERE staff_id = %s", (staff_id,))
+            )
+            effects.append(("DELETE FROM staff_token WHERE staff_id = %s", (staff_id,)))
+    return effects
+
+
+def issue_token(conn: psycopg.Connection[Any], staff_id: str, display_name: str) -> str:
+    """Transitional: a token for a staff member without a Staff aggregate (hq, or auditor
+    for ids starting with "auditor."). Callers move to ``Fullchain.enroll``."""
+    role = Role.AUDITOR if staff_id.startswith("auditor.") else Role.HQ
+    token, digest = new_token()
+    conn.execute(
+        "INSERT INTO staff_access (staff_id, name, branch, roles, active) "
+        "VALUES (%s, %s, 'Headquarters', %s, true) ON CONFLICT (staff_id) DO NOTHING",
+        (staff_id, display_name, [role.value]),
+    )
+    conn.execute(
+        "INSERT INTO staff_token (token_sha256, token_id, staff_id) VALUES (decode(%s, 'hex'), "
+        "gen_random_uuid(), %s)",
+        (digest, staff_id),
+    )
+    return token

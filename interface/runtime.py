@@ -14,7 +14,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import idempotency, integrity, recorder
+from application import idempotency, integrity, recorder, tokens
 from application.database import Database, configured_database
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
@@ -39,6 +39,7 @@ def all_migrations() -> list[Migration]:
         integrity.MIGRATION,
         idempotency.MIGRATION,
         recorder.MIGRATION,
+        tokens.MIGRATION,
     ]
 
 

@@ -48,6 +48,7 @@ class ShipmentFilter:
     status: str | None = None
     party: str | None = None  # "branch:<name>" or "partner:<id>"
     mode: str | None = None
+    customer_branch: str | None = None
 
 
 _SHIPMENT_COLUMNS = (
@@ -74,6 +75,11 @@ def list_shipments(
     if where.mode is not None:
         clauses.append("modes @> ARRAY[%s]::text[]")
         params.append(where.mode)
+    if where.customer_branch is not None:
+        clauses.append(
+            "customer_id IN (SELECT relationship_id FROM account_status WHERE branch = %s)"
+        )
+        params.append(where.customer_branch)
     if cursor is not None:
         clauses.append("booked_position > %s")
         params.append(_decode(cursor))

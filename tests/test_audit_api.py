@@ -13,16 +13,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.database import DATABASE_URL_VARIABLE
-from application.tokens import issue_token
+from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.staffing import enroll
 from tests.test_integrity import write_history
 
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with services.reads.connection() as conn:
-        token = issue_token(conn, "auditor.qian", "Qian Lin 钱琳")
+    token = enroll(services, "auditor.qian", "Qian Lin 钱琳", roles=(Role.AUDITOR,))
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
@@ -31,11 +31,12 @@ def client(services: Services) -> Iterator[TestClient]:
 def test_an_auditor_keeps_a_checkpoint_and_checks_it_later(
     client: TestClient, services: Services
 ) -> None:
+    enrolled = 3  # the auditor's registration, role and token are events too
     write_history(services, 2)
     checkpoint = client.post("/v1/audit/checkpoints")
     assert checkpoint.status_code == 201
     kept = checkpoint.json()
-    assert kept["position"] == 6
+    assert kept["position"] == enrolled + 6
     key = client.get("/v1/audit/public-key").json()
     assert key["key_id"] == kept["key_id"]
     assert key["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
@@ -43,13 +44,14 @@ def test_an_auditor_keeps_a_checkpoint_and_checks_it_later(
     write_history(services, 1)
     result = client.post("/v1/audit/verify", json={"checkpoint": kept}).json()
     assert result["intact"] is True
-    assert result["summary"] == "intact up to position 9 (9 entries)"
+    head = enrolled + 9
+    assert result["summary"] == f"intact up to position {head} ({head} entries)"
     assert result["checkpoint"] == {
         "signature_valid": True,
         "extends": True,
-        "detail": "today's log extends the checkpoint at position 6",
+        "detail": f"today's log extends the checkpoint at position {enrolled + 6}",
     }
-    forged = {**kept, "position": 5}
+    forged = {**kept, "position": kept["position"] - 1}
     refused = client.post("/v1/audit/verify", json={"checkpoint": forged}).json()
     assert refused["checkpoint"]["signature_valid"] is False
     bad = client.post("/v1/audit/verify", json={"checkpoint": {**kept, "chain_hash": "zz"}})

@@ -8,18 +8,18 @@ from uuid import uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from application.tokens import issue_token
+from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
 from tests.domain.test_shipment import AIRLINE, CUSTOMER, book, run_links
+from tests.staffing import enroll
 from tests.test_responsibility import register_parties, seed_case
 
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
     services.start_workers()
-    with services.reads.connection() as conn:
-        token = issue_token(conn, "auditor.qian", "Qian Lin 钱琳")
+    token = enroll(services, "auditor.qian", "Qian Lin 钱琳", roles=(Role.AUDITOR,))
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c

@@ -10,16 +10,16 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from application.tokens import ADMIN_TOKEN_VARIABLE, issue_token
+from application.tokens import ADMIN_TOKEN_VARIABLE
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.staffing import enroll
 
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
     services.start_workers()
-    with services.reads.connection() as conn:
-        token = issue_token(conn, "li.wei", "Li Wei 李伟")
+    token = enroll(services, "li.wei", "Li Wei 李伟")
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
@@ -106,7 +106,8 @@ def test_commands_work_the_relationship_and_record_the_actor(
     assert relationship.contacts["c1"].phone == "+86 512 6666 0000"
     with services.database.connect() as conn:
         actors = conn.execute(
-            "SELECT DISTINCT convert_from(state, 'UTF8')::json->>'actor' FROM fullchain_events"
+            "SELECT DISTINCT convert_from(state, 'UTF8')::json->>'actor' FROM fullchain_events "
+            "WHERE topic LIKE 'Relationship.%'"
         ).fetchall()
     assert actors == [("li.wei",)]
 
@@ -120,18 +121,20 @@ def test_authentication_is_required(client: TestClient, monkeypatch: pytest.Monk
     bad = client.get("/v1/relationships", headers={"Authorization": "Bearer fc_nonsense"})
     assert bad.status_code == 401
     monkeypatch.setenv(ADMIN_TOKEN_VARIABLE, "automation-secret-123")
-    admin = client.post(
-        "/v1/relationships",
-        headers={"Authorization": "Bearer automation-secret-123"},
+    admin = {"Authorization": "Bearer automation-secret-123"}
+    enrolled = client.post(
+        "/v1/staff",
+        headers=admin,
         json={
-            "name": "Admin-made",
-            "kind": "partner",
-            "industry": "aviation",
-            "region": "North America",
-            "branch": "Chicago",
+            "staff_id": "wang.fang",
+            "name": "王芳",
+            "branch": "Suzhou",
+            "roles": ["office_staff"],
         },
     )
-    assert admin.status_code == 201
+    assert enrolled.status_code == 201
+    # The administrator manages staff; customer work is not theirs.
+    assert client.get("/v1/relationships", headers=admin).status_code == 403
 
 
 def test_refusals_are_problem_details_and_change_nothing(client: TestClient) -> None:

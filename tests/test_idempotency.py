@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from application.tokens import issue_token
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.staffing import enroll
 
 REGISTER = {
     "name": "深圳速达电子",
@@ -24,8 +24,7 @@ REGISTER = {
 
 @pytest.fixture
 def token(services: Services) -> str:
-    with services.reads.connection() as conn:
-        return issue_token(conn, "li.wei", "Li Wei")
+    return enroll(services, "li.wei", "Li Wei")
 
 
 @pytest.fixture
@@ -37,7 +36,9 @@ def client(services: Services, token: str) -> Iterator[TestClient]:
 
 def events(services: Services) -> int:
     with services.database.connect() as conn:
-        row = conn.execute("SELECT count(*) FROM fullchain_events").fetchone()
+        row = conn.execute(
+            "SELECT count(*) FROM fullchain_events WHERE topic LIKE 'Relationship.%'"
+        ).fetchone()
     assert row is not None
     return int(row[0])
 

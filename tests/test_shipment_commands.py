@@ -15,7 +15,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from application.service import AlreadyExists, Fullchain, NotFound, VersionMismatch
-from application.tokens import issue_token
 from domain.base import CommandContext, CommandRefused, InvalidValue
 from domain.liability import LiabilityRegime, TransportMode
 from domain.relationship import RelationshipKind
@@ -33,6 +32,7 @@ from domain.shipment import (
 )
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.staffing import enroll
 
 PICKUP, EXPORT_CUSTOMS, AIR_CARRIAGE, IMPORT_CUSTOMS, WAREHOUSING, DELIVERY = range(1, 7)
 
@@ -424,8 +424,7 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    with services.reads.connection() as conn:
-        token = issue_token(conn, "zhang.min", "Zhang Min 张敏")
+    token = enroll(services, "zhang.min", "Zhang Min 张敏")
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from application import idempotency
-from interface.http import audit, errors, relationships, shipment_reads, shipments
+from interface.http import audit, errors, relationships, shipment_reads, shipments, staff
 from interface.http.middleware import RequestGuards
 from interface.runtime import Services
 
@@ -41,5 +41,6 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(relationships.router)
     app.include_router(shipment_reads.router)
     app.include_router(audit.router)
+    app.include_router(staff.router)
     app.include_router(shipments.router)
     return app

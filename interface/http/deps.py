@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
-from application.service import CommandResult
+from application.service import CommandResult, NotFound
 from application.tokens import StaffMember, identify
 from domain.base import CommandContext
+from interface.http.permissions import allowed
 from interface.runtime import Services
 from projections.queries import ReadConnection, wait_for_position
+
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="A staff member's bearer token")
 
@@ -30,21 +36,82 @@ def read_connection(s: Annotated[Services, Depends(services)]) -> Iterator[ReadC
         yield conn
 
 
-def current_staff(
+async def current_staff(
+    request: Request,
     s: Annotated[Services, Depends(services)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffMember:
+    """The staff member the bearer token identifies, if the permission matrix lets them
+    call this endpoint on this resource (else 401 or 403, and the refusal is logged)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    with s.reads.connection() as conn:
-        staff = identify(conn, credentials.credentials)
+
+    def lookup() -> StaffMember | None:
+        with s.reads.connection() as conn:
+            return identify(conn, credentials.credentials)
+
+    staff = await run_in_threadpool(lookup)
     if staff is None:
         raise HTTPException(
             401, "the token identifies no staff member", headers={"WWW-Authenticate": "Bearer"}
         )
+    route = request.scope.get("route")
+    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    if not staff.roles & allowed(request.method, getattr(route, "path", "")):
+        _refuse(staff, endpoint, "no role of theirs may call this endpoint")
+    if not staff.sees_all_branches:
+        branch = await _resource_branch(request, s)
+        if branch is not None and branch != staff.branch:
+            _refuse(staff, endpoint, f"it belongs to branch {branch!r}, not {staff.branch!r}")
     return staff
+
+
+def _refuse(staff: StaffMember, endpoint: str, why: str) -> None:
+    roles = ", ".join(sorted(r.value for r in staff.roles)) or "no roles"
+    log.warning("refused %s (%s, %s) %s: %s", staff.staff_id, roles, staff.branch, endpoint, why)
+    raise HTTPException(403, f"{staff.staff_id} ({roles}) may not do this: {why}")
+
+
+async def _resource_branch(request: Request, s: Services) -> str | None:
+    """The branch of the relationship or shipment the request is about, if any."""
+    params = request.path_params
+    customer: UUID | None = None
+    try:
+        if "relationship_id" in params:
+            customer = UUID(params["relationship_id"])
+        elif "shipment_id" in params:
+            shipment_id = UUID(params["shipment_id"])
+            customer = await run_in_threadpool(lambda: s.app.get_shipment(shipment_id).customer_id)
+        elif request.method == "POST" and request.url.path in (
+            "/v1/relationships",
+            "/v1/shipments",
+        ):
+            body = await request.json()
+            if not isinstance(body, dict):
+                return None
+            if "branch" in body and request.url.path == "/v1/relationships":
+                return str(body["branch"]).strip()
+            customer = UUID(str(body.get("customer_id")))
+    except (ValueError, NotFound, UnicodeDecodeError):
+        return None  # the endpoint answers 404 or 422 itself
+    if customer is None:
+        return None
+    try:
+        relationship = await run_in_threadpool(s.app.get_relationship, customer)
+    except NotFound:
+        return None
+    return relationship.branch
+
+
+def scoped_branch(staff: StaffMember, requested: str | None) -> str | None:
+    """The branch filter a list may use: branch staff see their own branch only."""
+    if staff.sees_all_branches:
+        return requested
+    if requested is not None and requested != staff.branch:
+        _refuse(staff, "list", f"branch {requested!r} is not theirs")
+    return staff.branch
 
 
 Staff = Annotated[StaffMember, Depends(current_staff)]

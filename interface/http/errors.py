@@ -7,6 +7,7 @@ refusals, ``errors`` lists field and reason for invalid input.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,7 +112,11 @@ def install(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
         return problem(
-            exc.status_code, str(exc.detail), kind=f"http-{exc.status_code}", headers=headers
+            exc.status_code,
+            HTTPStatus(exc.status_code).phrase,
+            str(exc.detail),
+            kind=f"http-{exc.status_code}",
+            headers=headers,
         )
 
     @app.exception_handler(InvalidValue)

@@ -35,6 +35,7 @@ from interface.http.deps import (
     context,
     fresh_enough,
     read_connection,
+    scoped_branch,
     services,
 )
 from interface.http.errors import responses
@@ -427,7 +428,7 @@ def remove_contact(
     responses=responses(401, 422, 503),
 )
 def list_relationships(
-    _: Staff,
+    staff: Staff,
     conn: Annotated[ReadConnection, Depends(read_connection)],
     kind: RelationshipKind | None = None,
     lifecycle: Lifecycle | None = None,
@@ -449,7 +450,7 @@ def list_relationships(
         AccountFilter(
             kind=kind,
             lifecycle=lifecycle,
-            branch=branch,
+            branch=scoped_branch(staff, branch),
             region=region,
             industry=industry,
             key_account=key_account,

@@ -13,7 +13,14 @@ from pydantic import BaseModel, Field
 
 from domain.liability import TransportMode
 from domain.shipment import ShipmentStatus
-from interface.http.deps import MinPosition, Staff, Wait, fresh_enough, read_connection
+from interface.http.deps import (
+    MinPosition,
+    Staff,
+    Wait,
+    fresh_enough,
+    read_connection,
+    scoped_branch,
+)
 from interface.http.errors import responses
 from projections.audit_queries import (
     FindingKind,
@@ -108,7 +115,7 @@ class Scorecard(BaseModel):
     responses=responses(401, 422, 503),
 )
 def shipments(
-    _: Staff,
+    staff: Staff,
     conn: Annotated[ReadConnection, Depends(read_connection)],
     customer_id: UUID | None = None,
     status: ShipmentStatus | None = None,
@@ -130,7 +137,13 @@ def shipments(
     party = f"partner:{partner_id}" if partner_id else (f"branch:{branch}" if branch else None)
     rows, next_cursor = list_shipments(
         conn,
-        ShipmentFilter(customer_id=customer_id, status=status, party=party, mode=mode),
+        ShipmentFilter(
+            customer_id=customer_id,
+            status=status,
+            party=party,
+            mode=mode,
+            customer_branch=scoped_branch(staff, None),
+        ),
         limit=limit,
         cursor=cursor,
     )
@@ -179,7 +192,7 @@ def responsibility(
     responses=responses(401, 422, 503),
 )
 def audit_findings(
-    _: Staff,
+    staff: Staff,
     conn: Annotated[ReadConnection, Depends(read_connection)],
     kind: FindingKind | None = None,
     branch: Annotated[str | None, Query(max_length=80, description="Customer's branch")] = None,
@@ -196,7 +209,7 @@ def audit_findings(
         now=now,
         unassigned_after=after,
         kind=kind,
-        branch=branch,
+        branch=scoped_branch(staff, branch),
         partner_id=partner_id,
         limit=limit,
     )

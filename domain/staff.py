@@ -1,0 +1,178 @@
+"""Staff members and their access, as an aggregate: every access change is auditable.
+
+A staff member is registered with a name and a branch, is granted and revoked roles,
+is issued tokens and has them revoked, and may be deactivated (which ends every token).
+Tokens themselves never enter the log: only the SHA-256 of each, and an id to revoke it.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import ClassVar
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.base import AttributedEvent, CommandContext, UnknownMember, refuse_unless, require
+
+
+class Role(StrEnum):
+    FIELD_STAFF = "field_staff"  # 外勤: finds and visits customers
+    OFFICE_STAFF = "office_staff"  # 内勤: research, operations, supervision of field work
+    BRANCH_MANAGER = "branch_manager"
+    HQ = "hq"  # headquarters: all branches, arbitration
+    AUDITOR = "auditor"  # reads everything, writes nothing
+    ADMIN = "admin"  # staff management
+
+    @property
+    def sees_all_branches(self) -> bool:
+        return self in (Role.HQ, Role.AUDITOR, Role.ADMIN)
+
+
+_STAFF_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+_STAFF_NAMESPACE = UUID("6f1c2a0e-5d1b-4c8e-9a57-2f7d3e9b8c41")
+
+
+class Staff(Aggregate, created_event_name="Registered"):
+    TOPIC = "Staff"
+
+    class Event(AttributedEvent):
+        pass
+
+    class Registered(Event, Aggregate.Created):
+        TOPIC = "Staff.Registered"
+        staff_id: str
+        name: str
+        branch: str
+
+    Created = Registered
+
+    class RoleGranted(Event):
+        TOPIC = "Staff.RoleGranted"
+        role: str
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.roles = aggregate.roles | {Role(self.role)}
+
+    class RoleRevoked(Event):
+        TOPIC = "Staff.RoleRevoked"
+        role: str
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.roles = aggregate.roles - {Role(self.role)}
+
+    class TokenIssued(Event):
+        TOPIC = "Staff.TokenIssued"
+        token_id: UUID
+        token_sha256: str
+        label: str
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.tokens = {**aggregate.tokens, self.token_id: self.token_sha256}
+
+    class TokenRevoked(Event):
+        TOPIC = "Staff.TokenRevoked"
+        token_id: UUID
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.tokens = {k: v for k, v in aggregate.tokens.items() if k != self.token_id}
+
+    class BranchChanged(Event):
+        TOPIC = "Staff.BranchChanged"
+        branch: str
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.branch = self.branch
+
+    class Deactivated(Event):
+        TOPIC = "Staff.Deactivated"
+        reason: str
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.active = False
+            aggregate.tokens = {}
+
+    ROLES: ClassVar[tuple[Role, ...]] = tuple(Role)
+
+    def __init__(self, staff_id: str, name: str, branch: str) -> None:
+        self.staff_id = staff_id
+        self.name = name
+        self.branch = branch
+        self.roles: frozenset[Role] = frozenset()
+        self.tokens: dict[UUID, str] = {}
+        self.active = True
+
+    @staticmethod
+    def id_for(staff_id: str) -> UUID:
+        """Each staff id names exactly one aggregate."""
+        return uuid5(_STAFF_NAMESPACE, staff_id)
+
+    @classmethod
+    def register(cls, ctx: CommandContext, *, staff_id: str, name: str, branch: str) -> Staff:
+        require(
+            bool(_STAFF_ID.match(staff_id)),
+            "staff_id.format",
+            "a staff id is 1 to 64 letters, digits or _ . : @ -",
+            field="staff_id",
+        )
+        name, branch = name.strip(), branch.strip()
+        require(bool(name) and len(name) <= 200, "name.required", "a name", field="name")
+        require(bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch")
+        return cls._create(
+            cls.Registered,
+            id=cls.id_for(staff_id),
+            staff_id=staff_id,
+            name=name,
+            branch=branch,
+            **ctx.event_fields(),
+        )
+
+    def grant(self, ctx: CommandContext, *, role: Role) -> None:
+        self._require_active()
+        refuse_unless(role not in self.roles, "role.already_granted", f"already has {role}")
+        self.trigger_event(self.RoleGranted, role=Role(role).value, **ctx.event_fields())
+
+    def revoke(self, ctx: CommandContext, *, role: Role) -> None:
+        refuse_unless(role in self.roles, "role.not_granted", f"does not have {role}")
+        self.trigger_event(self.RoleRevoked, role=Role(role).value, **ctx.event_fields())
+
+    def issue_token(
+        self, ctx: CommandContext, *, token_id: UUID, token_sha256: str, label: str
+    ) -> None:
+        self._require_active()
+        require(
+            bool(re.fullmatch(r"[0-9a-f]{64}", token_sha256)),
+            "token.hash",
+            "a token is kept as its SHA-256, in hex",
+        )
+        refuse_unless(token_id not in self.tokens, "token.duplicate_id", "token id in use")
+        self.trigger_event(
+            self.TokenIssued,
+            token_id=token_id,
+            token_sha256=token_sha256,
+            label=label.strip()[:100] or "token",
+            **ctx.event_fields(),
+        )
+
+    def revoke_token(self, ctx: CommandContext, *, token_id: UUID) -> None:
+        if token_id not in self.tokens:
+            raise UnknownMember(
+                "token.unknown", f"no token {token_id} is valid for {self.staff_id}"
+            )
+        self.trigger_event(self.TokenRevoked, token_id=token_id, **ctx.event_fields())
+
+    def move_to_branch(self, ctx: CommandContext, *, branch: str) -> None:
+        self._require_active()
+        branch = branch.strip()
+        require(bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch")
+        refuse_unless(branch != self.branch, "branch.unchanged", "already in this branch")
+        self.trigger_event(self.BranchChanged, branch=branch, **ctx.event_fields())
+
+    def deactivate(self, ctx: CommandContext, *, reason: str) -> None:
+        self._require_active()
+        require(bool(reason.strip()), "reason.required", "a reason", field="reason")
+        self.trigger_event(self.Deactivated, reason=reason.strip(), **ctx.event_fields())
+
+    def _require_active(self) -> None:
+        refuse_unless(self.active, "staff.deactivated", f"{self.staff_id} is deactivated")
