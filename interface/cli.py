@@ -12,6 +12,8 @@ from types import FrameType
 
 from application.database import configured_database
 from application.schema import SchemaNotReady, missing_migrations
+from application.service import AlreadyExists, NotFound
+from domain.staff import Role
 from interface.runtime import Services, all_migrations, init_database
 
 log = logging.getLogger("fullchain")
@@ -105,6 +107,43 @@ def cmd_checkpoint(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    """Operators manage staff from the shell; every change is a Staff event."""
+    import getpass
+    from uuid import UUID
+
+    from domain.base import DomainError
+    from domain.staff import Role
+
+    services = _services(init=False)
+    app = services.app
+    ctx = app.context(f"operator:{getpass.getuser()}"[:64])
+    try:
+        if args.staff_command == "add":
+            app.register_staff(ctx, staff_id=args.staff_id, name=args.name, branch=args.branch)
+            for role in args.role or []:
+                app.grant_role(ctx, args.staff_id, role=Role(role))
+            print(f"registered {args.staff_id} in {args.branch}: {', '.join(args.role or [])}")
+        elif args.staff_command == "grant":
+            app.grant_role(ctx, args.staff_id, role=Role(args.role))
+            print(f"granted {args.role} to {args.staff_id}")
+        elif args.staff_command == "revoke":
+            app.revoke_role(ctx, args.staff_id, role=Role(args.role))
+            print(f"revoked {args.role} from {args.staff_id}")
+        elif args.staff_command == "token":
+            _, token_id, token = app.issue_staff_token(ctx, args.staff_id, label=args.label)
+            print(f"token {token_id} for {args.staff_id} (shown once):\n{token}")
+        elif args.staff_command == "revoke-token":
+            app.revoke_staff_token(ctx, args.staff_id, token_id=UUID(args.token_id))
+            print(f"revoked token {args.token_id} of {args.staff_id}")
+    except (DomainError, NotFound, AlreadyExists) as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    return 0
+
+
 def cmd_demo(_: argparse.Namespace) -> int:
     from interface.demo import load_demo
 
@@ -190,6 +229,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     checkpoint = sub.add_parser("checkpoint", help="sign the head of the chain (prints JSON)")
     checkpoint.set_defaults(func=cmd_checkpoint)
+
+    staff = sub.add_parser("staff", help="staff members, roles and tokens")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    roles = [r.value for r in Role]
+    add = staff_sub.add_parser("add", help="register a staff member")
+    add.add_argument("staff_id")
+    add.add_argument("name")
+    add.add_argument("--branch", required=True)
+    add.add_argument("--role", action="append", choices=roles)
+    for name, help_text in (("grant", "grant a role"), ("revoke", "revoke a role")):
+        p = staff_sub.add_parser(name, help=help_text)
+        p.add_argument("staff_id")
+        p.add_argument("role", choices=roles)
+    token = staff_sub.add_parser("token", help="issue a token (printed once)")
+    token.add_argument("staff_id")
+    token.add_argument("--label", default="cli")
+    revoke_token = staff_sub.add_parser("revoke-token", help="revoke a token at once")
+    revoke_token.add_argument("staff_id")
+    revoke_token.add_argument("token_id")
+    staff.set_defaults(func=cmd_staff)
 
     demo = sub.add_parser("demo", help="load the demo data set")
     demo.set_defaults(func=cmd_demo)

@@ -43,7 +43,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from application.service import CommandResult, Fullchain, NotFound
-from application.tokens import issue_token
 from domain.base import CommandContext
 from domain.liability import LiabilityRegime, TransportMode, liability_limit
 from domain.relationship import CareActionKind, Channel, Direction, RelationshipKind
@@ -57,6 +56,7 @@ from domain.shipment import (
     ResponsibilityBasis,
     ShipmentStatus,
 )
+from domain.staff import Role
 from interface.runtime import Services
 
 #: The seed of the demo history.
@@ -68,8 +68,11 @@ LOAD_LOCK = 7_303_000_001
 #: Headquarters key-account management (总部大客户部), who designates key accounts.
 HQ_KEY_ACCOUNTS = "qian.lin"
 
-#: The staff member `demo_token` issues a token for: the Suzhou branch manager.
-DEMO_MANAGER = ("zhou.hui", "Zhou Hui 周慧 (branch manager, Suzhou 苏州分公司)")
+#: The staff member `demo_token` issues a token for: headquarters, who sees every branch.
+DEMO_EXPLORER = ("qian.lin", "Qian Lin 钱琳 (headquarters)")
+
+#: The demo's auditor.
+DEMO_AUDITOR = "gao.min"
 
 
 def _zone(name: str, utc_offset_hours: int) -> tzinfo:
@@ -2603,19 +2606,48 @@ def load_demo(services: Services, *, seed: int = SEED, now: datetime | None = No
         lock.execute("SELECT pg_advisory_lock(%s)", (LOAD_LOCK,))
         if has_data(services):
             return "The event log already holds data: demo data not loaded."
-        plan = Plan(services.app, now or services.app.clock(), random.Random(seed))
+        today = now or services.app.clock()
+        _enroll_staff(services, today - timedelta(days=400))
+        plan = Plan(services.app, today, random.Random(seed))
         plan.build()
         tally = plan.issue()
     return _summary(services, plan, tally)
 
 
+def _display_name(staff_id: str) -> str:
+    return " ".join(part.capitalize() for part in staff_id.split("."))
+
+
+def _enroll_staff(services: Services, when: datetime) -> None:
+    """Every demo staff member, with the roles of their job, registered by the admin."""
+    app = services.app
+    ctx = app.context("admin", occurred_at=when)
+    roster: list[tuple[str, str, Role]] = [
+        (HQ_KEY_ACCOUNTS, "Headquarters", Role.HQ),
+        (DEMO_AUDITOR, "Headquarters", Role.AUDITOR),
+    ]
+    for branch in BRANCHES.values():
+        roster.append((branch.manager, branch.name, Role.BRANCH_MANAGER))
+        roster += [(rep, branch.name, Role.FIELD_STAFF) for rep in branch.field_reps]
+        roster += [(rep, branch.name, Role.OFFICE_STAFF) for rep in branch.office_reps]
+    for staff_id, branch_name, role in roster:
+        app.register_staff(ctx, staff_id=staff_id, name=_display_name(staff_id), branch=branch_name)
+        app.grant_role(ctx, staff_id, role=role)
+
+
 def demo_token(services: Services) -> tuple[str, str]:
-    """A fresh bearer token for the demo branch manager: (display name, token)."""
-    staff_id, display_name = DEMO_MANAGER
-    with services.reads.connection() as conn, conn.transaction():
-        # One demo token at a time: the one printed by the latest start.
-        conn.execute("DELETE FROM staff_token WHERE staff_id = %s", (staff_id,))
-        token = issue_token(conn, staff_id, display_name)
+    """A fresh bearer token for the demo's headquarters member: (display name, token).
+
+    One demo token at a time: the tokens printed by earlier starts are revoked."""
+    staff_id, display_name = DEMO_EXPLORER
+    app = services.app
+    ctx = app.context("admin")
+    token = app.enroll(
+        ctx, staff_id=staff_id, name=display_name, branch="Headquarters", roles=(Role.HQ,)
+    )
+    current = app.get_staff(staff_id)
+    for token_id in list(current.tokens)[:-1]:
+        app.revoke_staff_token(ctx, staff_id, token_id=token_id)
     return display_name, token
 
 

@@ -21,7 +21,7 @@ from domain.shipment import (
     ResponsibilityStatus,
     ShipmentStatus,
 )
-from interface.demo import DEMO_MANAGER, SEED_CASE_ID, demo_token, has_data, load_demo
+from interface.demo import DEMO_EXPLORER, SEED_CASE_ID, demo_token, has_data, load_demo
 from interface.runtime import Services
 from tests.conftest import truncate_all
 
@@ -132,12 +132,22 @@ def test_demo_loads_a_believable_year_once(services: Services) -> None:
     assert len(lost_to) >= 3
     assert set(lost_to) <= competitor_ids
 
-    name, token = demo_token(services)
-    assert name == DEMO_MANAGER[1]
+    name, first = demo_token(services)
+    assert name == DEMO_EXPLORER[1]
+    name, token = demo_token(services)  # the next start
     with services.reads.connection() as conn:
         staff = identify(conn, token)
+        assert identify(conn, first) is None  # one demo token at a time
     assert staff is not None
-    assert (staff.staff_id, staff.display_name) == DEMO_MANAGER
+    assert staff.staff_id == DEMO_EXPLORER[0]
+    assert staff.sees_all_branches
+    # The demo's staff are staff members with the roles of their jobs.
+    with services.reads.connection() as conn:
+        rows = conn.execute("SELECT staff_id, roles FROM staff_access").fetchall()
+    roles = {r["staff_id"]: r["roles"] for r in rows}
+    assert roles["zhou.hui"] == ["branch_manager"]
+    assert roles["li.wei"] == ["field_staff"]
+    assert roles["gao.min"] == ["auditor"]
 
 
 def test_the_same_seed_and_day_give_the_same_log(database: Database) -> None:

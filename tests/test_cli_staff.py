@@ -1,0 +1,59 @@
+"""Operators manage staff from the command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+from application.database import DATABASE_URL_VARIABLE
+from application.tokens import identify
+from domain.staff import Role
+from interface.runtime import Services
+
+
+def fullchain(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, DATABASE_URL_VARIABLE: services.database.conninfo}
+    return subprocess.run(
+        [sys.executable, "-m", "interface.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_add_grant_token_and_revoke(services: Services) -> None:
+    added = fullchain(
+        services,
+        "staff",
+        "add",
+        "li.wei",
+        "Li Wei 李伟",
+        "--branch",
+        "Suzhou",
+        "--role",
+        "field_staff",
+    )
+    assert added.returncode == 0, added.stderr
+    assert fullchain(services, "staff", "grant", "li.wei", "office_staff").returncode == 0
+    issued = fullchain(services, "staff", "token", "li.wei")
+    assert issued.returncode == 0, issued.stderr
+    token_id = re.search(r"token (\S+) for li.wei", issued.stdout)
+    token = issued.stdout.strip().splitlines()[-1]
+    assert token_id is not None
+    with services.reads.connection() as conn:
+        staff = identify(conn, token)
+    assert staff is not None
+    assert staff.roles == {Role.FIELD_STAFF, Role.OFFICE_STAFF}
+    assert staff.branch == "Suzhou"
+    again = fullchain(services, "staff", "grant", "li.wei", "office_staff")
+    assert again.returncode == 1
+    assert "already has" in again.stderr
+    revoked = fullchain(services, "staff", "revoke-token", "li.wei", token_id.group(1))
+    assert revoked.returncode == 0, revoked.stderr
+    with services.reads.connection() as conn:
+        assert identify(conn, token) is None
+    # Every change is in the log, with the operator as the actor.
+    history = services.app.get_staff("li.wei")
+    assert history.version == 5
