@@ -86,3 +86,15 @@ def test_unknown_shipments_and_partners_are_404(client: TestClient, services: Se
     assert client.get(f"/v1/partners/{uuid4()}/scorecard").status_code == 404
     # A customer is not a partner.
     assert client.get(f"/v1/partners/{CUSTOMER}/scorecard").status_code == 404
+
+
+def test_the_chain_of_custody_exports_as_epcis(client: TestClient, services: Services) -> None:
+    register_parties(services)
+    shipment, _, _ = seed_case(services)
+    response = client.get(f"/v1/shipments/{shipment.id}/epcis")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/ld+json"
+    document = response.json()
+    assert document["schemaVersion"] == "2.0"
+    assert len(document["epcisBody"]["eventList"]) == 7
+    assert client.get(f"/v1/shipments/{uuid4()}/epcis").status_code == 404

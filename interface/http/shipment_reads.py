@@ -9,8 +9,10 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from application.epcis import custody_document
 from domain.liability import TransportMode
 from domain.shipment import ShipmentStatus
 from interface.http.deps import (
@@ -20,8 +22,10 @@ from interface.http.deps import (
     fresh_enough,
     read_connection,
     scoped_branch,
+    services,
 )
 from interface.http.errors import responses
+from interface.runtime import Services
 from projections.audit_queries import (
     FindingKind,
     ShipmentFilter,
@@ -244,3 +248,20 @@ def partner_scorecard(
         {k: (str(v) if k != "currency" else v) for k, v in r.items()} for r in card["recovery"]
     ]
     return Scorecard.model_validate(card)
+
+
+@router.get(
+    "/v1/shipments/{shipment_id}/epcis",
+    summary="The chain of custody as a GS1 EPCIS 2.0 document",
+    description="One ObjectEvent per handover (CBV bizStep and disposition), the parties as "
+    "possessing-party sources and destinations, our liability data in the `fc:` extension "
+    "namespace. Built from the shipment's own history, so it is current at once.",
+    response_class=JSONResponse,
+    responses={
+        200: {"content": {"application/ld+json": {}}, "description": "EPCIS 2.0 JSON-LD"},
+        **responses(401, 403, 404, 422),
+    },
+)
+def epcis(shipment_id: UUID, _: Staff, s: Annotated[Services, Depends(services)]) -> JSONResponse:
+    shipment = s.app.get_shipment(shipment_id)
+    return JSONResponse(custody_document(shipment), media_type="application/ld+json")
