@@ -18,16 +18,24 @@ from application import idempotency, integrity, recorder, tokens
 from application.database import Database, configured_database
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
-from projections import account_status, responsibility
+from application.time_travel import TimeTravel
+from projections import account_status, history, responsibility, snapshots
 from projections.account_status import AccountStatusProjection
 from projections.engine import BatchProjection, ProjectionWorker
+from projections.history import HistoryProjection
 from projections.responsibility import ResponsibilityProjection
+from projections.snapshots import SnapshotProjection
 
 log = logging.getLogger(__name__)
 
 
 def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
-    return [AccountStatusProjection(), ResponsibilityProjection(mapper)]
+    return [
+        AccountStatusProjection(),
+        ResponsibilityProjection(mapper),
+        HistoryProjection(),
+        SnapshotProjection(mapper),
+    ]
 
 
 def all_migrations() -> list[Migration]:
@@ -40,6 +48,8 @@ def all_migrations() -> list[Migration]:
         idempotency.MIGRATION,
         recorder.MIGRATION,
         tokens.MIGRATION,
+        history.MIGRATION,
+        snapshots.MIGRATION,
     ]
 
 
@@ -56,6 +66,8 @@ class Services:
     workers: list[ProjectionWorker] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     _signing_key: Ed25519PrivateKey | None = None
+    _time_travel: TimeTravel | None = None
+    _time_travel_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, database: Database | None = None) -> Services:
@@ -75,6 +87,13 @@ class Services:
         if self._signing_key is None:
             self._signing_key = integrity.signing_key(self.database)
         return self._signing_key
+
+    def time_travel(self) -> TimeTravel:
+        """Aggregates as they were, from snapshots and the log (opened on first use)."""
+        with self._time_travel_lock:
+            if self._time_travel is None:
+                self._time_travel = TimeTravel(self.database)
+            return self._time_travel
 
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]
@@ -97,3 +116,5 @@ class Services:
             thread.join(timeout=10)
         self.reads.close()
         self.app.close()
+        if self._time_travel is not None:
+            self._time_travel.close()

@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from application import idempotency
-from interface.http import audit, errors, relationships, shipment_reads, shipments, staff
+from interface.http import (
+    audit,
+    errors,
+    history,
+    relationships,
+    shipment_reads,
+    shipments,
+    staff,
+)
 from interface.http.middleware import RequestGuards
 from interface.runtime import Services
 
@@ -43,4 +51,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(staff.router)
     app.include_router(shipments.router)
+    app.include_router(history.router)
     return app

@@ -1,0 +1,235 @@
+"""For auditors: a customer's whole history across its aggregates, and any relationship or
+shipment as it was at a version or a point in time, with what changed between versions."""
+
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from interface.http.deps import MinPosition, Staff, Wait, fresh_enough, read_connection, services
+from interface.http.errors import responses
+from interface.runtime import Services
+from projections.history import HistoryFilter, HistoryProjection, history_page, relationship_known
+from projections.queries import ReadConnection
+
+router = APIRouter(tags=["auditors"])
+
+HISTORY = HistoryProjection.name
+
+
+class HistoryEntry(BaseModel):
+    position: int = Field(description="Log position; the history is in this order")
+    aggregate_id: UUID
+    aggregate_type: str = Field(description='"Relationship", "Shipment", …')
+    version: int = Field(description="The aggregate's version after this event")
+    event_name: str = Field(description='The stored name, e.g. "Shipment.CustodyHandedOver"')
+    occurred_at: datetime = Field(description="Business time: when it happened")
+    recorded_at: datetime = Field(description="Server time of the append to the log")
+    actor: str = Field(description="The staff member who issued the command")
+    command_id: str
+    correlation_id: str
+    causation_id: str
+    data: dict[str, Any] = Field(
+        description="The event's own fields; decimals, ids and times as strings"
+    )
+
+
+class HistoryPage(BaseModel):
+    relationship_id: UUID
+    items: list[HistoryEntry]
+    next_cursor: str | None
+
+
+class EventSummary(BaseModel):
+    name: str
+    version: int
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+class AggregateState(BaseModel):
+    aggregate_id: UUID
+    aggregate_type: str
+    version: int
+    current_version: int
+    event_name: str = Field(description="The event that made this version")
+    actor: str
+    occurred_at: datetime
+    recorded_at: datetime
+    snapshot_version: int | None = Field(
+        description="The snapshot the state was restored from; null: replayed from the start"
+    )
+    state: dict[str, Any] = Field(
+        description="The aggregate's attributes; decimals, ids and times as strings"
+    )
+
+
+class Change(BaseModel):
+    field: str = Field(description='A path to the changed part, e.g. "links[2].started_at"')
+    old: Any
+    new: Any
+
+
+class StateDiff(BaseModel):
+    aggregate_id: UUID
+    aggregate_type: str
+    from_version: int
+    to_version: int
+    changes: list[Change]
+    events: list[EventSummary] = Field(description="The events from from+1 to to")
+
+
+VersionQuery = Annotated[
+    int | None, Query(ge=1, description="The version to show (default: the current one)")
+]
+AsOfQuery = Annotated[
+    datetime | None,
+    Query(
+        description="Show the aggregate as recorded by this moment (with time zone): "
+        "the highest version recorded at or before it. Not together with version."
+    ),
+]
+FromQuery = Annotated[int, Query(alias="from", ge=1, description="The earlier version")]
+ToQuery = Annotated[int, Query(alias="to", ge=1, description="The later version")]
+
+TIME_TRAVEL_ERRORS = responses(401, 404, 422)
+
+
+@router.get(
+    "/v1/relationships/{relationship_id}/history",
+    summary="A customer's history across its aggregates",
+    description="Every event of the relationship and of everything that belongs to it "
+    "(its shipments, with their incidents and claims) in log order, each with who did it, "
+    "when it happened, when it was recorded and why (command, correlation and causation "
+    "ids). `from`/`to` select a time range [from, to) on the recording time or, with "
+    "`time=occurred`, on the business time.",
+    response_model=HistoryPage,
+    responses=responses(401, 404, 422, 503),
+)
+def relationship_history(
+    relationship_id: UUID,
+    _: Staff,
+    s: Annotated[Services, Depends(services)],
+    conn: Annotated[ReadConnection, Depends(read_connection)],
+    since: Annotated[datetime | None, Query(alias="from", description="Start, inclusive")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="End, exclusive")] = None,
+    time: Annotated[
+        Literal["recorded", "occurred"], Query(description="Which time from/to apply to")
+    ] = "recorded",
+    event: Annotated[
+        list[str] | None,
+        Query(max_length=20, description='Event names, e.g. "Shipment.Delivered"; repeatable'),
+    ] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="A staff id")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    min_position: MinPosition = None,
+    wait: Wait = 2.0,
+) -> HistoryPage:
+    fresh_enough(conn, HISTORY, min_position, wait)
+    for moment, name in ((since, "from"), (until, "to")):
+        if moment is not None and moment.tzinfo is None:
+            raise HTTPException(422, f"{name} must carry a time zone")
+    if not relationship_known(conn, relationship_id):
+        raise HTTPException(404, f"no relationship with id {relationship_id}")
+    items, next_cursor = history_page(
+        conn,
+        s.app.mapper,
+        relationship_id,
+        HistoryFilter(since=since, until=until, time=time, event_names=event or (), actor=actor),
+        limit=limit,
+        cursor=cursor,
+    )
+    return HistoryPage(
+        relationship_id=relationship_id,
+        items=[HistoryEntry.model_validate(item) for item in items],
+        next_cursor=next_cursor,
+    )
+
+
+def _state(
+    s: Services, aggregate_type: str, aggregate_id: UUID, version: int | None, as_of: Any
+) -> AggregateState:
+    found = s.time_travel().state(aggregate_type, aggregate_id, version=version, as_of=as_of)
+    return AggregateState.model_validate(found.as_json())
+
+
+def _diff(
+    s: Services, aggregate_type: str, aggregate_id: UUID, from_version: int, to_version: int
+) -> StateDiff:
+    found = s.time_travel().diff(aggregate_type, aggregate_id, from_version, to_version)
+    return StateDiff.model_validate(found.as_json())
+
+
+@router.get(
+    "/v1/relationships/{relationship_id}/state",
+    summary="A relationship as it was",
+    description="The relationship's state at `version`, or as recorded by `as_of`, or now. "
+    "404 if it did not exist then; 422 for both parameters or a version beyond the current.",
+    response_model=AggregateState,
+    responses=TIME_TRAVEL_ERRORS,
+)
+def relationship_state(
+    relationship_id: UUID,
+    _: Staff,
+    s: Annotated[Services, Depends(services)],
+    version: VersionQuery = None,
+    as_of: AsOfQuery = None,
+) -> AggregateState:
+    return _state(s, "Relationship", relationship_id, version, as_of)
+
+
+@router.get(
+    "/v1/relationships/{relationship_id}/diff",
+    summary="What changed in a relationship between two versions",
+    response_model=StateDiff,
+    responses=TIME_TRAVEL_ERRORS,
+)
+def relationship_diff(
+    relationship_id: UUID,
+    _: Staff,
+    s: Annotated[Services, Depends(services)],
+    from_version: FromQuery,
+    to_version: ToQuery,
+) -> StateDiff:
+    return _diff(s, "Relationship", relationship_id, from_version, to_version)
+
+
+@router.get(
+    "/v1/shipments/{shipment_id}/state",
+    summary="A shipment as it was",
+    description="The shipment's state (chain, custody, incidents, claims) at `version`, or "
+    "as recorded by `as_of`, or now. 404 if it did not exist then; 422 for both parameters "
+    "or a version beyond the current.",
+    response_model=AggregateState,
+    responses=TIME_TRAVEL_ERRORS,
+)
+def shipment_state(
+    shipment_id: UUID,
+    _: Staff,
+    s: Annotated[Services, Depends(services)],
+    version: VersionQuery = None,
+    as_of: AsOfQuery = None,
+) -> AggregateState:
+    return _state(s, "Shipment", shipment_id, version, as_of)
+
+
+@router.get(
+    "/v1/shipments/{shipment_id}/diff",
+    summary="What changed in a shipment between two versions",
+    response_model=StateDiff,
+    responses=TIME_TRAVEL_ERRORS,
+)
+def shipment_diff(
+    shipment_id: UUID,
+    _: Staff,
+    s: Annotated[Services, Depends(services)],
+    from_version: FromQuery,
+    to_version: ToQuery,
+) -> StateDiff:
+    return _diff(s, "Shipment", shipment_id, from_version, to_version)
