@@ -137,20 +137,3 @@ def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEff
             effects.append(("DELETE FROM staff_token WHERE staff_id = %s", (staff_id,)))
     return effects
 
-
-def issue_token(conn: psycopg.Connection[Any], staff_id: str, display_name: str) -> str:
-    """Transitional: a token for a staff member without a Staff aggregate (hq, or auditor
-    for ids starting with "auditor."). Callers move to ``Fullchain.enroll``."""
-    role = Role.AUDITOR if staff_id.startswith("auditor.") else Role.HQ
-    token, digest = new_token()
-    conn.execute(
-        "INSERT INTO staff_access (staff_id, name, branch, roles, active) "
-        "VALUES (%s, %s, 'Headquarters', %s, true) ON CONFLICT (staff_id) DO NOTHING",
-        (staff_id, display_name, [role.value]),
-    )
-    conn.execute(
-        "INSERT INTO staff_token (token_sha256, token_id, staff_id) VALUES (decode(%s, 'hex'), "
-        "gen_random_uuid(), %s)",
-        (digest, staff_id),
-    )
-    return token
