@@ -144,6 +144,98 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """A customer's history as a readable timeline, oldest first."""
+    import json
+    from uuid import UUID
+
+    from tqdm import tqdm
+
+    from application.jsonable import jsonable
+    from projections.history import HistoryFilter, history_page
+
+    relationship_id = UUID(args.relationship)
+    services = _services(init=False)
+    try:
+        with services.reads.connection() as conn:
+            row = conn.execute(
+                "SELECT count(*) AS n FROM history_index WHERE relationship_id = %s",
+                (relationship_id,),
+            ).fetchone()
+            total = int(row["n"]) if row else 0
+            if total == 0:
+                print(f"no history for {relationship_id}", file=sys.stderr)
+                return 1
+            cursor: str | None = None
+            with tqdm(
+                total=total, unit="event", file=sys.stderr, disable=total < 1000 or args.quiet
+            ) as progress:
+                while True:
+                    entries, cursor = history_page(
+                        conn,
+                        services.app.mapper,
+                        relationship_id,
+                        HistoryFilter(),
+                        limit=1000,
+                        cursor=cursor,
+                    )
+                    for e in entries:
+                        data = json.dumps(jsonable(e["data"]), ensure_ascii=False)
+                        if not args.full and len(data) > 120:
+                            data = data[:117] + "..."
+                        print(
+                            f"{e['position']:>8}  {e['occurred_at']:%Y-%m-%d %H:%M}  "
+                            f"{e['event_name']:<40} v{e['version']:<4} "
+                            f"by {e['actor']:<14} {data}"
+                        )
+                    progress.update(len(entries))
+                    if cursor is None:
+                        break
+    finally:
+        services.close()
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """A customer's audit package (zip), or a shipment's custody as EPCIS 2.0 JSON-LD."""
+    import json
+    from pathlib import Path
+    from uuid import UUID
+
+    services = _services(init=False)
+    try:
+        if args.epcis:
+            from application.epcis import custody_document
+
+            document = custody_document(services.app.get_shipment(UUID(args.epcis)))
+            content = json.dumps(document, indent=2, ensure_ascii=False).encode()
+            default = f"custody-{args.epcis}.jsonld"
+        elif args.relationship:
+            from projections.audit_package import build
+
+            rid = UUID(args.relationship)
+            content = build(
+                services.database,
+                services.app.mapper,
+                services.signing_key(),
+                rid,
+                name=services.app.get_relationship(rid).name,
+            )
+            default = f"audit-package-{rid}.zip"
+        else:
+            print("fullchain export: name a relationship, or --epcis SHIPMENT", file=sys.stderr)
+            return 2
+        out = Path(args.out or default)
+        out.write_bytes(content)
+        print(f"wrote {out} ({len(content)} bytes)")
+    except NotFound as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    return 0
+
+
 def cmd_demo(_: argparse.Namespace) -> int:
     from interface.demo import load_demo
 
@@ -229,6 +321,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     checkpoint = sub.add_parser("checkpoint", help="sign the head of the chain (prints JSON)")
     checkpoint.set_defaults(func=cmd_checkpoint)
+
+    replay = sub.add_parser("replay", help="print a customer's history as a timeline")
+    replay.add_argument("relationship", help="the relationship id")
+    replay.add_argument("--full", action="store_true", help="print event data in full")
+    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    replay.set_defaults(func=cmd_replay)
+
+    export = sub.add_parser(
+        "export", help="a customer's audit package, or a shipment's custody as EPCIS"
+    )
+    export.add_argument("relationship", nargs="?", help="the relationship id")
+    export.add_argument("--epcis", metavar="SHIPMENT", help="export this shipment as EPCIS 2.0")
+    export.add_argument("--out", help="file to write (default: a name from the id)")
+    export.set_defaults(func=cmd_export)
 
     staff = sub.add_parser("staff", help="staff members, roles and tokens")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)

@@ -215,10 +215,10 @@ def history_page(
     if len(rows) > limit:
         rows = rows[:limit]
         next_cursor = encode_cursor(int(rows[-1]["position"]))
-    return [_entry(mapper, row) for row in rows], next_cursor
+    return [history_entry(mapper, row) for row in rows], next_cursor
 
 
-def _entry(mapper: Mapper[Any], row: Mapping[str, Any]) -> dict[str, Any]:
+def history_entry(mapper: Mapper[Any], row: Mapping[str, Any]) -> dict[str, Any]:
     event: Any = mapper.to_domain_event(
         StoredEvent(row["aggregate_id"], row["version"], row["topic"], bytes(row["state"]))
     )

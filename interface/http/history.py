@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from interface.http.deps import MinPosition, Staff, Wait, fresh_enough, read_connection, services
 from interface.http.errors import responses
 from interface.runtime import Services
+from projections.audit_package import build as build_package
 from projections.history import HistoryFilter, HistoryProjection, history_page, relationship_known
 from projections.queries import ReadConnection
 
@@ -233,3 +234,37 @@ def shipment_diff(
     to_version: ToQuery,
 ) -> StateDiff:
     return _diff(s, "Shipment", shipment_id, from_version, to_version)
+
+
+@router.get(
+    "/v1/relationships/{relationship_id}/audit-package",
+    summary="A customer's audit package (zip)",
+    description="The history as JSON Lines with each entry's stored, hash-chained form, a "
+    "checkpoint of the whole log signed by the service, the service's verification result, "
+    "the public key, and a script with the procedure to re-check it all offline.",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "The audit package"},
+        **responses(401, 403, 404, 422, 503),
+    },
+)
+def audit_package(
+    relationship_id: UUID,
+    _: Staff,
+    s: Annotated[Services, Depends(services)],
+    conn: Annotated[ReadConnection, Depends(read_connection)],
+    min_position: MinPosition = None,
+    wait: Wait = 2.0,
+) -> Response:
+    fresh_enough(conn, HISTORY, min_position, wait)
+    if not relationship_known(conn, relationship_id):
+        raise HTTPException(404, f"no relationship with id {relationship_id}")
+    name = s.app.get_relationship(relationship_id).name
+    archive = build_package(s.database, s.app.mapper, s.signing_key(), relationship_id, name=name)
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-package-{relationship_id}.zip"'
+        },
+    )
