@@ -136,4 +136,3 @@ def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEff
             )
             effects.append(("DELETE FROM staff_token WHERE staff_id = %s", (staff_id,)))
     return effects
-
