@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
 from eventsourcing.utils import Environment, EnvType
 
 from application.database import Database
@@ -42,6 +43,8 @@ RAW_INSERT = (
 )
 SUMMARY = "Called about the weekly container allocation Shanghai-Hamburg; confirmed the rate."
 ACTOR = "bench.user"
+
+Connection = psycopg.Connection[tuple[Any, ...]]
 
 
 class LibraryDefaultFullchain(Fullchain):
@@ -118,6 +121,27 @@ def _command_loop(app: Fullchain, pool: list[UUID]) -> Callable[[int, int], None
     return run
 
 
+def raw_insert_loop(conn: Connection, row_bytes: int) -> Callable[[int, int], None]:
+    """Create the raw table; return the loop that inserts ``n`` rows of ``row_bytes``
+    bytes, one ``INSERT`` and one ``COMMIT`` each (``start`` is unused)."""
+    payload = (b'{"_pad_":"' + b"x" * row_bytes)[: row_bytes - 2] + b'"}'
+    conn.execute(
+        f"CREATE TABLE {RAW_TABLE} (id bigserial PRIMARY KEY, originator_id uuid, "
+        "version bigint, topic text, state bytea)"
+    )
+    conn.commit()
+    raw_version = 0
+
+    def run(_start: int, n: int) -> None:
+        nonlocal raw_version
+        for _ in range(n):
+            raw_version += 1
+            conn.execute(RAW_INSERT, (uuid4(), raw_version, "Bench.Raw", payload))
+            conn.commit()
+
+    return run
+
+
 def _event_size(database: Database) -> int:
     with database.connect(autocommit=True) as conn:
         row = conn.execute(
@@ -155,22 +179,7 @@ def measure(
         run_command(0, len(pool))
         run_library(0, len(library_pool))
         event_bytes = _event_size(database)
-        payload = (b'{"_pad_":"' + b"x" * event_bytes)[: event_bytes - 2] + b'"}'
-
-        raw_conn.execute(
-            f"CREATE TABLE {RAW_TABLE} (id bigserial PRIMARY KEY, originator_id uuid, "
-            "version bigint, topic text, state bytea)"
-        )
-        raw_conn.commit()
-        raw_version = 0
-
-        def run_raw(_start: int, n: int) -> None:
-            nonlocal raw_version
-            for _ in range(n):
-                raw_version += 1
-                raw_conn.execute(RAW_INSERT, (uuid4(), raw_version, "Bench.Raw", payload))
-                raw_conn.commit()
-
+        run_raw = raw_insert_loop(raw_conn, event_bytes)
         run_raw(0, max(ops // 5, 20))
 
         contenders: list[tuple[Rate, Callable[[int, int], None]]] = [

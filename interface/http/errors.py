@@ -79,7 +79,8 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the error statuses an endpoint can answer."""
+    """OpenAPI entries for the error statuses an endpoint can answer: ``statuses``, and 401
+    and 403, which every endpoint answers (bearer token, permission matrix, branch)."""
     described = {
         401: "No bearer token, or one that identifies no staff member",
         403: "The staff member may not do this",
@@ -95,7 +96,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
             "model": Problem,
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
-        for s in statuses
+        for s in sorted({401, 403, *statuses})
     }
 
 
@@ -110,6 +111,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot even decode (not UTF-8): invalid input,
+            # like a body that is not JSON.
+            reason = "the body must be JSON in UTF-8"
+            return problem(
+                422,
+                "Invalid input",
+                reason,
+                kind="invalid-input",
+                errors=[FieldError(field="body", reason=reason)],
+            )
         headers = dict(exc.headers) if exc.headers else None
         return problem(
             exc.status_code,
