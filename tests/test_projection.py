@@ -209,7 +209,7 @@ def test_the_worker_reconnects_after_a_dropped_connection(
 def test_a_worker_killed_mid_batch_resumes_to_the_same_model_as_a_rebuild(
     services: Services, worker: ProjectionWorker
 ) -> None:
-    total = bulk_history(services, relationships=400, interactions_each=8)
+    total = bulk_history(services, relationships=800, interactions_each=8)
     batch_size = 500
     env = {
         **os.environ,
@@ -253,7 +253,7 @@ def test_a_worker_killed_mid_batch_resumes_to_the_same_model_as_a_rebuild(
     resumed = read_model(services)
     rebuild(worker)
     assert read_model(services) == resumed
-    assert len([r for r in resumed if "kind" in r]) == 400
+    assert len([r for r in resumed if "kind" in r]) == 800
 
 
 def test_start_up_does_not_wait_behind_an_open_writer_transaction(services: Services) -> None:
