@@ -45,6 +45,7 @@ from domain.relationship import (
 )
 from domain.shipment import (
     Cargo,
+    Charges,
     Condition,
     IncidentKind,
     LinkPlan,
@@ -505,9 +506,11 @@ class Fullchain(Application[UUID]):
         destination: str,
         cargo: Cargo,
         links: Sequence[LinkPlan],
+        charges: Charges | None = None,
         shipment_id: UUID | None = None,
     ) -> CommandResult:
-        """Book a shipment for a relationship of kind customer.
+        """Book a shipment for a relationship of kind customer; ``charges``, if given, are
+        quoted with the booking (both events in one append).
 
         A prospect or target is refused: its first business is a sales decision recorded
         on the relationship first (``record_first_business``, with this booking's
@@ -530,6 +533,8 @@ class Fullchain(Application[UUID]):
             ),
             shipment_id=shipment_id,
         )
+        if charges is not None:
+            shipment.quote_charges(ctx, amount=charges.amount, currency=charges.currency)
         return self._create("shipment", shipment)
 
     def _require_customer(self, customer_id: UUID) -> None:
@@ -715,6 +720,41 @@ class Fullchain(Application[UUID]):
     ) -> CommandResult:
         return self._shipment(
             sid, expected_version, lambda s: s.evaluate(ctx, rating=rating, remarks=remarks)
+        )
+
+    # --- shipments: charges ----------------------------------------------------------------
+
+    def quote_charges(
+        self,
+        ctx: CommandContext,
+        sid: UUID,
+        *,
+        amount: Decimal,
+        currency: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._shipment(
+            sid,
+            expected_version,
+            lambda s: s.quote_charges(ctx, amount=amount, currency=currency),
+        )
+
+    def invoice_shipment(
+        self,
+        ctx: CommandContext,
+        sid: UUID,
+        *,
+        invoice_number: str,
+        amount: Decimal,
+        currency: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._shipment(
+            sid,
+            expected_version,
+            lambda s: s.invoice(
+                ctx, invoice_number=invoice_number, amount=amount, currency=currency
+            ),
         )
 
     # --- shipments: incidents and responsibility -----------------------------------------

@@ -25,7 +25,16 @@ Business times (a link's start, a handover, an incident's discovery, a customer'
 are the command's ``occurred_at``; they are validated in ``CommandContext``.
 
 After delivery or cancellation nothing happens to the shipment but incidents, claims and
-its evaluation. A shipment can be cancelled only until the pickup takes custody.
+its evaluation (and, after delivery, its invoices). A shipment can be cancelled only until the
+pickup takes custody.
+
+Charges
+-------
+What the customer pays for the shipment — its realised value — is quoted and invoiced. The
+quote (an amount and its currency) is given with the booking or later, and a new quote
+replaces the one before it until the goods are delivered. Invoices follow at any time but
+after a cancellation, several of them if need be (freight, then duties and extra charges),
+each under its own number.
 
 Incidents and claims
 --------------------
@@ -480,6 +489,23 @@ class Cancellation:
     cancelled_at: datetime
 
 
+@dataclass(frozen=True)
+class Charges:
+    """What the customer is charged: an amount in a currency."""
+
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Invoice:
+    invoice_number: str
+    amount: Decimal
+    currency: str
+    invoiced_at: datetime
+    invoiced_by: str
+
+
 # --- validation -----------------------------------------------------------------------------
 
 
@@ -760,6 +786,32 @@ class Shipment(Aggregate, created_event_name="Booked"):
                 self.on_time, self.rating, self.remarks, self.occurred_at, self.actor
             )
 
+    # --- charges ---
+
+    class ChargesQuoted(Event):
+        """The customer's charges for the shipment; a new quote replaces the one before."""
+
+        TOPIC = "Shipment.ChargesQuoted"
+        amount: Decimal
+        currency: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.quoted_charges = Charges(self.amount, self.currency)
+
+    class Invoiced(Event):
+        TOPIC = "Shipment.Invoiced"
+        invoice_number: str
+        amount: Decimal
+        currency: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.invoices = (
+                *aggregate.invoices,
+                Invoice(
+                    self.invoice_number, self.amount, self.currency, self.occurred_at, self.actor
+                ),
+            )
+
     # --- incidents ---
 
     class IncidentReported(Event):
@@ -1009,6 +1061,8 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.evaluation: Evaluation | None = None
         self.incidents: dict[UUID, Incident] = {}
         self.claims: dict[UUID, Claim] = {}
+        self.quoted_charges: Charges | None = None
+        self.invoices: tuple[Invoice, ...] = ()
 
     @property
     def status(self) -> ShipmentStatus:
@@ -1337,6 +1391,49 @@ class Shipment(Aggregate, created_event_name="Booked"):
             rating=rating,
             remarks=_optional_text(remarks, "remarks", max_length=2000),
             **ctx.event_fields(),
+        )
+
+    # --- commands: charges -----------------------------------------------------------------
+
+    def quote_charges(self, ctx: CommandContext, *, amount: Decimal, currency: str) -> None:
+        """Quote the customer's charges, replacing any earlier quote, until delivery."""
+        charges = Charges(_decimal(amount, "amount"), _currency(currency))
+        refuse_unless(
+            self.status in (ShipmentStatus.BOOKED, ShipmentStatus.IN_TRANSIT),
+            "charges.shipment_closed",
+            f"the shipment is {self.status}; charges are quoted until delivery",
+        )
+        refuse_unless(
+            charges != self.quoted_charges,
+            "charges.unchanged",
+            f"the charges are already quoted at {charges.amount} {charges.currency}",
+        )
+        self.trigger_event(
+            self.ChargesQuoted,
+            amount=charges.amount,
+            currency=charges.currency,
+            **ctx.event_fields(),
+        )
+
+    def invoice(
+        self, ctx: CommandContext, *, invoice_number: str, amount: Decimal, currency: str
+    ) -> None:
+        """Invoice the customer; several invoices may follow, each under its own number."""
+        number = _text(invoice_number, "invoice_number", max_length=80)
+        value = _decimal(amount, "amount")
+        code = _currency(currency)
+        refuse_unless(
+            self.status is not ShipmentStatus.CANCELLED,
+            "invoice.shipment_cancelled",
+            "the shipment is cancelled; it is not invoiced",
+        )
+        refuse_unless(
+            all(invoice.invoice_number != number for invoice in self.invoices),
+            "invoice.duplicate_number",
+            f"invoice {number} has already been issued for this shipment",
+        )
+        self.trigger_event(
+            self.Invoiced, invoice_number=number, amount=value, currency=code, **ctx.event_fields()
         )
 
     # --- commands: incidents -------------------------------------------------------------
@@ -1766,7 +1863,8 @@ class Shipment(Aggregate, created_event_name="Booked"):
         refuse_unless(
             self.status in (ShipmentStatus.BOOKED, ShipmentStatus.IN_TRANSIT),
             "shipment.closed",
-            f"the shipment is {self.status}; only incidents, claims and its evaluation follow",
+            f"the shipment is {self.status}; only incidents, claims, invoices and its evaluation"
+            " follow",
         )
 
     def _link(self, sequence: int) -> Link:

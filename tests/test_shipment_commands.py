@@ -748,7 +748,7 @@ def test_every_shipment_command_is_documented(client: TestClient) -> None:
         for path, op in spec["paths"].items()
         if path.startswith("/v1/shipments/") and "post" in op
     ]
-    assert len(commands) == 23
+    assert len(commands) == 25
     for path, op in commands:
         assert {"200", "401", "404", "409", "412", "422"} <= set(op["responses"]), path
     book = spec["paths"]["/v1/shipments"]["post"]

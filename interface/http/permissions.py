@@ -30,6 +30,7 @@ READ = frozenset({F, O, M, H, A})
 WORK = frozenset({F, O, M, H})
 RESPONSIBILITY = frozenset({O, M, H})
 CLAIMS = frozenset({O, M, H})
+INVOICING = frozenset({O, M, H})
 MONEY = frozenset({M, H})
 ARBITRATION = frozenset({H})
 OVERSIGHT = frozenset({M, H, A})
@@ -85,8 +86,10 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
             "evaluate",
             "incidents",
             "incidents/{incident_id}/actions",
+            "charges",
         )
     },
+    ("POST", f"{S}/invoices"): INVOICING,
     **{
         ("POST", f"{S}/incidents/{{incident_id}}/{command}"): RESPONSIBILITY
         for command in ("responsibility", "accept", "dispute", "resolve")

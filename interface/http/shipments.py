@@ -22,6 +22,7 @@ from domain.base import CommandContext
 from domain.liability import LiabilityRegime, TransportMode
 from domain.shipment import (
     Cargo,
+    Charges,
     Condition,
     IncidentKind,
     LinkFunction,
@@ -69,6 +70,16 @@ SdrRate = Annotated[
         decimal_places=6,
         description="Units of the claim's currency per SDR on the day that counts",
         examples=["1.33"],
+    ),
+]
+Charge = Annotated[
+    Decimal,
+    Field(
+        gt=0,
+        le=Decimal("1000000000000"),
+        decimal_places=2,
+        description="What the customer is charged, as a string or a number",
+        examples=["9450.00"],
     ),
 ]
 Weight = Annotated[Decimal, Field(gt=0, le=Decimal("10000000"), decimal_places=3)]
@@ -135,6 +146,13 @@ class CargoIn(BaseModel):
     currency: Currency
 
 
+class ChargesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Charge
+    currency: Currency
+
+
 class BookShipment(CommandMeta):
     customer_id: UUID = Field(description="A relationship of kind customer")
     reference: Short = Field(description="The order reference")
@@ -143,6 +161,9 @@ class BookShipment(CommandMeta):
     cargo: CargoIn
     links: list[LinkIn] = Field(
         min_length=1, max_length=MAX_LINKS, description="The planned chain, in order"
+    )
+    charges: ChargesIn | None = Field(
+        None, description="The customer's charges, quoted with the booking"
     )
     shipment_id: UUID | None = Field(None, description="Chosen by the client; else generated")
 
@@ -186,6 +207,19 @@ class Deliver(CommandMeta):
 
 class WithReason(CommandMeta):
     reason: Reason
+
+
+class QuoteCharges(CommandMeta):
+    amount: Charge
+    currency: Currency
+
+
+class IssueInvoice(CommandMeta):
+    """``occurred_at`` is the invoice date."""
+
+    invoice_number: Short
+    amount: Charge
+    currency: Currency
 
 
 class Evaluate(CommandMeta):
@@ -308,9 +342,10 @@ def _name(path: str) -> str:
     "",
     status_code=201,
     summary="Book a shipment",
-    description="Book a shipment for a customer with its planned chain of links. A prospect "
-    "or target must first have its first business recorded on the relationship; every partner "
-    "a link names must be a relationship of kind partner (unknown: 422, another kind: 409).",
+    description="Book a shipment for a customer with its planned chain of links, and with "
+    "its charges if they are quoted. A prospect or target must first have its first business "
+    "recorded on the relationship; every partner a link "
+    "names must be a relationship of kind partner (unknown: 422, another kind: 409).",
     response_model=CommandAccepted,
     responses=responses(401, 409, 422),
 )
@@ -339,6 +374,7 @@ def book(body: BookShipment, staff: Staff, s: ServicesDep, response: Response) -
             )
             for link in body.links
         ],
+        charges=Charges(body.charges.amount, body.charges.currency) if body.charges else None,
         shipment_id=body.shipment_id,
     )
     response.headers["Location"] = f"/v1/shipments/{result.aggregate_id}"
@@ -564,6 +600,34 @@ _command(
         c, sid, rating=b.rating, remarks=b.remarks, expected_version=v
     ),
     "Once, after delivery; on time is derived from the last link's planned end.",
+)
+
+
+# --- charges ---
+
+_command(
+    "/charges",
+    "Quote the customer's charges",
+    QuoteCharges,
+    lambda a, c, sid, b, v: a.quote_charges(
+        c, sid, amount=b.amount, currency=b.currency, expected_version=v
+    ),
+    "Replaces the quote before it; until the goods are delivered.",
+)
+_command(
+    "/invoices",
+    "Invoice the customer",
+    IssueInvoice,
+    lambda a, c, sid, b, v: a.invoice_shipment(
+        c,
+        sid,
+        invoice_number=b.invoice_number,
+        amount=b.amount,
+        currency=b.currency,
+        expected_version=v,
+    ),
+    "At any time but after a cancellation; several invoices may be issued, each number once. "
+    "The invoiced amounts are the shipment's realised value.",
 )
 
 

@@ -40,6 +40,7 @@ from domain.liability import (
 from domain.relationship import RelationshipKind
 from domain.shipment import (
     Cargo,
+    Charges,
     ClaimStatus,
     Condition,
     IncidentKind,
@@ -1291,12 +1292,87 @@ def test_a_closed_claim_takes_no_more_steps() -> None:
         shipment.close_claim(ctx(91), claim_id=claim_id, note="again")
 
 
+# --- charges and invoices -------------------------------------------------------------------
+
+
+def test_charges_are_quoted_with_the_booking_and_requoted_until_delivery() -> None:
+    shipment = book()
+    assert shipment.quoted_charges is None
+    shipment.quote_charges(ctx(-47), amount=Decimal("9450.00"), currency="usd")
+    assert shipment.quoted_charges == Charges(Decimal("9450.00"), "USD")
+    with refused("charges.unchanged", unchanged=shipment):
+        shipment.quote_charges(ctx(-46), amount=Decimal("9450"), currency="USD")
+    run_links(shipment, AIR_CARRIAGE)
+    # Volumetric weight came out higher at the airline's scale: a new quote replaces the old.
+    shipment.quote_charges(ctx(31), amount=Decimal("10120.00"), currency="USD")
+    assert shipment.quoted_charges == Charges(Decimal("10120.00"), "USD")
+    run_links(shipment, DELIVERY)
+    shipment.deliver(
+        ctx(70), condition=Condition.GOOD, signed_by="J. Miller", proof_of_delivery="P"
+    )
+    with refused("charges.shipment_closed", unchanged=shipment):
+        shipment.quote_charges(ctx(71), amount=Decimal("1"), currency="USD")
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "rule"),
+    [
+        (Decimal("0"), "USD", "amount.positive"),
+        (Decimal("-5"), "USD", "amount.positive"),
+        (Decimal("NaN"), "USD", "amount.number"),
+        (Decimal("100"), "US", "currency.format"),
+        (Decimal("100"), "U$D", "currency.format"),
+    ],
+)
+def test_charges_are_a_positive_amount_in_an_iso_currency(
+    amount: Decimal, currency: str, rule: str
+) -> None:
+    shipment = book()
+    with refused(rule, InvalidValue, unchanged=shipment):
+        shipment.quote_charges(ctx(-47), amount=amount, currency=currency)
+    with refused(rule, InvalidValue, unchanged=shipment):
+        shipment.invoice(ctx(-47), invoice_number="INV-1", amount=amount, currency=currency)
+
+
+def test_a_shipment_is_invoiced_in_parts_each_number_once_after_delivery_too() -> None:
+    shipment = book()
+    shipment.invoice(
+        ctx(-40), invoice_number="SZV-INV-0301", amount=Decimal("8800"), currency="USD"
+    )
+    shipment = delivered()
+    shipment.invoice(ctx(71), invoice_number="SZV-INV-0301", amount=Decimal("8800"), currency="USD")
+    shipment.invoice(ctx(72), invoice_number="SZV-INV-0302", amount=Decimal("650"), currency="CNY")
+    assert [(i.invoice_number, i.amount, i.currency) for i in shipment.invoices] == [
+        ("SZV-INV-0301", Decimal("8800"), "USD"),
+        ("SZV-INV-0302", Decimal("650"), "CNY"),
+    ]
+    assert shipment.invoices[1].invoiced_at == at(72)
+    assert shipment.invoices[1].invoiced_by == "ops.wang"
+    with refused("invoice.duplicate_number", unchanged=shipment):
+        shipment.invoice(
+            ctx(73), invoice_number="SZV-INV-0302", amount=Decimal("1"), currency="CNY"
+        )
+    with refused("invoice_number.required", InvalidValue, unchanged=shipment):
+        shipment.invoice(ctx(73), invoice_number="  ", amount=Decimal("1"), currency="CNY")
+
+
+def test_a_cancelled_shipment_is_not_invoiced() -> None:
+    shipment = book()
+    shipment.quote_charges(ctx(-47), amount=Decimal("9450"), currency="USD")
+    shipment.cancel(ctx(-10), reason="postponed")
+    with refused("invoice.shipment_cancelled", unchanged=shipment):
+        shipment.invoice(ctx(-9), invoice_number="INV-1", amount=Decimal("300"), currency="USD")
+    with refused("charges.shipment_closed", unchanged=shipment):
+        shipment.quote_charges(ctx(-9), amount=Decimal("300"), currency="USD")
+
+
 # --- the stored history ---------------------------------------------------------------------
 
 
 def full_history() -> Shipment:
     """A shipment that has been through every event there is but a cancellation."""
     shipment = book()
+    shipment.quote_charges(ctx(-47), amount=Decimal("9450.00"), currency="USD")
     shipment.replan_link(
         ctx(-20), sequence=DELIVERY, planned_start=at(97), planned_end=at(121), reason="dock slot"
     )
@@ -1307,6 +1383,7 @@ def full_history() -> Shipment:
     shipment.report_delay(ctx(61.5), sequence=DELIVERY, estimated_end=at(130), reason="snow")
     shipment.deliver(ctx(63), condition=Condition.DAMAGED, signed_by="x", proof_of_delivery="P")
     shipment.evaluate(ctx(64), rating=3, remarks="damaged")
+    shipment.invoice(ctx(64.5), invoice_number="INV-1", amount=Decimal("9450"), currency="USD")
     incident = report(shipment, 65, DELIVERY, IncidentKind.DELAY, packages=None)
     shipment.record_coordination_action(ctx(65), incident_id=incident, action="survey ordered")
     shipment.assign_responsibility(
