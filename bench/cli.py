@@ -9,10 +9,10 @@ import signal
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from importlib.metadata import version
 
-from bench import commands, projections
+from bench import commands, projections, shipments
 from bench.database import server_conninfo, server_version, throwaway_database
 from bench.stats import Rate, paired_ratio, ratio
 
@@ -27,24 +27,53 @@ class Sizes:
     relationships: int
     events: int
     projection_rounds: int
+    shipments: int
+    log_shipments: int
+    in_flight: int
 
 
-FULL = Sizes(rounds=5, ops=300, relationships=300, events=20_000, projection_rounds=3)
-QUICK = Sizes(rounds=3, ops=40, relationships=40, events=1_500, projection_rounds=2)
+FULL = Sizes(
+    rounds=5,
+    ops=300,
+    relationships=300,
+    events=20_000,
+    projection_rounds=3,
+    shipments=20,
+    log_shipments=3_000,
+    in_flight=shipments.IN_FLIGHT,
+)
+QUICK = Sizes(
+    rounds=3,
+    ops=40,
+    relationships=40,
+    events=1_500,
+    projection_rounds=2,
+    shipments=5,
+    log_shipments=300,
+    in_flight=shipments.IN_FLIGHT,
+)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Fullchain CRM benchmarks: the command path against a raw insert, and "
-        "the projection rebuild against the library's ProjectionRunner. Ratios are measured "
-        "side by side in one run; figures are medians over interleaved rounds.",
+        description="Fullchain CRM benchmarks: the command path against a raw insert, "
+        "the projection rebuild against the library's ProjectionRunner, and a six-link "
+        "shipment run to delivery and the responsibility audit rebuilt from a log of "
+        "shipments. Ratios are measured side by side in one run; figures are medians over "
+        "interleaved rounds.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run with small sizes (well under 30 s)"
     )
-    parser.add_argument("--only", choices=["commands", "projections"], help="run one part only")
-    parser.add_argument("--rounds", type=int, help=f"command rounds (default {FULL.rounds})")
+    parser.add_argument(
+        "--only", choices=["commands", "projections", "shipments"], help="run one part only"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help=f"rounds of the command path and of the shipments (default {FULL.rounds})",
+    )
     parser.add_argument("--ops", type=int, help=f"operations per side per round ({FULL.ops})")
     parser.add_argument(
         "--relationships",
@@ -57,7 +86,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--projection-rounds",
         type=int,
-        help=f"rounds of rebuild vs ProjectionRunner ({FULL.projection_rounds})",
+        help="rounds of rebuild vs ProjectionRunner, and of the audit rebuilds "
+        f"({FULL.projection_rounds})",
+    )
+    parser.add_argument(
+        "--shipments",
+        type=int,
+        help=f"shipments run to delivery per round ({FULL.shipments})",
+    )
+    parser.add_argument(
+        "--log-shipments",
+        type=int,
+        help=f"shipments in the log the audit is rebuilt from ({FULL.log_shipments:,})",
+    )
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        help=f"shipments on their way at once as that log is written ({FULL.in_flight})",
     )
     parser.add_argument(
         "--profile",
@@ -75,10 +120,25 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
         relationships=args.relationships or base.relationships,
         events=args.events or base.events,
         projection_rounds=args.projection_rounds or base.projection_rounds,
+        shipments=args.shipments or base.shipments,
+        log_shipments=args.log_shipments or base.log_shipments,
+        in_flight=args.in_flight or base.in_flight,
     )
-    if min(sizes.rounds, sizes.ops, sizes.relationships, sizes.events, sizes.projection_rounds) < 1:
+    if min(astuple(sizes)) < 1:
         raise SystemExit("sizes must be positive")
     return sizes
+
+
+def _sizes_described(sizes: Sizes, only: str | None) -> list[str]:
+    parts = {
+        "commands": f"{sizes.rounds} rounds x {sizes.ops} ops on {sizes.relationships} "
+        "relationships",
+        "projections": f"{sizes.events:,} events x {sizes.projection_rounds} projection rounds",
+        "shipments": f"{sizes.shipments} shipments x {sizes.rounds} rounds, a log of "
+        f"{sizes.log_shipments:,} shipments ({sizes.in_flight} in flight) x "
+        f"{sizes.projection_rounds} rebuild rounds",
+    }
+    return [text for part, text in parts.items() if only in (None, part)]
 
 
 def _progress(message: str) -> None:
@@ -109,6 +169,7 @@ def _table(rows: list[list[str]]) -> list[str]:
 def summary_rows(
     command_result: commands.CommandResults | None,
     projection_result: projections.ProjectionResults | None,
+    shipment_result: shipments.ShipmentResults | None = None,
 ) -> list[list[str]]:
     rows: list[list[str]] = []
     if command_result is not None:
@@ -141,12 +202,39 @@ def summary_rows(
                 f" (goal >= {PROJECTION_GOAL:.0f}x){mark}",
             ]
         )
+    if shipment_result is not None:
+        s, r = shipment_result.shipment, shipment_result.raw
+        audit, cold, acc = (
+            shipment_result.audit,
+            shipment_result.cold,
+            shipment_result.account_status,
+        )
+        rows += [
+            [s.label, _rate(s), r.label, _rate(r), f"ratio {ratio(s, r):.2f}", ""],
+            [
+                audit.label,
+                _rate(audit),
+                cold.label,
+                _rate(cold),
+                f"ratio {_x(ratio(audit, cold))}",
+                "",
+            ],
+            [
+                acc.label,
+                _rate(acc),
+                "",
+                "",
+                f"ratio {_x(ratio(acc, audit))}",
+                " (to the audit rebuild)",
+            ],
+        ]
     return rows
 
 
 def detail_lines(
     command_result: commands.CommandResults | None,
     projection_result: projections.ProjectionResults | None,
+    shipment_result: shipments.ShipmentResults | None = None,
 ) -> list[str]:
     lines: list[str] = []
     if command_result is not None:
@@ -164,6 +252,24 @@ def detail_lines(
             f"(b) {projection_result.events:,} log entries per pass; "
             f"paired per-round ratio {_x(paired_ratio(rb, pr))}",
             f"    spread (ev/s): rebuild {rb.spread()}; ProjectionRunner {pr.spread()}",
+        ]
+    if shipment_result is not None:
+        res = shipment_result
+        s, r = res.shipment, res.raw
+        audit, cold, acc = res.audit, res.cold, res.account_status
+        lines += [
+            f"shipments: {res.shipments} a round, {res.events_per_shipment} commands and events "
+            f"each, {res.shipments * res.events_per_shipment} events per side; raw row "
+            f"{res.event_bytes} bytes (their mean)",
+            f"    paired per-round ratio shipment/raw {paired_ratio(s, r):.2f}",
+            f"    spread: shipment {s.spread()} ev/s; raw {r.spread()} rows/s",
+            f"audit: {res.log_shipments:,} shipments ({res.log_events:,} events, "
+            f"{res.in_flight} in flight at once); {res.log_entries:,} log entries per pass "
+            f"in batches of {res.batch_size:,}",
+            f"    paired per-round ratios: audit/cold {_x(paired_ratio(audit, cold))}, "
+            f"account-status/audit {_x(paired_ratio(acc, audit))}",
+            f"    spread (ev/s): audit {audit.spread()}; cold {cold.spread()}; "
+            f"account-status {acc.spread()}",
         ]
     return lines
 
@@ -183,10 +289,51 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {platform.python_version()}, eventsourcing {version('eventsourcing')}, "
         f"psycopg {version('psycopg')}, {os.cpu_count()} CPUs, "
         f"load average {load[0]:.2f} at start\n"
-        f"sizes: {sizes.rounds} rounds x {sizes.ops} ops on {sizes.relationships} relationships; "
-        f"{sizes.events:,} events x {sizes.projection_rounds} projection rounds",
+        f"sizes: {'; '.join(_sizes_described(sizes, args.only))}",
         flush=True,
     )
+    command_result: commands.CommandResults | None = None
+    projection_result: projections.ProjectionResults | None = None
+    shipment_result: shipments.ShipmentResults | None = None
+    if args.only in (None, "commands", "projections"):
+        command_result, projection_result = _run_relationships(args, sizes, admin)
+    if args.only in (None, "shipments"):
+        # A database of its own: the log the audit is rebuilt from holds shipments only.
+        with throwaway_database(admin) as database:
+            _progress(
+                "\nshipments: a six-link shipment to delivery vs raw insert; "
+                "the responsibility audit rebuilt, warm and cold"
+            )
+            shipment_result = shipments.measure(
+                database,
+                rounds=sizes.rounds,
+                shipments=sizes.shipments,
+                projection_rounds=sizes.projection_rounds,
+                log_shipments=sizes.log_shipments,
+                in_flight=sizes.in_flight,
+                progress=_progress,
+            )
+
+    table = _table(summary_rows(command_result, projection_result, shipment_result))
+    details = detail_lines(command_result, projection_result, shipment_result)
+    width = max(len(line) for line in table + details)
+    print("\n" + "=" * width)
+    print("\n".join(table))
+    print("-" * width)
+    print("\n".join(details))
+    print("=" * width)
+    print(f"medians over interleaved rounds; total run {time.perf_counter() - started:.0f} s")
+    if command_result is not None and command_result.profile:
+        print("\nProfile of one round of the command path:\n")
+        print(command_result.profile)
+    sys.stdout.flush()
+    return 0
+
+
+def _run_relationships(
+    args: argparse.Namespace, sizes: Sizes, admin: str
+) -> tuple[commands.CommandResults | None, projections.ProjectionResults | None]:
+    """The command path and the projection rebuild, in one database."""
     command_result: commands.CommandResults | None = None
     projection_result: projections.ProjectionResults | None = None
     with throwaway_database(admin) as database:
@@ -208,18 +355,4 @@ def main(argv: list[str] | None = None) -> int:
                 events=sizes.events,
                 progress=_progress,
             )
-
-    table = _table(summary_rows(command_result, projection_result))
-    details = detail_lines(command_result, projection_result)
-    width = max(len(line) for line in table + details)
-    print("\n" + "=" * width)
-    print("\n".join(table))
-    print("-" * width)
-    print("\n".join(details))
-    print("=" * width)
-    print(f"medians over interleaved rounds; total run {time.perf_counter() - started:.0f} s")
-    if command_result is not None and command_result.profile:
-        print("\nProfile of one round of the command path:\n")
-        print(command_result.profile)
-    sys.stdout.flush()
-    return 0
+    return command_result, projection_result
