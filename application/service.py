@@ -34,6 +34,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from application import idempotency, tokens
 from application.database import Database
 from application.recorder import SideEffect
+from application.sales import SalesAndService
 from application.schema import EVENTS_TABLE
 from domain.base import CommandContext, CommandRefused, DomainError, InvalidValue, require
 from domain.relationship import (
@@ -98,8 +99,9 @@ class AlreadyExists(Exception):
         super().__init__(f"a {what} with id {aggregate_id} already exists")
 
 
-class Fullchain(Application[UUID]):
-    """The write side: every aggregate of the product in one append-only log."""
+class Fullchain(SalesAndService, Application[UUID]):
+    """The write side: every aggregate of the product in one append-only log (offerings,
+    opportunities, service cases and competitor profiles: ``application.sales``)."""
 
     name = "fullchain"
 
@@ -514,7 +516,8 @@ class Fullchain(Application[UUID]):
 
         A prospect or target is refused: its first business is a sales decision recorded
         on the relationship first (``record_first_business``, with this booking's
-        reference), never a side effect of a booking. Partners and competitors never book.
+        reference, or by winning an opportunity: ``mark_opportunity_won``), never a side
+        effect of a booking. Partners and competitors never book.
         Any lifecycle (dormant, lost, won back) may book; the lifecycle is the account
         team's call, not the booking desk's. Every partner the links name must be a known
         relationship (else 422 on that link) of kind partner (else 409).
