@@ -21,8 +21,11 @@ from application.service import Fullchain
 from application.time_travel import TimeTravel
 from projections import account_status, history, responsibility, snapshots
 from projections.account_status import AccountStatusProjection
+from projections.cases import ServiceCasesProjection
 from projections.engine import BatchProjection, ProjectionWorker
 from projections.history import HistoryProjection
+from projections.offerings import OfferingsProjection
+from projections.opportunities import OpportunitiesProjection
 from projections.responsibility import ResponsibilityProjection
 from projections.snapshots import SnapshotProjection
 
@@ -35,6 +38,9 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         ResponsibilityProjection(mapper),
         HistoryProjection(),
         SnapshotProjection(mapper),
+        OfferingsProjection(mapper),
+        OpportunitiesProjection(mapper),
+        ServiceCasesProjection(mapper),
     ]
 
 
@@ -50,6 +56,8 @@ def all_migrations() -> list[Migration]:
         tokens.MIGRATION,
         history.MIGRATION,
         snapshots.MIGRATION,
+        OfferingsProjection.migration,  # with the opportunities' table
+        ServiceCasesProjection.migration,
     ]
 
 

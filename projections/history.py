@@ -3,8 +3,9 @@ of everything that belongs to it, in log order.
 
 Which relationship an aggregate belongs to is told by its first event, through one
 function per aggregate type (the prefix of its stored topic): a relationship belongs to
-itself, a shipment to its customer. Later aggregate types (service cases, opportunities)
-add theirs to ``OWNERS``. An aggregate of a type without one is in no history.
+itself, a shipment to its customer, an opportunity and a service case to their relationship,
+a competitor's profile to the competitor. An aggregate of a type without one (a service
+offering, a staff member) is in no history.
 
 ``aggregate_owner`` maps each aggregate to its relationship; ``history_index`` holds one
 row per event: the relationship it belongs to, its log position and what the filters
@@ -69,6 +70,9 @@ Owner = Callable[[Any], UUID]
 OWNERS: Mapping[str, Owner] = {
     "Relationship": lambda registered: registered.originator_id,
     "Shipment": lambda booked: booked.customer_id,
+    "Opportunity": lambda identified: identified.relationship_id,
+    "ServiceCase": lambda opened: opened.relationship_id,
+    "CompetitorProfile": lambda started: started.relationship_id,
 }
 
 #: Fields every event carries that a history entry shows as its own columns.

@@ -7,8 +7,12 @@ from fastapi import FastAPI
 from application import idempotency
 from interface.http import (
     audit,
+    cases,
+    competitors,
     errors,
     history,
+    offerings,
+    opportunities,
     relationships,
     shipment_reads,
     shipments,
@@ -52,4 +56,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(staff.router)
     app.include_router(shipments.router)
     app.include_router(history.router)
+    app.include_router(offerings.router)
+    app.include_router(opportunities.router)
+    app.include_router(cases.router)
+    app.include_router(competitors.router)
     return app

@@ -75,7 +75,8 @@ def _refuse(staff: StaffMember, endpoint: str, why: str) -> None:
 
 
 async def _resource_branch(request: Request, s: Services) -> str | None:
-    """The branch of the relationship or shipment the request is about, if any."""
+    """The branch of the relationship the request is about, if any: named, or the one a
+    shipment, an opportunity or a service case belongs to."""
     params = request.path_params
     customer: UUID | None = None
     try:
@@ -84,16 +85,28 @@ async def _resource_branch(request: Request, s: Services) -> str | None:
         elif "shipment_id" in params:
             shipment_id = UUID(params["shipment_id"])
             customer = await run_in_threadpool(lambda: s.app.get_shipment(shipment_id).customer_id)
+        elif "opportunity_id" in params:
+            opportunity_id = UUID(params["opportunity_id"])
+            customer = await run_in_threadpool(
+                lambda: s.app.get_opportunity(opportunity_id).relationship_id
+            )
+        elif "case_id" in params:
+            case_id = UUID(params["case_id"])
+            customer = await run_in_threadpool(
+                lambda: s.app.get_service_case(case_id).relationship_id
+            )
         elif request.method == "POST" and request.url.path in (
             "/v1/relationships",
             "/v1/shipments",
+            "/v1/opportunities",
+            "/v1/cases",
         ):
             body = await request.json()
             if not isinstance(body, dict):
                 return None
             if "branch" in body and request.url.path == "/v1/relationships":
                 return str(body["branch"]).strip()
-            customer = UUID(str(body.get("customer_id")))
+            customer = UUID(str(body.get("customer_id") or body.get("relationship_id")))
     except (ValueError, NotFound, UnicodeDecodeError):
         return None  # the endpoint answers 404 or 422 itself
     if customer is None:

@@ -105,7 +105,8 @@ TIME_TRAVEL_ERRORS = responses(401, 404, 422)
     "/v1/relationships/{relationship_id}/history",
     summary="A customer's history across its aggregates",
     description="Every event of the relationship and of everything that belongs to it "
-    "(its shipments, with their incidents and claims) in log order, each with who did it, "
+    "(its shipments with their incidents and claims, its opportunities and service cases; a "
+    "competitor's profile) in log order, each with who did it, "
     "when it happened, when it was recorded and why (command, correlation and causation "
     "ids). `from`/`to` select a time range [from, to) on the recording time or, with "
     "`time=occurred`, on the business time.",

@@ -31,6 +31,10 @@ WORK = frozenset({F, O, M, H})
 RESPONSIBILITY = frozenset({O, M, H})
 CLAIMS = frozenset({O, M, H})
 INVOICING = frozenset({O, M, H})
+#: Service cases are worked by the office; field staff open them and give first responses.
+SERVICE = frozenset({O, M, H})
+#: What we sell and whom we compete against: branch managers and headquarters.
+PRODUCT = frozenset({M, H})
 MONEY = frozenset({M, H})
 ARBITRATION = frozenset({H})
 OVERSIGHT = frozenset({M, H, A})
@@ -41,6 +45,10 @@ STAFF = frozenset({D})
 
 R = "/v1/relationships/{relationship_id}"
 S = "/v1/shipments/{shipment_id}"
+OF = "/v1/offerings/{offering_id}"
+OP = "/v1/opportunities/{opportunity_id}"
+C = "/v1/cases/{case_id}"
+P = "/v1/competitors/{relationship_id}/profile"
 
 MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/v1/relationships"): READ,
@@ -105,6 +113,51 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
             "recovery-receipts",
             "waive-recovery",
             "close",
+        )
+    },
+    ("GET", "/v1/offerings"): READ,
+    ("GET", OF): READ,
+    ("POST", "/v1/offerings"): PRODUCT,
+    **{
+        ("POST", f"{OF}/{command}"): PRODUCT
+        for command in ("revise-terms", "redescribe", "retire", "reinstate")
+    },
+    ("GET", "/v1/opportunities"): READ,
+    ("GET", OP): READ,
+    ("POST", "/v1/opportunities"): WORK,
+    **{
+        ("POST", f"{OP}/{command}"): WORK
+        for command in (
+            "advance",
+            "step-back",
+            "revise-value",
+            "revise-probability",
+            "change-offering",
+            "involve-competitor",
+            "won",
+            "lost",
+            "evaluate",
+        )
+    },
+    ("GET", "/v1/cases"): READ,
+    ("GET", C): READ,
+    ("POST", "/v1/cases"): WORK,
+    ("POST", f"{C}/respond"): WORK,
+    **{
+        ("POST", f"{C}/{command}"): SERVICE
+        for command in ("assign", "escalate", "resolve", "reopen", "close", "rate")
+    },
+    ("GET", P): READ,
+    ("POST", P): PRODUCT,
+    **{
+        ("POST", f"{P}/{command}"): PRODUCT
+        for command in (
+            "strengths",
+            "strengths/withdraw",
+            "weaknesses",
+            "weaknesses/withdraw",
+            "lanes",
+            "lanes/drop",
         )
     },
     ("GET", "/v1/audit/findings"): OVERSIGHT,
