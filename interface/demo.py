@@ -16,6 +16,16 @@ compensated in full, recovery from the airline limited to 26 SDR/kg), a delay th
 headquarters arbitrates, recoveries claimed, received and waived, a dispute that awaits
 headquarters. Nothing of a shipment is loaded that would lie after the time of loading.
 
+And what we sell, and how we serve: the catalogue of service offerings (sixteen lanes, terms
+revised, the dangerous-goods lane suspended for the winter and resumed); the year's
+opportunities with customers, prospects and targets, taken stage by stage against the
+competitors — won (a prospect's or target's first win makes it a customer), lost on price or
+to no decision, or still open at every stage —; what we know of each competitor; service
+cases of every kind and priority, answered and resolved mostly in time, some late, some
+escalated or reopened, most rated, this week's still open and some already past due; and
+each shipment's charges, quoted with the booking (air freight at 4–8 a kilogram, sea and rail
+by the container) and invoiced.
+
 Everything is loaded through the application service, one command at a time, exactly as
 staff would issue it: each command carries the staff member who issued it and the business
 time it happened (weekday office hours in the branch's time zone; portal bookings and
@@ -25,11 +35,13 @@ of those times, so the log reads like the year it records. Commands that belong 
 loss it leads to, everything that happens to one shipment) share a correlation id.
 
 The same seed and the same day of loading give the same history: every id, time and text
-comes from one seeded random generator, and times count back from the day of loading.
+comes from seeded random generators — one for the relationships and shipments, one for sales,
+service and charges — and times count back from the day of loading.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -44,10 +56,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from application.service import CommandResult, Fullchain, NotFound
 from domain.base import CommandContext
-from domain.liability import LiabilityRegime, TransportMode, liability_limit
+from domain.liability import CENT, LiabilityRegime, TransportMode, liability_limit
+from domain.offering import Lane, ServiceLevel
+from domain.opportunity import STAGES, LossReason, OpportunityStatus, Stage
 from domain.relationship import CareActionKind, Channel, Direction, RelationshipKind
+from domain.service_case import DEFAULT_SLA_POLICY, CaseKind, CaseStatus, Priority
 from domain.shipment import (
     Cargo,
+    Charges,
     Condition,
     IncidentKind,
     LinkFunction,
@@ -901,6 +917,291 @@ EVALUATION_REMARKS: dict[int, tuple[str, str]] = {
 }
 
 
+# --- sales and service -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Product:
+    """A service offering of the catalogue, priced in ``currency``."""
+
+    key: str
+    name: str
+    origin: str
+    destination: str
+    mode: TransportMode
+    level: ServiceLevel
+    days: int
+    description: str
+    currency: str = "USD"
+
+
+#: What we sell: a lane each, launched before the year begins.
+CATALOGUE: tuple[Product, ...] = (
+    Product("szv_ord", "Suzhou–Chicago Air Door-to-Door 苏州—芝加哥空运门到门", "Suzhou", "Chicago",
+            AIR, ServiceLevel.DOOR_TO_DOOR, 5,
+            "Pickup at the plant, export customs in Suzhou, PVG–ORD freighter, import customs and "
+            "delivery by our Chicago agent."),
+    Product("sha_ord_cold", "Shanghai–Chicago Pharma Air 2–8 °C 上海—芝加哥温控空运", "Shanghai",
+            "Chicago", AIR, ServiceLevel.DOOR_TO_DOOR, 4,
+            "Active containers, temperature loggers, GDP-qualified handling at both ends."),
+    Product("szx_ord", "Shenzhen–Chicago Air 深圳—芝加哥空运", "Shenzhen", "Chicago", AIR,
+            ServiceLevel.DOOR_TO_DOOR, 5, "Via Hong Kong, freighter to ORD, Midwest delivery."),
+    Product("szv_fra", "Suzhou–Frankfurt Air 苏州—法兰克福空运", "Suzhou", "Frankfurt", AIR,
+            ServiceLevel.DOOR_TO_PORT, 4, "Medical devices and spares to FRA.", "EUR"),
+    Product("szx_ams", "Shenzhen–Amsterdam Air (lithium batteries) 深圳—阿姆斯特丹空运（含锂电池）",
+            "Shenzhen", "Amsterdam", AIR, ServiceLevel.DOOR_TO_PORT, 4,
+            "UN3481 accepted; DG documents prepared by us.", "EUR"),
+    Product("sha_lhr", "Shanghai–London E-commerce Air 上海—伦敦跨境电商专线", "Shanghai", "London",
+            AIR, ServiceLevel.CONSOLIDATED, 5,
+            "Consolidated parcels, DDP, last mile by Royal Mail."),
+    Product("szx_lax", "Shenzhen–Los Angeles E-commerce Air 深圳—洛杉矶电商空派", "Shenzhen",
+            "Los Angeles", AIR, ServiceLevel.CONSOLIDATED, 4, "Consolidated, FBA delivery."),
+    Product("pek_bos", "Beijing–Boston Pharma Air 北京—波士顿温控空运", "Beijing", "Boston", AIR,
+            ServiceLevel.DOOR_TO_PORT, 3, "2–8 °C and 15–25 °C, PEK–BOS."),
+    Product("pek_mxp", "Beijing–Milan Air 北京—米兰空运", "Beijing", "Milan", AIR,
+            ServiceLevel.DOOR_TO_PORT, 4, "Garments on hangers and cartons to MXP.", "EUR"),
+    Product("tag_ham", "Taicang–Hamburg FCL 太仓—汉堡整柜", "Taicang", "Hamburg", SEA,
+            ServiceLevel.DOOR_TO_PORT, 36, "Weekly sailing, 40' HC.", "EUR"),
+    Product("sha_lgb", "Shanghai–Long Beach FCL 上海—长滩整柜", "Shanghai", "Long Beach", SEA,
+            ServiceLevel.DOOR_TO_PORT, 16, "Weekly transpacific service."),
+    Product("sha_rtm", "Shanghai–Rotterdam LCL 上海—鹿特丹拼箱", "Shanghai", "Rotterdam", SEA,
+            ServiceLevel.CONSOLIDATED, 34, "Weekly consolidation at our Waigaoqiao CFS.", "EUR"),
+    Product("ngb_ord", "Ningbo–Chicago Sea & Rail 宁波—芝加哥海铁联运", "Ningbo", "Chicago", SEA,
+            ServiceLevel.DOOR_TO_DOOR, 30, "Via Los Angeles, intermodal rail to Chicago."),
+    Product("tsn_dui", "Tianjin–Duisburg China–Europe Rail 天津—杜伊斯堡中欧班列", "Tianjin",
+            "Duisburg", RAIL, ServiceLevel.DOOR_TO_PORT, 18, "Block train, gauge change at "
+            "Małaszewicze.", "EUR"),
+    Product("sha_sgn", "Shanghai–Ho Chi Minh City FCL 上海—胡志明市整柜", "Shanghai",
+            "Ho Chi Minh City", SEA, ServiceLevel.DOOR_TO_PORT, 8, "Weekly, 20' and 40'."),
+    Product("sha_pus_dg", "Shanghai–Busan Dangerous Goods 上海—釜山危险品海运", "Shanghai", "Busan",
+            SEA, ServiceLevel.PORT_TO_PORT, 3, "IMDG classes 3, 8 and 9."),
+)  # fmt: skip
+
+#: The offering each relationship's business is about (see ``Org.lane``).
+PRODUCT_OF: dict[str, str] = {
+    "huaxin": "szv_ord", "prairie": "szv_ord", "antai": "sha_ord_cold",
+    "lakeshore": "sha_ord_cold", "hongxun": "szx_ord", "summit": "szx_ord", "borui": "szv_fra",
+    "bairui": "szv_fra", "jiguang": "szx_ams", "youpin": "sha_lhr", "xunchi": "sha_lhr",
+    "sugou": "szx_lax", "kangning": "pek_bos", "kangda": "pek_bos", "jinghua": "pek_mxp",
+    "yunduan": "pek_mxp", "kessler": "tag_ham", "binhai": "tag_ham", "nordic": "tag_ham",
+    "lumina": "sha_lgb", "wujiang_silk": "sha_lgb", "meijia": "sha_lgb", "yunfan": "sha_lgb",
+    "windy_city": "sha_lgb", "shunde": "sha_lgb", "kunshan_mould": "sha_sgn",
+    "orient_fashion": "sha_rtm", "hongyuan_chem": "sha_rtm", "cangzhou": "sha_rtm",
+    "heartland": "ngb_ord", "jincheng": "ngb_ord", "zhixing": "tsn_dui", "ruida": "sha_pus_dg",
+    "huadong_chem": "sha_pus_dg", "nanyue": "sha_pus_dg", "baina": "sha_lgb",
+}  # fmt: skip
+
+#: The forwarders each branch meets in its tenders.
+RIVALS: dict[str, tuple[str, str]] = {
+    "SZV": ("jieyun", "huaxia"),
+    "SHA": ("jieyun", "globelink"),
+    "SZX": ("pengcheng", "huaxia"),
+    "BJS": ("huayun", "huaxia"),
+    "CHI": ("transpacific", "globelink"),
+}
+
+
+class Profile(NamedTuple):
+    strengths: tuple[str, ...]
+    weaknesses: tuple[str, ...]
+    lanes: tuple[tuple[str, str, TransportMode], ...]
+    #: Learnt during the year: a strength, a weakness withdrawn, a lane added, a lane dropped.
+    later: tuple[str | None, str | None, tuple[str, str, TransportMode] | None, bool]
+
+
+PROFILES: dict[str, Profile] = {
+    "jieyun": Profile(
+        ("欧洲航线海运价格低", "与船公司有长期协议舱位"),
+        ("无自营海外代理", "异常响应慢"),
+        (("Shanghai", "Hamburg", SEA), ("Shanghai", "Rotterdam", SEA)),
+        ("化工品危险品资质齐全", "异常响应慢", ("Zhangjiagang", "Rotterdam", SEA), False),
+    ),
+    "globelink": Profile(
+        ("Strong UK e-commerce network", "Own bonded warehouse at Heathrow"),
+        ("Weak in temperature-controlled freight",),
+        (("Shanghai", "London", AIR), ("Shanghai", "Chicago", AIR)),
+        ("Aggressive peak-season pricing", None, None, True),
+    ),
+    "pengcheng": Profile(
+        ("美西电商空派时效快", "价格灵活"),
+        ("清关能力弱", "旺季爆仓"),
+        (("Shenzhen", "Los Angeles", AIR),),
+        (None, "清关能力弱", ("Shenzhen", "New York", AIR), False),
+    ),
+    "huayun": Profile(
+        ("北京—欧洲空运包板", "服装客户关系深"),
+        ("无温控资质",),
+        (("Beijing", "Milan", AIR), ("Beijing", "Paris", AIR)),
+        ("新增米兰自营清关", None, None, True),
+    ),
+    "huaxia": Profile(
+        ("全国网络覆盖", "海运空运一站式"),
+        ("大客户服务不够专业", "IT系统陈旧"),
+        (("Tianjin", "Hamburg", SEA), ("Shanghai", "Long Beach", SEA), ("Beijing", "Boston", AIR)),
+        (None, None, ("Tianjin", "Duisburg", RAIL), False),
+    ),
+    "transpacific": Profile(
+        ("Asset-based trucking in the Midwest", "Own CFS in Chicago"),
+        ("No China origin offices",),
+        (("Ningbo", "Chicago", SEA),),
+        ("Opened a Shanghai office", "No China origin offices", None, False),
+    ),
+}
+
+#: An opportunity's expected value, in tens of thousands of its offering's currency a year.
+DEAL_SIZES: dict[TransportMode, tuple[int, int]] = {AIR: (15, 90), SEA: (8, 50), RAIL: (20, 60)}
+
+#: The chance of winning as sales estimates it at each open stage.
+STAGE_PROBABILITY: dict[Stage, Decimal] = {
+    Stage.GENERATION: Decimal("0.10"),
+    Stage.TRACKING: Decimal("0.30"),
+    Stage.CONTROL: Decimal("0.50"),
+    Stage.IMPLEMENTATION: Decimal("0.80"),
+}
+
+#: How the customer's confirmed forecast moves the expected value, in percent.
+VALUE_REVISIONS = (80, 90, 110, 115, 125)
+
+#: Opportunity titles: (Chinese, English), with the relationship's {lane}.
+DEAL_TITLES = {
+    "new": ("{lane}年度物流招标", "Annual logistics tender: {lane}"),
+    "growth": ("{lane}增量业务", "Additional volume on {lane}"),
+    "renewal": ("{lane}运价年度续约", "Annual rate renewal: {lane}"),
+    "win_back": ("赢回{lane}业务", "Win back {lane}"),
+    "resume": ("恢复{lane}出货", "Resumed shipments on {lane}"),
+}
+
+#: Why business was lost, in Chinese and English.
+LOSS_EXPLANATIONS: dict[LossReason, tuple[str, str]] = {
+    LossReason.PRICE: ("对方报价低约一成，客户按最低价授标。",
+                       "Their rate was about 10% lower; the customer awarded on price."),
+    LossReason.TRANSIT_TIME: ("对方直飞航班时效快一天。", "Their direct flight is a day faster."),
+    LossReason.SERVICE_QUALITY: ("客户对去年两票延误仍有意见。",
+                                 "The customer still holds last year's two delays against us."),
+    LossReason.CAPACITY: ("旺季舱位无法保证。", "We could not guarantee peak-season space."),
+    LossReason.RELATIONSHIP: ("现服务商与客户总部关系深厚。",
+                              "The incumbent is close to the customer's head office."),
+    LossReason.NO_DECISION: ("项目搁置，客户年内不再招标。",
+                             "The project was shelved; no tender this year."),
+}  # fmt: skip
+
+#: The reasons a competitor takes business from us.
+COMPETITIVE_LOSSES = (
+    LossReason.PRICE,
+    LossReason.TRANSIT_TIME,
+    LossReason.SERVICE_QUALITY,
+    LossReason.CAPACITY,
+    LossReason.RELATIONSHIP,
+)
+
+#: The win's note and the evaluation's remarks, in Chinese and English.
+WIN_NOTE = ("合同已签，首票下周出运。", "Contract signed; first shipment next week.")
+EVALUATION_NOTES = {
+    5: ("首季度准时率100%，客户增加了货量。", "100% on time in the first quarter; volumes up."),
+    4: ("整体顺利，个别单证延误。", "Smooth overall; a few documents late."),
+    3: ("时效达标，但费用对账反复。", "On time, but invoices had to be reissued twice."),
+}  # fmt: skip
+
+
+class CaseTpl(NamedTuple):
+    """A service case: kind, priority, subject, description and resolution (Chinese, English)."""
+
+    kind: CaseKind
+    priority: Priority
+    subject: tuple[str, str]
+    description: tuple[str, str]
+    resolution: tuple[str, str]
+    #: It concerns one of the customer's shipments: the latest under way.
+    about_shipment: bool = False
+
+
+CASES: tuple[CaseTpl, ...] = (
+    CaseTpl(CaseKind.INQUIRY, Priority.LOW, ("索取空运提单副本", "Copy of the air waybill"),
+            ("财务对账需要上月三票货的提单副本。",
+             "Accounts need copies of last month's three AWBs."),
+            ("已从系统导出并邮件发送。", "Exported from the system and e-mailed.")),
+    CaseTpl(CaseKind.INQUIRY, Priority.NORMAL, ("旺季运价咨询", "Peak-season rates"),
+            ("询问十月至十二月的运价和舱位保障。", "Asked for October–December rates and space."),
+            ("已提供旺季报价和锁舱方案。", "Sent peak-season rates and a space guarantee offer.")),
+    CaseTpl(CaseKind.INQUIRY, Priority.NORMAL, ("清关资料要求", "Customs documents needed"),
+            ("询问新品出口需要哪些认证和资料。", "Asked which certificates a new product needs."),
+            ("已发送资料清单和样例。", "Sent the document checklist and samples.")),
+    CaseTpl(CaseKind.REQUEST, Priority.NORMAL, ("更改送货地址", "Change of delivery address"),
+            ("收货人要求改送新仓库。", "The consignee wants delivery to its new warehouse."),
+            ("已通知目的港代理改派。", "Destination agent rerouted the delivery."), True),
+    CaseTpl(CaseKind.REQUEST, Priority.HIGH, ("加急清关", "Expedite customs clearance"),
+            ("产线待料，请求优先清关。", "Production line waiting; asked for priority clearance."),
+            ("已安排预申报，当天放行。", "Pre-lodged the entry; released the same day."), True),
+    CaseTpl(CaseKind.REQUEST, Priority.LOW, ("追加货物保险", "Add cargo insurance"),
+            ("要求为后续货物投保一切险。", "Asked for all-risks cover on coming shipments."),
+            ("已出具预约保单。", "Open cover issued.")),
+    CaseTpl(CaseKind.REQUEST, Priority.URGENT, ("货物被海关扣留", "Goods held by customs"),
+            ("目的港海关查验扣货，客户急需放行。", "Customs at destination holds the goods for "
+             "inspection; the customer needs them urgently."),
+            ("补交原产地证后放行。", "Released after the certificate of origin was filed."), True),
+    CaseTpl(CaseKind.COMPLAINT, Priority.NORMAL, ("账单金额有误", "Invoice amount wrong"),
+            ("燃油附加费计算与协议不符。", "The fuel surcharge does not match the agreement."),
+            ("已开具红字发票并重开。", "Credit note issued and invoice reissued.")),
+    CaseTpl(CaseKind.COMPLAINT, Priority.HIGH, ("货物晚到", "Shipment arrived late"),
+            ("货物晚到一天，影响客户排产。", "A day late; the customer's production plan slipped."),
+            ("说明延误原因，承诺下票优先配舱。", "Explained the delay; priority space promised "
+             "for the next shipment."), True),
+    CaseTpl(CaseKind.COMPLAINT, Priority.LOW, ("轨迹更新不及时", "Tracking not updated"),
+            ("门户中轨迹两天未更新。", "Tracking in the portal did not move for two days."),
+            ("已修复接口并补录节点。", "Interface fixed and the milestones backfilled.")),
+)  # fmt: skip
+
+#: Reopening a resolution that did not hold, in Chinese and English.
+REOPEN_REASONS = ("客户反馈问题仍未解决。", "The customer reports the problem is not solved.")
+
+#: The customers' complaints about the incidents told in full, by story.
+INCIDENT_CASES: dict[str, CaseTpl] = {
+    "seed_case": CaseTpl(
+        CaseKind.COMPLAINT, Priority.HIGH, ("到货破损8箱", "8 cartons crushed on arrival"),
+        ("芝加哥收货时8箱笔记本电脑外箱压损，客户要求赔偿并补发。",
+         "8 cartons of laptops crushed on arrival in Chicago; the customer claims and wants "
+         "replacements."),
+        ("全额赔付，替换品已随下一班航班发运。",
+         "Compensated in full; replacements flown on the next flight.")),
+    "missed_flight": CaseTpl(
+        CaseKind.COMPLAINT, Priority.URGENT,
+        ("货物未赶上航班，产线待料", "Missed flight, line down"),
+        ("通信模组晚到一天，客户芝加哥工厂停线等料。",
+         "Modules a day late; the customer's Chicago plant stopped the line."),
+        ("改配次日航班，已到厂；延误损失按协议赔付。",
+         "Rebooked on the next flight and delivered; the delay compensated per agreement.")),
+    "forklift": CaseTpl(
+        CaseKind.COMPLAINT, Priority.HIGH, ("Forklift damage at the warehouse",
+                                            "Forklift damage at the warehouse"),
+        ("5 cartons crushed at the O'Hare warehouse.", "5 cartons crushed at the O'Hare "
+         "warehouse; the customer wants them replaced."),
+        ("Compensated; recovery claimed from the warehouse.",
+         "Compensated; recovery claimed from the warehouse.")),
+    "hs_code": CaseTpl(
+        CaseKind.COMPLAINT, Priority.NORMAL, ("报关差错导致滞港", "Customs error held the crates"),
+        ("HS编码误报，模具滞港两天。", "A wrong HS code held the moulds two days at port."),
+        ("已重报放行，滞港费由我司承担。", "Re-declared and released; we bear the port charges.")),
+    "short_landed": CaseTpl(
+        CaseKind.COMPLAINT, Priority.HIGH, ("汉堡到货短少2箱", "2 crates short at Hamburg"),
+        ("收货时对照装箱单少了2个木箱。", "2 crates missing against the packing list."),
+        ("船公司确认短卸，客户获赔。", "The line confirmed the short landing; the customer is "
+         "compensated.")),
+    "temperature": CaseTpl(
+        CaseKind.COMPLAINT, Priority.URGENT, ("冷链药品温度超标", "Temperature excursion"),
+        ("6个保温箱记录仪显示9–11℃，货物隔离待质检放行。",
+         "Loggers in 6 boxes show 9–11 °C; the goods are quarantined pending QA release."),
+        ("质检放行4箱，2箱报废并已理赔。", "QA released 4 boxes; 2 destroyed and claimed.")),
+}  # fmt: skip
+
+#: The first response to the customer, in Chinese and English.
+FIRST_RESPONSES = (
+    ("已受理，专人跟进，今日内回复处理方案。",
+     "Received; your case owner replies with a plan today."),
+    ("已联系相关方核实，稍后告知进展。",
+     "We are checking with the parties involved; an update follows."),
+)  # fmt: skip
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -977,6 +1278,8 @@ class Voyage:
     #: When each link received the goods, as carried.
     received: list[datetime] = field(default_factory=list)
     delivered_at: datetime | None = None
+    #: The charges quoted, the last quote standing.
+    charges: Charges | None = None
 
 
 class Delay(NamedTuple):
@@ -990,13 +1293,22 @@ class Delay(NamedTuple):
 class Plan:
     """A year of commands for every relationship, before any of them is issued."""
 
-    def __init__(self, app: Fullchain, now: datetime, rng: random.Random) -> None:
+    def __init__(
+        self, app: Fullchain, now: datetime, rng: random.Random, sales: random.Random
+    ) -> None:
+        """``rng`` draws the relationships' year and the shipments, ``sales`` the offerings,
+        opportunities, service cases, competitors' profiles and charges."""
         self.app = app
         self.now = now
         self.rng = rng
+        self.sales = sales
         self.steps: list[Step] = []
         self.rels: dict[str, Rel] = {}
         self.voyages: list[Voyage] = []
+        self.products: dict[str, UUID] = {}
+        self.opportunity_ids: list[UUID] = []
+        self.case_ids: list[UUID] = []
+        self.invoice_count = 0
 
     # --- ids and times -----------------------------------------------------------------
 
@@ -1045,9 +1357,14 @@ class Plan:
     def build(self) -> None:
         for org in ORGS:
             self.rels[org.key] = Rel(org, self.uuid(), BRANCHES[org.branch])
+        self.catalogue()
         for org in ORGS:
             self.story(self.rels[org.key])
         self.shipments()
+        self.competitor_profiles()
+        for rel in self.rels.values():
+            self.pipeline(rel)
+            self.service(rel)
 
     def story(self, rel: Rel) -> None:
         org, r = rel.org, self.rng.randint
@@ -1118,7 +1435,7 @@ class Plan:
             self.window(rel, reg - 3, qualified + 3, r(1, 2), PURSUIT)
             self.qualify(rel, qualified)
             self.window(rel, qualified - 3, first + 3, r(2, 3), PURSUIT)
-            self.first_business(rel, first)
+            self.won_first_business(rel, first)
             self.window(rel, first - 3, 2, r(3, 6), ACCOUNT)
             self.customer_care(rel, first - 3, 2)
         elif s is Story.TARGET:
@@ -1130,7 +1447,7 @@ class Plan:
             first = r(60, reg - 40)
             rel.shipping.append((first - 3, 2))
             self.window(rel, reg - 3, first + 3, r(2, 4), PURSUIT)
-            self.first_business(rel, first)
+            self.won_first_business(rel, first)
             self.window(rel, first - 3, 2, r(3, 6), ACCOUNT)
             designated = None
             if key:
@@ -1441,6 +1758,18 @@ class Plan:
             conversation,
         )
 
+    def won_first_business(self, rel: Rel, days_ago: int) -> None:
+        """A prospect or target wins its first opportunity; the service records its first
+        business right after the win, and it becomes a customer."""
+        self.pursue(
+            rel,
+            "new",
+            start=days_ago + self.sales.randint(24, 40),
+            last=days_ago,
+            reach=Stage.IMPLEMENTATION,
+            outcome=OpportunityStatus.WON,
+        )
+
     def return_to_prospect(self, rel: Rel, days_ago: int) -> None:
         app, rid = self.app, rel.rid
         reason = self.reason("cold", rel)
@@ -1449,6 +1778,15 @@ class Plan:
             rel.field_rep(days_ago),
             lambda ctx: app.return_to_prospect(ctx, rid, reason=reason),
             "returned_to_prospect",
+        )
+        self.pursue(
+            rel,
+            "new",
+            start=days_ago + 50,
+            last=days_ago + 3,
+            reach=Stage.CONTROL,
+            outcome=OpportunityStatus.LOST,
+            loss=LossReason.NO_DECISION,
         )
 
     def mark_dormant(self, rel: Rel, days_ago: int) -> None:
@@ -1468,6 +1806,15 @@ class Plan:
             "dormant",
             conversation,
         )
+        self.pursue(
+            rel,
+            "renewal",
+            start=days_ago + 60,
+            last=days_ago + 10,
+            reach=Stage.TRACKING,
+            outcome=OpportunityStatus.LOST,
+            loss=LossReason.NO_DECISION,
+        )
 
     def reactivate(self, rel: Rel, days_ago: int) -> None:
         app, rid = self.app, rel.rid
@@ -1485,6 +1832,14 @@ class Plan:
             lambda ctx: app.reactivate(ctx, rid, reason=reason),
             "reactivated",
             conversation,
+        )
+        self.pursue(
+            rel,
+            "resume",
+            start=days_ago + 30,
+            last=days_ago + 2,
+            reach=Stage.IMPLEMENTATION,
+            outcome=OpportunityStatus.WON,
         )
 
     def mark_lost(self, rel: Rel, days_ago: int) -> None:
@@ -1508,6 +1863,18 @@ class Plan:
             "lost",
             conversation,
         )
+        lost_to = rel.org.lost_to
+        self.pursue(
+            rel,
+            "renewal",
+            start=days_ago + 70,
+            last=days_ago + 4,
+            reach=Stage.CONTROL,
+            outcome=OpportunityStatus.LOST,
+            loss=LossReason.PRICE,
+            lost_to=lost_to,
+            competitors=[lost_to],
+        )
 
     def win_back(self, rel: Rel, lost_days_ago: int, days_ago: int) -> None:
         app, rid = self.app, rel.rid
@@ -1523,6 +1890,16 @@ class Plan:
             lambda ctx: app.win_back(ctx, rid, reason=reason),
             "won_back",
             conversation,
+        )
+        assert rel.org.lost_to is not None
+        self.pursue(
+            rel,
+            "win_back",
+            start=days_ago + 45,
+            last=days_ago + 1,
+            reach=Stage.IMPLEMENTATION,
+            outcome=OpportunityStatus.WON,
+            competitors=[rel.org.lost_to],
         )
 
     # --- other changes -----------------------------------------------------------------
@@ -1661,6 +2038,7 @@ class Plan:
                 declared_value=Decimal(round(weight * rng.randint(*goods.value_per_kg), -2)),
                 currency=route.currency,
             )
+        charges = self.charges(route, cargo)
         start = when + timedelta(hours=rng.randint(16, 40))
         plans = []
         for leg in route.legs:
@@ -1674,6 +2052,7 @@ class Plan:
             reference=f"{rel.branch.code}-{when:%y%m%d}-{rng.randint(100, 999)}",
             ops=BRANCHES[route.ops] if route.ops else rel.branch,
             plans=plans,
+            charges=charges,
         )
         self.voyages.append(v)
         self.ship(
@@ -1688,6 +2067,7 @@ class Plan:
                 destination=route.destination,
                 cargo=cargo,
                 links=plans,
+                charges=charges,
                 shipment_id=v.sid,
             ),
             "booked",
@@ -1780,6 +2160,8 @@ class Plan:
                     "link_completed",
                 )
             v.received.append(received)
+            if leg.function is F.MAIN_CARRIAGE and self.sales.random() < 0.12:
+                self.requote(v, received + timedelta(hours=self.sales.randint(1, 3)))
             if delay is not None and delay.sequence == sequence:
                 drift += timedelta(hours=delay.hours)
                 zh, en = rng.choice(DELAY_REASONS[leg.mode])
@@ -1815,6 +2197,7 @@ class Plan:
             "delivered",
         )
         v.delivered_at = at
+        self.bill(v)
 
     def transport_document(self, leg: Leg) -> str | None:
         if leg.function is not F.MAIN_CARRIAGE:
@@ -1886,6 +2269,7 @@ class Plan:
             currency="USD",
         ).amount
         found = v.received[3] + timedelta(minutes=40)
+        self.complaint(v, incident, found, "seed_case")
         notice = v.delivered_at + timedelta(days=3, hours=2)
         paid = notice + timedelta(days=9)
         office = suzhou.office_reps[0]
@@ -2045,6 +2429,7 @@ class Plan:
         assert v.delivered_at is not None
         sid, incident, claim = v.sid, self.uuid(), self.uuid()
         found = v.received[2] + timedelta(hours=2)
+        self.complaint(v, incident, found, "missed_flight")
         notice = v.delivered_at + timedelta(days=2, hours=1)
         amount = Decimal("6800")
         office = shenzhen.office_reps[0]
@@ -2174,6 +2559,7 @@ class Plan:
             currency="USD",
         ).amount
         found = v.received[5] + timedelta(minutes=30)
+        self.complaint(v, incident, found, "forklift")
         notice = v.delivered_at + timedelta(days=2, hours=1)
         amount = Decimal("22500")
         office = chicago.office_reps[0]
@@ -2267,6 +2653,7 @@ class Plan:
         assert v.delivered_at is not None
         sid, incident, claim = v.sid, self.uuid(), self.uuid()
         found = v.received[1] + timedelta(hours=6)
+        self.complaint(v, incident, found, "hs_code")
         notice = v.delivered_at + timedelta(days=3, hours=2)
         amount = Decimal("860")
         office = suzhou.office_reps[0]
@@ -2393,6 +2780,7 @@ class Plan:
             currency="EUR",
         ).amount
         found = v.delivered_at + timedelta(hours=3)
+        self.complaint(v, incident, found, "short_landed")
         notice = v.delivered_at + timedelta(days=2, hours=2)
         amount = Decimal("36000")
         office = beijing.office_reps[0]
@@ -2514,6 +2902,7 @@ class Plan:
         assert v.delivered_at is not None
         sid, incident, claim = v.sid, self.uuid(), self.uuid()
         found = v.received[3] + timedelta(hours=1)
+        self.complaint(v, incident, found, "temperature")
         self.chronicle(
             v,
             (
@@ -2564,6 +2953,597 @@ class Plan:
             ),
         )
 
+    # --- sales: the catalogue, competitors and the pipeline ------------------------------
+
+    def sales_uuid(self) -> UUID:
+        return UUID(int=self.sales.getrandbits(128), version=4)
+
+    def sales_at(self, zone: tzinfo, days_ago: int) -> datetime:
+        """A time in office hours ``days_ago`` (see ``day``), drawn by the sales generator."""
+        return self.at(zone, days_ago, self.sales.randint(8 * 60 + 30, 17 * 60))
+
+    def catalogue(self) -> None:
+        """What we sell, launched by headquarters before the year begins; during the year
+        terms are revised, a product renamed, and the dangerous-goods lane suspended for the
+        winter and resumed."""
+        app = self.app
+        for index, product in enumerate(CATALOGUE):
+            oid = self.sales_uuid()
+            self.products[product.key] = oid
+            self.add(
+                self.at(CHINA, 365, 9 * 60 + 10 * index),
+                HQ_KEY_ACCOUNTS,
+                partial(
+                    app.launch_offering,
+                    name=product.name,
+                    lane=Lane(product.origin, product.destination, product.mode),
+                    service_level=product.level,
+                    transit_days=product.days,
+                    description=product.description,
+                    offering_id=oid,
+                ),
+                "offering:launched",
+            )
+        changes: list[tuple[int, str, Callable[..., CommandResult], str]] = [
+            (200, "szv_ord", partial(
+                app.revise_offering_terms, service_level=ServiceLevel.DOOR_TO_DOOR,
+                transit_days=4, reason="New daily PVG–ORD freighter: a day faster."),
+             "offering:terms_revised"),
+            (120, "sha_lgb", partial(
+                app.revise_offering_terms, service_level=ServiceLevel.DOOR_TO_PORT,
+                transit_days=18, reason="Congestion in San Pedro Bay: two days more."),
+             "offering:terms_revised"),
+            (90, "sha_lhr", partial(
+                app.redescribe_offering,
+                name="Shanghai–London E-commerce Air DDP 上海—伦敦跨境电商专线（双清包税）",
+                description="Consolidated parcels, duties and VAT paid, last mile by Royal Mail."),
+             "offering:redescribed"),
+            (250, "sha_pus_dg", partial(
+                app.retire_offering, reason="The carrier stops accepting IMDG class 3 for the "
+                "winter."), "offering:retired"),
+            (150, "sha_pus_dg", partial(
+                app.reinstate_offering, reason="Dangerous goods accepted again for the spring."),
+             "offering:reinstated"),
+        ]  # fmt: skip
+        for days_ago, key, run, tally in changes:
+            oid = self.products[key]
+            self.add(self.sales_at(CHINA, days_ago), HQ_KEY_ACCOUNTS, partial(run, oid=oid), tally)
+
+    def competitor_profiles(self) -> None:
+        """What we know of each competitor, noted by its branch's manager soon after it is
+        registered, and what we learn of it during the year."""
+        app, rng = self.app, self.sales
+        for key, (strengths, weaknesses, lanes, later) in PROFILES.items():
+            rel = self.rels[key]
+            rid, manager, zone = rel.rid, rel.branch.manager, rel.branch.zone
+            conversation = f"{key}:profile"
+            english = rel.english
+            day = rel.registered_days_ago - rng.randint(3, 10)
+            self.add(
+                self.sales_at(zone, day),
+                manager,
+                partial(
+                    app.start_competitor_profile,
+                    relationship_id=rid,
+                    strengths=strengths,
+                    weaknesses=weaknesses,
+                    lanes=[Lane(*lane) for lane in lanes],
+                ),
+                "profile:started",
+                conversation,
+            )
+            strength, weakness, lane, drop = later
+            learnt: list[tuple[Callable[..., CommandResult], str]] = []
+            if strength is not None:
+                learnt.append((partial(app.note_competitor_strength, strength=strength), "noted"))
+            if weakness is not None:
+                improved = (
+                    "Recent visits show this has improved." if english else "近期走访显示已改善。"
+                )
+                learnt.append(
+                    (
+                        partial(
+                            app.withdraw_competitor_weakness, weakness=weakness, reason=improved
+                        ),
+                        "withdrawn",
+                    )
+                )
+            if lane is not None:
+                learnt.append((partial(app.add_competitor_lane, lane=Lane(*lane)), "lane_added"))
+            if drop:
+                left = "They left this trade." if english else "对方已退出该航线。"
+                learnt.append(
+                    (
+                        partial(app.drop_competitor_lane, lane=Lane(*lanes[0]), reason=left),
+                        "lane_dropped",
+                    )
+                )
+            day = rng.randint(120, 220)
+            for run, tally in learnt:
+                self.add(
+                    self.sales_at(zone, day),
+                    manager,
+                    partial(run, relationship_id=rid),
+                    f"profile:{tally}",
+                    conversation,
+                )
+                day -= rng.randint(10, 40)
+
+    def rival(self, rel: Rel) -> str:
+        """A competitor the relationship's branch meets in its tenders."""
+        return self.sales.choice(RIVALS[rel.branch.code])
+
+    def pipeline(self, rel: Rel) -> None:
+        """The opportunities of a relationship's year that its lifecycle does not already
+        tell (lost and won-back business, dormancy, a first win: see those steps)."""
+        if rel.org.key not in PRODUCT_OF:
+            return
+        r, story, reg = self.sales.randint, rel.org.story, rel.registered_days_ago
+        open_stages = (Stage.TRACKING, Stage.CONTROL, Stage.IMPLEMENTATION)
+        if story is Story.CUSTOMER:
+            won = r(60, 160)
+            self.pursue(
+                rel,
+                "growth",
+                start=won + r(40, 90),
+                last=won,
+                reach=Stage.IMPLEMENTATION,
+                outcome=OpportunityStatus.WON,
+                competitors=[self.rival(rel)],
+                step_back=r(0, 3) == 0,
+            )
+            # Every third customer's renewal is lost; the others' are open, a stage each in turn.
+            turn = len(self.opportunity_ids) % 3
+            if turn == 0:
+                loss = self.sales.choice(COMPETITIVE_LOSSES)
+                decided = r(20, 200)
+                rival = self.rival(rel)
+                self.pursue(
+                    rel,
+                    "renewal",
+                    start=decided + r(30, 60),
+                    last=decided,
+                    reach=self.sales.choice(open_stages),
+                    outcome=OpportunityStatus.LOST,
+                    loss=loss,
+                    lost_to=rival,
+                    competitors=[rival],
+                )
+            else:
+                self.pursue(
+                    rel,
+                    "renewal",
+                    start=r(30, 80),
+                    last=r(3, 12),
+                    reach=open_stages[turn],
+                    competitors=[self.rival(rel)],
+                )
+        elif story is Story.PROSPECT and (rel.org.key == "windy_city" or r(0, 9) < 6):
+            windy = rel.org.key == "windy_city"
+            self.pursue(
+                rel,
+                "new",
+                start=r(8, min(60, reg - 3)),
+                last=3,
+                reach=Stage.TRACKING if windy else Stage.GENERATION,
+                change_to="ngb_ord" if windy else None,
+            )
+        elif story is Story.QUALIFIED:
+            self.pursue(
+                rel,
+                "new",
+                start=r(20, 45),
+                last=r(3, 8),
+                reach=self.sales.choice(open_stages[:2]),
+                competitors=[self.rival(rel)],
+            )
+        elif story is Story.TARGET:
+            step_back = rel.org.key == "lakeshore"
+            self.pursue(
+                rel,
+                "new",
+                start=r(50, 100),
+                last=r(3, 10),
+                reach=Stage.CONTROL if step_back else Stage.IMPLEMENTATION,
+                competitors=[self.rival(rel)],
+                step_back=step_back,
+            )
+
+    def pursue(
+        self,
+        rel: Rel,
+        kind: str,
+        *,
+        start: int,
+        last: int,
+        reach: Stage,
+        outcome: OpportunityStatus = OpportunityStatus.OPEN,
+        loss: LossReason | None = None,
+        lost_to: str | None = None,
+        competitors: Sequence[str] = (),
+        step_back: bool = False,
+        change_to: str | None = None,
+    ) -> None:
+        """One opportunity: identified ``start`` days ago, taken stage by stage to ``reach``
+        (stepping back once from control if ``step_back``) and, ``last`` days ago, won,
+        lost or left open; its steps at least three days apart, each new stage's probability
+        revised right after it, the value revised in control. A won one is evaluated some
+        forty days later."""
+        rng, app, zone, en = self.sales, self.app, rel.branch.zone, rel.english
+        product = next(p for p in CATALOGUE if p.key == PRODUCT_OF[rel.org.key])
+        start = min(start, rel.registered_days_ago - 3)
+        if product.key == "sha_pus_dg":  # not while the lane is suspended
+            start = min(start, 140)
+        moves: list[tuple[str, Stage | None]] = []
+        for stage in STAGES[1 : reach.position + 1]:
+            moves.append(("advance", stage))
+            if step_back and stage is Stage.CONTROL:
+                moves += [("step_back", Stage.TRACKING), ("advance", Stage.CONTROL)]
+        if outcome is not OpportunityStatus.OPEN:
+            moves.append((outcome.value, None))
+        assert start - last >= 3 * len(moves), (rel.org.key, start, last, moves)
+        oid = self.sales_uuid()
+        self.opportunity_ids.append(oid)
+        conversation = f"{rel.org.key}:opportunity:{oid}"
+
+        def step(when: datetime, actor: str, run: Callable[..., CommandResult], tally: str) -> None:
+            self.add(when, actor, partial(run, oid=oid), f"opportunity:{tally}", conversation)
+
+        amount = Decimal(rng.randint(*DEAL_SIZES[product.mode]) * 10_000)
+        probability = STAGE_PROBABILITY[Stage.GENERATION]
+        self.add(
+            self.sales_at(zone, start),
+            rel.field_rep(start),
+            partial(
+                app.identify_opportunity,
+                relationship_id=rel.rid,
+                title=DEAL_TITLES[kind][en].format(lane=rel.org.lane),
+                offering_id=self.products[product.key],
+                expected_value=amount,
+                currency=product.currency,
+                probability=probability,
+                competitor_ids=[self.rels[c].rid for c in competitors],
+                opportunity_id=oid,
+            ),
+            "opportunity:identified",
+            conversation,
+        )
+        revised = False
+        for index, (move, to_stage) in enumerate(moves, 1):
+            days_ago = start - round(index * (start - last) / len(moves))
+            when = self.sales_at(zone, days_ago)
+            field_rep, office = rel.field_rep(days_ago), rel.office_rep(days_ago)
+            if move == "advance":
+                assert to_stage is not None
+                stage = to_stage
+                step(when, field_rep, partial(app.advance_opportunity, to_stage=stage), "advanced")
+                chance = STAGE_PROBABILITY[stage] + rng.choice((-5, 0, 5)) * Decimal("0.01")
+                if chance != probability:
+                    probability = chance
+                    why = ("进入{stage}阶段，重估成交概率。", "Entered {stage}; chance reassessed.")
+                    step(
+                        when + timedelta(hours=1),
+                        office,
+                        partial(
+                            app.revise_probability,
+                            probability=chance,
+                            reason=why[en].format(stage=stage.value),
+                        ),
+                        "probability",
+                    )
+                if stage is Stage.CONTROL and not revised:
+                    revised = True
+                    amount = (amount * rng.choice(VALUE_REVISIONS) / 100).quantize(Decimal(1))
+                    why = ("客户确认年度货量预测。", "The customer confirmed its annual forecast.")
+                    step(
+                        when + timedelta(hours=2),
+                        office,
+                        partial(
+                            app.revise_expected_value,
+                            amount=amount,
+                            currency=product.currency,
+                            reason=why[en],
+                        ),
+                        "value",
+                    )
+                    other = [c for c in RIVALS[rel.branch.code] if c not in competitors]
+                    if other and rng.random() < 0.4:
+                        step(
+                            when + timedelta(hours=3),
+                            field_rep,
+                            partial(app.involve_competitor, competitor_id=self.rels[other[0]].rid),
+                            "competitor_involved",
+                        )
+                if stage is Stage.TRACKING and change_to is not None:
+                    why = (
+                        "客户要求送到芝加哥仓库，改报海铁联运门到门。",
+                        "They want delivery to their Chicago DC: offered sea and rail door to "
+                        "door instead.",
+                    )
+                    step(
+                        when + timedelta(hours=2),
+                        office,
+                        partial(
+                            app.change_opportunity_offering,
+                            offering_id=self.products[change_to],
+                            reason=why[en],
+                        ),
+                        "offering_changed",
+                    )
+            elif move == "step_back":
+                why = (
+                    "客户重新提出包装和时效要求。",
+                    "The customer reopened its packaging and transit-time requirements.",
+                )
+                step(
+                    when,
+                    field_rep,
+                    partial(app.step_back_opportunity, to_stage=Stage.TRACKING, reason=why[en]),
+                    "stepped_back",
+                )
+            elif move == OpportunityStatus.WON.value:
+                first = rel.org.story in (Story.PROSPECT_TO_CUSTOMER, Story.TARGET_TO_CUSTOMER)
+                step(
+                    when,
+                    rel.branch.manager,
+                    partial(app.mark_opportunity_won, note=WIN_NOTE[en]),
+                    "won_first_business" if first else "won",
+                )
+                if days_ago - 40 >= 3:
+                    rating = rng.choice((5, 4, 4, 3))
+                    step(
+                        self.sales_at(zone, days_ago - 40),
+                        office,
+                        partial(
+                            app.evaluate_opportunity,
+                            rating=rating,
+                            remarks=EVALUATION_NOTES[rating][en],
+                        ),
+                        "evaluated",
+                    )
+            else:
+                assert loss is not None
+                step(
+                    when,
+                    rel.branch.manager,
+                    partial(
+                        app.mark_opportunity_lost,
+                        reason=loss,
+                        explanation=LOSS_EXPLANATIONS[loss][en],
+                        competitor_id=self.rels[lost_to].rid if lost_to else None,
+                    ),
+                    "lost",
+                )
+
+    # --- service: cases and their SLA clocks ---------------------------------------------
+
+    def service(self, rel: Rel) -> None:
+        """The year's service cases of a relationship: a few for every customer while it
+        ships with us, some of them this week; an inquiry now and then from a prospect or
+        target."""
+        if rel.org.story in (Story.PARTNER, Story.COMPETITOR):
+            return
+        rng = self.sales
+        if not rel.shipping:
+            if rng.random() < 0.5:
+                inquiries = [tpl for tpl in CASES if tpl.kind is CaseKind.INQUIRY]
+                day = rng.randint(3, max(3, rel.registered_days_ago - 5))
+                self.case(rel, rng.choice(inquiries), self.sales_at(rel.branch.zone, day))
+            return
+        for hi, lo in rel.shipping:
+            hi = min(hi, FIRST_BOOKING_DAYS_AGO)
+            for _ in range(max(1, (hi - lo) // 110) + rng.randint(0, 1)):
+                day = rng.randint(max(lo, 5), max(hi, 5))
+                self.case(rel, rng.choice(CASES), self.sales_at(rel.branch.zone, day))
+            if lo <= 2 and rng.random() < 0.4:  # this week's: some past due, some running
+                day = rng.randint(1, 4)
+                self.case(rel, rng.choice(CASES), self.sales_at(rel.branch.zone, day))
+
+    def complaint(self, v: Voyage, incident: UUID, found: datetime, story: str) -> None:
+        """The customer complains about an incident soon after it is found; resolving it
+        takes longer than the SLA allows."""
+        opened = found + timedelta(minutes=self.sales.randint(30, 120))
+        tpl = INCIDENT_CASES[story]
+        self.case(v.rel, tpl, opened, shipment=v.sid, incident=incident, late=True)
+
+    def case(
+        self,
+        rel: Rel,
+        tpl: CaseTpl,
+        opened: datetime,
+        *,
+        shipment: UUID | None = None,
+        incident: UUID | None = None,
+        late: bool | None = None,
+    ) -> None:
+        """A case through its life: opened, assigned, answered (mostly within its first-
+        response hours), perhaps escalated, resolved (late if ``late``, else now and then),
+        perhaps reopened and resolved again, rated, closed. What would come after the time
+        of loading has not happened yet: the case is still open, and may be past due."""
+        rng, app, en = self.sales, self.app, rel.english
+        cid = self.sales_uuid()
+        self.case_ids.append(cid)
+        days_ago = (self.now - opened).days
+        office, manager = rel.office_rep(days_ago), rel.branch.manager
+        if shipment is None and tpl.about_shipment:
+            shipment = self.shipment_before(rel, opened)
+        target = DEFAULT_SLA_POLICY.target(tpl.priority)
+        answer_late = rng.random() < 0.15
+        late = rng.random() < 0.2 if late is None else late
+        answer_within = (1.2, 2.5) if answer_late else (0.1, 0.8)
+        answered = opened + timedelta(
+            hours=target.first_response_hours * rng.uniform(*answer_within)
+        )
+        resolve_within = (1.1, 2.0) if late else (0.3, 0.9)
+        resolved = opened + timedelta(hours=target.resolution_hours * rng.uniform(*resolve_within))
+        resolved = max(resolved, answered + timedelta(minutes=30))
+        conversation = f"case:{cid}"
+
+        def step(when: datetime, actor: str, run: Callable[..., CommandResult], tally: str) -> None:
+            if when <= self.now - SHIPMENT_CUTOFF:
+                self.add(when, actor, run, f"case:{tally}", conversation)
+
+        step(
+            opened,
+            rel.field_rep(days_ago) if tpl.kind is CaseKind.INQUIRY else office,
+            partial(
+                app.open_case,
+                relationship_id=rel.rid,
+                kind=tpl.kind,
+                priority=tpl.priority,
+                subject=tpl.subject[en],
+                description=tpl.description[en],
+                shipment_id=shipment,
+                incident_id=incident,
+                case_id=cid,
+            ),
+            "opened",
+        )
+        step(
+            opened + timedelta(minutes=rng.randint(5, 25)),
+            manager,
+            partial(app.assign_case, cid=cid, owner=office),
+            "assigned",
+        )
+        step(
+            answered,
+            office,
+            partial(app.respond_to_case, cid=cid, summary=rng.choice(FIRST_RESPONSES)[en]),
+            "answered",
+        )
+        if tpl.priority is not Priority.URGENT and rng.random() < 0.12:
+            escalated = answered + timedelta(minutes=20)
+            if escalated + timedelta(minutes=20) < resolved:
+                why = ("客户升级投诉至管理层。", "The customer escalated to our management.")
+                step(
+                    escalated,
+                    manager,
+                    partial(app.escalate_case, cid=cid, reason=why[en]),
+                    "escalated",
+                )
+        step(
+            resolved,
+            office,
+            partial(app.resolve_case, cid=cid, resolution=tpl.resolution[en]),
+            "resolved",
+        )
+        if rng.random() < 0.12:
+            reopened = resolved + timedelta(days=rng.randint(1, 2), hours=rng.randint(0, 4))
+            step(
+                reopened,
+                office,
+                partial(app.reopen_case, cid=cid, reason=REOPEN_REASONS[en]),
+                "reopened",
+            )
+            resolved = reopened + timedelta(hours=target.resolution_hours * rng.uniform(0.2, 0.8))
+            step(
+                resolved,
+                office,
+                partial(app.resolve_case, cid=cid, resolution=tpl.resolution[en]),
+                "resolved",
+            )
+        if rng.random() < 0.75:
+            rating = rng.choice((2, 3) if late or answer_late else (4, 5, 5))
+            step(
+                resolved + timedelta(days=rng.randint(1, 3)),
+                office,
+                partial(app.rate_case, cid=cid, rating=rating),
+                "rated",
+            )
+        step(
+            resolved + timedelta(days=rng.randint(4, 8)),
+            office,
+            partial(app.close_case, cid=cid),
+            "closed",
+        )
+
+    def shipment_before(self, rel: Rel, moment: datetime) -> UUID | None:
+        """The relationship's latest shipment under way before ``moment``."""
+        booked = [v for v in self.voyages if v.rel is rel and v.plans[0].planned_start < moment]
+        return max(booked, key=lambda v: v.plans[0].planned_start).sid if booked else None
+
+    # --- charges and invoices ------------------------------------------------------------
+
+    def charges(self, route: Route, cargo: Cargo) -> Charges:
+        """What the customer pays: air freight by the kilogram (4–8 a kg), sea and rail by
+        the 40' container (consolidated cargo by the cubic metre, inland delivery on top),
+        plus origin fees and, where we clear at destination, destination fees."""
+        rng, legs = self.sales, route.legs
+        main = next(leg for leg in legs if leg.function is F.MAIN_CARRIAGE)
+        kg = cargo.gross_weight_kg
+        if main.mode is AIR:
+            freight = kg * rng.randint(400, 800) / 100
+        elif any(leg.function is F.WAREHOUSING for leg in legs[: legs.index(main)]):
+            freight = max(Decimal(1), kg / 250) * rng.randint(60, 95)  # by the cubic metre
+        else:
+            low, high = (
+                (6000, 8000) if main.mode is RAIL
+                else (600, 1100) if main.hours <= 240  # within Asia
+                else (1800, 3200) if main.hours <= 500  # across the Pacific
+                else (1500, 2900)  # to Europe
+            )  # fmt: skip
+            per_box = rng.randint(low, high)
+            if legs[-1].function is F.DELIVERY:
+                per_box += rng.randint(1500, 2500)  # by rail or truck inland
+            freight = Decimal(math.ceil(kg / 18_000) * per_box)
+        fees = rng.randint(120, 380)
+        if any(leg.function is F.IMPORT_CUSTOMS for leg in legs):
+            fees += rng.randint(250, 600)
+        return Charges((freight + fees).quantize(CENT), route.currency)
+
+    def requote(self, v: Voyage, when: datetime) -> None:
+        """The quote changes while the goods travel: the airline's scale finds more
+        chargeable weight, or the line adds a peak-season surcharge."""
+        assert v.charges is not None
+        amount = v.charges.amount * (100 + self.sales.randint(3, 12)) / 100
+        v.charges = Charges(amount.quantize(CENT), v.charges.currency)
+        self.ship(
+            v,
+            when,
+            v.ops.office_reps[0],
+            partial(
+                self.app.quote_charges,
+                sid=v.sid,
+                amount=v.charges.amount,
+                currency=v.charges.currency,
+            ),
+            "charges_requoted",
+        )
+
+    def bill(self, v: Voyage) -> None:
+        """The invoices: sea and rail freight the day the goods leave, air freight after
+        delivery; now and then destination charges (storage, duties advanced) after it."""
+        assert v.charges is not None
+        assert v.delivered_at is not None
+        rng = self.sales
+        main = next(k for k, leg in enumerate(v.route.legs) if leg.function is F.MAIN_CARRIAGE)
+        if v.route.legs[main].mode is AIR:
+            freight_at = v.delivered_at + timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 6))
+        else:
+            freight_at = v.received[main] + timedelta(days=1, hours=rng.randint(0, 4))
+        self.invoice(v, freight_at, v.charges.amount)
+        if rng.random() < 0.25:
+            extra = Decimal(rng.randint(80, 900))
+            self.invoice(v, v.delivered_at + timedelta(days=rng.randint(4, 12)), extra)
+
+    def invoice(self, v: Voyage, when: datetime, amount: Decimal) -> None:
+        assert v.charges is not None
+        self.invoice_count += 1
+        number = f"{v.ops.code}-INV-{when:%y%m}-{self.invoice_count:05d}"
+        self.ship(
+            v,
+            when,
+            v.ops.office_reps[0],
+            partial(
+                self.app.invoice_shipment,
+                sid=v.sid,
+                invoice_number=number,
+                amount=amount,
+                currency=v.charges.currency,
+            ),
+            "invoiced",
+        )
+
     # --- issuing the commands ------------------------------------------------------------
 
     def issue(self) -> Counter[str]:
@@ -2608,7 +3588,7 @@ def load_demo(services: Services, *, seed: int = SEED, now: datetime | None = No
             return "The event log already holds data: demo data not loaded."
         today = now or services.app.clock()
         _enroll_staff(services, today - timedelta(days=400))
-        plan = Plan(services.app, today, random.Random(seed))
+        plan = Plan(services.app, today, random.Random(seed), random.Random(seed + 1))
         plan.build()
         tally = plan.issue()
     return _summary(services, plan, tally)
@@ -2669,6 +3649,15 @@ def _summary(services: Services, plan: Plan, tally: Counter[str]) -> str:
         return sum(n for name, n in tally.items() if name.startswith(prefix))
 
     order: Sequence[RelationshipKind] = list(RelationshipKind)
+    kind_changes = sum(
+        tally[name]
+        for name in (
+            "qualified",
+            "first_business",
+            "opportunity:won_first_business",
+            "returned_to_prospect",
+        )
+    )
     return "\n".join(
         (
             f"Demo data loaded: {len(plan.rels)} relationships in {len(BRANCHES)} branches "
@@ -2681,15 +3670,66 @@ def _summary(services: Services, plan: Plan, tally: Counter[str]) -> str:
             + ".",
             f"  {total('contact')} contacts, {total('interaction:')} interactions, "
             f"{total('care:')} customer-care actions, "
-            f"{tally['qualified'] + tally['first_business'] + tally['returned_to_prospect']} "
-            f"kind changes, "
+            f"{kind_changes} kind changes, "
             f"{tally['dormant'] + tally['reactivated'] + tally['lost'] + tally['won_back']} "
             "lifecycle changes.",
             *_shipment_summary(services, plan),
+            *_sales_summary(services, plan),
             f"  {events} events in the log, from {min(s.when for s in plan.steps):%Y-%m-%d} "
             f"to {max(s.when for s in plan.steps):%Y-%m-%d}.",
         )
     )
+
+
+def _money(amounts: Mapping[str, Decimal]) -> str:
+    return ", ".join(f"{currency} {amount:,.2f}" for currency, amount in sorted(amounts.items()))
+
+
+def _sales_summary(services: Services, plan: Plan) -> list[str]:
+    app, now = services.app, services.app.clock()
+    offerings = [app.get_offering(oid) for oid in plan.products.values()]
+    opportunities = []
+    for oid in plan.opportunity_ids:
+        try:
+            opportunities.append(app.get_opportunity(oid))
+        except NotFound:  # it would have been identified after the time of loading
+            continue
+    outcomes = Counter(o.status for o in opportunities)
+    pipeline: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for o in opportunities:
+        if o.is_open:
+            pipeline[o.currency] += o.weighted_value
+    cases = []
+    for cid in plan.case_ids:
+        try:
+            cases.append(app.get_service_case(cid))
+        except NotFound:
+            continue
+    statuses = Counter(c.status for c in cases)
+    past_due = sum(
+        c.status is CaseStatus.OPEN
+        and (c.first_response_breached(now) or c.resolution_breached(now))
+        for c in cases
+    )
+    invoiced: defaultdict[str, Decimal] = defaultdict(Decimal)
+    for voyage in plan.voyages:
+        try:
+            shipment = app.get_shipment(voyage.sid)
+        except NotFound:
+            continue
+        for invoice in shipment.invoices:
+            invoiced[invoice.currency] += invoice.amount
+    return [
+        f"  {len(offerings)} service offerings "
+        f"({sum(not o.is_active for o in offerings)} retired); {len(opportunities)} "
+        f"opportunities: {outcomes[OpportunityStatus.WON]} won, "
+        f"{outcomes[OpportunityStatus.LOST]} lost, {outcomes[OpportunityStatus.OPEN]} open "
+        f"(weighted pipeline {_money(pipeline)}); {len(PROFILES)} competitor profiles.",
+        f"  {len(cases)} service cases: {statuses[CaseStatus.CLOSED]} closed, "
+        f"{statuses[CaseStatus.RESOLVED]} resolved, {statuses[CaseStatus.OPEN]} open "
+        f"({past_due} past due), {sum(bool(c.reopenings) for c in cases)} reopened; "
+        f"invoiced {_money(invoiced)}.",
+    ]
 
 
 def _shipment_summary(services: Services, plan: Plan) -> list[str]:
@@ -2710,18 +3750,13 @@ def _shipment_summary(services: Services, plan: Plan) -> list[str]:
             compensated[claim.currency] += claim.compensation_paid or 0
             recovered[claim.currency] += claim.recovery_received or 0
 
-    def money(amounts: Mapping[str, Decimal]) -> str:
-        return ", ".join(
-            f"{currency} {amount:,.2f}" for currency, amount in sorted(amounts.items())
-        )
-
     seed = services.app.get_shipment(SEED_CASE_ID)
     return [
         f"  {statuses.total()} shipments: {statuses[ShipmentStatus.DELIVERED]} delivered "
         f"({evaluated} evaluated), {statuses[ShipmentStatus.IN_TRANSIT]} in transit, "
         f"{statuses[ShipmentStatus.BOOKED]} booked, {statuses[ShipmentStatus.CANCELLED]} "
         f"cancelled; {incidents} incidents, {claims} claims: compensation paid "
-        f"{money(compensated)}, recovered {money(recovered)}.",
+        f"{_money(compensated)}, recovered {_money(recovered)}.",
         f"  The seed case, {seed.reference} {seed.origin} → {seed.destination} by air in "
         f"{len(seed.links)} links: GET /v1/shipments/{SEED_CASE_ID}/responsibility",
     ]

@@ -6,12 +6,14 @@ from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, LiteralString
+from uuid import UUID
 
 from application.database import Database
 from application.tokens import identify
 from domain.base import AttributedEvent
 from domain.liability import LiabilityRegime, TransportMode
 from domain.relationship import Relationship, RelationshipKind
+from domain.service_case import CaseKind, Priority
 from domain.shipment import (
     Condition,
     IncidentKind,
@@ -266,3 +268,119 @@ def test_the_demo_books_a_year_of_shipments_and_tells_the_seed_case(services: Se
         customers.add(app.get_shipment(shipment_id).customer_id)
     assert len(customers) >= 15
     assert all(app.get_relationship(c).is_customer for c in customers)
+
+
+def test_the_demo_sells_serves_and_bills_a_year(services: Services) -> None:
+    load_demo(services)
+    app = services.app
+    for projection in services.projections:
+        if projection.name in ("account_status", "offerings", "opportunities", "service_cases"):
+            services.worker(projection).catch_up()
+    topics = Counter(row["topic"] for row in _rows(services, "SELECT topic FROM fullchain_events"))
+
+    # A dozen lanes and more, one suspended for the winter and resumed.
+    offerings = _rows(services, "SELECT * FROM offering")
+    assert len(offerings) >= 12
+    assert {o["mode"] for o in offerings} == {"air", "sea", "rail"}
+    assert topics["ServiceOffering.Retired"] == topics["ServiceOffering.Reinstated"] == 1
+    assert topics["ServiceOffering.TermsRevised"] >= 1
+
+    # A year of opportunities through every stage, won and lost against the competitors.
+    opportunities = _rows(services, "SELECT * FROM opportunity")
+    assert 30 <= len(opportunities) <= 80
+    open_deals = [o for o in opportunities if o["status"] == "open"]
+    assert {o["stage"] for o in open_deals} == {
+        "generation",
+        "tracking",
+        "control",
+        "implementation",
+    }
+    for deal in open_deals:
+        assert deal["weighted_value"] == (deal["expected_value"] * deal["probability"]).quantize(
+            Decimal("0.01")
+        )
+        assert Decimal("0.05") <= deal["probability"] <= Decimal("0.85")
+    won = [o for o in opportunities if o["status"] == "won"]
+    assert len(won) >= 8
+    assert any(o["stage"] == "evaluation" for o in won)
+    lost = [o for o in opportunities if o["status"] == "lost"]
+    competitors = {
+        row["relationship_id"]
+        for row in _rows(
+            services, "SELECT relationship_id FROM account_status WHERE kind = 'competitor'"
+        )
+    }
+    assert len({o["lost_to"] for o in lost if o["lost_to"]}) >= 3
+    assert {o["lost_to"] for o in lost if o["lost_to"]} <= competitors
+    assert {o["loss_reason"] for o in lost} >= {"price", "no_decision"}
+    assert all(set(o["competitor_ids"]) <= competitors for o in opportunities)
+    for topic in ("SteppedBack", "OfferingChanged", "CompetitorInvolved", "ExpectedValueRevised"):
+        assert topics[f"Opportunity.{topic}"] >= 1, topic
+    # Prospects and targets become customers by winning: the first business follows the win.
+    query = "SELECT originator_id FROM fullchain_events WHERE topic = %s"
+    with services.reads.connection() as conn:
+        rows = conn.execute(query, ("Relationship.BecameCustomer",)).fetchall()
+    firsts = [
+        e
+        for row in rows
+        for e in app.events.get(row["originator_id"])
+        if isinstance(e, Relationship.BecameCustomer)
+    ]
+    by_winning = [e for e in firsts if e.first_business_reference.startswith("won opportunity")]
+    assert len(by_winning) >= 4
+    for became in by_winning:
+        opportunity = app.get_opportunity(UUID(became.first_business_reference.split()[-1]))
+        assert opportunity.win is not None
+        assert became.occurred_at == opportunity.win.won_at
+
+    # Service cases of every kind and priority, answered, escalated, reopened, rated; some
+    # breached their SLA, some still running, a few past due now.
+    cases = _rows(services, "SELECT * FROM service_case")
+    assert 40 <= len(cases) <= 150
+    assert {c["kind"] for c in cases} == {k.value for k in CaseKind}
+    assert {c["priority"] for c in cases} == {p.value for p in Priority}
+    now = datetime.now(UTC)
+    assert sum(1 for c in cases if c["resolution_breach_after"] and c["closed_at"]) >= 5
+    assert any(c["status"] == "open" for c in cases)
+    assert any(
+        c["status"] == "open"
+        and min(t for t in (c["first_response_breach_after"], c["resolution_breach_after"]) if t)
+        < now
+        for c in cases
+        if c["first_response_breach_after"] or c["resolution_breach_after"]
+    )
+    assert sum(c["reopenings"] for c in cases) >= 1
+    assert sum(c["escalations"] for c in cases) >= 1
+    ratings = [c["satisfaction"] for c in cases if c["satisfaction"]]
+    assert len(ratings) >= 10
+    assert min(ratings) <= 3 < max(ratings)
+    assert sum(1 for c in cases if c["incident_id"]) == topics["Shipment.IncidentReported"]
+
+    # Every competitor profiled, and what was learnt of them during the year.
+    assert topics["CompetitorProfile.Started"] == len(competitors)
+    for topic in ("StrengthNoted", "WeaknessWithdrawn", "LaneAdded", "LaneDropped"):
+        assert topics[f"CompetitorProfile.{topic}"] >= 1, topic
+
+    # Every shipment quoted with its booking; freight invoiced, air at 4–8 a kilogram.
+    numbers: list[str] = []
+    invoiced = delivered = 0
+    for row in _rows(
+        services, "SELECT originator_id FROM fullchain_events WHERE topic = 'Shipment.Booked'"
+    ):
+        shipment = app.get_shipment(row["originator_id"])
+        charges = shipment.quoted_charges
+        assert charges is not None
+        assert charges.currency == shipment.cargo.currency
+        numbers += [i.invoice_number for i in shipment.invoices]
+        if shipment.status is ShipmentStatus.CANCELLED:
+            assert shipment.invoices == ()
+        if shipment.status is ShipmentStatus.DELIVERED:
+            delivered += 1
+            invoiced += bool(shipment.invoices)
+        if shipment.invoices:  # the freight in full, perhaps destination charges too
+            assert sum(i.amount for i in shipment.invoices) >= charges.amount
+        if any(link.mode is TransportMode.AIR for link in shipment.links):
+            kg = shipment.cargo.gross_weight_kg
+            assert 4 * kg < charges.amount < Decimal("8.96") * kg + 1000
+    assert len(numbers) == len(set(numbers))
+    assert invoiced >= 0.9 * delivered
