@@ -19,7 +19,7 @@ from application.database import Database, configured_database
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
 from application.time_travel import TimeTravel
-from projections import account_status, history, responsibility, snapshots
+from projections import account_status, history, responsibility, snapshots, value
 from projections.account_status import AccountStatusProjection
 from projections.cases import ServiceCasesProjection
 from projections.engine import BatchProjection, ProjectionWorker
@@ -28,6 +28,8 @@ from projections.offerings import OfferingsProjection
 from projections.opportunities import OpportunitiesProjection
 from projections.responsibility import ResponsibilityProjection
 from projections.snapshots import SnapshotProjection
+from projections.value import CustomerValueProjection
+from projections.value_queries import ValueModelCache
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         OfferingsProjection(mapper),
         OpportunitiesProjection(mapper),
         ServiceCasesProjection(mapper),
+        CustomerValueProjection(),
     ]
 
 
@@ -58,6 +61,7 @@ def all_migrations() -> list[Migration]:
         snapshots.MIGRATION,
         OfferingsProjection.migration,  # with the opportunities' table
         ServiceCasesProjection.migration,
+        value.MIGRATION,
     ]
 
 
@@ -76,6 +80,8 @@ class Services:
     _signing_key: Ed25519PrivateKey | None = None
     _time_travel: TimeTravel | None = None
     _time_travel_lock: threading.Lock = field(default_factory=threading.Lock)
+    _value_models: ValueModelCache | None = None
+    _value_models_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, database: Database | None = None) -> Services:
@@ -102,6 +108,14 @@ class Services:
             if self._time_travel is None:
                 self._time_travel = TimeTravel(self.database)
             return self._time_travel
+
+    def value_models(self) -> ValueModelCache:
+        """The customer-value models, fitted when first asked and refitted as histories
+        and days change."""
+        with self._value_models_lock:
+            if self._value_models is None:
+                self._value_models = ValueModelCache(self.reads)
+            return self._value_models
 
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]

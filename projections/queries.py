@@ -14,15 +14,27 @@ import psycopg
 from psycopg.rows import DictRow
 
 from application.schema import TRACKING_TABLE
+from projections.value import sla_breached
 
 ReadConnection = psycopg.Connection[DictRow]
 
 #: Interactions younger than this count as recent on the account status.
 RECENT_INTERACTIONS_DAYS = 90
 
-#: Account status joins the responsibility audit for the customer's shipments, so a read
-#: that must include a position waits for both read models.
-ACCOUNT_READ_MODELS = ("account_status", "responsibility_audit")
+#: Account status joins the responsibility audit for the customer's shipments, the
+#: customer-value model for its revenue, and the opportunities and service cases, so a read
+#: that must include a position waits for all of these read models.
+ACCOUNT_READ_MODELS = (
+    "account_status",
+    "responsibility_audit",
+    "customer_value",
+    "opportunities",
+    "service_cases",
+)
+
+#: Service cases with a breached SLA count on the account while open or this many days
+#: after their opening.
+RECENT_SLA_BREACH_DAYS = 90
 
 _ACCOUNT_SELECT = f"""
     SELECT a.*, (
@@ -33,7 +45,12 @@ _ACCOUNT_SELECT = f"""
     COALESCE(sh.shipments_in_flight, 0) AS shipments_in_flight,
     COALESCE(sh.open_incidents, 0) AS open_incidents,
     COALESCE(sh.open_claims, 0) AS open_claims,
-    COALESCE(paid.by_currency, '{{}}'::jsonb) AS compensation_paid
+    COALESCE(paid.by_currency, '{{}}'::jsonb) AS compensation_paid,
+    COALESCE(realised.by_currency, '{{}}'::jsonb) AS realised_value,
+    COALESCE(pipeline.by_currency, '{{}}'::jsonb) AS potential_value,
+    COALESCE(pipeline.open_opportunities, 0) AS open_opportunities,
+    COALESCE(cases.open_cases, 0) AS open_cases,
+    COALESCE(cases.sla_breaches, 0) AS sla_breaches
     FROM account_status a
     LEFT JOIN LATERAL (
         SELECT count(*) FILTER (WHERE s.status IN ('booked', 'in_transit'))
@@ -50,6 +67,29 @@ _ACCOUNT_SELECT = f"""
             GROUP BY c.currency
         ) t
     ) paid ON true
+    LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(t.currency, t.total::text) AS by_currency FROM (
+            SELECT r.currency, sum(r.amount) AS total FROM value_revenue r
+            WHERE r.customer_id = a.relationship_id GROUP BY r.currency
+        ) t
+    ) realised ON true
+    LEFT JOIN LATERAL (
+        SELECT jsonb_object_agg(t.currency, t.weighted::text) AS by_currency,
+               sum(t.n)::bigint AS open_opportunities FROM (
+            SELECT o.currency, sum(o.weighted_value) AS weighted, count(*) AS n
+            FROM opportunity o
+            WHERE o.relationship_id = a.relationship_id AND o.status = 'open'
+            GROUP BY o.currency
+        ) t
+    ) pipeline ON true
+    LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE c.status = 'open') AS open_cases,
+               count(*) FILTER (WHERE (
+                   c.status = 'open'
+                   OR c.opened_at > now() - interval '{RECENT_SLA_BREACH_DAYS} days'
+               ) AND {sla_breached("now()")}) AS sla_breaches
+        FROM service_case c WHERE c.relationship_id = a.relationship_id
+    ) cases ON true
 """
 
 

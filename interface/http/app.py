@@ -9,6 +9,7 @@ from interface.http import (
     audit,
     cases,
     competitors,
+    decisions,
     errors,
     history,
     offerings,
@@ -60,4 +61,5 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(opportunities.router)
     app.include_router(cases.router)
     app.include_router(competitors.router)
+    app.include_router(decisions.router)
     return app

@@ -162,6 +162,19 @@ MATRIX: dict[tuple[str, str], frozenset[Role]] = {
     },
     ("GET", "/v1/audit/findings"): OVERSIGHT,
     ("GET", "/v1/partners/{partner_id}/scorecard"): OVERSIGHT,
+    **{
+        ("GET", f"/v1/decisions/{view}"): OVERSIGHT
+        for view in (
+            "pipeline",
+            "competitors",
+            "top-customers",
+            "segments",
+            "customers-at-risk",
+            "partners",
+            "value-by-period",
+            "service-levels",
+        )
+    },
     ("POST", "/v1/audit/verify"): AUDIT,
     ("POST", "/v1/audit/checkpoints"): CHECKPOINTS,
     ("GET", "/v1/audit/public-key"): EVERYONE,
