@@ -26,7 +26,7 @@ variable.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
@@ -40,11 +40,12 @@ from application import idempotency
 from domain.base import CommandContext, CommandRefused, DomainError, InvalidValue
 from domain.competitor import CompetitorProfile
 from domain.offering import Lane, ServiceLevel, ServiceOffering
-from domain.opportunity import LossReason, Opportunity, Stage
+from domain.opportunity import SELLING_KINDS, LossReason, Opportunity, Stage
 from domain.relationship import Relationship, RelationshipKind
 from domain.service_case import (
     DEFAULT_SLA_POLICY,
     PRIORITIES,
+    SERVED_KINDS,
     CaseKind,
     Priority,
     ServiceCase,
@@ -127,12 +128,12 @@ class SalesAndService:
             ) from None
 
     def _relationship_kind(
-        self, relationship_id: UUID, field: str, wanted: Iterable[RelationshipKind]
+        self, relationship_id: UUID, field: str, wanted: Collection[RelationshipKind]
     ) -> str:
         """The relationship's kind; read afresh when the cached copy has not the kind
         ``wanted`` (a prospect qualified or won by another process since)."""
         relationship = self._referenced(Relationship, relationship_id, field)
-        if relationship.kind not in set(wanted):
+        if relationship.kind not in wanted:
             relationship = self._load(Relationship, relationship_id, fresh=True)
         return relationship.kind.value
 
@@ -242,9 +243,7 @@ class SalesAndService:
             ctx,
             relationship_id=relationship_id,
             relationship_kind=self._relationship_kind(
-                relationship_id,
-                "relationship_id",
-                (RelationshipKind.PROSPECT, RelationshipKind.TARGET, RelationshipKind.CUSTOMER),
+                relationship_id, "relationship_id", SELLING_KINDS
             ),
             title=title,
             offering_id=offering_id,
@@ -469,11 +468,7 @@ class SalesAndService:
         """A case for a customer, prospect or target, its clocks started by the configured
         SLA policy; a shipment it concerns is the relationship's, an incident the
         shipment's."""
-        kind_found = self._relationship_kind(
-            relationship_id,
-            "relationship_id",
-            (RelationshipKind.PROSPECT, RelationshipKind.TARGET, RelationshipKind.CUSTOMER),
-        )
+        kind_found = self._relationship_kind(relationship_id, "relationship_id", SERVED_KINDS)
         if shipment_id is not None:
             shipment = self._referenced(Shipment, shipment_id, "shipment_id")
             if shipment.customer_id != relationship_id:
