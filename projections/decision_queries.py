@@ -212,7 +212,9 @@ def _customer_entry(
         },
         "status": policy.status(last, as_of) if last and last <= as_of else None,
         "last_business": last,
-        "loyalty": None if loyal is None else vars(loyal),
+        "loyalty": None
+        if loyal is None
+        else vars(loyal) | {"first_month": period_bounds(PeriodKind.MONTH, loyal.first_period)[2]},
     }
 
 

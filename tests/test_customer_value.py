@@ -37,7 +37,7 @@ from domain.shipment import (
     Shipment,
 )
 from domain.staff import Role
-from domain.value import DormancyPolicy
+from domain.value import DormancyPolicy, RfmSegment
 from interface.http.app import create_app
 from interface.runtime import Services
 from projections.audit_queries import scorecard
@@ -724,6 +724,8 @@ def test_account_status_and_the_decision_views_over_http(
         "3000",
         "3000.00",
     )
+    assert entry["loyalty"]["first_month"] == f"{TODAY - timedelta(days=40):%Y-%m}"
+    assert entry["rfm"]["segment"] in {s.value for s in RfmSegment}
     by_model = client.get("/v1/decisions/top-customers", params={"by": "model"}).json()
     assert list(by_model["currencies"]) == ["USD"]  # CNY has no repeat purchase to model
     instruments = client.get(

@@ -186,7 +186,7 @@ class Rfm(BaseModel):
 class LoyaltyFigures(BaseModel):
     """Over calendar months, from the first with business through this one."""
 
-    first_period: int
+    first_month: str = Field(description='The first month with business, e.g. "2025-03"')
     tenure: int = Field(description="Months since the first with business, this one included")
     periods_active: int
     share_active: float
