@@ -244,7 +244,16 @@ def test_a_worker_killed_mid_batch_resumes_to_the_same_model_as_a_rebuild(
         process.wait(timeout=10)
     assert killed_at is not None, "the worker was not caught inside a batch"
     with services.reads.connection() as conn:
-        time.sleep(0.5)  # the server notices the dead client and rolls back
+        # Wait until the server has noticed the dead client and rolled its batch back.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            alive = conn.execute(
+                "SELECT count(*) AS n FROM pg_stat_activity "
+                "WHERE application_name = 'fullchain-projection:account_status'"
+            ).fetchone()
+            if alive is not None and alive["n"] == 0:
+                break
+            time.sleep(0.05)
         after_kill = projection_position(conn, "account_status")
     assert 0 < after_kill < total
     assert after_kill % batch_size == 0  # only whole batches were committed
