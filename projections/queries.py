@@ -60,7 +60,7 @@ _ACCOUNT_SELECT = f"""
         FROM shipment_audit s WHERE s.customer_id = a.relationship_id
     ) sh ON true
     LEFT JOIN LATERAL (
-        SELECT jsonb_object_agg(t.currency, t.total) AS by_currency FROM (
+        SELECT jsonb_object_agg(t.currency, t.total::text) AS by_currency FROM (
             SELECT c.currency, sum(c.compensation_paid) AS total
             FROM audit_claim c JOIN shipment_audit s ON s.shipment_id = c.shipment_id
             WHERE s.customer_id = a.relationship_id AND c.compensation_paid IS NOT NULL
