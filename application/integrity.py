@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -286,15 +286,27 @@ def key_id_of(public: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def signing_key(database: Database) -> Ed25519PrivateKey:
-    """The service's Ed25519 key: from ``FULLCHAIN_SIGNING_KEY`` (PEM, PKCS#8) if set,
-    else the one generated on first use and kept in the database."""
+def configured_signing_key() -> Ed25519PrivateKey | None:
+    """The key in ``FULLCHAIN_SIGNING_KEY`` (PEM, PKCS#8), if set; ValueError if it is
+    not an Ed25519 private key."""
     configured = os.environ.get(SIGNING_KEY_VARIABLE)
-    if configured:
+    if not configured:
+        return None
+    try:
         key = serialization.load_pem_private_key(configured.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{SIGNING_KEY_VARIABLE} is not an Ed25519 private key")
-        return key
+    except (ValueError, TypeError, UnsupportedAlgorithm) as error:
+        raise ValueError(f"{SIGNING_KEY_VARIABLE} is not a PEM private key: {error}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{SIGNING_KEY_VARIABLE} is not an Ed25519 private key")
+    return key
+
+
+def signing_key(database: Database) -> Ed25519PrivateKey:
+    """The service's Ed25519 key: from ``FULLCHAIN_SIGNING_KEY`` if set, else the one
+    generated on first use and kept in the database."""
+    configured = configured_signing_key()
+    if configured is not None:
+        return configured
     with database.connect() as conn:
         row = conn.execute(
             "SELECT private_key FROM signing_key ORDER BY created_at LIMIT 1"

@@ -14,12 +14,19 @@ from application.database import configured_database
 from application.schema import SchemaNotReady, missing_migrations
 from application.service import AlreadyExists, NotFound
 from domain.staff import Role
-from interface.runtime import Services, all_migrations, init_database
+from interface.runtime import (
+    ConfigurationError,
+    Services,
+    all_migrations,
+    check_configuration,
+    init_database,
+)
 
 log = logging.getLogger("fullchain")
 
 
 def _services(*, init: bool) -> Services:
+    check_configuration()
     database = configured_database()
     if init:
         applied = init_database(database)
@@ -369,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         code: int = args.func(args)
-    except SchemaNotReady as error:
+    except (SchemaNotReady, ConfigurationError) as error:
         print(f"fullchain: {error}", file=sys.stderr)
         return 2
     return code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from psycopg_pool import ConnectionPool
 
 from application import idempotency, integrity, recorder, tokens
 from application.database import Database, configured_database
+from application.sales import configured_sla_policy
 from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
 from application.service import Fullchain
 from application.time_travel import TimeTravel
@@ -67,6 +69,34 @@ def all_migrations() -> list[Migration]:
 
 def init_database(database: Database) -> list[str]:
     return init_schema(database, all_migrations())
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def check_configuration() -> None:
+    """Refuse to start on settings that would fail later, at the first request."""
+    problems: list[str] = []
+    try:
+        configured_sla_policy()
+    except ValueError as error:
+        problems.append(str(error))
+    try:
+        integrity.configured_signing_key()
+    except ValueError as error:
+        problems.append(str(error))
+    hours = os.environ.get("FULLCHAIN_UNASSIGNED_INCIDENT_HOURS")
+    if hours is not None:
+        try:
+            if float(hours) <= 0:
+                raise ValueError
+        except ValueError:
+            problems.append(
+                f"FULLCHAIN_UNASSIGNED_INCIDENT_HOURS={hours!r} is not a positive number"
+            )
+    if problems:
+        raise ConfigurationError("; ".join(problems))
 
 
 @dataclass

@@ -57,3 +57,18 @@ def test_add_grant_token_and_revoke(services: Services) -> None:
     # Every change is in the log, with the operator as the actor.
     history = services.app.get_staff("li.wei")
     assert history.version == 5
+
+
+def test_settings_that_cannot_be_right_stop_the_start(services: Services) -> None:
+    env = {
+        **os.environ,
+        DATABASE_URL_VARIABLE: services.database.conninfo,
+        "FULLCHAIN_SLA_POLICY": "urgent=8/1",
+        "FULLCHAIN_SIGNING_KEY": "not a key",
+    }
+    started = subprocess.run(
+        [sys.executable, "-m", "interface.cli", "project"], env=env, capture_output=True, text=True
+    )
+    assert started.returncode == 2
+    assert "FULLCHAIN_SLA_POLICY" in started.stderr
+    assert "FULLCHAIN_SIGNING_KEY" in started.stderr

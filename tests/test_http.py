@@ -177,6 +177,62 @@ def test_refusals_are_problem_details_and_change_nothing(client: TestClient) -> 
     assert row["version"] == 1  # none of the refused commands wrote anything
 
 
+def test_text_with_nul_is_refused_before_it_can_stop_a_read_model(client: TestClient) -> None:
+    # PostgreSQL text cannot hold U+0000: accepted into the log, such a name stopped the
+    # account-status worker for good; as a list filter it was a 500.
+    refused = client.post(
+        "/v1/relationships",
+        json={"name": "A\x00B", "kind": "prospect", "industry": "x", "region": "x", "branch": "x"},
+    )
+    assert refused.status_code == 422
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json()["errors"] == [
+        {"field": "name", "reason": "text must not contain the NUL character (U+0000)"}
+    ]
+    nested = client.post(
+        "/v1/shipments",
+        json={
+            "customer_id": str(uuid4()),
+            "reference": "R-1",
+            "origin": "Suzhou",
+            "destination": "Chicago",
+            "cargo": {
+                "description": "laptops\x00",
+                "packages": 1,
+                "gross_weight_kg": "10",
+                "declared_value": "100",
+                "currency": "USD",
+            },
+            "links": [],
+        },
+    )
+    assert nested.status_code == 422
+    assert nested.json()["errors"][0]["field"] == "cargo.description"
+    for path, name in [
+        ("/v1/relationships", "branch"),
+        ("/v1/relationships", "team_member"),
+        ("/v1/shipments", "branch"),
+        ("/v1/audit/findings", "branch"),
+    ]:
+        filtered = client.get(path, params={name: "Su\x00zhou"})
+        assert filtered.status_code == 422, (path, name)
+        assert filtered.json()["errors"][0]["field"] == name
+    # The worker kept going: a later write is read back.
+    accepted = register(client)
+    assert read(client, accepted["aggregate_id"], accepted["position"])["version"] == 1
+
+
+def test_a_body_that_is_not_utf8_is_invalid_input(client: TestClient) -> None:
+    rid = register(client)["aggregate_id"]
+    response = client.post(
+        f"/v1/relationships/{rid}/rename",
+        content=b'{"name": "\xff"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "body"
+
+
 def test_if_match_guards_against_lost_updates(client: TestClient) -> None:
     rid = register(client)["aggregate_id"]
     first = client.post(

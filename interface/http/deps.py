@@ -6,12 +6,13 @@ import logging
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from application.service import CommandResult, NotFound
@@ -152,6 +153,41 @@ def expected_version(
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 
 
+#: PostgreSQL text cannot hold U+0000, so no text from a client may carry it: stored, it
+#: would stop every projection that copies it into a read model.
+NUL = "\x00"
+NUL_REASON = "text must not contain the NUL character (U+0000)"
+
+
+def _without_nul(text: str | None) -> str | None:
+    if text is not None and NUL in text:
+        raise PydanticCustomError("text_nul", NUL_REASON)
+    return text
+
+
+#: For query parameters whose text reaches a query of the read models.
+NoNul = AfterValidator(_without_nul)
+
+
+def _nul_at(value: Any, loc: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
+    """Where in a JSON document a string (value or key) carries U+0000, if anywhere."""
+    if isinstance(value, str):
+        return loc if NUL in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and NUL in key:
+                return (*loc, key)
+            found = _nul_at(item, (*loc, str(key)))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_at(item, (*loc, index))
+            if found is not None:
+                return found
+    return None
+
+
 class CommandMeta(BaseModel):
     """Fields every command accepts besides its own."""
 
@@ -164,6 +200,17 @@ class CommandMeta(BaseModel):
     )
     correlation_id: str | None = Field(None, min_length=1, max_length=100)
     causation_id: str | None = Field(None, min_length=1, max_length=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul_anywhere(cls, data: Any) -> Any:
+        loc = _nul_at(data)
+        if loc is not None:
+            error = InitErrorDetails(
+                type=PydanticCustomError("text_nul", NUL_REASON), loc=loc, input=data
+            )
+            raise ValidationError.from_exception_data(cls.__name__, [error])
+        return data
 
 
 def context(s: Services, staff: StaffMember, meta: CommandMeta) -> CommandContext:

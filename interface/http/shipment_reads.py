@@ -17,6 +17,7 @@ from domain.liability import TransportMode
 from domain.shipment import ShipmentStatus
 from interface.http.deps import (
     MinPosition,
+    NoNul,
     Staff,
     Wait,
     fresh_enough,
@@ -127,7 +128,9 @@ def shipments(
         UUID | None, Query(description="A partner responsible for a link")
     ] = None,
     branch: Annotated[
-        str | None, Query(max_length=80, description="One of our branches responsible for a link")
+        str | None,
+        Query(max_length=80, description="One of our branches responsible for a link"),
+        NoNul,
     ] = None,
     mode: TransportMode | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -199,7 +202,9 @@ def audit_findings(
     staff: Staff,
     conn: Annotated[ReadConnection, Depends(read_connection)],
     kind: FindingKind | None = None,
-    branch: Annotated[str | None, Query(max_length=80, description="Customer's branch")] = None,
+    branch: Annotated[
+        str | None, Query(max_length=80, description="Customer's branch"), NoNul
+    ] = None,
     partner_id: UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     min_position: MinPosition = None,
