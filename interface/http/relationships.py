@@ -8,7 +8,7 @@ of the last event; reads take ``min_position`` to see their own writes.
 # generated command endpoints from their annotations at run time.
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -48,6 +48,7 @@ from projections.queries import (
     get_account,
     list_accounts,
 )
+from projections.value_queries import MODEL_HORIZON_WEEKS, with_model_value
 
 router = APIRouter(prefix="/v1/relationships", tags=["relationships"])
 
@@ -160,6 +161,26 @@ class AccountStatus(BaseModel):
     open_claims: int
     compensation_paid: dict[str, Decimal] = Field(
         description="Compensation paid to this customer, per currency"
+    )
+    realised_value: dict[str, Decimal] = Field(
+        description="既成价值: revenue of its delivered shipments (invoiced, else quoted), "
+        "per currency"
+    )
+    potential_value: dict[str, Decimal] = Field(
+        description="潜在价值: its weighted open pipeline (expected value × probability), "
+        "per currency"
+    )
+    model_value: dict[str, Decimal] = Field(
+        description=f"模型价值: revenue expected in the next {MODEL_HORIZON_WEEKS:g} weeks "
+        "(BG/NBD × Gamma-Gamma), per currency it has bought in"
+    )
+    model_value_as_of: date | None = Field(
+        description="The day the model value is for; null while the models are first fitted"
+    )
+    open_opportunities: int
+    open_cases: int
+    sla_breaches: int = Field(
+        description="Service cases with a breached SLA, open or opened in the last 90 days"
     )
     registered_at: datetime
     version: int
@@ -431,6 +452,7 @@ def remove_contact(
 def list_relationships(
     staff: Staff,
     conn: Annotated[ReadConnection, Depends(read_connection)],
+    s: Annotated[Services, Depends(services)],
     kind: RelationshipKind | None = None,
     lifecycle: Lifecycle | None = None,
     branch: Annotated[str | None, Query(max_length=80), NoNul] = None,
@@ -460,6 +482,7 @@ def list_relationships(
         limit=limit,
         cursor=cursor,
     )
+    rows = with_model_value(rows, s.value_models().latest(conn))
     return AccountPage(
         items=[AccountStatus.model_validate(r) for r in rows], next_cursor=next_cursor
     )
@@ -475,6 +498,7 @@ def get_relationship(
     relationship_id: UUID,
     _: Staff,
     conn: Annotated[ReadConnection, Depends(read_connection)],
+    s: Annotated[Services, Depends(services)],
     response: Response,
     min_position: MinPosition = None,
     wait: Wait = 2.0,
@@ -484,4 +508,5 @@ def get_relationship(
     if row is None:
         raise HTTPException(404, f"no relationship with id {relationship_id}")
     response.headers["ETag"] = f'"{row["version"]}"'
-    return AccountStatus.model_validate(row)
+    [status] = with_model_value([row], s.value_models().latest(conn))
+    return AccountStatus.model_validate(status)
