@@ -295,6 +295,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             aggregate.interaction_count += 1
+            aggregate.interaction_ids = aggregate.interaction_ids | {self.interaction_id}
             if (
                 aggregate.last_interaction is None
                 or self.occurred_at >= aggregate.last_interaction.happened_at
@@ -335,6 +336,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
         self.office_rep: str | None = None
         self.contacts: dict[str, Contact] = {}
         self.interaction_count = 0
+        self.interaction_ids: frozenset[UUID] = frozenset()
         self.last_interaction: LastInteraction | None = None
         self.care_action_count = 0
 
@@ -563,6 +565,11 @@ class Relationship(Aggregate, created_event_name="Registered"):
         staff: str | None = None,
         contact_id: str | None = None,
     ) -> None:
+        refuse_unless(
+            interaction_id not in self.interaction_ids,
+            "interaction.duplicate_id",
+            f"an interaction with id {interaction_id} is already logged",
+        )
         if contact_id is not None:
             self._contact(contact_id)
         self.trigger_event(

@@ -221,6 +221,31 @@ def test_interactions_keep_the_latest_by_business_time() -> None:
         )
 
 
+def test_an_interaction_id_is_logged_once() -> None:
+    # Logged twice, one id named two interactions, and the account-status read model,
+    # which keeps one row per interaction id, could take in neither.
+    r = register()
+    visit = uuid4()
+    r.log_interaction(
+        ctx(),
+        interaction_id=visit,
+        channel=Channel.VISIT,
+        direction=Direction.OUTBOUND,
+        summary="x",
+    )
+    with pytest.raises(CommandRefused) as refused:
+        r.log_interaction(
+            ctx(),
+            interaction_id=visit,
+            channel=Channel.CALL,
+            direction=Direction.INBOUND,
+            summary="y",
+        )
+    assert refused.value.rule == "interaction.duplicate_id"
+    assert r.interaction_count == 1
+    assert r.interaction_ids == {visit}
+
+
 def test_invalid_values_are_refused_with_the_field() -> None:
     with pytest.raises(InvalidValue) as excinfo:
         Relationship.register(
