@@ -131,6 +131,8 @@ def scoped_branch(staff: StaffMember, requested: str | None) -> str | None:
 Staff = Annotated[StaffMember, Depends(current_staff)]
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+#: What the document tells clients If-Match may hold: a version as ETag gives it, or "*".
+_IF_MATCH_DOCUMENTED = r'^[ \t]*(\*|(W/)?"?[0-9]{1,18}"?)[ \t]*$'
 
 
 def expected_version(
@@ -139,6 +141,7 @@ def expected_version(
         Header(
             alias="If-Match",
             description='The version the command expects, as returned in ETag (e.g. "3")',
+            json_schema_extra={"pattern": _IF_MATCH_DOCUMENTED},
         ),
     ] = None,
 ) -> int | None:
