@@ -278,7 +278,7 @@ class ColdResponsibilityProjection(ResponsibilityProjection):
 
     def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
         super().apply_batch(conn, events)
-        self._cache.clear()
+        self.shipments.forget()
 
 
 @dataclass

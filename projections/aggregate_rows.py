@@ -53,6 +53,10 @@ class AggregatesOfBatch(Generic[A]):
             self._cache.popitem(last=False)
         return touched
 
+    def forget(self) -> None:
+        """Keep no aggregate between batches (every batch replays what it touches)."""
+        self._cache.clear()
+
     def _before(self, conn: Connection, aggregate_id: UUID, version: int) -> A | None:
         cached = self._cache.pop(aggregate_id, None)
         if cached is not None and cached.version == version - 1:

@@ -17,17 +17,17 @@ them depend on the time of asking).
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 
 from application.schema import EVENTS_TABLE, Migration
 from domain.shipment import Claim, Handover, Incident, Link, Party, Shipment
+from projections.aggregate_rows import AggregatesOfBatch
 from projections.engine import BatchProjection, Connection, ProjectedEvent
 
 MIGRATION = Migration(
@@ -299,54 +299,20 @@ class ResponsibilityProjection(BatchProjection):
     tables = ("shipment_audit", "audit_link", "audit_incident", "audit_claim")
 
     def __init__(self, mapper: Mapper[Any]) -> None:
-        self.mapper = mapper
-        self._cache: OrderedDict[UUID, Shipment] = OrderedDict()
+        self.shipments = AggregatesOfBatch(mapper, Shipment, cache_size=CACHE_SIZE)
         self._booked_position: dict[UUID, int] = {}
 
     def handles(self, topic: str) -> bool:
         return topic.startswith("Shipment.")
 
-    def _replay(self, conn: Connection, shipment_id: UUID, below_version: int) -> Shipment | None:
-        rows = conn.execute(
-            f"SELECT originator_id, originator_version, topic, state FROM {EVENTS_TABLE} "
-            "WHERE originator_id = %s AND originator_version < %s ORDER BY originator_version",
-            (shipment_id, below_version),
-        ).fetchall()
-        shipment: Shipment | None = None
-        for originator_id, version, topic, state in rows:
-            event = self.mapper.to_domain_event(
-                StoredEvent(originator_id, version, topic, bytes(state))
-            )
-            shipment = event.mutate(shipment)  # type: ignore[attr-defined]
-        return shipment
-
-    def _before(self, conn: Connection, shipment_id: UUID, version: int) -> Shipment | None:
-        """The shipment just before the event with ``version``."""
-        cached = self._cache.pop(shipment_id, None)
-        if cached is not None and cached.version == version - 1:
-            return cached
-        if version == 1:
-            return None
-        return self._replay(conn, shipment_id, version)
-
     def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
-        touched: dict[UUID, Shipment] = {}
-        positions: dict[UUID, ProjectedEvent] = {}
+        last: dict[UUID, ProjectedEvent] = {}
         for item in events:
-            e = item.event
-            sid: UUID = e.originator_id
-            shipment = touched.get(sid)
-            if shipment is None:
-                shipment = self._before(conn, sid, e.originator_version)
-            if isinstance(e, Shipment.Booked):
-                self._booked_position[sid] = item.position
-            touched[sid] = e.mutate(shipment)
-            positions[sid] = item
-        self._write(conn, touched, positions)
-        for sid, shipment in touched.items():
-            self._cache[sid] = shipment
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            last[item.event.originator_id] = item
+            if isinstance(item.event, Shipment.Booked):
+                self._booked_position[item.event.originator_id] = item.position
+        touched = self.shipments.apply(conn, events)
+        self._write(conn, touched, {sid: last[sid] for sid in touched})
 
     def _booked_at_position(self, conn: Connection, sid: UUID) -> int:
         if sid in self._booked_position:
