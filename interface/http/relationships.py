@@ -7,17 +7,14 @@ of the last event; reads take ``min_position`` to see their own writes.
 # No `from __future__ import annotations` here: FastAPI reads the body types of the
 # generated command endpoints from their annotations at run time.
 
-from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from application.service import CommandResult, Fullchain
-from domain.base import CommandContext
 from domain.relationship import (
     CareActionKind,
     Channel,
@@ -25,6 +22,7 @@ from domain.relationship import (
     Lifecycle,
     RelationshipKind,
 )
+from interface.http.commands import COMMAND_ERRORS, Handler, accepted, aggregate_command
 from interface.http.deps import (
     CommandAccepted,
     CommandMeta,
@@ -195,13 +193,6 @@ class AccountPage(BaseModel):
 
 # --- commands ----------------------------------------------------------------------------
 
-COMMAND_ERRORS = responses(401, 404, 409, 412, 422)
-
-
-def _accepted(response: Response, result: CommandResult) -> CommandAccepted:
-    response.headers["ETag"] = f'"{result.version}"'
-    return CommandAccepted.of(result)
-
 
 @router.post(
     "",
@@ -227,34 +218,11 @@ def register(
         relationship_id=body.relationship_id,
     )
     response.headers["Location"] = f"/v1/relationships/{result.aggregate_id}"
-    return _accepted(response, result)
-
-
-Handler = Callable[[Fullchain, CommandContext, UUID, Any, int | None], CommandResult]
+    return accepted(response, result)
 
 
 def _command(path: str, summary: str, body_type: type[CommandMeta], handler: Handler) -> None:
-    """One POST endpoint per command, all with the same conventions."""
-
-    def endpoint(
-        relationship_id: Annotated[UUID, Path()],
-        body: body_type,  # type: ignore[valid-type]
-        staff: Staff,
-        s: Annotated[Services, Depends(services)],
-        expected: ExpectedVersion,
-        response: Response,
-    ) -> CommandAccepted:
-        result = handler(s.app, context(s, staff, body), relationship_id, body, expected)
-        return _accepted(response, result)
-
-    endpoint.__name__ = path.strip("/").replace("/", "_").replace("-", "_").replace("{", "")
-    endpoint.__name__ = endpoint.__name__.replace("}", "")
-    router.post(
-        "/{relationship_id}" + path,
-        summary=summary,
-        response_model=CommandAccepted,
-        responses=COMMAND_ERRORS,
-    )(endpoint)
+    aggregate_command(router, "relationship_id", path, summary, body_type, handler)
 
 
 _command(
@@ -416,7 +384,7 @@ def change_contact(
         email=body.email,
         expected_version=expected,
     )
-    return _accepted(response, result)
+    return accepted(response, result)
 
 
 @router.post(
@@ -437,7 +405,7 @@ def remove_contact(
     result = s.app.remove_contact(
         context(s, staff, body), relationship_id, contact_id=contact_id, expected_version=expected
     )
-    return _accepted(response, result)
+    return accepted(response, result)
 
 
 # --- reads -------------------------------------------------------------------------------
