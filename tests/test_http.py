@@ -213,6 +213,7 @@ def test_text_with_nul_is_refused_before_it_can_stop_a_read_model(client: TestCl
         ("/v1/relationships", "team_member"),
         ("/v1/shipments", "branch"),
         ("/v1/audit/findings", "branch"),
+        ("/v1/decisions/pipeline", "region"),
     ]:
         filtered = client.get(path, params={name: "Su\x00zhou"})
         assert filtered.status_code == 422, (path, name)
@@ -311,4 +312,8 @@ def test_openapi_documents_every_status(client: TestClient) -> None:
         assert {"200", "401", "404", "409", "412", "422"} <= set(op["responses"]), path
     get_one = spec["paths"]["/v1/relationships/{relationship_id}"]["get"]
     assert {"200", "401", "404", "503"} <= set(get_one["responses"])
+    # Every endpoint checks the bearer token and the permission matrix.
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            assert {"401", "403"} <= set(op["responses"]), (method, path)
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"

@@ -22,6 +22,7 @@ from domain.relationship import Lifecycle
 from domain.value import DormancyPolicy, RfmSegment
 from interface.http.deps import (
     MinPosition,
+    NoNul,
     Staff,
     Wait,
     fresh_enough,
@@ -59,10 +60,14 @@ Money = dict[str, Decimal]
 
 def scope(
     staff: Staff,
-    branch: Annotated[str | None, Query(max_length=80, description="The customer's branch")] = None,
-    region: Annotated[str | None, Query(max_length=80, description="The customer's region")] = None,
+    branch: Annotated[
+        str | None, Query(max_length=80, description="The customer's branch"), NoNul
+    ] = None,
+    region: Annotated[
+        str | None, Query(max_length=80, description="The customer's region"), NoNul
+    ] = None,
     industry: Annotated[
-        str | None, Query(max_length=80, description="The customer's industry")
+        str | None, Query(max_length=80, description="The customer's industry"), NoNul
     ] = None,
 ) -> Scope:
     return Scope(branch=scoped_branch(staff, branch), region=region, industry=industry)
