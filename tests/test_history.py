@@ -333,3 +333,18 @@ def test_the_history_never_reads_past_the_index(services: Services) -> None:
         ).fetchall()
     text = "\n".join(row["QUERY PLAN"] for row in plan)
     assert "fullchain_events_notification_id_idx" in text, text
+
+
+def test_filters_with_nul_are_refused(services: Services) -> None:
+    from fastapi.testclient import TestClient
+
+    from domain.staff import Role
+    from interface.http.app import create_app
+    from tests.staffing import enroll
+
+    token = enroll(services, "auditor.nul", "Auditor", roles=(Role.AUDITOR,))
+    with TestClient(create_app(services)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        for params in ({"actor": "a\x00b"}, {"event": "Shipment.\x00"}):
+            response = c.get(f"/v1/relationships/{uuid4()}/history", params=params)
+            assert response.status_code == 422, params

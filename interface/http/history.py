@@ -10,7 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from interface.http.deps import MinPosition, Staff, Wait, fresh_enough, read_connection, services
+from interface.http.deps import (
+    MinPosition,
+    NoNul,
+    Staff,
+    Wait,
+    fresh_enough,
+    read_connection,
+    services,
+)
 from interface.http.errors import responses
 from interface.runtime import Services
 from projections.audit_package import build as build_package
@@ -124,10 +132,10 @@ def relationship_history(
         Literal["recorded", "occurred"], Query(description="Which time from/to apply to")
     ] = "recorded",
     event: Annotated[
-        list[str] | None,
+        list[Annotated[str, NoNul]] | None,
         Query(max_length=20, description='Event names, e.g. "Shipment.Delivered"; repeatable'),
     ] = None,
-    actor: Annotated[str | None, Query(max_length=64, description="A staff id")] = None,
+    actor: Annotated[str | None, Query(max_length=64, description="A staff id"), NoNul] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     min_position: MinPosition = None,
