@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from application.recorder import SideEffect
 from application.schema import EVENTS_TABLE, Migration
@@ -42,6 +43,16 @@ MIGRATION = Migration(
     ],
 )
 
+RESPONSES = Migration(
+    "0014_idempotent_responses",
+    "the original response of each idempotent command, kept for its retries",
+    [
+        "ALTER TABLE idempotency_key ADD COLUMN response_status integer, "
+        "ADD COLUMN response_body bytea, ADD COLUMN response_headers jsonb, "
+        "ADD COLUMN response_withheld boolean NOT NULL DEFAULT false",
+    ],
+)
+
 CONSTRAINT = "idempotency_key_pkey"
 
 
@@ -62,6 +73,10 @@ class Outcome:
     version: int
     position: int
     created: bool
+    #: The original response as sent (status, body, headers), once it was kept.
+    response: tuple[int, bytes, dict[str, str]] | None = None
+    #: The original response carried a secret (a token shown once) and is not repeated.
+    withheld: bool = False
 
 
 current: contextvars.ContextVar[Claim | None] = contextvars.ContextVar(
@@ -104,14 +119,41 @@ def side_effect(
 
 def find(conn: psycopg.Connection[Any], scope: bytes, key: str) -> Outcome | None:
     row = conn.execute(
-        "SELECT request_sha256, aggregate_id, version, position, created FROM idempotency_key "
+        "SELECT request_sha256, aggregate_id, version, position, created, response_status, "
+        "response_body, response_headers, response_withheld FROM idempotency_key "
         "WHERE scope = %s AND key = %s",
         (scope, key),
     ).fetchone()
     if row is None:
         return None
-    values = list(row.values()) if isinstance(row, dict) else list(row)
-    return Outcome(bytes(values[0]), values[1], int(values[2]), int(values[3]), bool(values[4]))
+    v = list(row.values()) if isinstance(row, dict) else list(row)
+    response = (int(v[5]), bytes(v[6]), dict(v[7] or {})) if v[5] is not None else None
+    return Outcome(bytes(v[0]), v[1], int(v[2]), int(v[3]), bool(v[4]), response, bool(v[8]))
+
+
+def keep_response(
+    conn: psycopg.Connection[Any],
+    claim: Claim,
+    status: int,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    withheld: bool,
+) -> None:
+    """Keep the response a command's first request got, for its retries (once)."""
+    conn.execute(
+        "UPDATE idempotency_key SET response_status = %s, response_body = %s, "
+        "response_headers = %s, response_withheld = %s "
+        "WHERE scope = %s AND key = %s AND response_status IS NULL",
+        (
+            status,
+            b"" if withheld else body,
+            Jsonb(headers),
+            withheld,
+            claim.scope,
+            claim.key,
+        ),
+    )
 
 
 def is_key_conflict(error: BaseException) -> bool:

@@ -57,6 +57,7 @@ def all_migrations() -> list[Migration]:
         responsibility.MIGRATION,
         integrity.MIGRATION,
         idempotency.MIGRATION,
+        idempotency.RESPONSES,
         recorder.MIGRATION,
         tokens.MIGRATION,
         history.MIGRATION,

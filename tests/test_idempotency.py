@@ -131,3 +131,27 @@ def test_oversized_bodies_are_refused_with_413(client: TestClient, services: Ser
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
     assert events(services) == 0
+
+
+def test_a_retry_answers_the_original_body_but_never_a_token_again(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FULLCHAIN_ADMIN_TOKEN", "automation-secret-123")
+    admin = {"Authorization": "Bearer automation-secret-123"}
+    with TestClient(create_app(services)) as c:
+        body = {"staff_id": "wu.gang", "name": "吴刚", "branch": "Suzhou", "roles": []}
+        first = c.post("/v1/staff", json=body, headers={**admin, "Idempotency-Key": "s1"})
+        again = c.post("/v1/staff", json=body, headers={**admin, "Idempotency-Key": "s1"})
+        assert (first.status_code, again.status_code) == (201, 201)
+        assert again.json() == first.json()
+        assert again.headers["Location"] == first.headers["Location"] == "/v1/staff/wu.gang"
+
+        issue = {**admin, "Idempotency-Key": "t1"}
+        issued = c.post("/v1/staff/wu.gang/tokens", json={"label": "phone"}, headers=issue)
+        assert issued.status_code == 201
+        assert issued.json()["token"].startswith("fc_")
+        retried = c.post("/v1/staff/wu.gang/tokens", json={"label": "phone"}, headers=issue)
+        assert retried.status_code == 409
+        assert "shown once" in retried.json()["detail"]
+        assert "token" not in retried.json()
+    assert len(services.app.get_staff("wu.gang").tokens) == 1

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from application import idempotency
 from interface.http import (
@@ -50,7 +54,18 @@ def create_app(services: Services) -> FastAPI:
         with services.reads.connection() as conn:
             return idempotency.find(conn, scope, key)
 
-    app.add_middleware(RequestGuards, find=find_key)
+    def keep_response(
+        claim: idempotency.Claim, status: int, body: bytes, headers: dict[str, str]
+    ) -> None:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = None
+        secret = isinstance(answer, dict) and "token" in answer  # shown once, never again
+        with services.reads.connection() as conn:
+            idempotency.keep_response(conn, claim, status, body, headers, withheld=secret)
+
+    app.add_middleware(RequestGuards, find=find_key, keep=keep_response)
     app.include_router(relationships.router)
     app.include_router(shipment_reads.router)
     app.include_router(audit.router)
@@ -62,4 +77,42 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(competitors.router)
     app.include_router(decisions.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            document_request_guards(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def document_request_guards(schema: dict[str, Any]) -> None:
+    """What the request guards add to every POST: ``Idempotency-Key`` and its 422, 413."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for item in schema.get("paths", {}).values():
+        operation = item.get("post")
+        if operation is None:
+            continue
+        operation.setdefault("parameters", []).append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "description": "Makes retries safe: the same key and request answer the "
+                "original response and write nothing new; the same key with another request "
+                "is refused (422).",
+                "schema": {"type": "string", "pattern": "^[!-~]{1,200}$"},
+            }
+        )
+        responses = operation.setdefault("responses", {})
+        responses.setdefault(
+            "413", {"description": "The request body is larger than 256 KiB", "content": problem}
+        )
+        responses.setdefault(
+            "422", {"description": "Invalid input: the field and the reason", "content": problem}
+        )

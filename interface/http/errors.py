@@ -190,12 +190,9 @@ def install(app: FastAPI) -> None:
         from interface.http.middleware import replay
 
         status, body, headers = replay(exc.outcome, request.url.path)
-        return Response(
-            body,
-            status_code=status,
-            media_type="application/json",
-            headers={k.decode(): v.decode() for k, v in headers},
-        )
+        kept = {k.decode(): v.decode() for k, v in headers}
+        media_type = kept.pop("content-type", "application/json")
+        return Response(body, status_code=status, media_type=media_type, headers=kept)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -83,8 +83,46 @@ def _replaying(body: bytes) -> Callable[[], Awaitable[Message]]:
     return receive
 
 
+WITHHELD = _problem(
+    409,
+    "Conflict",
+    "the original answer carried a token, shown once and never repeated; revoke it if it "
+    "was lost and issue another",
+    "token-shown-once",
+)
+
+
+#: The headers of a command's answer that its retries repeat.
+_KEPT_HEADERS = {b"content-type", b"etag", b"location"}
+
+
+async def _send_replay(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 def replay(outcome: idempotency.Outcome, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    """The original response of a command, rebuilt from what its key recorded."""
+    """The original response of a command: as it was sent when it was kept, else rebuilt
+    from what its key recorded (aggregate, version, position)."""
+    replayed = (b"idempotent-replayed", b"true")
+    if outcome.withheld:
+        status, problem = WITHHELD
+        return status, problem, [(b"content-type", PROBLEM_JSON.encode()), replayed]
+    if outcome.response is not None:
+        status, body, kept = outcome.response
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept.items()]
+        return status, body, [*headers, replayed]
     body = json.dumps(
         {
             "aggregate_id": str(outcome.aggregate_id),
@@ -92,7 +130,11 @@ def replay(outcome: idempotency.Outcome, path: str) -> tuple[int, bytes, list[tu
             "position": outcome.position,
         }
     ).encode()
-    headers = [(b"etag", f'"{outcome.version}"'.encode()), (b"idempotent-replayed", b"true")]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"etag", f'"{outcome.version}"'.encode()),
+        replayed,
+    ]
     if outcome.created:
         headers.append((b"location", f"{path.rstrip('/')}/{outcome.aggregate_id}".encode()))
     return (201 if outcome.created else 200), body, headers
@@ -101,9 +143,15 @@ def replay(outcome: idempotency.Outcome, path: str) -> tuple[int, bytes, list[tu
 class RequestGuards:
     """Body size limit for every request; idempotency for POSTs with ``Idempotency-Key``."""
 
-    def __init__(self, app: ASGIApp, find: Callable[[bytes, str], idempotency.Outcome | None]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        find: Callable[[bytes, str], idempotency.Outcome | None],
+        keep: Callable[[idempotency.Claim, int, bytes, dict[str, str]], None],
+    ):
         self.app = app
         self.find = find
+        self.keep = keep
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
@@ -153,13 +201,32 @@ class RequestGuards:
                 await _send(send, status, problem, PROBLEM_JSON)
                 return
             status, payload, extra = replay(outcome, scope["path"])
-            await _send(send, status, payload, "application/json", extra)
+            await _send_replay(send, status, payload, extra)
             return
-        token = idempotency.current.set(idempotency.Claim(scope_hash, text, request_hash))
+        claim = idempotency.Claim(scope_hash, text, request_hash)
+        token = idempotency.current.set(claim)
+        sent: dict[str, Any] = {"body": b""}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                sent["status"] = message["status"]
+                sent["headers"] = {
+                    k.decode("latin-1"): v.decode("latin-1")
+                    for k, v in message.get("headers", [])
+                    if k.lower() in _KEPT_HEADERS
+                }
+            elif message["type"] == "http.response.body":
+                sent["body"] += message.get("body", b"")
+            await send(message)
+
         try:
-            await self.app(scope, _replaying(body), send)
+            await self.app(scope, _replaying(body), capture)
         finally:
             idempotency.current.reset(token)
+        if 200 <= sent.get("status", 0) < 300:
+            await anyio.to_thread.run_sync(
+                lambda: self.keep(claim, sent["status"], sent["body"], sent["headers"])
+            )
 
     @staticmethod
     async def _too_large(send: Send) -> None:
