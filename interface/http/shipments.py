@@ -31,6 +31,7 @@ from domain.shipment import (
     PartyKind,
     ResponsibilityBasis,
 )
+from interface.http.commands import COMMAND_ERRORS, accepted
 from interface.http.deps import (
     CommandAccepted,
     CommandMeta,
@@ -316,20 +317,10 @@ class ClaimAccepted(CommandAccepted):
 
 # --- commands ----------------------------------------------------------------------------
 
-COMMAND_ERRORS = responses(401, 404, 409, 412, 422)
 
 ServicesDep = Annotated[Services, Depends(services)]
 ShipmentId = Annotated[UUID, Path()]
 LinkSequence = Annotated[int, Path(ge=1, le=MAX_LINKS)]
-
-
-def _etag(response: Response, result: CommandResult) -> None:
-    response.headers["ETag"] = f'"{result.version}"'
-
-
-def _accepted(response: Response, result: CommandResult) -> CommandAccepted:
-    _etag(response, result)
-    return CommandAccepted.of(result)
 
 
 def _name(path: str) -> str:
@@ -378,7 +369,7 @@ def book(body: BookShipment, staff: Staff, s: ServicesDep, response: Response) -
         shipment_id=body.shipment_id,
     )
     response.headers["Location"] = f"/v1/shipments/{result.aggregate_id}"
-    return _accepted(response, result)
+    return accepted(response, result)
 
 
 ShipmentHandler = Callable[[Fullchain, CommandContext, UUID, Any, int | None], CommandResult]
@@ -403,7 +394,7 @@ def _command(
         response: Response,
     ) -> CommandAccepted:
         result = handler(s.app, context(s, staff, body), shipment_id, body, expected)
-        return _accepted(response, result)
+        return accepted(response, result)
 
     endpoint.__name__ = _name(path)
     router.post(
@@ -434,7 +425,7 @@ def _link_command(
         response: Response,
     ) -> CommandAccepted:
         result = handler(s.app, context(s, staff, body), shipment_id, sequence, body, expected)
-        return _accepted(response, result)
+        return accepted(response, result)
 
     endpoint.__name__ = f"link_{_name(path)}"
     router.post(
@@ -465,7 +456,7 @@ def _incident_command(
         response: Response,
     ) -> CommandAccepted:
         result = handler(s.app, context(s, staff, body), shipment_id, incident_id, body, expected)
-        return _accepted(response, result)
+        return accepted(response, result)
 
     endpoint.__name__ = f"incident_{_name(path)}"
     router.post(
@@ -496,7 +487,7 @@ def _claim_command(
         response: Response,
     ) -> CommandAccepted:
         result = handler(s.app, context(s, staff, body), shipment_id, claim_id, body, expected)
-        return _accepted(response, result)
+        return accepted(response, result)
 
     endpoint.__name__ = f"claim_{_name(path)}"
     router.post(
@@ -662,8 +653,7 @@ def report_incident(
         weight_affected_kg=body.weight_affected_kg,
         expected_version=expected,
     )
-    _etag(response, result)
-    return IncidentAccepted(**CommandAccepted.of(result).model_dump(), incident_id=incident_id)
+    return IncidentAccepted(**accepted(response, result).model_dump(), incident_id=incident_id)
 
 
 _incident_command(
@@ -765,8 +755,7 @@ def file_claim(
         currency=body.currency,
         expected_version=expected,
     )
-    _etag(response, result)
-    return ClaimAccepted(**CommandAccepted.of(result).model_dump(), claim_id=claim_id)
+    return ClaimAccepted(**accepted(response, result).model_dump(), claim_id=claim_id)
 
 
 _claim_command(
