@@ -9,8 +9,10 @@ an incident was discovered, the customer's claim arrived — is its ``occurred_a
 # No `from __future__ import annotations` here: FastAPI reads the body types of the
 # generated command endpoints from their annotations at run time.
 
+import inspect
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any, Self
 from uuid import UUID, uuid4
 
@@ -406,30 +408,47 @@ def _command(
     )(endpoint)
 
 
-def _link_command(
+def _member_command(
+    member: str,
+    id_name: str,
+    id_type: Any,
     path: str,
     summary: str,
     body_type: type[CommandMeta],
     handler: MemberHandler,
     description: str | None = None,
 ) -> None:
-    """A command on one link, named by its sequence: /links/{sequence}/..."""
+    """A command on one member of the shipment: /{member}/{<id_name>}/..."""
 
-    def endpoint(
-        shipment_id: ShipmentId,
-        sequence: LinkSequence,
-        body: body_type,  # type: ignore[valid-type]
-        staff: Staff,
-        s: ServicesDep,
-        expected: ExpectedVersion,
-        response: Response,
-    ) -> CommandAccepted:
-        result = handler(s.app, context(s, staff, body), shipment_id, sequence, body, expected)
-        return accepted(response, result)
+    def endpoint(**arguments: Any) -> CommandAccepted:
+        s: Services = arguments["s"]
+        body: CommandMeta = arguments["body"]
+        result = handler(
+            s.app,
+            context(s, arguments["staff"], body),
+            arguments["shipment_id"],
+            arguments[id_name],
+            body,
+            arguments["expected"],
+        )
+        return accepted(arguments["response"], result)
 
-    endpoint.__name__ = f"link_{_name(path)}"
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter("shipment_id", keyword, annotation=ShipmentId),
+            inspect.Parameter(id_name, keyword, annotation=id_type),
+            inspect.Parameter("body", keyword, annotation=body_type),
+            inspect.Parameter("staff", keyword, annotation=Staff),
+            inspect.Parameter("s", keyword, annotation=ServicesDep),
+            inspect.Parameter("expected", keyword, annotation=ExpectedVersion),
+            inspect.Parameter("response", keyword, annotation=Response),
+        ],
+        return_annotation=CommandAccepted,
+    )
+    endpoint.__name__ = f"{member.rstrip('s')}_{_name(path)}"
     router.post(
-        "/{shipment_id}/links/{sequence}" + path,
+        f"/{{shipment_id}}/{member}/{{{id_name}}}{path}",
         summary=summary,
         description=description or "",
         response_model=CommandAccepted,
@@ -437,66 +456,10 @@ def _link_command(
     )(endpoint)
 
 
-def _incident_command(
-    path: str,
-    summary: str,
-    body_type: type[CommandMeta],
-    handler: MemberHandler,
-    description: str | None = None,
-) -> None:
-    """A command on one incident: /incidents/{incident_id}/..."""
-
-    def endpoint(
-        shipment_id: ShipmentId,
-        incident_id: Annotated[UUID, Path()],
-        body: body_type,  # type: ignore[valid-type]
-        staff: Staff,
-        s: ServicesDep,
-        expected: ExpectedVersion,
-        response: Response,
-    ) -> CommandAccepted:
-        result = handler(s.app, context(s, staff, body), shipment_id, incident_id, body, expected)
-        return accepted(response, result)
-
-    endpoint.__name__ = f"incident_{_name(path)}"
-    router.post(
-        "/{shipment_id}/incidents/{incident_id}" + path,
-        summary=summary,
-        description=description or "",
-        response_model=CommandAccepted,
-        responses=COMMAND_ERRORS,
-    )(endpoint)
-
-
-def _claim_command(
-    path: str,
-    summary: str,
-    body_type: type[CommandMeta],
-    handler: MemberHandler,
-    description: str | None = None,
-) -> None:
-    """A command on one claim: /claims/{claim_id}/..."""
-
-    def endpoint(
-        shipment_id: ShipmentId,
-        claim_id: Annotated[UUID, Path()],
-        body: body_type,  # type: ignore[valid-type]
-        staff: Staff,
-        s: ServicesDep,
-        expected: ExpectedVersion,
-        response: Response,
-    ) -> CommandAccepted:
-        result = handler(s.app, context(s, staff, body), shipment_id, claim_id, body, expected)
-        return accepted(response, result)
-
-    endpoint.__name__ = f"claim_{_name(path)}"
-    router.post(
-        "/{shipment_id}/claims/{claim_id}" + path,
-        summary=summary,
-        description=description or "",
-        response_model=CommandAccepted,
-        responses=COMMAND_ERRORS,
-    )(endpoint)
+#: Commands on one link (by its sequence), one incident, one claim.
+_link_command = partial(_member_command, "links", "sequence", LinkSequence)
+_incident_command = partial(_member_command, "incidents", "incident_id", Annotated[UUID, Path()])
+_claim_command = partial(_member_command, "claims", "claim_id", Annotated[UUID, Path()])
 
 
 # --- the chain ---
