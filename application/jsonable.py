@@ -1,13 +1,13 @@
 """Domain values as plain JSON for auditors: an event's data, an aggregate's state.
 
 Decimals, UUIDs and datetimes become strings (a decimal keeps its exact digits), enums
-their values, value objects (frozen dataclasses) objects of their fields, tuples and sets
-lists, and mapping keys strings.
+their values, value objects (frozen dataclasses) objects of their fields, tuples lists,
+sets sorted lists, and mapping keys strings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,7 +51,10 @@ def _general(value: Any) -> Any:
         return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
     if isinstance(value, Mapping):
         return {_key(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
+    if isinstance(value, Set):
+        # In a fixed order, not the set's own, which depends on how the set was reached.
+        return sorted((jsonable(item) for item in value), key=repr)
+    if isinstance(value, list | tuple):
         return [jsonable(item) for item in value]
     raise TypeError(f"no JSON form for a value of type {type(value).__name__}")
 

@@ -1,156 +1,62 @@
-"""The service layer for sales and service: service offerings, opportunities, service cases
-and competitor profiles, one method per command.
-
-``SalesAndService`` is a mixin of ``Fullchain`` (``application.service``), whose command
-path it uses: load, decide, save. What a command's aggregate cannot know it is told — the
-kind of a relationship, whether an offering is active, the kinds of the competitors named,
-the SLA policy in force — as ``book_shipment`` tells a shipment the kinds of its partners.
-An id a command names that refers to nothing is invalid input (422, on its field); the
-aggregate the command is about not existing is a 404.
+"""Commands on sales: service offerings, opportunities and competitor profiles — one
+method per command.
 
 Winning an opportunity with a prospect or target makes it a customer: the win and the
-first business are two aggregates, so two commands, one after the other — the win, then
-``record_first_business`` on the relationship, with the same correlation id and the win as
-its cause. The answer is the opportunity's version with the position of the last event
-written, so a read that waits for it sees the new customer too. The booking desk then books
-for the customer as for any other. (The first business is not written when the win is
-replayed under the same idempotency key: the first request wrote it.)
-
-SLA policy: ``FULLCHAIN_SLA_POLICY`` gives the first-response and resolution hours of any
-priority, ``urgent=1/8,high=4/24,normal=8/72,low=24/168``; priorities it does not name keep
-``DEFAULT_SLA_POLICY``'s hours. A policy that cannot be right (a more urgent priority given
-more time, a resolution due before the response) fails the command that uses it, naming the
-variable.
-"""
+first business are two aggregates, decided by one command and appended together — the win,
+and ``record_first_business`` on the relationship as a following step (the same
+correlation id, the win as its cause). Both commit or neither does. The answer is the
+opportunity's version with the position of the last event written, so a read that waits
+for it sees the new customer too."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from decimal import Decimal
-from functools import lru_cache
-from typing import TYPE_CHECKING, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
-from application import idempotency
-from domain.base import CommandContext, CommandRefused, DomainError, InvalidValue
+from application.commands import CommandPath, CommandResult, NotFound
+from domain.base import CommandContext
 from domain.competitor import CompetitorProfile
 from domain.offering import Lane, ServiceLevel, ServiceOffering
 from domain.opportunity import SELLING_KINDS, LossReason, Opportunity, Stage
 from domain.relationship import Relationship, RelationshipKind
-from domain.service_case import (
-    DEFAULT_SLA_POLICY,
-    PRIORITIES,
-    SERVED_KINDS,
-    CaseKind,
-    Priority,
-    ServiceCase,
-    SlaPolicy,
-    SlaTarget,
-)
-from domain.shipment import Shipment
-from domain.staff import Staff
-
-if TYPE_CHECKING:
-    from application.service import CommandResult
-
-A = TypeVar("A", bound=Aggregate)
-
-SLA_POLICY_VARIABLE = "FULLCHAIN_SLA_POLICY"
 
 #: The kinds a prospect or target becomes a customer from, on its first won business.
 _BEFORE_FIRST_BUSINESS = frozenset({RelationshipKind.PROSPECT, RelationshipKind.TARGET})
 
 
-@lru_cache(maxsize=8)
-def parse_sla_policy(text: str) -> SlaPolicy:
-    """``urgent=1/8,high=4/24``: first-response/resolution hours per priority; the
-    priorities not named keep the default's. ``ValueError`` if it cannot be right."""
-    targets = {priority: DEFAULT_SLA_POLICY.target(priority) for priority in PRIORITIES}
+@contextmanager
+def _profile_of(relationship_id: UUID) -> Iterator[None]:
+    """A missing profile is named by its competitor's id, not by its own derived one."""
     try:
-        for item in filter(None, (part.strip() for part in text.split(","))):
-            name, _, hours = item.partition("=")
-            first_response, _, resolution = hours.partition("/")
-            targets[Priority(name.strip())] = SlaTarget(int(first_response), int(resolution))
-        return SlaPolicy(**{p.value: target for p, target in targets.items()})
-    except (ValueError, DomainError) as error:
-        reason = error.message if isinstance(error, DomainError) else str(error)
-        msg = (
-            f"{SLA_POLICY_VARIABLE}={text!r} is not an SLA policy"
-            f" (priority=first-response-hours/resolution-hours, ...): {reason}"
-        )
-        raise ValueError(msg) from None
+        yield
+    except NotFound:
+        raise NotFound("competitor profile of relationship", relationship_id) from None
 
 
-def configured_sla_policy() -> SlaPolicy:
-    text = os.environ.get(SLA_POLICY_VARIABLE, "").strip()
-    return parse_sla_policy(text) if text else DEFAULT_SLA_POLICY
+class SalesService:
+    """Commands and write-side queries of offerings, opportunities and competitor profiles."""
 
-
-class SalesAndService:
-    """Commands and write-side queries of offerings, opportunities, service cases and
-    competitor profiles; mixed into ``Fullchain``."""
-
-    if TYPE_CHECKING:  # the command path of the application it is mixed into
-
-        def _execute(
-            self,
-            cls: type[A],
-            aggregate_id: UUID,
-            decide: Callable[[A], None],
-            expected_version: int | None,
-        ) -> CommandResult: ...
-
-        def _create(self, what: str, aggregate: Aggregate) -> CommandResult: ...
-
-        def _load(self, cls: type[A], aggregate_id: UUID, *, fresh: bool) -> A: ...
-
-        def _current(self, cls: type[A], aggregate_id: UUID) -> A: ...
-
-    # --- looking up what a command refers to --------------------------------------------
-
-    def _referenced(self, cls: type[A], aggregate_id: UUID, field: str, named: object = None) -> A:
-        """The aggregate a command names in ``field`` (as ``named``, if not by its id);
-        invalid input if there is none."""
-        from application.service import NotFound  # the module this class is mixed into
-
-        try:
-            return self._load(cls, aggregate_id, fresh=False)
-        except NotFound:
-            raise InvalidValue(
-                f"{field}.unknown",
-                f"{field} {named or aggregate_id} refers to nothing",
-                field=field,
-            ) from None
-
-    def _relationship_kind(
-        self, relationship_id: UUID, field: str, wanted: Collection[RelationshipKind]
-    ) -> str:
-        """The relationship's kind; read afresh when the cached copy has not the kind
-        ``wanted`` (a prospect qualified or won by another process since)."""
-        relationship = self._referenced(Relationship, relationship_id, field)
-        if relationship.kind not in wanted:
-            relationship = self._load(Relationship, relationship_id, fresh=True)
-        return relationship.kind.value
+    def __init__(self, commands: CommandPath) -> None:
+        self.commands = commands
 
     def _offering_active(self, offering_id: UUID, field: str = "offering_id") -> bool:
-        offering = self._referenced(ServiceOffering, offering_id, field)
+        offering = self.commands.referenced(ServiceOffering, offering_id, field)
         if not offering.is_active:  # reinstated by another process since?
-            offering = self._load(ServiceOffering, offering_id, fresh=True)
+            offering = self.commands.load(ServiceOffering, offering_id, fresh=True)
         return offering.is_active
 
-    def _competitor_kinds(self, named: Iterable[tuple[str, UUID]]) -> dict[UUID, str]:
+    def _competitor_kinds(
+        self, ctx: CommandContext, named: Iterable[tuple[str, UUID]]
+    ) -> dict[UUID, str]:
         """The kind of each relationship named as a competitor, by the field naming it."""
         return {
-            rid: self._relationship_kind(rid, field, (RelationshipKind.COMPETITOR,))
+            rid: self.commands.relationship_kind(ctx, rid, field, (RelationshipKind.COMPETITOR,))
             for field, rid in named
         }
-
-    # --- service offerings ----------------------------------------------------------------
 
     def launch_offering(
         self,
@@ -172,7 +78,7 @@ class SalesAndService:
             description=description,
             offering_id=offering_id,
         )
-        return self._create("service offering", offering)
+        return self.commands.create(ctx, "service offering", offering)
 
     def revise_offering_terms(
         self,
@@ -184,7 +90,8 @@ class SalesAndService:
         reason: str,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._execute(
+        return self.commands.execute(
+            ctx,
             ServiceOffering,
             oid,
             lambda o: o.revise_terms(
@@ -202,7 +109,8 @@ class SalesAndService:
         description: str | None,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._execute(
+        return self.commands.execute(
+            ctx,
             ServiceOffering,
             oid,
             lambda o: o.redescribe(ctx, name=name, description=description),
@@ -212,18 +120,16 @@ class SalesAndService:
     def retire_offering(
         self, ctx: CommandContext, oid: UUID, *, reason: str, expected_version: int | None = None
     ) -> CommandResult:
-        return self._execute(
-            ServiceOffering, oid, lambda o: o.retire(ctx, reason=reason), expected_version
+        return self.commands.execute(
+            ctx, ServiceOffering, oid, lambda o: o.retire(ctx, reason=reason), expected_version
         )
 
     def reinstate_offering(
         self, ctx: CommandContext, oid: UUID, *, reason: str, expected_version: int | None = None
     ) -> CommandResult:
-        return self._execute(
-            ServiceOffering, oid, lambda o: o.reinstate(ctx, reason=reason), expected_version
+        return self.commands.execute(
+            ctx, ServiceOffering, oid, lambda o: o.reinstate(ctx, reason=reason), expected_version
         )
-
-    # --- opportunities --------------------------------------------------------------------
 
     def identify_opportunity(
         self,
@@ -242,8 +148,8 @@ class SalesAndService:
         opportunity = Opportunity.identify(
             ctx,
             relationship_id=relationship_id,
-            relationship_kind=self._relationship_kind(
-                relationship_id, "relationship_id", SELLING_KINDS
+            relationship_kind=self.commands.relationship_kind(
+                ctx, relationship_id, "relationship_id", SELLING_KINDS
             ),
             title=title,
             offering_id=offering_id,
@@ -253,19 +159,20 @@ class SalesAndService:
             probability=probability,
             competitor_ids=competitor_ids,
             competitor_kinds=self._competitor_kinds(
-                (f"competitor_ids[{index}]", cid) for index, cid in enumerate(competitor_ids)
+                ctx, ((f"competitor_ids[{index}]", cid) for index, cid in enumerate(competitor_ids))
             ),
             opportunity_id=opportunity_id,
         )
-        return self._create("opportunity", opportunity)
+        return self.commands.create(ctx, "opportunity", opportunity)
 
     def _opportunity(
         self,
+        ctx: CommandContext,
         oid: UUID,
         expected_version: int | None,
         decide: Callable[[Opportunity], None],
     ) -> CommandResult:
-        return self._execute(Opportunity, oid, decide, expected_version)
+        return self.commands.execute(ctx, Opportunity, oid, decide, expected_version)
 
     def advance_opportunity(
         self,
@@ -277,7 +184,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._opportunity(
-            oid, expected_version, lambda o: o.advance(ctx, to_stage=to_stage, note=note)
+            ctx, oid, expected_version, lambda o: o.advance(ctx, to_stage=to_stage, note=note)
         )
 
     def step_back_opportunity(
@@ -290,7 +197,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._opportunity(
-            oid, expected_version, lambda o: o.step_back(ctx, to_stage=to_stage, reason=reason)
+            ctx, oid, expected_version, lambda o: o.step_back(ctx, to_stage=to_stage, reason=reason)
         )
 
     def revise_expected_value(
@@ -304,6 +211,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._opportunity(
+            ctx,
             oid,
             expected_version,
             lambda o: o.revise_expected_value(ctx, amount=amount, currency=currency, reason=reason),
@@ -319,6 +227,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._opportunity(
+            ctx,
             oid,
             expected_version,
             lambda o: o.revise_probability(ctx, probability=probability, reason=reason),
@@ -335,6 +244,7 @@ class SalesAndService:
     ) -> CommandResult:
         active = self._offering_active(offering_id)
         return self._opportunity(
+            ctx,
             oid,
             expected_version,
             lambda o: o.change_offering(
@@ -350,8 +260,9 @@ class SalesAndService:
         competitor_id: UUID,
         expected_version: int | None = None,
     ) -> CommandResult:
-        kinds = self._competitor_kinds([("competitor_id", competitor_id)])
+        kinds = self._competitor_kinds(ctx, [("competitor_id", competitor_id)])
         return self._opportunity(
+            ctx,
             oid,
             expected_version,
             lambda o: o.involve_competitor(
@@ -367,48 +278,29 @@ class SalesAndService:
         note: str | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
-        """The deal is ours; a prospect or target becomes a customer by a following
-        command (see the module doc)."""
-        won = self._opportunity(
+        """The deal is ours; a prospect or target becomes a customer with it, by the first
+        business recorded in the same append (see the module doc)."""
+
+        def first_business(won: Opportunity) -> list[Aggregate]:
+            relationship = self.commands.from_log(Relationship, won.relationship_id)
+            if relationship.kind not in _BEFORE_FIRST_BUSINESS:
+                return []
+            relationship.record_first_business(
+                ctx.then("first-business"), reference=f"won opportunity {oid}"
+            )
+            return [relationship]
+
+        won = self.commands.execute(
+            ctx,
+            Opportunity,
             oid,
-            expected_version,
             lambda o: o.mark_won(
                 ctx, offering_active=self._offering_active(o.offering_id), note=note
             ),
+            expected_version,
+            follow=first_business,
         )
-        relationship_id = self._load(Opportunity, oid, fresh=False).relationship_id
-        first_business = self._first_business_after_win(ctx, relationship_id, oid)
-        if first_business is None:
-            return won
-        return replace(won, position=first_business.position)
-
-    def _first_business_after_win(
-        self, won: CommandContext, relationship_id: UUID, oid: UUID
-    ) -> CommandResult | None:
-        relationship = self._load(Relationship, relationship_id, fresh=True)
-        if relationship.kind not in _BEFORE_FIRST_BUSINESS:
-            return None
-        ctx = CommandContext(
-            actor=won.actor,
-            command_id=str(uuid4()),
-            correlation_id=won.correlation_id,
-            causation_id=won.command_id,
-            occurred_at=won.occurred_at,
-        )
-        claim = idempotency.current.set(None)  # the key belongs to the win, written with it
-        try:
-            return self._execute(
-                Relationship,
-                relationship_id,
-                lambda r: r.record_first_business(ctx, reference=f"won opportunity {oid}"),
-                None,
-            )
-        except CommandRefused as refused:
-            if refused.rule == "kind.first_business_only_prospect_or_target":
-                return None  # became a customer meanwhile, by another first business
-            raise
-        finally:
-            idempotency.current.reset(claim)
+        return won
 
     def mark_opportunity_lost(
         self,
@@ -421,11 +313,12 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         kinds = (
-            self._competitor_kinds([("competitor_id", competitor_id)])
+            self._competitor_kinds(ctx, [("competitor_id", competitor_id)])
             if competitor_id is not None
             else {}
         )
         return self._opportunity(
+            ctx,
             oid,
             expected_version,
             lambda o: o.mark_lost(
@@ -447,152 +340,8 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._opportunity(
-            oid, expected_version, lambda o: o.evaluate(ctx, rating=rating, remarks=remarks)
+            ctx, oid, expected_version, lambda o: o.evaluate(ctx, rating=rating, remarks=remarks)
         )
-
-    # --- service cases --------------------------------------------------------------------
-
-    def open_case(
-        self,
-        ctx: CommandContext,
-        *,
-        relationship_id: UUID,
-        kind: CaseKind,
-        priority: Priority,
-        subject: str,
-        description: str,
-        shipment_id: UUID | None = None,
-        incident_id: UUID | None = None,
-        case_id: UUID | None = None,
-    ) -> CommandResult:
-        """A case for a customer, prospect or target, its clocks started by the configured
-        SLA policy; a shipment it concerns is the relationship's, an incident the
-        shipment's."""
-        kind_found = self._relationship_kind(relationship_id, "relationship_id", SERVED_KINDS)
-        if shipment_id is not None:
-            shipment = self._referenced(Shipment, shipment_id, "shipment_id")
-            if shipment.customer_id != relationship_id:
-                raise InvalidValue(
-                    "case.shipment_of_another_relationship",
-                    f"shipment {shipment.reference} was booked for another relationship",
-                    field="shipment_id",
-                )
-            if incident_id is not None and incident_id not in shipment.incidents:
-                raise InvalidValue(
-                    "case.incident_of_another_shipment",
-                    f"shipment {shipment.reference} has no incident {incident_id}",
-                    field="incident_id",
-                )
-        case = ServiceCase.open(
-            ctx,
-            relationship_id=relationship_id,
-            relationship_kind=kind_found,
-            kind=kind,
-            priority=priority,
-            subject=subject,
-            description=description,
-            shipment_id=shipment_id,
-            incident_id=incident_id,
-            policy=configured_sla_policy(),
-            case_id=case_id,
-        )
-        return self._create("service case", case)
-
-    def _case(
-        self,
-        cid: UUID,
-        expected_version: int | None,
-        decide: Callable[[ServiceCase], None],
-    ) -> CommandResult:
-        return self._execute(ServiceCase, cid, decide, expected_version)
-
-    def assign_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        owner: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        """Give the case an owner: a staff member."""
-        self._referenced(Staff, Staff.id_for(owner.strip()), "owner", owner.strip())
-        return self._case(cid, expected_version, lambda c: c.assign(ctx, owner=owner))
-
-    def respond_to_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        summary: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._case(cid, expected_version, lambda c: c.respond(ctx, summary=summary))
-
-    def escalate_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        reason: str,
-        to_priority: Priority | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        policy = configured_sla_policy()
-        return self._case(
-            cid,
-            expected_version,
-            lambda c: c.escalate(ctx, reason=reason, to_priority=to_priority, policy=policy),
-        )
-
-    def resolve_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        resolution: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._case(cid, expected_version, lambda c: c.resolve(ctx, resolution=resolution))
-
-    def reopen_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        reason: str,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        policy = configured_sla_policy()
-        return self._case(
-            cid, expected_version, lambda c: c.reopen(ctx, reason=reason, policy=policy)
-        )
-
-    def close_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        note: str | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._case(cid, expected_version, lambda c: c.close(ctx, note=note))
-
-    def rate_case(
-        self,
-        ctx: CommandContext,
-        cid: UUID,
-        *,
-        rating: int,
-        comment: str | None = None,
-        expected_version: int | None = None,
-    ) -> CommandResult:
-        return self._case(
-            cid,
-            expected_version,
-            lambda c: c.rate_satisfaction(ctx, rating=rating, comment=comment),
-        )
-
-    # --- competitor profiles --------------------------------------------------------------
 
     def start_competitor_profile(
         self,
@@ -605,7 +354,7 @@ class SalesAndService:
     ) -> CommandResult:
         """The profile of the competitor ``relationship_id`` (a 404 if there is no such
         relationship)."""
-        competitor = self._load(Relationship, relationship_id, fresh=False)
+        competitor = self.commands.load(Relationship, relationship_id, fresh=False)
         profile = CompetitorProfile.start(
             ctx,
             relationship_id=relationship_id,
@@ -614,16 +363,18 @@ class SalesAndService:
             weaknesses=weaknesses,
             lanes=lanes,
         )
-        return self._create("competitor profile", profile)
+        return self.commands.create(ctx, "competitor profile", profile)
 
     def _profile(
         self,
+        ctx: CommandContext,
         relationship_id: UUID,
         expected_version: int | None,
         decide: Callable[[CompetitorProfile], None],
     ) -> CommandResult:
         with _profile_of(relationship_id):
-            return self._execute(
+            return self.commands.execute(
+                ctx,
                 CompetitorProfile,
                 CompetitorProfile.id_for(relationship_id),
                 decide,
@@ -639,7 +390,10 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._profile(
-            relationship_id, expected_version, lambda p: p.note_strength(ctx, strength=strength)
+            ctx,
+            relationship_id,
+            expected_version,
+            lambda p: p.note_strength(ctx, strength=strength),
         )
 
     def withdraw_competitor_strength(
@@ -652,6 +406,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._profile(
+            ctx,
             relationship_id,
             expected_version,
             lambda p: p.withdraw_strength(ctx, strength=strength, reason=reason),
@@ -666,7 +421,10 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._profile(
-            relationship_id, expected_version, lambda p: p.note_weakness(ctx, weakness=weakness)
+            ctx,
+            relationship_id,
+            expected_version,
+            lambda p: p.note_weakness(ctx, weakness=weakness),
         )
 
     def withdraw_competitor_weakness(
@@ -679,6 +437,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._profile(
+            ctx,
             relationship_id,
             expected_version,
             lambda p: p.withdraw_weakness(ctx, weakness=weakness, reason=reason),
@@ -693,7 +452,7 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._profile(
-            relationship_id, expected_version, lambda p: p.add_lane(ctx, lane=lane)
+            ctx, relationship_id, expected_version, lambda p: p.add_lane(ctx, lane=lane)
         )
 
     def drop_competitor_lane(
@@ -706,33 +465,20 @@ class SalesAndService:
         expected_version: int | None = None,
     ) -> CommandResult:
         return self._profile(
+            ctx,
             relationship_id,
             expected_version,
             lambda p: p.drop_lane(ctx, lane=lane, reason=reason),
         )
 
-    # --- queries on the write side ----------------------------------------------------------
-
     def get_offering(self, oid: UUID) -> ServiceOffering:
-        return self._current(ServiceOffering, oid)
+        return self.commands.current(ServiceOffering, oid)
 
     def get_opportunity(self, oid: UUID) -> Opportunity:
-        return self._current(Opportunity, oid)
-
-    def get_service_case(self, cid: UUID) -> ServiceCase:
-        return self._current(ServiceCase, cid)
+        return self.commands.current(Opportunity, oid)
 
     def get_competitor_profile(self, relationship_id: UUID) -> CompetitorProfile:
         with _profile_of(relationship_id):
-            return self._current(CompetitorProfile, CompetitorProfile.id_for(relationship_id))
-
-
-@contextmanager
-def _profile_of(relationship_id: UUID) -> Iterator[None]:
-    """A missing profile is named by its competitor's id, not by its own derived one."""
-    from application.service import NotFound  # the module SalesAndService is mixed into
-
-    try:
-        yield
-    except NotFound:
-        raise NotFound("competitor profile of relationship", relationship_id) from None
+            return self.commands.current(
+                CompetitorProfile, CompetitorProfile.id_for(relationship_id)
+            )

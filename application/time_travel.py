@@ -5,7 +5,7 @@ changed between two versions.
 library's snapshot store switched on (``fullchain_snapshots``, filled off the command path
 by ``projections.snapshots``): its repository restores an aggregate from the nearest
 snapshot at or below the version asked for and replays only the events after it. A
-snapshot the current code cannot restore (see ``application.snapshots``) is passed over:
+snapshot the current code cannot restore (see ``application.store.snapshots``) is passed over:
 the aggregate is replayed from its first event instead.
 
 "At a point in time" means as recorded by then: the highest version whose ``recorded_at``
@@ -26,11 +26,11 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
-from application.database import Database
+from application.commands import NotFound
 from application.jsonable import jsonable
-from application.schema import EVENTS_TABLE
-from application.service import NotFound
-from application.snapshots import (
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE
+from application.store.snapshots import (
     SNAPSHOTS_TABLE,
     UNRESTORABLE,
     AggregateShapes,
@@ -39,6 +39,9 @@ from application.snapshots import (
 from domain.base import InvalidValue, require
 
 log = logging.getLogger(__name__)
+
+#: Most connections time travel holds (its own pool, beside the write and read pools).
+POOL_SIZE = 2
 
 
 @dataclass(frozen=True)
@@ -156,13 +159,12 @@ class TimeTravel(Application[UUID]):
 
     def __init__(self, database: Database, *, snapshots: bool = True) -> None:
         """``snapshots=False`` always replays from the first event (to compare)."""
-        env = database.eventsourcing_env()
+        # No connection until first used; at most POOL_SIZE.
+        env = database.eventsourcing_env(min_size=0, max_size=POOL_SIZE)
         env.update(
             {
                 "CREATE_TABLE": "no",  # tables belong to `fullchain db init`
                 "IS_SNAPSHOTTING_ENABLED": "y" if snapshots else "n",
-                "POSTGRES_POOL_SIZE": "2",
-                "POSTGRES_MAX_OVERFLOW": "6",
             }
         )
         super().__init__(env)

@@ -17,7 +17,12 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from application.database import DATABASE_URL_VARIABLE, Database, data_dir, start_embedded_server
+from application.store.database import (
+    DATABASE_URL_VARIABLE,
+    Database,
+    data_dir,
+    start_embedded_server,
+)
 from interface.runtime import init_database
 
 

@@ -42,8 +42,8 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 
-from application.database import Database
 from application.service import Fullchain
+from application.store.database import Database
 from application.time_travel import TimeTravel
 from bench.database import server_conninfo, server_version, throwaway_database
 from bench.stats import Rate, paired_ratio, ratio
@@ -54,8 +54,8 @@ from domain.shipment import Cargo, Condition, LinkFunction, LinkPlan, Party, Shi
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
-from projections.history import HistoryProjection
-from projections.snapshots import SnapshotProjection
+from projections.history.writer import HistoryProjection
+from projections.snapshots.writer import SnapshotProjection
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -568,7 +568,7 @@ def opened(database: Database) -> Iterator[tuple[Services, TestClient]]:
     services = Services.open(database)
     try:
         app = services.app
-        token = app.enroll(
+        token = app.staff.enroll(
             app.context("admin"),
             staff_id="auditor.qian",
             name="Qian Lin 钱琳",

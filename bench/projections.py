@@ -1,7 +1,8 @@
-"""(b) Rebuilding the account-status read model against the library's ProjectionRunner.
+"""(b) Rebuilding the account-status read model against the library's ProjectionRunner
+and against a batched loop that only decodes and tracks.
 
 Both contenders read the whole log from the first event and produce the same read model
-with the same reducer, ``projections.account_status.apply_event``:
+with the same reducer, ``projections.account_status.writer.apply_event``:
 
 * **rebuild** — ``projections.engine.rebuild``: batches of up to 1,000 log entries, each
   batch one transaction that reads the touched rows, applies the events and writes the
@@ -12,6 +13,10 @@ with the same reducer, ``projections.account_status.apply_event``:
   and ``bench_account_interaction``, built ``LIKE`` the product's tables, indexes
   included). It processes one event per transaction: read the row, apply the event,
   write the row (and the interaction, if any) and the tracking record.
+* **batched loop** — the floor any rebuild stands on: the same worker reading the log in
+  batches of the same size, decoding every entry and committing a tracking position per
+  batch, with a read model that writes nothing (``DecodeOnly``). The rebuild's distance
+  to it is what building the rows costs.
 
 The library hands a projection the domain event and its position, not the server's
 recording time; the library-style projection therefore uses the event's own timestamp
@@ -22,7 +27,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,9 +39,9 @@ from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.projection import Projection, ProjectionRunner
 from psycopg.sql import SQL, Identifier
 
-from application.database import Database
-from application.schema import EVENTS_TABLE
 from application.service import Fullchain
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE, TRACKING_TABLE
 from bench.stats import Rate
 from domain.base import CommandContext
 from domain.relationship import (
@@ -46,8 +51,14 @@ from domain.relationship import (
     Relationship,
     RelationshipKind,
 )
-from projections.account_status import COLUMNS, AccountStatusProjection, apply_event
-from projections.engine import ProjectedEvent, ProjectionWorker, rebuild
+from projections.account_status.writer import COLUMNS, AccountStatusProjection, apply_event
+from projections.engine import (
+    BatchProjection,
+    Connection,
+    ProjectedEvent,
+    ProjectionWorker,
+    rebuild,
+)
 
 VIEW_NAME = "bench_account_status"
 VIEW_TABLE = "bench_account_status"
@@ -236,10 +247,24 @@ def check_library_prerequisites(database: Database) -> None:
 # --- measuring -------------------------------------------------------------------------
 
 
+class DecodeOnly(BatchProjection):
+    """A read model of nothing: the worker still reads, decodes and tracks every batch."""
+
+    name = "bench_decode_only"
+    tables: tuple[str, ...] = ()
+
+    def handles(self, topic: str) -> bool:
+        return True
+
+    def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        return None
+
+
 @dataclass
 class ProjectionResults:
     rebuild: Rate
     runner: Rate
+    floor: Rate
     events: int
 
 
@@ -248,6 +273,17 @@ def _time_rebuild(database: Database, mapper: Mapper[UUID]) -> tuple[int, float]
     started = time.perf_counter()
     count = rebuild(worker)
     return count, time.perf_counter() - started
+
+
+def _time_floor(database: Database, mapper: Mapper[UUID]) -> tuple[int, float]:
+    worker = ProjectionWorker(database, DecodeOnly(), mapper)
+    with worker.connect() as conn:
+        conn.execute(
+            f"DELETE FROM {TRACKING_TABLE} WHERE application_name = %s", (DecodeOnly.name,)
+        )
+        started = time.perf_counter()
+        count = worker.catch_up(conn)
+        return count, time.perf_counter() - started
 
 
 def _time_runner(database: Database, last_id: int, timeout: float) -> tuple[int, float]:
@@ -282,19 +318,21 @@ def measure(
     progress(f"  log: {written:,} events generated, {count:,} entries in total")
     rebuild_rate = Rate("rebuild", "ev/s")
     runner_rate = Rate("ProjectionRunner", "ev/s")
+    floor_rate = Rate("batched loop", "ev/s")
     # Bounded: even at 50 events/s the runner finishes well inside this.
     timeout = max(60.0, count / 50)
     log_reader = FullchainLog(runner_env(database))
     contenders: list[tuple[Rate, Callable[[], tuple[int, float]]]] = [
         (rebuild_rate, lambda: _time_rebuild(database, log_reader.mapper)),
         (runner_rate, lambda: _time_runner(database, last_id, timeout)),
+        (floor_rate, lambda: _time_floor(database, log_reader.mapper)),
     ]
     try:
         _run_rounds(rounds, contenders, count, progress)
     finally:
         log_reader.close()
     _check_same_model(database)
-    return ProjectionResults(rebuild_rate, runner_rate, count)
+    return ProjectionResults(rebuild_rate, runner_rate, floor_rate, count)
 
 
 def _run_rounds(

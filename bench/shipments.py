@@ -39,9 +39,9 @@ from itertools import count
 from typing import Any
 from uuid import UUID
 
-from application.database import Database
-from application.schema import EVENTS_TABLE
 from application.service import Fullchain
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE
 from bench.commands import raw_insert_loop
 from bench.projections import log_extent
 from bench.stats import Rate
@@ -49,10 +49,10 @@ from domain.base import CommandContext
 from domain.liability import TransportMode
 from domain.relationship import RelationshipKind
 from domain.shipment import Cargo, Condition, LinkFunction, LinkPlan, Party, Shipment
-from projections.account_status import AccountStatusProjection
+from projections.account_status.writer import AccountStatusProjection
 from projections.engine import BatchProjection, Connection, ProjectedEvent, ProjectionWorker
 from projections.engine import rebuild as rebuild_projection
-from projections.responsibility import ResponsibilityProjection
+from projections.responsibility_audit.writer import ResponsibilityProjection
 
 ACTOR = "ops.suzhou"
 SUZHOU = Party.our_branch("Suzhou")
@@ -92,7 +92,7 @@ def register_parties(app: Fullchain) -> Parties:
         name: str, kind: RelationshipKind, industry: str, region: str, branch: str
     ) -> UUID:
         ctx = app.context(ACTOR)
-        return app.register_relationship(
+        return app.relationships.register_relationship(
             ctx, name=name, kind=kind, industry=industry, region=region, branch=branch
         ).aggregate_id
 
@@ -137,7 +137,7 @@ def suzhou_to_chicago(parties: Parties, booked_at: datetime) -> list[LinkPlan]:
 @dataclass(frozen=True)
 class Step:
     """One command after the booking, ``hours`` after it in business time. ``command`` is
-    the name of both the ``Fullchain`` command and the ``Shipment`` method."""
+    the name of both the ``app.shipments`` command and the ``Shipment`` method."""
 
     command: str
     hours: int
@@ -190,7 +190,7 @@ def _run_through_service(
 ) -> int:
     """Book one shipment and run it to delivery through the application; return the
     number of commands."""
-    sid = app.book_shipment(
+    sid = app.shipments.book_shipment(
         app.context(ACTOR, occurred_at=booked_at),
         customer_id=parties.customer,
         reference=reference,
@@ -202,7 +202,7 @@ def _run_through_service(
     steps = seed_case_steps(reference)
     for step in steps:
         when = booked_at + timedelta(hours=step.hours)
-        command: Callable[..., object] = getattr(app, step.command)
+        command: Callable[..., object] = getattr(app.shipments, step.command)
         command(app.context(ACTOR, occurred_at=when), sid, **step.kwargs)
     return 1 + len(steps)
 

@@ -14,10 +14,10 @@ import sys
 import time
 from uuid import uuid4
 
-from application.database import Database
-from application.integrity import verify
-from application.schema import EVENTS_TABLE
 from application.service import Fullchain
+from application.store.database import Database
+from application.store.integrity import verify
+from application.store.schema import EVENTS_TABLE
 from bench.database import server_conninfo, throwaway_database
 from bench.stats import Rate, paired_ratio, ratio
 from domain.relationship import Channel, Direction, Relationship, RelationshipKind

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
@@ -56,6 +56,9 @@ def refuse_unless(condition: bool, rule: str, message: str) -> None:
         raise CommandRefused(rule, message)
 
 
+#: The namespace of the ids of following commands (``CommandContext.then``).
+_FOLLOWING = UUID("6f1d3c52-8a4e-4b7e-9d0a-5c2e7f1b9a30")
+
 _STAFF_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 
 
@@ -66,6 +69,10 @@ class CommandContext:
     ``occurred_at`` is the business time the client reports (a visit last Tuesday is
     logged today); it may lie in the past but never more than ``MAX_CLOCK_SKEW`` ahead
     of the server clock ``now``.
+
+    ``branch_scope`` is the branch the actor acts within: the records a command names are
+    looked up as that branch may see them (``application.visibility``); None for every
+    branch (headquarters, auditors, administrators, operators). It is not recorded.
     """
 
     actor: str
@@ -73,6 +80,7 @@ class CommandContext:
     correlation_id: str
     causation_id: str
     occurred_at: datetime
+    branch_scope: str | None = None
 
     @classmethod
     def issue(
@@ -84,6 +92,7 @@ class CommandContext:
         command_id: str | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
+        branch_scope: str | None = None,
     ) -> CommandContext:
         require(bool(_STAFF_ID.match(actor)), "actor.format", "actor must be a staff id")
         when = occurred_at if occurred_at is not None else now
@@ -106,6 +115,20 @@ class CommandContext:
             correlation_id=correlation_id or command,
             causation_id=causation_id or command,
             occurred_at=when.astimezone(UTC),
+            branch_scope=branch_scope,
+        )
+
+    def then(self, step: str) -> CommandContext:
+        """The context of a command that follows from this one (its ``step``): same actor,
+        business time and conversation, this command as its cause. Its id is derived from
+        this one's, so deciding the same command again derives the same id."""
+        return CommandContext(
+            actor=self.actor,
+            command_id=str(uuid5(_FOLLOWING, f"{self.command_id}/{step}")),
+            correlation_id=self.correlation_id,
+            causation_id=self.command_id,
+            occurred_at=self.occurred_at,
+            branch_scope=self.branch_scope,
         )
 
     def event_fields(self) -> dict[str, Any]:

@@ -25,13 +25,14 @@ from domain.base import AttributedEvent, CommandContext, UnknownMember, refuse_u
 from domain.liability import CENT
 from domain.offering import Lane
 from domain.opportunity import Opportunity, OpportunityStatus
-from domain.relationship import RelationshipKind, _text
+from domain.relationship import RelationshipKind
+from domain.values import required_text
 
 _PROFILE_NAMESPACE = UUID("3b8e4f0c-7a2d-4e61-b5c9-0d1f6a9e2c74")
 
 
 def _statement(value: str, field: str) -> str:
-    return _text(value, field, max_length=200)
+    return required_text(value, field, max_length=200)
 
 
 def _distinct(statements: Sequence[str], field: str) -> list[str]:
@@ -190,7 +191,7 @@ class CompetitorProfile(Aggregate, created_event_name="Started"):
         self.trigger_event(
             self.StrengthWithdrawn,
             strength=noted,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -210,7 +211,7 @@ class CompetitorProfile(Aggregate, created_event_name="Started"):
         self.trigger_event(
             self.WeaknessWithdrawn,
             weakness=noted,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -226,7 +227,7 @@ class CompetitorProfile(Aggregate, created_event_name="Started"):
         self.trigger_event(
             self.LaneDropped,
             lane=known.as_dict(),
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 

@@ -25,10 +25,54 @@ and road carriage's 8.33 SDR/kg, so handling by us or a partner under our terms 
 worth more to the customer than the road leg that brought the goods; the 9-month time bar
 is the one of the FIATA model rules that our trading conditions follow.
 
-Deadlines run from delivery of the shipment, or — for goods that were never delivered —
-from the discovery of the incident. What is not modelled: a special declaration of value
-that lifts a limit, wilful misconduct that breaks it, and the carriage-charge caps some
-conventions put on delay (delay is limited per kilogram like damage).
+The clocks
+----------
+``deadlines`` gives the notice deadline and the time bar of one carriage (or of our own
+contract with the customer) from that carriage's own moments (``CarriageMoments``): when
+that carrier delivered the goods — handed them to the next link, or to the consignee —,
+when it placed them at the disposal of the person entitled, when it took them over, and
+by when it should have delivered them. Which moment counts depends on the regime and on
+what the claim is for (``ClaimKind``: damage or partial loss, delay, total loss) and, for
+the notice, on whether the damage was apparent at delivery.
+
+==============  ========================================  ========================================
+regime          notice                                    time bar
+==============  ========================================  ========================================
+montreal        Art. 31(2): damage 14 days from receipt   Art. 35: 2 years from arrival
+                (delivery by that carrier); delay 21      (delivery), or, goods never arriving,
+                days from placing at disposal             from when the aircraft ought to have
+                                                          arrived
+cmr             Art. 30: apparent — at delivery; not      Art. 32: 1 year (3 for wilful
+                apparent — 7 days, Sundays and public     misconduct); damage, partial loss, delay
+                holidays excepted; delay 21 days from     from delivery; total loss from the 30th
+                placing at the consignee's disposal       day after the agreed time limit, without
+                                                          one from the 60th day after taking over
+hague_visby     Art. III(6): apparent — at removal into   Art. III(6): 1 year from delivery, or
+                custody (delivery); not apparent 3 days;  from when the goods should have been
+                delay (the rules know none) as damage     delivered; III(6 bis): a recourse action
+                                                          at least 3 months from settling or being
+                                                          served
+cim             Art. 47: apparent — at acceptance         Art. 48: 1 year (2 for wilful
+                (delivery); not apparent 7 days after     misconduct); damage, partial loss, delay
+                acceptance; delay 60 days                 from delivery; total loss from the 30th
+                                                          day after the transit period expired
+company_terms   ours: 7 days from delivery (delay 21)     ours: 9 months from delivery, or from
+                                                          when the goods should have been
+                                                          delivered
+==============  ========================================  ========================================
+
+A total loss needs no notice under any regime (there is no delivery at which to make
+one): its notice deadline is None. Day counts are whole days of 24 hours from the moment
+that counts, except the CMR's 7 days, which skip Sundays and public holidays: which days
+those are, and in which time zone a day begins, is the ``HolidayCalendar`` the caller
+passes — none but Sundays, in UTC, unless told. Years and months are calendar ones
+(``add_months``).
+
+What is not modelled: a special declaration of value that lifts a limit, wilful
+misconduct that breaks it (only its longer time bars are: ``wilful_misconduct``), the
+caps some conventions put on delay by the carriage charges (delay is limited per kilogram
+like damage), the CMR's clock for other claims (3 months after the contract is made), and
+the suspension of a time bar by a written claim (CMR Art. 32(2), CIM Art. 48(3)).
 """
 
 from __future__ import annotations
@@ -36,7 +80,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -211,24 +255,207 @@ def liability_limit(
     )
 
 
+class ClaimKind(StrEnum):
+    """What a claim is for, as the clocks tell it apart."""
+
+    #: Damage or partial loss (a shortage, contamination, a part of the goods lost).
+    DAMAGE = "damage"
+    DELAY = "delay"
+    #: The whole consignment lost: never delivered.
+    TOTAL_LOSS = "total_loss"
+
+
+@dataclass(frozen=True)
+class HolidayCalendar:
+    """The days that do not count where a period excepts public holidays (CMR Art. 30),
+    and the time zone in which a day begins there.
+
+    Sundays never count. ``holidays`` are the public holidays of the place concerned; the
+    default calendar knows none and counts days in UTC. Nothing is assumed about a
+    country: whoever counts passes the holidays that apply.
+    """
+
+    holidays: frozenset[date] = frozenset()
+    zone: tzinfo = UTC
+
+    def counts(self, day: date) -> bool:
+        return day.isoweekday() != 7 and day not in self.holidays
+
+
+#: No public holidays; days begin at midnight UTC.
+NO_HOLIDAYS = HolidayCalendar()
+
+
+@dataclass(frozen=True)
+class CarriageMoments:
+    """The moments of one carriage (one link, or the whole shipment) that its clocks run
+    from.
+
+    ``delivered_at``: when that carrier delivered the goods — handed them over to the next
+    link or to the consignee; None if it never did (a total loss). ``at_disposal_at``:
+    when it placed them at the disposal of the person entitled (delay notices); None: at
+    delivery. ``taken_over_at``: when it took the goods over. ``due_at``: the agreed time
+    limit, transit period or the time the goods should have been delivered.
+    ``settled_at``: when the one bringing a recourse action settled the claim against it
+    or was served with it (Hague-Visby Art. III(6 bis)); None: not yet.
+    """
+
+    delivered_at: datetime | None
+    at_disposal_at: datetime | None = None
+    taken_over_at: datetime | None = None
+    due_at: datetime | None = None
+    settled_at: datetime | None = None
+
+
 @dataclass(frozen=True)
 class Deadlines:
-    """By when the party at fault must be notified, and after which it can no longer be
-    claimed against (time bar)."""
+    """By when the party at fault must be notified (None: no notice is required), and
+    after which it can no longer be claimed against (time bar)."""
 
-    notice: datetime
+    notice: datetime | None
     time_bar: datetime
 
 
-def claim_deadlines(regime: LiabilityRegime, *, running_from: datetime, delay: bool) -> Deadlines:
-    """The deadlines of ``regime`` for an incident, counted from ``running_from``
-    (delivery, or the discovery of goods that were never delivered)."""
+def deadlines(
+    regime: LiabilityRegime,
+    kind: ClaimKind,
+    moments: CarriageMoments,
+    *,
+    apparent: bool = False,
+    holidays: HolidayCalendar = NO_HOLIDAYS,
+    wilful_misconduct: bool = False,
+) -> Deadlines:
+    """The notice deadline and time bar of ``regime`` for a claim of ``kind`` against the
+    carriage whose moments are ``moments`` (see the module doc for the articles).
+
+    ``apparent``: the loss or damage was apparent at delivery. ``holidays``: the public
+    holidays the CMR's 7 days skip, besides Sundays. ``wilful_misconduct``: the longer
+    time bars of the CMR (3 years) and CIM (2 years). Refused (``InvalidValue``): a moment
+    without a time zone, damage or delay without a delivery, a total loss without the
+    moment its time bar runs from.
+    """
+    regime, kind = LiabilityRegime(regime), ClaimKind(kind)
+    for name in ("delivered_at", "at_disposal_at", "taken_over_at", "due_at", "settled_at"):
+        moment = getattr(moments, name)
+        require(
+            moment is None or moment.tzinfo is not None,
+            "deadlines.timezone",
+            f"{name} must carry a time zone",
+            field=name,
+        )
     terms = TERMS[regime]
-    notice_days = terms.delay_notice_days if delay else terms.notice_days
-    return Deadlines(
-        notice=running_from + timedelta(days=notice_days),
-        time_bar=add_months(running_from, terms.time_bar_months),
+    if kind is ClaimKind.TOTAL_LOSS:
+        notice = None
+        time_bar = _total_loss_time_bar(regime, moments, terms.time_bar_months)
+    else:
+        delivered = moments.delivered_at
+        require(
+            delivered is not None,
+            "deadlines.delivery_required",
+            f"the deadlines of {kind.value} run from delivery; the delivery is missing",
+            field="delivered_at",
+        )
+        assert delivered is not None
+        notice = _notice(regime, kind, moments, delivered, apparent=apparent, holidays=holidays)
+        time_bar = add_months(delivered, terms.time_bar_months)
+    if wilful_misconduct and regime in WILFUL_MISCONDUCT_MONTHS:
+        running_from = _time_bar_running_from(regime, kind, moments, terms.time_bar_months)
+        time_bar = add_months(running_from, WILFUL_MISCONDUCT_MONTHS[regime])
+    if moments.settled_at is not None:
+        time_bar = recourse_time_bar(regime, time_bar, settled_at=moments.settled_at)
+    return Deadlines(notice=notice, time_bar=time_bar)
+
+
+#: The longer time bars for wilful misconduct: CMR Art. 32(1), CIM Art. 48(1).
+WILFUL_MISCONDUCT_MONTHS: Mapping[LiabilityRegime, int] = MappingProxyType(
+    {LiabilityRegime.CMR: 36, LiabilityRegime.CIM: 24}
+)
+
+#: Hague-Visby Art. III(6 bis): the least time a recourse action is allowed after settling.
+RECOURSE_MONTHS = 3
+
+
+def recourse_time_bar(
+    regime: LiabilityRegime, time_bar: datetime, *, settled_at: datetime | None
+) -> datetime:
+    """The time bar of a recourse (indemnity) action: under Hague-Visby, Art. III(6 bis),
+    not before 3 months from the day the one bringing it settled the claim or was served
+    with process; under the other regimes, ``time_bar`` unchanged."""
+    if regime is not LiabilityRegime.HAGUE_VISBY or settled_at is None:
+        return time_bar
+    return max(time_bar, add_months(settled_at, RECOURSE_MONTHS))
+
+
+def _notice(
+    regime: LiabilityRegime,
+    kind: ClaimKind,
+    moments: CarriageMoments,
+    delivered: datetime,
+    *,
+    apparent: bool,
+    holidays: HolidayCalendar,
+) -> datetime:
+    terms = TERMS[regime]
+    if kind is ClaimKind.DELAY:
+        at_disposal = moments.at_disposal_at or delivered
+        return at_disposal + timedelta(days=terms.delay_notice_days)
+    if apparent and regime in (
+        LiabilityRegime.CMR,
+        LiabilityRegime.HAGUE_VISBY,
+        LiabilityRegime.CIM,
+    ):
+        return delivered  # reservations at delivery (CMR 30(1), H-V III(6), CIM 47(2))
+    if regime is LiabilityRegime.CMR:
+        return add_counted_days(delivered, terms.notice_days, holidays)
+    return delivered + timedelta(days=terms.notice_days)
+
+
+def _total_loss_time_bar(
+    regime: LiabilityRegime, moments: CarriageMoments, months: int
+) -> datetime:
+    return add_months(_time_bar_running_from(regime, ClaimKind.TOTAL_LOSS, moments, months), months)
+
+
+def _time_bar_running_from(
+    regime: LiabilityRegime, kind: ClaimKind, moments: CarriageMoments, months: int
+) -> datetime:
+    if kind is not ClaimKind.TOTAL_LOSS:
+        assert moments.delivered_at is not None
+        return moments.delivered_at
+    if regime in (LiabilityRegime.CMR, LiabilityRegime.CIM) and moments.due_at is not None:
+        return moments.due_at + timedelta(days=30)  # CMR 32(1)(b), CIM 48(2)(b)
+    if regime is LiabilityRegime.CMR:
+        require(
+            moments.taken_over_at is not None,
+            "deadlines.taking_over_required",
+            "a total loss under the CMR without an agreed time limit runs from the taking"
+            " over; it is missing",
+            field="taken_over_at",
+        )
+        assert moments.taken_over_at is not None
+        return moments.taken_over_at + timedelta(days=60)  # CMR 32(1)(b)
+    require(
+        moments.due_at is not None,
+        "deadlines.due_required",
+        f"a total loss under {TERMS[regime].title} runs from when the goods should have been"
+        " delivered; it is missing",
+        field="due_at",
     )
+    assert moments.due_at is not None
+    return moments.due_at
+
+
+def add_counted_days(moment: datetime, days: int, holidays: HolidayCalendar) -> datetime:
+    """``moment`` moved on by ``days`` days that count (neither Sunday nor a holiday of
+    ``holidays``), at the same time of day in the calendar's time zone."""
+    require(days >= 0, "days.not_negative", "days must not be negative", field="days")
+    local = moment.astimezone(holidays.zone)
+    day, counted = local.date(), 0
+    while counted < days:
+        day += timedelta(days=1)
+        if holidays.counts(day):
+            counted += 1
+    return datetime.combine(day, local.timetz()).astimezone(moment.tzinfo)
 
 
 def add_months(moment: datetime, months: int) -> datetime:

@@ -25,7 +25,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.base import AttributedEvent, CommandContext, refuse_unless, require
 from domain.liability import TransportMode
-from domain.relationship import _optional_text, _text
+from domain.values import optional_text, required_text
 
 #: The longest transit time an offering may promise: a slow sea lane is some 60 days.
 MAX_TRANSIT_DAYS = 120
@@ -62,8 +62,8 @@ class Lane:
     @classmethod
     def of(cls, origin: str, destination: str, mode: TransportMode) -> Lane:
         """A lane from raw input, validated: two named, different ends and a mode."""
-        start = _text(origin, "origin")
-        end = _text(destination, "destination")
+        start = required_text(origin, "origin")
+        end = required_text(destination, "destination")
         require(
             start.casefold() != end.casefold(),
             "lane.same_ends",
@@ -201,8 +201,8 @@ class ServiceOffering(Aggregate, created_event_name="Launched"):
         return cls._create(
             cls.Launched,
             id=offering_id or cls.create_id(),
-            name=_text(name, "name"),
-            description=_optional_text(description, "description", max_length=2000),
+            name=required_text(name, "name"),
+            description=optional_text(description, "description", max_length=2000),
             origin=lane.origin,
             destination=lane.destination,
             mode=lane.mode.value,
@@ -235,14 +235,14 @@ class ServiceOffering(Aggregate, created_event_name="Launched"):
             self.TermsRevised,
             service_level=level.value,
             transit_days=days,
-            reason=_text(reason, "reason"),
+            reason=required_text(reason, "reason"),
             **ctx.event_fields(),
         )
 
     def redescribe(self, ctx: CommandContext, *, name: str, description: str | None) -> None:
         self._require_active("rename or redescribe it")
-        name = _text(name, "name")
-        text = _optional_text(description, "description", max_length=2000)
+        name = required_text(name, "name")
+        text = optional_text(description, "description", max_length=2000)
         refuse_unless(
             (name, text) != (self.name, self.description),
             "offering.description_unchanged",
@@ -252,7 +252,9 @@ class ServiceOffering(Aggregate, created_event_name="Launched"):
 
     def retire(self, ctx: CommandContext, *, reason: str) -> None:
         refuse_unless(self.is_active, "offering.retired", "the offering is already retired")
-        self.trigger_event(self.Retired, reason=_text(reason, "reason"), **ctx.event_fields())
+        self.trigger_event(
+            self.Retired, reason=required_text(reason, "reason"), **ctx.event_fields()
+        )
 
     def reinstate(self, ctx: CommandContext, *, reason: str) -> None:
         refuse_unless(
@@ -260,7 +262,9 @@ class ServiceOffering(Aggregate, created_event_name="Launched"):
             "offering.already_active",
             "the offering is active; only a retired offering is reinstated",
         )
-        self.trigger_event(self.Reinstated, reason=_text(reason, "reason"), **ctx.event_fields())
+        self.trigger_event(
+            self.Reinstated, reason=required_text(reason, "reason"), **ctx.event_fields()
+        )
 
     # --- helpers -----------------------------------------------------------------------
 

@@ -53,8 +53,8 @@ from eventsourcing.domain import Aggregate
 
 from domain.base import AttributedEvent, CommandContext, refuse_unless, require
 from domain.liability import CENT
-from domain.relationship import RelationshipKind, _optional_text, _text
-from domain.shipment import _currency, _decimal
+from domain.relationship import RelationshipKind
+from domain.values import currency_code, exact_decimal, optional_text, required_text
 
 
 class Stage(StrEnum):
@@ -380,10 +380,10 @@ class Opportunity(Aggregate, created_event_name="Identified"):
             "each competitor is named once",
             field="competitor_ids",
         )
-        amount = _decimal(expected_value, "expected_value")
-        code = _currency(currency)
+        amount = exact_decimal(expected_value, "expected_value")
+        code = currency_code(currency)
         chance = _probability(probability)
-        text = _text(title, "title")
+        text = required_text(title, "title")
         _require_selling_kind(relationship_id, relationship_kind)
         _require_offering_active(offering_id, offering_active)
         for competitor_id in competitor_ids:
@@ -431,7 +431,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
             self.StageAdvanced,
             from_stage=self.stage.value,
             to_stage=target.value,
-            note=_optional_text(note, "note", max_length=2000),
+            note=optional_text(note, "note", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -456,15 +456,15 @@ class Opportunity(Aggregate, created_event_name="Identified"):
             self.SteppedBack,
             from_stage=self.stage.value,
             to_stage=target.value,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
     def revise_expected_value(
         self, ctx: CommandContext, *, amount: Decimal, currency: str, reason: str
     ) -> None:
-        value = _decimal(amount, "amount")
-        code = _currency(currency)
+        value = exact_decimal(amount, "amount")
+        code = currency_code(currency)
         self._require_open()
         refuse_unless(
             (value, code) != (self.expected_value, self.currency),
@@ -475,7 +475,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
             self.ExpectedValueRevised,
             amount=value,
             currency=code,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -490,7 +490,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         self.trigger_event(
             self.ProbabilityRevised,
             probability=chance,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -508,7 +508,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         self.trigger_event(
             self.OfferingChanged,
             offering_id=offering_id,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -539,7 +539,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         _require_offering_active(self.offering_id, offering_active)
         self._require_after_stage_entry(ctx)
         self.trigger_event(
-            self.Won, note=_optional_text(note, "note", max_length=2000), **ctx.event_fields()
+            self.Won, note=optional_text(note, "note", max_length=2000), **ctx.event_fields()
         )
 
     def mark_lost(
@@ -554,7 +554,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         """The deal is lost, possibly to ``competitor_id``; a competitor not yet involved is
         involved by the same command (``competitor_kinds`` gives its kind)."""
         why = LossReason(reason)
-        text = _text(explanation, "explanation", max_length=2000)
+        text = required_text(explanation, "explanation", max_length=2000)
         self._require_open()
         self._require_after_stage_entry(ctx)
         newly_involved = competitor_id is not None and competitor_id not in self.competitor_ids
@@ -595,7 +595,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         self.trigger_event(
             self.Evaluated,
             rating=rating,
-            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            remarks=optional_text(remarks, "remarks", max_length=2000),
             **ctx.event_fields(),
         )
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 from uuid import UUID, uuid4
@@ -42,6 +43,9 @@ from domain.base import (
     refuse_unless,
     require,
 )
+from domain.costs import Money
+from domain.idset import IdSet
+from domain.values import optional_text, required_text, utc_moment
 
 
 class RelationshipKind(StrEnum):
@@ -102,35 +106,17 @@ class Contact:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _text(value: str, field: str, *, max_length: int = 200) -> str:
-    cleaned = value.strip()
-    require(bool(cleaned), f"{field}.required", f"{field} must not be empty", field=field)
-    require(
-        len(cleaned) <= max_length,
-        f"{field}.too_long",
-        f"{field} is longer than {max_length} characters",
-        field=field,
-    )
-    return cleaned
-
-
-def _optional_text(value: str | None, field: str, *, max_length: int = 200) -> str | None:
-    if value is None or not value.strip():
-        return None
-    return _text(value, field, max_length=max_length)
-
-
 def _contact(
     contact_id: str, name: str, title: str | None, phone: str | None, email: str | None
 ) -> Contact:
-    email = _optional_text(email, "email")
+    email = optional_text(email, "email")
     if email is not None:
         require(bool(_EMAIL.match(email)), "email.format", "email is not an address", field="email")
     return Contact(
-        contact_id=_text(contact_id, "contact_id", max_length=64),
-        name=_text(name, "name"),
-        title=_optional_text(title, "title"),
-        phone=_optional_text(phone, "phone", max_length=40),
+        contact_id=required_text(contact_id, "contact_id", max_length=64),
+        name=required_text(name, "name"),
+        title=optional_text(title, "title"),
+        phone=optional_text(phone, "phone", max_length=40),
         email=email,
     )
 
@@ -295,7 +281,12 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             aggregate.interaction_count += 1
-            aggregate.interaction_ids = aggregate.interaction_ids | {self.interaction_id}
+            # Added in place, to a set whose cost does not grow with its size: a command's
+            # cost must not grow with the history it follows. (A snapshot taken by earlier
+            # code holds a plain set.)
+            if not isinstance(aggregate.interaction_ids, IdSet):
+                aggregate.interaction_ids = IdSet(aggregate.interaction_ids)
+            aggregate.interaction_ids.add(self.interaction_id)
             if (
                 aggregate.last_interaction is None
                 or self.occurred_at >= aggregate.last_interaction.happened_at
@@ -313,6 +304,38 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             aggregate.care_action_count += 1
+
+    # --- rewards and penalties (奖惩), partners only ---
+
+    class ChargedBack(Event):
+        """Headquarters charges a partner back for an incident (or a claim of it) that the
+        partner was found responsible for."""
+
+        TOPIC = "Relationship.ChargedBack"
+        charge_back_id: UUID
+        amount: Decimal
+        currency: str
+        reason: str
+        shipment_id: UUID
+        incident_id: UUID
+        claim_id: UUID | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            pass
+
+    class BonusAwarded(Event):
+        """Headquarters rewards a partner's clean record over a period."""
+
+        TOPIC = "Relationship.BonusAwarded"
+        bonus_id: UUID
+        amount: Decimal
+        currency: str
+        reason: str
+        period_start: datetime
+        period_end: datetime
+
+        def apply(self, aggregate: Relationship) -> None:
+            pass
 
     # --- state -------------------------------------------------------------------------
 
@@ -336,7 +359,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
         self.office_rep: str | None = None
         self.contacts: dict[str, Contact] = {}
         self.interaction_count = 0
-        self.interaction_ids: frozenset[UUID] = frozenset()
+        self.interaction_ids: IdSet = IdSet()
         self.last_interaction: LastInteraction | None = None
         self.care_action_count = 0
 
@@ -358,12 +381,12 @@ class Relationship(Aggregate, created_event_name="Registered"):
         return cls._create(
             cls.Registered,
             id=relationship_id or cls.create_id(),
-            name=_text(name, "name"),
+            name=required_text(name, "name"),
             kind=RelationshipKind(kind).value,
-            industry=_text(industry, "industry", max_length=80),
+            industry=required_text(industry, "industry", max_length=80),
             key_account=key_account,
-            region=_text(region, "region", max_length=80),
-            branch=_text(branch, "branch", max_length=80),
+            region=required_text(region, "region", max_length=80),
+            branch=required_text(branch, "branch", max_length=80),
             **ctx.event_fields(),
         )
 
@@ -372,7 +395,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
         return uuid4()
 
     def rename(self, ctx: CommandContext, *, name: str) -> None:
-        name = _text(name, "name")
+        name = required_text(name, "name")
         refuse_unless(name != self.name, "name.unchanged", "the name is already this")
         self.trigger_event(self.Renamed, name=name, **ctx.event_fields())
 
@@ -383,7 +406,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
             f"only a prospect can be qualified as a target; this is a {self.kind}",
         )
         self.trigger_event(
-            self.QualifiedAsTarget, reason=_text(reason, "reason"), **ctx.event_fields()
+            self.QualifiedAsTarget, reason=required_text(reason, "reason"), **ctx.event_fields()
         )
 
     def return_to_prospect(self, ctx: CommandContext, *, reason: str) -> None:
@@ -394,7 +417,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
             + (" (a customer that stops buying is marked lost)" if self.is_customer else ""),
         )
         self.trigger_event(
-            self.ReturnedToProspect, reason=_text(reason, "reason"), **ctx.event_fields()
+            self.ReturnedToProspect, reason=required_text(reason, "reason"), **ctx.event_fields()
         )
 
     def record_first_business(self, ctx: CommandContext, *, reference: str) -> None:
@@ -405,7 +428,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
         )
         self.trigger_event(
             self.BecameCustomer,
-            first_business_reference=_text(reference, "reference", max_length=80),
+            first_business_reference=required_text(reference, "reference", max_length=80),
             **ctx.event_fields(),
         )
 
@@ -416,7 +439,9 @@ class Relationship(Aggregate, created_event_name="Registered"):
             "lifecycle.dormant_only_from_active",
             f"only an active or won-back customer can become dormant; it is {self.lifecycle}",
         )
-        self.trigger_event(self.MarkedDormant, reason=_text(reason, "reason"), **ctx.event_fields())
+        self.trigger_event(
+            self.MarkedDormant, reason=required_text(reason, "reason"), **ctx.event_fields()
+        )
 
     def reactivate(self, ctx: CommandContext, *, reason: str) -> None:
         self._require_customer("reactivate")
@@ -426,7 +451,9 @@ class Relationship(Aggregate, created_event_name="Registered"):
             f"only a dormant customer can be reactivated; it is {self.lifecycle}"
             + (" (a lost customer is won back)" if self.lifecycle is Lifecycle.LOST else ""),
         )
-        self.trigger_event(self.Reactivated, reason=_text(reason, "reason"), **ctx.event_fields())
+        self.trigger_event(
+            self.Reactivated, reason=required_text(reason, "reason"), **ctx.event_fields()
+        )
 
     def mark_lost(
         self, ctx: CommandContext, *, reason: str, lost_to_competitor_id: UUID | None = None
@@ -444,7 +471,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
         )
         self.trigger_event(
             self.MarkedLost,
-            reason=_text(reason, "reason"),
+            reason=required_text(reason, "reason"),
             lost_to_competitor_id=lost_to_competitor_id,
             **ctx.event_fields(),
         )
@@ -456,10 +483,12 @@ class Relationship(Aggregate, created_event_name="Registered"):
             "lifecycle.win_back_only_lost",
             f"only a lost customer can be won back; it is {self.lifecycle}",
         )
-        self.trigger_event(self.WonBack, reason=_text(reason, "reason"), **ctx.event_fields())
+        self.trigger_event(
+            self.WonBack, reason=required_text(reason, "reason"), **ctx.event_fields()
+        )
 
     def change_industry(self, ctx: CommandContext, *, industry: str) -> None:
-        industry = _text(industry, "industry", max_length=80)
+        industry = required_text(industry, "industry", max_length=80)
         refuse_unless(industry != self.industry, "industry.unchanged", "industry is already this")
         self.trigger_event(self.IndustryChanged, industry=industry, **ctx.event_fields())
 
@@ -471,18 +500,18 @@ class Relationship(Aggregate, created_event_name="Registered"):
         )
         refuse_unless(not self.key_account, "key_account.already", "already a key account")
         self.trigger_event(
-            self.KeyAccountDesignated, reason=_text(reason, "reason"), **ctx.event_fields()
+            self.KeyAccountDesignated, reason=required_text(reason, "reason"), **ctx.event_fields()
         )
 
     def withdraw_key_account(self, ctx: CommandContext, *, reason: str) -> None:
         refuse_unless(self.key_account, "key_account.not_designated", "not a key account")
         self.trigger_event(
-            self.KeyAccountWithdrawn, reason=_text(reason, "reason"), **ctx.event_fields()
+            self.KeyAccountWithdrawn, reason=required_text(reason, "reason"), **ctx.event_fields()
         )
 
     def move_to_branch(self, ctx: CommandContext, *, region: str, branch: str) -> None:
-        region = _text(region, "region", max_length=80)
-        branch = _text(branch, "branch", max_length=80)
+        region = required_text(region, "region", max_length=80)
+        branch = required_text(branch, "branch", max_length=80)
         refuse_unless(
             (region, branch) != (self.region, self.branch),
             "branch.unchanged",
@@ -493,8 +522,8 @@ class Relationship(Aggregate, created_event_name="Registered"):
     def assign_account_team(
         self, ctx: CommandContext, *, field_rep: str | None, office_rep: str | None
     ) -> None:
-        field_rep = _optional_text(field_rep, "field_rep", max_length=64)
-        office_rep = _optional_text(office_rep, "office_rep", max_length=64)
+        field_rep = optional_text(field_rep, "field_rep", max_length=64)
+        office_rep = optional_text(office_rep, "office_rep", max_length=64)
         refuse_unless(
             (field_rep, office_rep) != (self.field_rep, self.office_rep),
             "team.unchanged",
@@ -577,8 +606,8 @@ class Relationship(Aggregate, created_event_name="Registered"):
             interaction_id=interaction_id,
             channel=Channel(channel).value,
             direction=Direction(direction).value,
-            summary=_text(summary, "summary", max_length=2000),
-            staff=_text(staff or ctx.actor, "staff", max_length=64),
+            summary=required_text(summary, "summary", max_length=2000),
+            staff=required_text(staff or ctx.actor, "staff", max_length=64),
             contact_id=contact_id,
             **ctx.event_fields(),
         )
@@ -601,8 +630,87 @@ class Relationship(Aggregate, created_event_name="Registered"):
             self.CustomerCareRecorded,
             care_id=care_id,
             care_kind=CareActionKind(care_kind).value,
-            note=_text(note, "note", max_length=2000),
-            staff=_text(staff or ctx.actor, "staff", max_length=64),
+            note=required_text(note, "note", max_length=2000),
+            staff=required_text(staff or ctx.actor, "staff", max_length=64),
+            **ctx.event_fields(),
+        )
+
+    # --- commands: rewards and penalties (奖惩) ------------------------------------------
+
+    def charge_back(
+        self,
+        ctx: CommandContext,
+        *,
+        charge_back_id: UUID,
+        amount: Decimal,
+        currency: str,
+        reason: str,
+        shipment_id: UUID,
+        incident_id: UUID,
+        claim_id: UUID | None,
+        found_responsible: UUID | None,
+    ) -> None:
+        """Charge this partner back for an incident of a shipment (and, if named, a claim
+        filed for it). ``found_responsible`` is the partner the incident's responsibility
+        finally rests with, as the application layer found it on the shipment: accepted by
+        that partner or arbitrated to it; ``None`` if it rests with no partner yet (not
+        assigned, only proposed, disputed, or a branch's)."""
+        money = Money.of(amount, currency)
+        self._require_partner("charged back")
+        refuse_unless(
+            found_responsible == self.id,
+            "charge_back.not_responsible",
+            f"{self.name} was not found responsible for incident {incident_id}: its "
+            "responsibility is neither accepted by it nor arbitrated to it",
+        )
+        self.trigger_event(
+            self.ChargedBack,
+            charge_back_id=charge_back_id,
+            amount=money.amount,
+            currency=money.currency,
+            reason=required_text(reason, "reason"),
+            shipment_id=shipment_id,
+            incident_id=incident_id,
+            claim_id=claim_id,
+            **ctx.event_fields(),
+        )
+
+    def award_bonus(
+        self,
+        ctx: CommandContext,
+        *,
+        bonus_id: UUID,
+        amount: Decimal,
+        currency: str,
+        reason: str,
+        period_start: datetime,
+        period_end: datetime,
+    ) -> None:
+        """Reward this partner for a clean record over a period that has ended."""
+        money = Money.of(amount, currency)
+        start = utc_moment(period_start, "period_start")
+        end = utc_moment(period_end, "period_end")
+        require(
+            start < end,
+            "period.order",
+            "period_end must be after period_start",
+            field="period_end",
+        )
+        require(
+            end <= ctx.occurred_at,
+            "period.not_ended",
+            "a bonus rewards a period that has ended; period_end is after the decision",
+            field="period_end",
+        )
+        self._require_partner("awarded a bonus")
+        self.trigger_event(
+            self.BonusAwarded,
+            bonus_id=bonus_id,
+            amount=money.amount,
+            currency=money.currency,
+            reason=required_text(reason, "reason"),
+            period_start=start,
+            period_end=end,
             **ctx.event_fields(),
         )
 
@@ -611,6 +719,13 @@ class Relationship(Aggregate, created_event_name="Registered"):
     @property
     def is_customer(self) -> bool:
         return self.kind is RelationshipKind.CUSTOMER
+
+    def _require_partner(self, action: str) -> None:
+        refuse_unless(
+            self.kind is RelationshipKind.PARTNER,
+            "rewards.only_partners",
+            f"only a partner is {action}; this is a {self.kind}",
+        )
 
     def _require_customer(self, action: str) -> None:
         refuse_unless(

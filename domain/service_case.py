@@ -45,7 +45,8 @@ from uuid import UUID, uuid4
 from eventsourcing.domain import Aggregate
 
 from domain.base import AttributedEvent, CommandContext, refuse_unless, require
-from domain.relationship import RelationshipKind, _optional_text, _text
+from domain.relationship import RelationshipKind
+from domain.values import optional_text, required_text
 
 
 class CaseKind(StrEnum):
@@ -414,8 +415,8 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
             "an incident is named with the shipment it happened to",
             field="incident_id",
         )
-        subject = _text(subject, "subject")
-        description = _text(description, "description", max_length=4000)
+        subject = required_text(subject, "subject")
+        description = required_text(description, "description", max_length=4000)
         _require_served(relationship_id, relationship_kind)
         opened = ctx.occurred_at
         return cls._create(
@@ -438,7 +439,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
         return uuid4()
 
     def assign(self, ctx: CommandContext, *, owner: str) -> None:
-        owner = _text(owner, "owner", max_length=64)
+        owner = required_text(owner, "owner", max_length=64)
         self._require_open("assigned")
         refuse_unless(owner != self.owner, "case.owner_unchanged", f"{owner} already owns it")
         self._require_not_before(ctx, self.opened_at, "the opening")
@@ -446,7 +447,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
 
     def respond(self, ctx: CommandContext, *, summary: str) -> None:
         """The first response to the customer; later exchanges are interactions."""
-        text = _text(summary, "summary", max_length=2000)
+        text = required_text(summary, "summary", max_length=2000)
         self._require_open("answered")
         refuse_unless(
             self.first_responded_at is None,
@@ -466,7 +467,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
     ) -> None:
         """Raise the priority — one level, or to ``to_priority`` — and tighten the clocks
         to the new priority's, counted from now."""
-        text = _text(reason, "reason", max_length=2000)
+        text = required_text(reason, "reason", max_length=2000)
         self._require_open("escalated")
         higher = self.priority.next_higher
         refuse_unless(higher is not None, "escalation.already_urgent", "the case is already urgent")
@@ -493,7 +494,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
         )
 
     def resolve(self, ctx: CommandContext, *, resolution: str) -> None:
-        text = _text(resolution, "resolution", max_length=4000)
+        text = required_text(resolution, "resolution", max_length=4000)
         self._require_open("resolved")
         self._require_not_before(ctx, self._clock_started_at, "the start of the resolution clock")
         if self.first_response is not None:
@@ -503,7 +504,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
     def reopen(
         self, ctx: CommandContext, *, reason: str, policy: SlaPolicy = DEFAULT_SLA_POLICY
     ) -> None:
-        text = _text(reason, "reason", max_length=2000)
+        text = required_text(reason, "reason", max_length=2000)
         resolution = self._standing_resolution("reopened", "case.reopen_unresolved")
         self._require_not_before(ctx, resolution.resolved_at, "the resolution")
         self.trigger_event(
@@ -514,7 +515,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
         )
 
     def close(self, ctx: CommandContext, *, note: str | None = None) -> None:
-        text = _optional_text(note, "note", max_length=2000)
+        text = optional_text(note, "note", max_length=2000)
         resolution = self._standing_resolution("closed", "case.close_before_resolution")
         self._require_not_before(ctx, resolution.resolved_at, "the resolution")
         self.trigger_event(self.Closed, note=text, **ctx.event_fields())
@@ -529,7 +530,7 @@ class ServiceCase(Aggregate, created_event_name="Opened"):
             "rating is from 1 to 5",
             field="rating",
         )
-        text = _optional_text(comment, "comment", max_length=2000)
+        text = optional_text(comment, "comment", max_length=2000)
         resolution = self.resolution
         refuse_unless(
             resolution is not None,

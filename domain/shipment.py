@@ -36,6 +36,14 @@ replaces the one before it until the goods are delivered. Invoices follow at any
 after a cancellation, several of them if need be (freight, then duties and extra charges),
 each under its own number.
 
+Link costs
+----------
+What each link costs us (``domain/costs.py``): planned with its party, at booking or later
+until the link completes while the shipment is open; invoiced by the party once the link
+has completed (the last link with the delivery), a corrected invoice replacing the one
+before. ``found_responsible`` tells the partner an incident's responsibility finally rests
+with, for a charge-back (``Relationship.charge_back``).
+
 Incidents and claims
 --------------------
 An incident is reported at a link. The default responsible party (``propose_responsibility``)
@@ -43,6 +51,18 @@ is the one the custody history points at: for damage, loss, shortage or contamin
 party that handed over to the reporting link if that handover noted the goods damaged or
 short; otherwise the party that held custody when the incident was discovered; otherwise
 (delay, documentation errors, or no one held the goods) the party of the reporting link.
+
+A handover that notes the goods damaged or short is an exception of the chain. Damage
+already reported travels with the goods: an exception is covered by an incident of its kind
+(damaged goods: damage or contamination; short goods: shortage or loss) reported at the
+link that received the goods at that handover or at any link before it (at delivery: at
+any link). An exception that no such incident covers is new damage, an unreported one;
+the party answerable for it is proposed by the same rule as for an incident found at that
+handover (``handover_exceptions``): the link that handed the goods over damaged or short
+(the last link, at delivery), or the first link's, for goods the shipper handed over so. A
+handover may note the extent of its exception (packages, weight); an exception noting more
+than the incidents of its kind reported so far together (more packages, or more weight) is
+new damage too. One that notes no extent is the damage already reported.
 
 Responsibility is assigned, then either accepted by the party or disputed; a dispute is
 settled only by headquarters' arbitration, which names the final responsible link. Both an
@@ -52,9 +72,30 @@ A claim is the customer's, for one incident. We compensate the customer whatever
 (full-chain responsibility), up to the claimed amount. Once responsibility is final, the
 liability limit of the responsible link's regime is assessed with the SDR rate the command
 supplies; recovery is claimed from a responsible partner — never from our own branch — up
-to that limit (and never more than the customer's loss), before the regime's time bar.
+to that limit (and never more than the customer's loss), before the recovery time bar.
 The assessment is stored with its figures, so a later change of a convention's limit or of
 the rate never rewrites what was assessed.
+
+Deadlines
+---------
+A claim has two sets of deadlines (``domain.liability.deadlines``), both assessed with the
+limit:
+
+* the customer's, of its claim against us: under the terms of our contract with the
+  customer — our company terms (``CUSTOMER_CONTRACT_REGIME``; the booking records no other
+  terms) — running from the final delivery of the shipment to the consignee, or, for
+  goods never delivered, from the discovery of the incident; a total loss from the
+  shipment's planned delivery;
+* ours, of our recovery against the responsible link's party: under that link's regime,
+  running from that link's own delivery — the handover out of it to the next link, or the
+  final delivery if it is the last link — or, if it never handed the goods on, from the
+  discovery; a total loss from the link's planned end (the time agreed with its party),
+  or its taking over. Damage is apparent when that handover noted the goods damaged or
+  short. Under the Hague-Visby Rules the recovery time bar moves to three months after we
+  compensated the customer when that is later (Art. III(6 bis)).
+
+A loss of the whole consignment is a total loss; a documentation error runs on the clocks
+of damage. No public holidays are passed unless the command names them.
 
 Once the customer is compensated we may instead decide not to recover at all — goodwill
 towards a partner we want to keep, or an amount below the cost of pursuing it. The waiver
@@ -64,13 +105,36 @@ none is.
 An incident without a stated extent (a delay, a documentation error) concerns the whole
 consignment; an extent given only in packages weighs the cargo's average package weight,
 and one given only in weight is limited by weight alone.
+
+Links that never hold the goods
+-------------------------------
+Logistics information (物流信息: tracking, documents, customs data filing) is a link of the
+chain that never holds the goods (``CUSTODY_FREE_FUNCTIONS``): custody passes over it,
+from the link before it that holds the goods to the next one after it that does, and the
+first and the last link of a chain always hold them. Such a link runs (starts, completes,
+is late) like any other; responsibility reaches it only through its own incidents (a
+delay, a documentation error reported at it), never through custody: no handover goes into
+or out of it, so no handover exception and no breach of the cargo's conditions ever names
+it. Loading/unloading (装卸) and handling (搬运) hold the goods at one place, without a
+mode of transport, under company terms by default, as warehousing does.
+
+Cargo conditions
+----------------
+The cargo's special character and storage conditions (``domain.cargo_conditions``) are
+booked with it; a handover may record what it observed against them. An observation that
+breaches them (``Shipment.condition_breaches``) is answered for by the link that held the
+goods when it happened — the one handing them over (for the shipper's handover into the
+first link, that link; at delivery, the last link), as for a damaged handover — and is
+covered, like a handover exception, by an incident that happens to the goods reported at
+the link that received them at that handover or before it. A breach that no incident covers
+is a finding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -86,18 +150,26 @@ from domain.base import (
     refuse_unless,
     require,
 )
+from domain.cargo_conditions import BreachKind, CargoConditions, CargoObservation, breaches
+from domain.costs import LinkCost, Money
 from domain.liability import (
     CENT,
+    NO_HOLIDAYS,
+    CarriageMoments,
+    ClaimKind,
     Deadlines,
+    HolidayCalendar,
     LiabilityLimit,
     LiabilityRegime,
     TransportMode,
-    claim_deadlines,
     convention_for,
+    deadlines,
     liability_limit,
+    recourse_time_bar,
     regime_fits_mode,
 )
-from domain.relationship import RelationshipKind, _optional_text, _text
+from domain.relationship import RelationshipKind
+from domain.values import currency_code, exact_decimal, optional_text, required_text, utc_moment
 
 
 class LinkFunction(StrEnum):
@@ -110,7 +182,14 @@ class LinkFunction(StrEnum):
     PACKAGING = "packaging"
     DISTRIBUTION_PROCESSING = "distribution_processing"
     DELIVERY = "delivery"
+    # --- the seed's other functions of logistics (装卸, 搬运, 物流信息) ---
+    LOADING_UNLOADING = "loading_unloading"
+    HANDLING = "handling"
+    LOGISTICS_INFORMATION = "logistics_information"
 
+
+#: Links that never hold the goods: custody passes over them (see the module doc).
+CUSTODY_FREE_FUNCTIONS = frozenset({LinkFunction.LOGISTICS_INFORMATION})
 
 #: Links that move the goods, and so need a mode of transport.
 TRANSPORT_FUNCTIONS = frozenset(
@@ -124,6 +203,13 @@ TRANSPORT_FUNCTIONS = frozenset(
 #: International carriage, governed by its mode's convention unless the plan says otherwise;
 #: local pickup and delivery run under company terms by default.
 CARRIAGE_FUNCTIONS = frozenset({LinkFunction.MAIN_CARRIAGE, LinkFunction.TRANSSHIPMENT})
+
+#: The terms of our contract with the customer, which its claims against us run under.
+CUSTOMER_CONTRACT_REGIME = LiabilityRegime.COMPANY_TERMS
+
+#: How long the party responsibility is proposed to has to answer it, unless configured
+#: otherwise: after that it counts as accepted, and only headquarters' arbitration changes it.
+ANSWER_WITHIN = timedelta(days=7)
 
 
 class ShipmentStatus(StrEnum):
@@ -165,6 +251,18 @@ GOODS_INCIDENTS = frozenset(
 )
 
 
+#: The incident kinds that report the exception a handover notes, per condition.
+EXCEPTION_KINDS: Mapping[Condition, frozenset[IncidentKind]] = {
+    Condition.DAMAGED: frozenset({IncidentKind.DAMAGE, IncidentKind.CONTAMINATION}),
+    Condition.SHORT: frozenset({IncidentKind.SHORTAGE, IncidentKind.LOSS}),
+}
+#: The kind of incident a handover's exception would be reported as.
+EXCEPTION_KIND: Mapping[Condition, IncidentKind] = {
+    Condition.DAMAGED: IncidentKind.DAMAGE,
+    Condition.SHORT: IncidentKind.SHORTAGE,
+}
+
+
 class ResponsibilityStatus(StrEnum):
     UNASSIGNED = "unassigned"
     ASSIGNED = "assigned"
@@ -180,6 +278,12 @@ class ResponsibilityBasis(StrEnum):
     INVESTIGATION = "investigation"
     #: Headquarters' decision; only an arbitration gives it.
     ARBITRATION = "arbitration"
+
+
+#: The bases that follow the goods, which a link that never holds them cannot answer on.
+CUSTODY_BASES = frozenset(
+    {ResponsibilityBasis.HELD_CUSTODY, ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION}
+)
 
 
 class ClaimStatus(StrEnum):
@@ -217,7 +321,7 @@ class Party:
 
     @classmethod
     def our_branch(cls, name: str) -> Party:
-        return cls(PartyKind.BRANCH, branch=_text(name, "branch", max_length=80))
+        return cls(PartyKind.BRANCH, branch=required_text(name, "branch", max_length=80))
 
     @classmethod
     def partner(cls, relationship_id: UUID) -> Party:
@@ -249,6 +353,8 @@ class Cargo:
     gross_weight_kg: Decimal
     declared_value: Decimal
     currency: str
+    #: Its special character and storage conditions (货物特殊性/储存条件), if any.
+    conditions: CargoConditions | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -257,7 +363,20 @@ class Cargo:
             "gross_weight_kg": self.gross_weight_kg,
             "declared_value": self.declared_value,
             "currency": self.currency,
+            "conditions": self.conditions.as_dict() if self.conditions else None,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cargo:
+        conditions = data.get("conditions")
+        return cls(
+            data["description"],
+            data["packages"],
+            data["gross_weight_kg"],
+            data["declared_value"],
+            data["currency"],
+            CargoConditions.from_dict(conditions) if conditions else None,
+        )
 
     def weight_of(self, packages: int) -> Decimal:
         """The weight of ``packages`` of this cargo, at its average package weight."""
@@ -289,6 +408,11 @@ class Handover:
     signed_by: str
     reference: str | None
     remarks: str | None
+    #: The extent of a damaged or short condition, where the signer noted it.
+    packages_affected: int | None = None
+    weight_affected_kg: Decimal | None = None
+    #: What the handover observed against the cargo's conditions, if it recorded it.
+    observed: CargoObservation | None = None
 
 
 @dataclass(frozen=True)
@@ -327,6 +451,11 @@ class Link:
     @property
     def holds_custody(self) -> bool:
         return self.received is not None and self.released is None
+
+    @property
+    def takes_custody(self) -> bool:
+        """Whether the goods pass through this link at all (see the module doc)."""
+        return self.function not in CUSTODY_FREE_FUNCTIONS
 
     def held_custody_at(self, moment: datetime) -> bool:
         """Whether the goods were with this link at ``moment``; a handover's moment belongs
@@ -379,6 +508,39 @@ class Responsibility:
 
 
 @dataclass(frozen=True)
+class HandoverException:
+    """A handover that noted the goods damaged or short: into link ``to_sequence`` from the
+    link before it (from the shipper, into link 1), or to the consignee at delivery
+    (``to_sequence`` None, from the last link)."""
+
+    from_sequence: int | None
+    to_sequence: int | None
+    handover: Handover
+    #: The earliest incident reported that covers it; None: an exception nobody reported.
+    covered_by: UUID | None
+    #: The party the responsibility rules propose for it.
+    responsible: Responsibility
+
+
+@dataclass(frozen=True)
+class ConditionBreach:
+    """A handover whose observation breached the cargo's conditions, like a
+    ``HandoverException``: into link ``to_sequence`` from link ``from_sequence``, or to the
+    consignee (``to_sequence`` None)."""
+
+    from_sequence: int | None
+    to_sequence: int | None
+    handover: Handover
+    kind: BreachKind
+    #: What was observed, against what the conditions ask.
+    detail: str
+    #: The earliest incident reported that covers it; None: a breach nobody reported.
+    covered_by: UUID | None
+    #: The link that held the goods when it happened, and its party.
+    responsible: Responsibility
+
+
+@dataclass(frozen=True)
 class Incident:
     incident_id: UUID
     link_sequence: int
@@ -395,6 +557,8 @@ class Incident:
     arbitration_decision: str | None = None
     resolution: str | None = None
     resolved_at: datetime | None = None
+    #: When responsibility was last assigned (proposed to the party, who is to answer it).
+    assigned_at: datetime | None = None
 
     @property
     def is_resolved(self) -> bool:
@@ -410,12 +574,16 @@ class Incident:
 
 @dataclass(frozen=True)
 class LiabilityAssessment:
-    """The responsible link's limit and deadlines, as assessed for a claim."""
+    """The responsible link's limit and the claim's two sets of deadlines, as assessed:
+    the customer's against us (under ``customer_regime``, from final delivery) and ours in
+    recovery against the responsible link's party (under its regime, from its delivery)."""
 
     link_sequence: int
     party: Party
     limit: LiabilityLimit
-    deadlines: Deadlines
+    customer_regime: LiabilityRegime
+    customer_deadlines: Deadlines
+    recovery_deadlines: Deadlines
     assessed_at: datetime
 
 
@@ -450,14 +618,33 @@ class Claim:
         return self.assessment.limit if self.assessment else None
 
     @property
-    def notice_deadline(self) -> datetime | None:
-        """By when the party at fault must have our notice (once the limit is assessed)."""
-        return self.assessment.deadlines.notice if self.assessment else None
+    def customer_notice_deadline(self) -> datetime | None:
+        """By when the customer had to notify us (once assessed; None: no notice needed)."""
+        return self.assessment.customer_deadlines.notice if self.assessment else None
 
     @property
-    def time_bar(self) -> datetime | None:
-        """After this moment the party at fault can no longer be claimed against."""
-        return self.assessment.deadlines.time_bar if self.assessment else None
+    def customer_time_bar(self) -> datetime | None:
+        """After this moment the customer can no longer claim against us."""
+        return self.assessment.customer_deadlines.time_bar if self.assessment else None
+
+    @property
+    def recovery_notice_deadline(self) -> datetime | None:
+        """By when the party at fault must have our notice (once assessed; None: no notice
+        needed)."""
+        return self.assessment.recovery_deadlines.notice if self.assessment else None
+
+    @property
+    def recovery_time_bar(self) -> datetime | None:
+        """After this moment the party at fault can no longer be claimed against: the
+        regime's time bar, under the Hague-Visby Rules extended to three months after we
+        compensated the customer (Art. III(6 bis))."""
+        if self.assessment is None:
+            return None
+        return recourse_time_bar(
+            self.assessment.limit.regime,
+            self.assessment.recovery_deadlines.time_bar,
+            settled_at=self.compensated_at,
+        )
 
     @property
     def recoverable(self) -> Decimal | None:
@@ -509,46 +696,37 @@ class Invoice:
 # --- validation -----------------------------------------------------------------------------
 
 
-def _decimal(value: Decimal | int, field: str, *, positive: bool = True) -> Decimal:
-    number = Decimal(str(value))
-    require(number.is_finite(), f"{field}.number", f"{field} must be a number", field=field)
-    if positive:
-        require(number > 0, f"{field}.positive", f"{field} must be positive", field=field)
-    else:
-        require(number >= 0, f"{field}.not_negative", f"{field} must not be negative", field=field)
-    return number
-
-
-def _currency(value: str) -> str:
-    code = value.strip().upper()
-    require(
-        len(code) == 3 and code.isascii() and code.isalpha(),
-        "currency.format",
-        "currency must be a three-letter ISO code",
-        field="currency",
-    )
-    return code
-
-
-def _moment(value: datetime, field: str) -> datetime:
-    require(
-        value.tzinfo is not None,
-        f"{field}.timezone",
-        f"{field} must carry a time zone",
-        field=field,
-    )
-    return value.astimezone(UTC)
-
-
 def _cargo(cargo: Cargo) -> Cargo:
     require(cargo.packages >= 1, "cargo.packages", "cargo has at least one package", field="cargo")
+    conditions = cargo.conditions
     return Cargo(
-        description=_text(cargo.description, "description", max_length=500),
+        description=required_text(cargo.description, "description", max_length=500),
         packages=cargo.packages,
-        gross_weight_kg=_decimal(cargo.gross_weight_kg, "gross_weight_kg"),
-        declared_value=_decimal(cargo.declared_value, "declared_value", positive=False),
-        currency=_currency(cargo.currency),
+        gross_weight_kg=exact_decimal(cargo.gross_weight_kg, "gross_weight_kg"),
+        declared_value=exact_decimal(cargo.declared_value, "declared_value", positive=False),
+        currency=currency_code(cargo.currency),
+        conditions=None
+        if conditions is None
+        else CargoConditions.of(
+            temperature_min_c=conditions.temperature_min_c,
+            temperature_max_c=conditions.temperature_max_c,
+            dangerous_goods=conditions.dangerous_goods,
+            fragile=conditions.fragile,
+            high_value=conditions.high_value,
+        ),
     )
+
+
+def _require_custody_at_the_ends(links: Sequence[Link]) -> None:
+    """The first link takes the goods from the shipper and the last delivers them."""
+    for link in (links[0], links[-1]):
+        require(
+            link.takes_custody,
+            "chain.ends_hold_goods",
+            f"link {link.sequence} ({link.function}) never holds the goods; the first and"
+            " the last link of a chain take them from the shipper and deliver them",
+            field=f"links[{link.sequence - 1}]",
+        )
 
 
 def _require_partner(party: Party, partner_kinds: Mapping[UUID, str]) -> None:
@@ -611,8 +789,8 @@ def _planned_link(sequence: int, plan: LinkPlan, last: int) -> Link:
         regime = convention_for(mode)
     else:
         regime = LiabilityRegime.COMPANY_TERMS
-    start = _moment(plan.planned_start, "planned_start")
-    end = _moment(plan.planned_end, "planned_end")
+    start = utc_moment(plan.planned_start, "planned_start")
+    end = utc_moment(plan.planned_end, "planned_end")
     _require_planned_window(sequence, start, end)
     return Link(
         sequence=sequence,
@@ -663,7 +841,10 @@ class Shipment(Aggregate, created_event_name="Booked"):
         pass
 
     class Booked(Event, Aggregate.Created):
+        """v1 booked no cargo conditions (see upcast_v1_v2)."""
+
         TOPIC = "Shipment.Booked"
+        class_version = 2
 
         customer_id: UUID
         reference: str
@@ -671,6 +852,10 @@ class Shipment(Aggregate, created_event_name="Booked"):
         destination: str
         cargo: dict[str, Any]
         links: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["cargo"] = {**state["cargo"], "conditions": None}
 
     # The library gives every aggregate a "Created" event; ours is "Booked".
     Created = Booked
@@ -706,15 +891,30 @@ class Shipment(Aggregate, created_event_name="Booked"):
             aggregate._change_link(self.sequence, started_at=self.occurred_at)
 
     class CustodyHandedOver(Event):
-        """Custody passes from link ``from_sequence`` (None: the shipper) to the next."""
+        """Custody passes from link ``from_sequence`` (None: the shipper) to the next. v1
+        recorded no extent of a damaged or short condition (see upcast_v1_v2)."""
 
         TOPIC = "Shipment.CustodyHandedOver"
+        class_version = 3
+
         from_sequence: int | None
         to_sequence: int
         condition: str
         signed_by: str
         reference: str | None
         remarks: str | None
+        packages_affected: int | None
+        weight_affected_kg: Decimal | None
+        #: What was observed against the cargo's conditions; v2 observed nothing.
+        observed: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["packages_affected"] = state["weight_affected_kg"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["observed"] = None
 
         def apply(self, aggregate: Shipment) -> None:
             handover = Handover(
@@ -723,6 +923,9 @@ class Shipment(Aggregate, created_event_name="Booked"):
                 self.signed_by,
                 self.reference,
                 self.remarks,
+                self.packages_affected,
+                self.weight_affected_kg,
+                CargoObservation.from_dict(self.observed),
             )
             if self.from_sequence is not None:
                 aggregate._change_link(self.from_sequence, released=handover)
@@ -745,13 +948,28 @@ class Shipment(Aggregate, created_event_name="Booked"):
             aggregate._change_link(self.sequence, estimated_end=self.estimated_end)
 
     class Delivered(Event):
-        """The last link hands the goods to the consignee, against proof of delivery."""
+        """The last link hands the goods to the consignee, against proof of delivery. v1
+        recorded no extent of a damaged or short condition (see upcast_v1_v2)."""
 
         TOPIC = "Shipment.Delivered"
+        class_version = 3
+
         condition: str
         signed_by: str
         proof_of_delivery: str
         remarks: str | None
+        packages_affected: int | None
+        weight_affected_kg: Decimal | None
+        #: What was observed against the cargo's conditions; v2 observed nothing.
+        observed: dict[str, Any] | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["packages_affected"] = state["weight_affected_kg"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["observed"] = None
 
         def apply(self, aggregate: Shipment) -> None:
             aggregate._change_link(
@@ -762,6 +980,9 @@ class Shipment(Aggregate, created_event_name="Booked"):
                     self.signed_by,
                     self.proof_of_delivery,
                     self.remarks,
+                    self.packages_affected,
+                    self.weight_affected_kg,
+                    CargoObservation.from_dict(self.observed),
                 ),
                 completed_at=self.occurred_at,
             )
@@ -811,6 +1032,44 @@ class Shipment(Aggregate, created_event_name="Booked"):
                     self.invoice_number, self.amount, self.currency, self.occurred_at, self.actor
                 ),
             )
+
+    # --- link costs (domain/costs.py) ---
+
+    class LinkCostPlanned(Event):
+        """The cost agreed for a link with the party that runs it; replaces the one before."""
+
+        TOPIC = "Shipment.LinkCostPlanned"
+        sequence: int
+        amount: Decimal
+        currency: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            cost = aggregate.link_costs.get(self.sequence, LinkCost(self.sequence))
+            aggregate.link_costs = {
+                **aggregate.link_costs,
+                self.sequence: replace(cost, planned=Money(self.amount, self.currency)),
+            }
+
+    class LinkCostInvoiced(Event):
+        """What the party that ran a completed link invoiced for it; a corrected invoice
+        replaces the one before."""
+
+        TOPIC = "Shipment.LinkCostInvoiced"
+        sequence: int
+        amount: Decimal
+        currency: str
+        invoice_reference: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            cost = aggregate.link_costs.get(self.sequence, LinkCost(self.sequence))
+            aggregate.link_costs = {
+                **aggregate.link_costs,
+                self.sequence: replace(
+                    cost,
+                    actual=Money(self.amount, self.currency),
+                    invoice_reference=self.invoice_reference,
+                ),
+            }
 
     # --- incidents ---
 
@@ -867,6 +1126,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
                     ResponsibilityBasis(self.basis),
                     self.explanation,
                 ),
+                assigned_at=self.occurred_at,
             )
 
     class ResponsibilityAccepted(Event):
@@ -943,7 +1203,14 @@ class Shipment(Aggregate, created_event_name="Booked"):
             }
 
     class LiabilityLimitAssessed(Event):
+        """The limit and both sets of deadlines. v1 recorded one pair (``notice_deadline``,
+        ``time_bar``), run from the shipment's delivery under the responsible link's
+        regime, which served the customer's claim and our recovery alike; its upcaster
+        keeps that pair as both (see upcast_v1_v2)."""
+
         TOPIC = "Shipment.LiabilityLimitAssessed"
+        class_version = 2
+
         claim_id: UUID
         link_sequence: int
         party: dict[str, Any]
@@ -954,8 +1221,18 @@ class Shipment(Aggregate, created_event_name="Booked"):
         limit_sdr: Decimal
         limit_amount: Decimal
         currency: str
-        notice_deadline: datetime
-        time_bar: datetime
+        customer_regime: str
+        customer_notice_deadline: datetime | None
+        customer_time_bar: datetime
+        recovery_notice_deadline: datetime | None
+        recovery_time_bar: datetime
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            notice, time_bar = state.pop("notice_deadline"), state.pop("time_bar")
+            state["customer_regime"] = state["regime"]
+            state["customer_notice_deadline"] = state["recovery_notice_deadline"] = notice
+            state["customer_time_bar"] = state["recovery_time_bar"] = time_bar
 
         def apply(self, aggregate: Shipment) -> None:
             limit = LiabilityLimit(
@@ -971,7 +1248,9 @@ class Shipment(Aggregate, created_event_name="Booked"):
                 self.link_sequence,
                 Party.from_dict(self.party),
                 limit,
-                Deadlines(self.notice_deadline, self.time_bar),
+                LiabilityRegime(self.customer_regime),
+                Deadlines(self.customer_notice_deadline, self.customer_time_bar),
+                Deadlines(self.recovery_notice_deadline, self.recovery_time_bar),
                 self.occurred_at,
             )
             aggregate._change_claim(self.claim_id, assessment=assessment)
@@ -1054,7 +1333,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.reference = reference
         self.origin = origin
         self.destination = destination
-        self.cargo = Cargo(**cargo)
+        self.cargo = Cargo.from_dict(cargo)
         self.links: tuple[Link, ...] = tuple(Link.from_plan_dict(link) for link in links)
         self.booked_at = occurred_at
         self.cancellation: Cancellation | None = None
@@ -1063,6 +1342,8 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.claims: dict[UUID, Claim] = {}
         self.quoted_charges: Charges | None = None
         self.invoices: tuple[Invoice, ...] = ()
+        #: Each link's cost by its sequence (domain/costs.py); links without one are absent.
+        self.link_costs: dict[int, LinkCost] = {}
 
     @property
     def status(self) -> ShipmentStatus:
@@ -1123,15 +1404,16 @@ class Shipment(Aggregate, created_event_name="Booked"):
             _planned_link(sequence, plan, len(links)) for sequence, plan in enumerate(links, 1)
         ]
         _require_plan_in_order(planned)
+        _require_custody_at_the_ends(planned)
         for link in planned:
             _require_partner(link.party, partner_kinds)
         return cls._create(
             cls.Booked,
             id=shipment_id or cls.create_id(),
             customer_id=customer_id,
-            reference=_text(reference, "reference", max_length=80),
-            origin=_text(origin, "origin"),
-            destination=_text(destination, "destination"),
+            reference=required_text(reference, "reference", max_length=80),
+            origin=required_text(origin, "origin"),
+            destination=required_text(destination, "destination"),
             cargo=_cargo(cargo).as_dict(),
             links=[link.plan_as_dict() for link in planned],
             **ctx.event_fields(),
@@ -1151,8 +1433,8 @@ class Shipment(Aggregate, created_event_name="Booked"):
         reason: str,
     ) -> None:
         link = self._unstarted_link(sequence)
-        start = _moment(planned_start, "planned_start")
-        end = _moment(planned_end, "planned_end")
+        start = utc_moment(planned_start, "planned_start")
+        end = utc_moment(planned_end, "planned_end")
         _require_planned_window(sequence, start, end)
         refuse_unless(
             (start, end) != (link.planned_start, link.planned_end),
@@ -1170,7 +1452,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
             sequence=sequence,
             planned_start=start,
             planned_end=end,
-            reason=_text(reason, "reason"),
+            reason=required_text(reason, "reason"),
             **ctx.event_fields(),
         )
 
@@ -1192,7 +1474,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
             self.LinkReassigned,
             sequence=sequence,
             party=party.as_dict(),
-            reason=_text(reason, "reason"),
+            reason=required_text(reason, "reason"),
             **ctx.event_fields(),
         )
 
@@ -1226,12 +1508,23 @@ class Shipment(Aggregate, created_event_name="Booked"):
         signed_by: str,
         reference: str | None = None,
         remarks: str | None = None,
+        packages_affected: int | None = None,
+        weight_affected_kg: Decimal | None = None,
+        observed: CargoObservation | None = None,
     ) -> None:
         """Custody passes to link ``to_sequence``: from the shipper when it is the first
-        link (the pickup), otherwise from the link before it."""
+        link (the pickup), otherwise from the last link before it that holds the goods. A
+        damaged or short condition may note its extent; ``observed``: what the handover
+        observed against the cargo's conditions."""
         self._require_open()
         receiver = self._link(to_sequence)
-        giver = self.links[to_sequence - 2] if to_sequence > 1 else None
+        refuse_unless(
+            receiver.takes_custody,
+            "custody.link_holds_no_goods",
+            f"link {to_sequence} ({receiver.function}) never holds the goods;"
+            " custody passes over it",
+        )
+        giver = self.custody_giver(to_sequence)
         if giver is None:
             refuse_unless(
                 receiver.received is None,
@@ -1261,14 +1554,18 @@ class Shipment(Aggregate, created_event_name="Booked"):
             _not_before(
                 at, giver.custody_from, "custody.time_backwards", f"link {giver.sequence}'s receipt"
             )
+        weight = self._handover_extent(Condition(condition), packages_affected, weight_affected_kg)
         self.trigger_event(
             self.CustodyHandedOver,
             from_sequence=giver.sequence if giver else None,
             to_sequence=to_sequence,
             condition=Condition(condition).value,
-            signed_by=_text(signed_by, "signed_by", max_length=120),
-            reference=_optional_text(reference, "reference", max_length=80),
-            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            signed_by=required_text(signed_by, "signed_by", max_length=120),
+            reference=optional_text(reference, "reference", max_length=80),
+            remarks=optional_text(remarks, "remarks", max_length=2000),
+            packages_affected=packages_affected,
+            weight_affected_kg=weight,
+            observed=self._observation(observed),
             **ctx.event_fields(),
         )
 
@@ -1314,7 +1611,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
             "link.already_completed",
             f"link {sequence} has already completed",
         )
-        estimate = _moment(estimated_end, "estimated_end")
+        estimate = utc_moment(estimated_end, "estimated_end")
         refuse_unless(
             estimate > ctx.occurred_at,
             "delay.estimate_in_past",
@@ -1324,7 +1621,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
             self.DelayReported,
             sequence=sequence,
             estimated_end=estimate,
-            reason=_text(reason, "reason"),
+            reason=required_text(reason, "reason"),
             **ctx.event_fields(),
         )
 
@@ -1336,7 +1633,12 @@ class Shipment(Aggregate, created_event_name="Booked"):
         signed_by: str,
         proof_of_delivery: str,
         remarks: str | None = None,
+        packages_affected: int | None = None,
+        weight_affected_kg: Decimal | None = None,
+        observed: CargoObservation | None = None,
     ) -> None:
+        """The last link hands the goods to the consignee; a damaged or short condition may
+        note its extent; ``observed``: what was observed against the cargo's conditions."""
         self._require_open()
         last = self.links[-1]
         holder = self.current_custodian
@@ -1353,12 +1655,16 @@ class Shipment(Aggregate, created_event_name="Booked"):
             f"links {unfinished} must complete before the delivery",
         )
         _not_before(ctx.occurred_at, last.custody_from, "custody.time_backwards", "its receipt")
+        weight = self._handover_extent(Condition(condition), packages_affected, weight_affected_kg)
         self.trigger_event(
             self.Delivered,
             condition=Condition(condition).value,
-            signed_by=_text(signed_by, "signed_by", max_length=120),
-            proof_of_delivery=_text(proof_of_delivery, "proof_of_delivery", max_length=80),
-            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            signed_by=required_text(signed_by, "signed_by", max_length=120),
+            proof_of_delivery=required_text(proof_of_delivery, "proof_of_delivery", max_length=80),
+            remarks=optional_text(remarks, "remarks", max_length=2000),
+            packages_affected=packages_affected,
+            weight_affected_kg=weight,
+            observed=self._observation(observed),
             **ctx.event_fields(),
         )
 
@@ -1369,7 +1675,9 @@ class Shipment(Aggregate, created_event_name="Booked"):
             "shipment.cancel_after_pickup",
             "the goods have been picked up; a shipment is cancelled only before pickup",
         )
-        self.trigger_event(self.Cancelled, reason=_text(reason, "reason"), **ctx.event_fields())
+        self.trigger_event(
+            self.Cancelled, reason=required_text(reason, "reason"), **ctx.event_fields()
+        )
 
     def evaluate(self, ctx: CommandContext, *, rating: int, remarks: str | None = None) -> None:
         require(1 <= rating <= 5, "rating.range", "rating is from 1 to 5", field="rating")
@@ -1389,7 +1697,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
             self.Evaluated,
             on_time=delivered_at <= self.planned_delivery,
             rating=rating,
-            remarks=_optional_text(remarks, "remarks", max_length=2000),
+            remarks=optional_text(remarks, "remarks", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -1397,7 +1705,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
 
     def quote_charges(self, ctx: CommandContext, *, amount: Decimal, currency: str) -> None:
         """Quote the customer's charges, replacing any earlier quote, until delivery."""
-        charges = Charges(_decimal(amount, "amount"), _currency(currency))
+        charges = Charges(exact_decimal(amount, "amount"), currency_code(currency))
         refuse_unless(
             self.status in (ShipmentStatus.BOOKED, ShipmentStatus.IN_TRANSIT),
             "charges.shipment_closed",
@@ -1419,9 +1727,9 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self, ctx: CommandContext, *, invoice_number: str, amount: Decimal, currency: str
     ) -> None:
         """Invoice the customer; several invoices may follow, each under its own number."""
-        number = _text(invoice_number, "invoice_number", max_length=80)
-        value = _decimal(amount, "amount")
-        code = _currency(currency)
+        number = required_text(invoice_number, "invoice_number", max_length=80)
+        value = exact_decimal(amount, "amount")
+        code = currency_code(currency)
         refuse_unless(
             self.status is not ShipmentStatus.CANCELLED,
             "invoice.shipment_cancelled",
@@ -1435,6 +1743,83 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.trigger_event(
             self.Invoiced, invoice_number=number, amount=value, currency=code, **ctx.event_fields()
         )
+
+    # --- commands: link costs (domain/costs.py) -------------------------------------------
+
+    def plan_link_cost(
+        self, ctx: CommandContext, *, sequence: int, amount: Decimal, currency: str
+    ) -> None:
+        """Plan what a link costs us, at booking or on replanning: until the link completes,
+        while the shipment is open."""
+        cost = Money.of(amount, currency)
+        self._require_open()
+        link = self._link(sequence)
+        refuse_unless(
+            link.completed_at is None,
+            "link_cost.link_completed",
+            f"link {sequence} has completed; what it cost is what its party invoices",
+        )
+        refuse_unless(
+            self.link_cost(sequence).planned != cost,
+            "link_cost.unchanged",
+            f"link {sequence} is already planned at {cost}",
+        )
+        self.trigger_event(
+            self.LinkCostPlanned,
+            sequence=sequence,
+            amount=cost.amount,
+            currency=cost.currency,
+            **ctx.event_fields(),
+        )
+
+    def record_link_invoice(
+        self,
+        ctx: CommandContext,
+        *,
+        sequence: int,
+        amount: Decimal,
+        currency: str,
+        invoice_reference: str,
+    ) -> None:
+        """Record what the party that ran a completed link invoiced for it (the last link
+        completes with the delivery); a corrected invoice replaces the one before. A
+        cancelled shipment's completed links are still invoiced."""
+        cost = Money.of(amount, currency)
+        reference = required_text(invoice_reference, "invoice_reference", max_length=80)
+        link = self._link(sequence)
+        refuse_unless(
+            link.completed_at is not None,
+            "link_cost.link_not_completed",
+            f"link {sequence} has not completed; its party invoices it once it has",
+        )
+        current = self.link_cost(sequence)
+        refuse_unless(
+            (current.actual, current.invoice_reference) != (cost, reference),
+            "link_cost.unchanged",
+            f"link {sequence}'s invoice {reference} is already recorded at {cost}",
+        )
+        self.trigger_event(
+            self.LinkCostInvoiced,
+            sequence=sequence,
+            amount=cost.amount,
+            currency=cost.currency,
+            invoice_reference=reference,
+            **ctx.event_fields(),
+        )
+
+    def link_cost(self, sequence: int) -> LinkCost:
+        """A link's cost; nothing planned nor invoiced if none was recorded."""
+        return self.link_costs.get(sequence, LinkCost(sequence))
+
+    # --- queries: rewards and penalties (domain/relationship.py, charge_back) --------------
+
+    def found_responsible(self, incident_id: UUID) -> UUID | None:
+        """The partner an incident's responsibility finally rests with — accepted by it or
+        arbitrated to it — or None (not final, or resting with a branch)."""
+        incident = self._incident(incident_id)
+        if not incident.responsibility_final or incident.responsible is None:
+            return None
+        return incident.responsible.party.relationship_id
 
     # --- commands: incidents -------------------------------------------------------------
 
@@ -1465,28 +1850,13 @@ class Shipment(Aggregate, created_event_name="Booked"):
             f"a {kind} states the packages or the weight affected",
             field="packages_affected",
         )
-        if packages_affected is not None:
-            require(
-                1 <= packages_affected <= self.cargo.packages,
-                "incident.packages_range",
-                f"packages affected must be from 1 to the shipment's {self.cargo.packages}",
-                field="packages_affected",
-            )
-        weight = None
-        if weight_affected_kg is not None:
-            weight = _decimal(weight_affected_kg, "weight_affected_kg")
-            require(
-                weight <= self.cargo.gross_weight_kg,
-                "incident.weight_range",
-                f"weight affected exceeds the shipment's {self.cargo.gross_weight_kg} kg",
-                field="weight_affected_kg",
-            )
+        weight = self._extent("incident", packages_affected, weight_affected_kg)
         self.trigger_event(
             self.IncidentReported,
             incident_id=incident_id,
             link_sequence=link_sequence,
             incident_kind=kind.value,
-            description=_text(description, "description", max_length=2000),
+            description=required_text(description, "description", max_length=2000),
             packages_affected=packages_affected,
             weight_affected_kg=weight,
             **ctx.event_fields(),
@@ -1501,19 +1871,25 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.trigger_event(
             self.CoordinationActionRecorded,
             incident_id=incident_id,
-            action=_text(action, "action", max_length=2000),
-            taken_by=_text(taken_by or ctx.actor, "taken_by", max_length=120),
+            action=required_text(action, "action", max_length=2000),
+            taken_by=required_text(taken_by or ctx.actor, "taken_by", max_length=120),
             **ctx.event_fields(),
         )
 
     def propose_responsibility(self, incident_id: UUID) -> Responsibility:
         """The default responsible party, from the custody history (see the module doc)."""
         incident = self._incident(incident_id)
-        reporting = self.links[incident.link_sequence - 1]
-        if incident.kind in GOODS_INCIDENTS:
+        return self._propose(
+            self.links[incident.link_sequence - 1], incident.kind, incident.discovered_at
+        )
+
+    def _propose(
+        self, reporting: Link, kind: IncidentKind, discovered_at: datetime
+    ) -> Responsibility:
+        if kind in GOODS_INCIDENTS:
             received = reporting.received
-            if reporting.sequence > 1 and received and received.condition is not Condition.GOOD:
-                giver = self.links[reporting.sequence - 2]
+            giver = self.custody_giver(reporting.sequence)
+            if giver and received and received.condition is not Condition.GOOD:
                 return Responsibility(
                     giver.sequence,
                     giver.party,
@@ -1521,21 +1897,209 @@ class Shipment(Aggregate, created_event_name="Booked"):
                     f"link {giver.sequence} handed the goods over to link {reporting.sequence}"
                     f" {received.condition.value} at {received.at.isoformat()}",
                 )
-            holder = self.custodian_at(incident.discovered_at)
+            holder = self.custodian_at(discovered_at)
             if holder is not None:
                 return Responsibility(
                     holder.sequence,
                     holder.party,
                     ResponsibilityBasis.HELD_CUSTODY,
-                    f"link {holder.sequence} held custody when the {incident.kind.value}"
-                    f" was discovered at {incident.discovered_at.isoformat()}",
+                    f"link {holder.sequence} held custody when the {kind.value}"
+                    f" was discovered at {discovered_at.isoformat()}",
                 )
         return Responsibility(
             reporting.sequence,
             reporting.party,
             ResponsibilityBasis.LINK_OF_INCIDENT,
-            f"the {incident.kind.value} was reported at link {reporting.sequence}",
+            f"the {kind.value} was reported at link {reporting.sequence}",
         )
+
+    def handover_exceptions(self) -> list[HandoverException]:
+        """Every handover that noted the goods damaged or short, in chain order, with the
+        incident that covers it, if any, and the party the responsibility rules propose for
+        it (see the module doc)."""
+        found: list[HandoverException] = []
+        for link in self.links:
+            if link.received is not None and link.received.condition is not Condition.GOOD:
+                kind = EXCEPTION_KIND[link.received.condition]
+                giver = self.custody_giver(link.sequence)
+                found.append(
+                    HandoverException(
+                        giver.sequence if giver else None,
+                        link.sequence,
+                        link.received,
+                        self._covering_incident(link.received, link.sequence),
+                        self._propose(link, kind, link.received.at),
+                    )
+                )
+        last, pod = self.links[-1], self.proof_of_delivery
+        if pod is not None and pod.condition is not Condition.GOOD:
+            found.append(
+                HandoverException(
+                    last.sequence,
+                    None,
+                    pod,
+                    self._covering_incident(pod, last.sequence),
+                    Responsibility(
+                        last.sequence,
+                        last.party,
+                        ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION,
+                        f"link {last.sequence} handed the goods over to the consignee"
+                        f" {pod.condition.value} at {pod.at.isoformat()}",
+                    ),
+                )
+            )
+        return found
+
+    def _extent(self, what: str, packages: int | None, weight: Decimal | None) -> Decimal | None:
+        """The packages and weight affected, each within the cargo; the weight, exact."""
+        if packages is not None:
+            require(
+                1 <= packages <= self.cargo.packages,
+                f"{what}.packages_range",
+                f"packages affected must be from 1 to the shipment's {self.cargo.packages}",
+                field="packages_affected",
+            )
+        if weight is None:
+            return None
+        exact = exact_decimal(weight, "weight_affected_kg")
+        require(
+            exact <= self.cargo.gross_weight_kg,
+            f"{what}.weight_range",
+            f"weight affected exceeds the shipment's {self.cargo.gross_weight_kg} kg",
+            field="weight_affected_kg",
+        )
+        return exact
+
+    def _handover_extent(
+        self, condition: Condition, packages: int | None, weight: Decimal | None
+    ) -> Decimal | None:
+        require(
+            condition is not Condition.GOOD or (packages is None and weight is None),
+            "handover.extent_without_exception",
+            "only goods handed over damaged or short have an extent affected",
+            field="packages_affected",
+        )
+        return self._extent("handover", packages, weight)
+
+    def _covering_incident(self, handover: Handover, receiver: int) -> UUID | None:
+        """The earliest incident of the exception's kinds reported at link ``receiver``
+        (which received the goods so) or before it, if those incidents together report at
+        least the packages and weight the handover notes (an extent given only in packages
+        weighs the cargo's average package weight)."""
+        reported = [
+            i
+            for i in self.incidents.values()
+            if i.kind in EXCEPTION_KINDS[handover.condition] and i.link_sequence <= receiver
+        ]
+        if not reported:
+            return None
+        extents = [self._affected(i) for i in reported]
+        weight = sum((w for w, _ in extents), Decimal(0))
+        counted = [p for _, p in extents]
+        packages = None if None in counted else sum(p for p in counted if p is not None)
+        noted = handover.weight_affected_kg
+        if noted is None and handover.packages_affected is not None:
+            noted = self.cargo.weight_of(handover.packages_affected)
+        more = (noted is not None and noted > weight) or (
+            handover.packages_affected is not None
+            and packages is not None
+            and handover.packages_affected > packages
+        )
+        return None if more else reported[0].incident_id
+
+    # --- links without custody, cargo conditions (货物特殊性/储存条件) ----------------------
+
+    def custody_giver(self, to_sequence: int) -> Link | None:
+        """The link that hands the goods over to link ``to_sequence``: the last link before
+        it that holds goods (links of logistics information never do); None: the shipper."""
+        return next(
+            (link for link in reversed(self.links[: to_sequence - 1]) if link.takes_custody),
+            None,
+        )
+
+    def _observation(self, observed: CargoObservation | None) -> dict[str, Any] | None:
+        if observed is None:
+            return None
+        return CargoObservation.of(
+            temperature_c=observed.temperature_c,
+            min_temperature_c=observed.min_temperature_c,
+            max_temperature_c=observed.max_temperature_c,
+            packaging_intact=observed.packaging_intact,
+            seals_intact=observed.seals_intact,
+        ).as_dict()
+
+    def condition_breaches(self) -> list[ConditionBreach]:
+        """Every handover whose observation breached the cargo's conditions, in chain order,
+        with the incident that covers it, if any, and the link that held the goods when it
+        happened (see the module doc)."""
+        conditions = self.cargo.conditions
+        found: list[ConditionBreach] = []
+        for link in self.links:
+            handover = link.received
+            if handover is None:
+                continue
+            giver = self.custody_giver(link.sequence)
+            holder = giver or link
+            how = (
+                f"link {holder.sequence} handed the goods over to link {link.sequence}"
+                if giver
+                else f"link {link.sequence} received the goods from the shipper"
+            )
+            for kind, detail in breaches(conditions, handover.observed):
+                found.append(
+                    ConditionBreach(
+                        giver.sequence if giver else None,
+                        link.sequence,
+                        handover,
+                        kind,
+                        detail,
+                        self._covering_breach(link.sequence),
+                        Responsibility(
+                            holder.sequence,
+                            holder.party,
+                            ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION
+                            if giver
+                            else ResponsibilityBasis.HELD_CUSTODY,
+                            f"{how} at {handover.at.isoformat()} with a {kind.value} breach:"
+                            f" {detail}",
+                        ),
+                    )
+                )
+        last, pod = self.links[-1], self.proof_of_delivery
+        if pod is not None:
+            for kind, detail in breaches(conditions, pod.observed):
+                found.append(
+                    ConditionBreach(
+                        last.sequence,
+                        None,
+                        pod,
+                        kind,
+                        detail,
+                        self._covering_breach(last.sequence),
+                        Responsibility(
+                            last.sequence,
+                            last.party,
+                            ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION,
+                            f"link {last.sequence} handed the goods over to the consignee"
+                            f" at {pod.at.isoformat()} with a {kind.value} breach: {detail}",
+                        ),
+                    )
+                )
+        return found
+
+    def _covering_breach(self, receiver: int) -> UUID | None:
+        """The earliest incident that happens to the goods reported at link ``receiver`` or
+        before it: the breach is the harm already reported, travelling with the goods."""
+        return next(
+            (
+                i.incident_id
+                for i in self.incidents.values()
+                if i.kind in GOODS_INCIDENTS and i.link_sequence <= receiver
+            ),
+            None,
+        )
+
+    # --- responsibility ----------------------------------------------------------------
 
     def assign_responsibility(
         self,
@@ -1556,13 +2120,19 @@ class Shipment(Aggregate, created_event_name="Booked"):
         )
         self._require_responsibility_open(incident)
         link = self._link(link_sequence)
+        refuse_unless(
+            link.takes_custody or basis not in CUSTODY_BASES,
+            "responsibility.link_holds_no_goods",
+            f"link {link_sequence} ({link.function}) never holds the goods; it answers for"
+            f" its own work (link of incident, investigation), never on the basis {basis}",
+        )
         self.trigger_event(
             self.ResponsibilityAssigned,
             incident_id=incident_id,
             link_sequence=link_sequence,
             party=link.party.as_dict(),
             basis=basis.value,
-            explanation=_text(explanation, "explanation", max_length=2000),
+            explanation=required_text(explanation, "explanation", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -1572,32 +2142,81 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.trigger_event(
             self.ResponsibilityAccepted,
             incident_id=incident_id,
-            note=_text(note, "note", max_length=2000),
+            note=required_text(note, "note", max_length=2000),
             **ctx.event_fields(),
         )
 
+    def answer_deadline(
+        self, incident_id: UUID, answer_within: timedelta = ANSWER_WITHIN
+    ) -> datetime | None:
+        """Until when the party responsibility was proposed to may dispute it (the moment it
+        was assigned plus ``answer_within``); None while none is proposed."""
+        incident = self.incidents.get(incident_id)
+        if incident is None or incident.assigned_at is None:
+            return None
+        return incident.assigned_at + answer_within
+
+    def deemed_accepted(
+        self, incident_id: UUID, at: datetime, answer_within: timedelta = ANSWER_WITHIN
+    ) -> bool:
+        """Whether the responsibility proposed for the incident counts as accepted at ``at``:
+        still only assigned (neither accepted nor disputed) after its answer deadline. The
+        finding ``responsibility_deemed_accepted`` says the same of a partner's."""
+        incident = self.incidents.get(incident_id)
+        deadline = self.answer_deadline(incident_id, answer_within)
+        return (
+            incident is not None
+            and incident.responsibility_status is ResponsibilityStatus.ASSIGNED
+            and deadline is not None
+            and at > deadline
+        )
+
     def dispute_responsibility(
-        self, ctx: CommandContext, *, incident_id: UUID, reason: str
+        self,
+        ctx: CommandContext,
+        *,
+        incident_id: UUID,
+        reason: str,
+        answer_within: timedelta = ANSWER_WITHIN,
     ) -> None:
-        """The responsible party disputes; only headquarters' arbitration settles it."""
-        self._assigned_incident(incident_id)
+        """The responsible party disputes, within ``answer_within`` of the proposal (the
+        command's business time decides); only headquarters' arbitration settles it. A
+        dispute after that is refused: the responsibility counts as accepted, and only
+        headquarters may still arbitrate it."""
+        incident = self._assigned_incident(incident_id)
+        refuse_unless(
+            not self.deemed_accepted(incident_id, ctx.occurred_at, answer_within),
+            "responsibility.answer_overdue",
+            f"the days to answer the responsibility proposed at {incident.assigned_at} ended"
+            f" at {self.answer_deadline(incident_id, answer_within)}: it counts as accepted;"
+            " only headquarters' arbitration can change it",
+        )
         self.trigger_event(
             self.ResponsibilityDisputed,
             incident_id=incident_id,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
     def arbitrate_responsibility(
-        self, ctx: CommandContext, *, incident_id: UUID, link_sequence: int, decision: str
+        self,
+        ctx: CommandContext,
+        *,
+        incident_id: UUID,
+        link_sequence: int,
+        decision: str,
+        answer_within: timedelta = ANSWER_WITHIN,
     ) -> None:
-        """Headquarters' final decision on a dispute, naming the responsible link."""
+        """Headquarters' final decision on a dispute, or on a responsibility that counts as
+        accepted because its party did not answer within ``answer_within``, naming the
+        responsible link."""
         incident = self._unresolved_incident(incident_id)
         refuse_unless(
-            incident.responsibility_status is ResponsibilityStatus.DISPUTED,
+            incident.responsibility_status is ResponsibilityStatus.DISPUTED
+            or self.deemed_accepted(incident_id, ctx.occurred_at, answer_within),
             "arbitration.requires_dispute",
-            f"headquarters arbitrates only a disputed responsibility; it is"
-            f" {incident.responsibility_status}",
+            f"headquarters arbitrates only a disputed responsibility, or one not answered in"
+            f" time; it is {incident.responsibility_status}",
         )
         link = self._link(link_sequence)
         self.trigger_event(
@@ -1605,7 +2224,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
             incident_id=incident_id,
             link_sequence=link_sequence,
             party=link.party.as_dict(),
-            decision=_text(decision, "decision", max_length=2000),
+            decision=required_text(decision, "decision", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -1621,7 +2240,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.trigger_event(
             self.IncidentResolved,
             incident_id=incident_id,
-            resolution=_text(resolution, "resolution", max_length=2000),
+            resolution=required_text(resolution, "resolution", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -1652,18 +2271,25 @@ class Shipment(Aggregate, created_event_name="Booked"):
             self.ClaimFiled,
             claim_id=claim_id,
             incident_id=incident_id,
-            amount=_decimal(amount, "amount"),
-            currency=_currency(currency),
+            amount=exact_decimal(amount, "amount"),
+            currency=currency_code(currency),
             **ctx.event_fields(),
         )
 
     def assess_liability_limit(
-        self, ctx: CommandContext, *, claim_id: UUID, sdr_rate: Decimal
+        self,
+        ctx: CommandContext,
+        *,
+        claim_id: UUID,
+        sdr_rate: Decimal,
+        holidays: HolidayCalendar = NO_HOLIDAYS,
     ) -> None:
         """The limit of the finally responsible link's regime for the affected goods, in the
-        claim's currency at ``sdr_rate`` (claim currency per SDR), and its deadlines."""
+        claim's currency at ``sdr_rate`` (claim currency per SDR), and the claim's deadlines:
+        the customer's and those of our recovery (see the module doc). ``holidays``: the
+        public holidays a count of days excepting them skips (CMR Art. 30)."""
         claim = self._open_claim(claim_id)
-        rate = _decimal(sdr_rate, "sdr_rate")
+        rate = exact_decimal(sdr_rate, "sdr_rate")
         incident = self.incidents[claim.incident_id]
         refuse_unless(
             incident.responsibility_final and incident.responsible is not None,
@@ -1686,11 +2312,9 @@ class Shipment(Aggregate, created_event_name="Booked"):
             sdr_rate=rate,
             currency=claim.currency,
         )
-        deadlines = claim_deadlines(
-            link.regime,
-            running_from=self.delivered_at or incident.discovered_at,
-            delay=incident.kind is IncidentKind.DELAY,
-        )
+        kind = self._claim_kind(incident)
+        customer = self.customer_deadlines(incident, kind, holidays)
+        recovery = self.recovery_deadlines(link, incident, kind, holidays)
         self.trigger_event(
             self.LiabilityLimitAssessed,
             claim_id=claim_id,
@@ -1703,8 +2327,11 @@ class Shipment(Aggregate, created_event_name="Booked"):
             limit_sdr=limit.sdr,
             limit_amount=limit.amount,
             currency=limit.currency,
-            notice_deadline=deadlines.notice,
-            time_bar=deadlines.time_bar,
+            customer_regime=CUSTOMER_CONTRACT_REGIME.value,
+            customer_notice_deadline=customer.notice,
+            customer_time_bar=customer.time_bar,
+            recovery_notice_deadline=recovery.notice,
+            recovery_time_bar=recovery.time_bar,
             **ctx.event_fields(),
         )
 
@@ -1713,7 +2340,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
     ) -> None:
         """We pay the customer, whoever was at fault (full-chain responsibility)."""
         claim = self._open_claim(claim_id)
-        paid = _decimal(amount, "amount")
+        paid = exact_decimal(amount, "amount")
         refuse_unless(
             claim.compensation_paid is None,
             "compensation.already_paid",
@@ -1728,14 +2355,14 @@ class Shipment(Aggregate, created_event_name="Booked"):
             self.CompensationPaid,
             claim_id=claim_id,
             amount=paid,
-            payment_reference=_text(payment_reference, "payment_reference", max_length=80),
+            payment_reference=required_text(payment_reference, "payment_reference", max_length=80),
             **ctx.event_fields(),
         )
 
     def claim_recovery(self, ctx: CommandContext, *, claim_id: UUID, amount: Decimal) -> None:
         """Claim back from the partner at fault, up to its regime's limit."""
         claim = self._open_claim(claim_id)
-        claimed = _decimal(amount, "amount")
+        claimed = exact_decimal(amount, "amount")
         refuse_unless(
             claim.recovery_waived is None,
             "recovery.waived",
@@ -1759,11 +2386,13 @@ class Shipment(Aggregate, created_event_name="Booked"):
             "recovery.already_claimed",
             "recovery for this claim has been claimed",
         )
+        time_bar = claim.recovery_time_bar
+        assert time_bar is not None
         refuse_unless(
-            ctx.occurred_at <= assessment.deadlines.time_bar,
+            ctx.occurred_at <= time_bar,
             "recovery.time_barred",
-            f"the {assessment.limit.regime} time bar passed at"
-            f" {assessment.deadlines.time_bar.isoformat()}",
+            f"the {assessment.limit.regime} time bar of recovery from link"
+            f" {assessment.link_sequence} passed at {time_bar.isoformat()}",
         )
         recoverable = claim.recoverable
         assert recoverable is not None
@@ -1783,7 +2412,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
 
     def receive_recovery(self, ctx: CommandContext, *, claim_id: UUID, amount: Decimal) -> None:
         claim = self._open_claim(claim_id)
-        received = _decimal(amount, "amount")
+        received = exact_decimal(amount, "amount")
         refuse_unless(
             claim.recovery_claimed is not None,
             "recovery.not_claimed",
@@ -1827,7 +2456,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.trigger_event(
             self.RecoveryWaived,
             claim_id=claim_id,
-            reason=_text(reason, "reason", max_length=2000),
+            reason=required_text(reason, "reason", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -1836,7 +2465,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.trigger_event(
             self.ClaimClosed,
             claim_id=claim_id,
-            note=_text(note, "note", max_length=2000),
+            note=required_text(note, "note", max_length=2000),
             **ctx.event_fields(),
         )
 
@@ -1923,6 +2552,69 @@ class Shipment(Aggregate, created_event_name="Booked"):
             raise UnknownMember("claim.unknown", f"no claim with id {claim_id}")
         refuse_unless(claim.closed_at is None, "claim.closed", "the claim is closed")
         return claim
+
+    def customer_deadlines(
+        self, incident: Incident, kind: ClaimKind, holidays: HolidayCalendar = NO_HOLIDAYS
+    ) -> Deadlines:
+        """The customer's deadlines for a claim against us: under our contract with the
+        customer, from final delivery to the consignee (or the discovery of goods never
+        delivered; a total loss from the planned delivery)."""
+        delivery = self.proof_of_delivery
+        moments = CarriageMoments(
+            delivered_at=delivery.at if delivery else incident.discovered_at,
+            taken_over_at=self.links[0].custody_from,
+            due_at=self.planned_delivery,
+        )
+        apparent = delivery is not None and delivery.condition is not Condition.GOOD
+        return deadlines(
+            CUSTOMER_CONTRACT_REGIME, kind, moments, apparent=apparent, holidays=holidays
+        )
+
+    def recovery_deadlines(
+        self,
+        link: Link,
+        incident: Incident,
+        kind: ClaimKind,
+        holidays: HolidayCalendar = NO_HOLIDAYS,
+    ) -> Deadlines:
+        """Our deadlines for recovery from ``link``'s party: under its regime, from its own
+        delivery — the handover out of it (the final delivery for the last link) — or the
+        discovery of goods it never handed on; a total loss from its planned end."""
+        released = link.released
+        moments = CarriageMoments(
+            delivered_at=released.at if released else incident.discovered_at,
+            taken_over_at=link.custody_from,
+            due_at=link.planned_end,
+        )
+        apparent = released is not None and released.condition is not Condition.GOOD
+        return deadlines(link.regime, kind, moments, apparent=apparent, holidays=holidays)
+
+    def recovery_noticed_at(self, claim: Claim) -> datetime | None:
+        """When the party at fault had notice of the claim: at the handover out of its link
+        if that handover noted the goods damaged or short (a reservation at delivery),
+        otherwise when we claimed recovery; None: not yet."""
+        assessment = claim.assessment
+        noticed = claim.recovery_claimed_at
+        incident = self.incidents.get(claim.incident_id)
+        if assessment is None or incident is None or incident.kind not in GOODS_INCIDENTS:
+            return noticed
+        released = self.links[assessment.link_sequence - 1].released
+        if released is not None and released.condition is not Condition.GOOD:
+            return released.at if noticed is None else min(released.at, noticed)
+        return noticed
+
+    def _claim_kind(self, incident: Incident) -> ClaimKind:
+        """Delay, total loss (the whole consignment lost) or damage (everything else)."""
+        if incident.kind is IncidentKind.DELAY:
+            return ClaimKind.DELAY
+        if incident.kind is IncidentKind.LOSS:
+            weight, packages = self._affected(incident)
+            whole = weight >= self.cargo.gross_weight_kg or (
+                packages is not None and packages >= self.cargo.packages
+            )
+            if whole:
+                return ClaimKind.TOTAL_LOSS
+        return ClaimKind.DAMAGE
 
     def _affected(self, incident: Incident) -> tuple[Decimal, int | None]:
         """The weight and packages an incident concerns (see the module doc)."""

@@ -3,13 +3,16 @@
 A staff member is registered with a name and a branch, is granted and revoked roles,
 is issued tokens and has them revoked, and may be deactivated (which ends every token).
 Tokens themselves never enter the log: only the SHA-256 of each, and an id to revoke it.
+
+A partner user (a person at an airline, a trucker, a warehouse) is registered for the
+partner (its relationship id) instead of a branch, and holds the partner role only.
 """
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
@@ -24,6 +27,7 @@ class Role(StrEnum):
     HQ = "hq"  # headquarters: all branches, arbitration
     AUDITOR = "auditor"  # reads everything, writes nothing
     ADMIN = "admin"  # staff management
+    PARTNER = "partner"  # a partner user: the links their partner runs
 
     @property
     def sees_all_branches(self) -> bool:
@@ -42,9 +46,18 @@ class Staff(Aggregate, created_event_name="Registered"):
 
     class Registered(Event, Aggregate.Created):
         TOPIC = "Staff.Registered"
+        # v1 had no partner; v2 added it (see upcast_v1_v2).
+        class_version = 2
+
         staff_id: str
         name: str
         branch: str
+        #: The partner a partner user works for (its relationship id); None for our staff.
+        partner_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["partner_id"] = None
 
     Created = Registered
 
@@ -95,10 +108,20 @@ class Staff(Aggregate, created_event_name="Registered"):
 
     ROLES: ClassVar[tuple[Role, ...]] = tuple(Role)
 
-    def __init__(self, staff_id: str, name: str, branch: str) -> None:
+    # v1 (a snapshot's state) had no partner; v2 added it.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["partner_id"] = None
+
+    def __init__(
+        self, staff_id: str, name: str, branch: str, partner_id: UUID | None = None
+    ) -> None:
         self.staff_id = staff_id
         self.name = name
         self.branch = branch
+        self.partner_id = partner_id
         self.roles: frozenset[Role] = frozenset()
         self.tokens: dict[UUID, str] = {}
         self.active = True
@@ -109,7 +132,17 @@ class Staff(Aggregate, created_event_name="Registered"):
         return uuid5(_STAFF_NAMESPACE, staff_id)
 
     @classmethod
-    def register(cls, ctx: CommandContext, *, staff_id: str, name: str, branch: str) -> Staff:
+    def register(
+        cls,
+        ctx: CommandContext,
+        *,
+        staff_id: str,
+        name: str,
+        branch: str,
+        partner_id: UUID | None = None,
+    ) -> Staff:
+        """Our staff member, of a branch; or, with ``partner_id``, a partner user, of no
+        branch."""
         require(
             bool(_STAFF_ID.match(staff_id)),
             "staff_id.format",
@@ -118,19 +151,39 @@ class Staff(Aggregate, created_event_name="Registered"):
         )
         name, branch = name.strip(), branch.strip()
         require(bool(name) and len(name) <= 200, "name.required", "a name", field="name")
-        require(bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch")
+        if partner_id is None:
+            require(
+                bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch"
+            )
+        else:
+            require(
+                not branch,
+                "branch.partner_user",
+                "a partner user belongs to its partner, not to a branch",
+                field="branch",
+            )
         return cls._create(
             cls.Registered,
             id=cls.id_for(staff_id),
             staff_id=staff_id,
             name=name,
             branch=branch,
+            partner_id=partner_id,
             **ctx.event_fields(),
         )
+
+    @property
+    def is_partner_user(self) -> bool:
+        return self.partner_id is not None
 
     def grant(self, ctx: CommandContext, *, role: Role) -> None:
         self._require_active()
         refuse_unless(role not in self.roles, "role.already_granted", f"already has {role}")
+        refuse_unless(
+            (Role(role) is Role.PARTNER) == self.is_partner_user,
+            "role.partner_users_only",
+            "the partner role is a partner user's, and a partner user's only role",
+        )
         self.trigger_event(self.RoleGranted, role=Role(role).value, **ctx.event_fields())
 
     def revoke(self, ctx: CommandContext, *, role: Role) -> None:
@@ -164,6 +217,9 @@ class Staff(Aggregate, created_event_name="Registered"):
 
     def move_to_branch(self, ctx: CommandContext, *, branch: str) -> None:
         self._require_active()
+        refuse_unless(
+            not self.is_partner_user, "branch.partner_user", "a partner user has no branch"
+        )
         branch = branch.strip()
         require(bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch")
         refuse_unless(branch != self.branch, "branch.unchanged", "already in this branch")

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from uuid import UUID
 
-from application.database import configured_database
-from application.schema import SchemaNotReady, missing_migrations
-from application.service import AlreadyExists, NotFound
+from application.commands import AlreadyExists, NotFound
+from application.store.database import (
+    DATABASE_URL_VARIABLE,
+    OWNER_DATABASE_URL_VARIABLE,
+    Database,
+    check_database_settings,
+    configured_database,
+)
+from application.store.schema import SchemaNotReady, configured_owner_database, missing_migrations
 from domain.staff import Role
 from interface.runtime import (
     ConfigurationError,
@@ -25,13 +33,26 @@ from interface.runtime import (
 log = logging.getLogger("fullchain")
 
 
+def _init_schema(runtime: Database) -> list[str]:
+    """``db init``: as the schema owner, for the runtime role."""
+    owner = configured_owner_database()
+    if os.environ.get(DATABASE_URL_VARIABLE) and not os.environ.get(OWNER_DATABASE_URL_VARIABLE):
+        log.info(
+            "%s is not set: db init runs as the service's own role %s",
+            OWNER_DATABASE_URL_VARIABLE,
+            runtime.role,
+        )
+    applied = init_database(owner, runtime_role=runtime.role)
+    if applied:
+        log.info("schema: applied %s", ", ".join(applied))
+    return applied
+
+
 def _services(*, init: bool) -> Services:
     check_configuration()
     database = configured_database()
     if init:
-        applied = init_database(database)
-        if applied:
-            log.info("schema: applied %s", ", ".join(applied))
+        _init_schema(database)
     else:
         missing = missing_migrations(database, all_migrations())
         if missing:
@@ -40,8 +61,10 @@ def _services(*, init: bool) -> Services:
 
 
 def cmd_db_init(_: argparse.Namespace) -> int:
-    database = configured_database()
-    applied = init_database(database)
+    problems = check_database_settings()
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    applied = _init_schema(configured_database())
     print("schema up to date" + (f" (applied {', '.join(applied)})" if applied else ""))
     return 0
 
@@ -59,8 +82,8 @@ def _wait_for_signal() -> None:
 
 def cmd_project(args: argparse.Namespace) -> int:
     services = _services(init=False)
-    services.start_workers(batch_size=args.batch_size)
-    log.info("projection workers running: %s", ", ".join(p.name for p in services.projections))
+    services.start_workers(batch_size=args.batch_size, tree=True)
+    log.info("projection worker running for: %s", ", ".join(p.name for p in services.projections))
     try:
         _wait_for_signal()
     finally:
@@ -89,59 +112,122 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
-    from application.integrity import Checkpoint, check_checkpoint, signing_key, verify
+    from application.store.access_log import verify_access_log
+    from application.store.integrity import Checkpoint, check_checkpoint, signing_key, verify
 
     database = configured_database()
     result = verify(database)
     print(result.summary())
     ok = result.intact
+    looked = verify_access_log(database)
+    print(
+        f"access log: intact, {looked.entries} entries"
+        if looked.intact
+        else f"access log: broken at entry {looked.broken_at}"
+    )
+    ok = ok and looked.intact
     if args.checkpoint:
         with open(args.checkpoint, encoding="utf-8") as f:
             checkpoint = Checkpoint(**json.load(f))
         check = check_checkpoint(database, checkpoint, signing_key(database).public_key())
         print(f"checkpoint at position {checkpoint.position}: {check.detail}")
         ok = ok and check.signature_valid and check.extends
+    if args.since:
+        from application.proofs.checkpoints import (
+            check_since,
+            log_origin,
+            retired_verifiers,
+            verifier_of,
+        )
+        from application.proofs.tree import LogTree
+
+        services = _services(init=False)
+        try:
+            with open(args.since, encoding="utf-8") as f:
+                note = f.read()
+            since = check_since(
+                LogTree(database, services.app.mapper),
+                note,
+                [verifier_of(signing_key(database), log_origin()), *retired_verifiers()],
+            )
+        finally:
+            services.close()
+        print(f"since {args.since}: {since.detail}")
+        ok = ok and since.extends
+    print("verdict: the log is intact" if ok else "verdict: the log is NOT intact")
     return 0 if ok else 1
 
 
-def cmd_checkpoint(_: argparse.Namespace) -> int:
+def cmd_checkpoint(args: argparse.Namespace) -> int:
     import json
 
-    from application.integrity import sign_head, signing_key
+    from application.store.integrity import configured_signing_key, sign_head, signing_key
 
     database = configured_database()
-    print(json.dumps(sign_head(database, signing_key(database)).as_dict(), indent=2))
+    if not args.tree:
+        print(json.dumps(sign_head(database, signing_key(database)).as_dict(), indent=2))
+        return 0
+    from application.proofs.checkpoints import log_origin, sign_tree_head
+    from application.proofs.tree import LogTree
+
+    services = _services(init=False)
+    try:
+        note = sign_tree_head(
+            LogTree(database, services.app.mapper),
+            signing_key(database),
+            origin=log_origin(),
+            now=services.app.clock(),
+            key_in_database=configured_signing_key() is None,
+        )
+    finally:
+        services.close()
+    sys.stdout.write(note)
     return 0
 
 
 def cmd_staff(args: argparse.Namespace) -> int:
     """Operators manage staff from the shell; every change is a Staff event."""
     import getpass
-    from uuid import UUID
 
     from domain.base import DomainError
-    from domain.staff import Role
 
     services = _services(init=False)
     app = services.app
     ctx = app.context(f"operator:{getpass.getuser()}"[:64])
     try:
-        if args.staff_command == "add":
-            app.register_staff(ctx, staff_id=args.staff_id, name=args.name, branch=args.branch)
-            for role in args.role or []:
-                app.grant_role(ctx, args.staff_id, role=Role(role))
+        if args.staff_command == "add" and args.partner is not None:
+            # A partner user: of the partner, not of a branch, with the partner role only.
+            roles = [Role(role) for role in args.role or [Role.PARTNER.value]]
+            app.staff.register_staff(
+                ctx,
+                staff_id=args.staff_id,
+                name=args.name,
+                branch="",
+                roles=roles,
+                partner_id=args.partner,
+            )
+            listed = ", ".join(role.value for role in roles)
+            print(f"registered {args.staff_id} for partner {args.partner}: {listed}")
+        elif args.staff_command == "add":
+            app.staff.register_staff(
+                ctx,
+                staff_id=args.staff_id,
+                name=args.name,
+                branch=args.branch,
+                roles=[Role(role) for role in args.role or []],
+            )
             print(f"registered {args.staff_id} in {args.branch}: {', '.join(args.role or [])}")
         elif args.staff_command == "grant":
-            app.grant_role(ctx, args.staff_id, role=Role(args.role))
+            app.staff.grant_role(ctx, args.staff_id, role=Role(args.role))
             print(f"granted {args.role} to {args.staff_id}")
         elif args.staff_command == "revoke":
-            app.revoke_role(ctx, args.staff_id, role=Role(args.role))
+            app.staff.revoke_role(ctx, args.staff_id, role=Role(args.role))
             print(f"revoked {args.role} from {args.staff_id}")
         elif args.staff_command == "token":
-            _, token_id, token = app.issue_staff_token(ctx, args.staff_id, label=args.label)
+            _, token_id, token = app.staff.issue_staff_token(ctx, args.staff_id, label=args.label)
             print(f"token {token_id} for {args.staff_id} (shown once):\n{token}")
         elif args.staff_command == "revoke-token":
-            app.revoke_staff_token(ctx, args.staff_id, token_id=UUID(args.token_id))
+            app.staff.revoke_staff_token(ctx, args.staff_id, token_id=UUID(args.token_id))
             print(f"revoked token {args.token_id} of {args.staff_id}")
     except (DomainError, NotFound, AlreadyExists) as error:
         print(f"fullchain: {error}", file=sys.stderr)
@@ -153,53 +239,77 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """A customer's history as a readable timeline, oldest first."""
+    relationship_id = UUID(args.relationship)
+    services = _services(init=False)
+    try:
+        _operator_looked(services, "replay", "Relationship", relationship_id)
+        return _replay(args, services, relationship_id)
+    except BrokenPipeError:
+        # The reader went away (`| head`): what it did not read is not an error. Output to
+        # it is dropped quietly from here on, so nothing is reported at exit either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    finally:
+        services.close()
+
+
+def _operator_looked(
+    services: Services, what: str, aggregate_type: str, aggregate_id: UUID
+) -> None:
+    """The command line's reads go into the access log too, as the operator's."""
+    import getpass
+
+    from application.store.access_log import record_access
+
+    record_access(
+        services.database,
+        staff_id=f"operator:{getpass.getuser()}"[:64],
+        what=what,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+    )
+
+
+def _replay(args: argparse.Namespace, services: Services, relationship_id: UUID) -> int:
     import json
-    from uuid import UUID
 
     from tqdm import tqdm
 
     from application.jsonable import jsonable
-    from projections.history import HistoryFilter, history_page
+    from projections.history.queries import HistoryFilter, history_length, history_page
 
-    relationship_id = UUID(args.relationship)
-    services = _services(init=False)
-    try:
-        with services.reads.connection() as conn:
-            row = conn.execute(
-                "SELECT count(*) AS n FROM history_index WHERE relationship_id = %s",
-                (relationship_id,),
-            ).fetchone()
-            total = int(row["n"]) if row else 0
-            if total == 0:
-                print(f"no history for {relationship_id}", file=sys.stderr)
-                return 1
-            cursor: str | None = None
-            with tqdm(
-                total=total, unit="event", file=sys.stderr, disable=total < 1000 or args.quiet
-            ) as progress:
-                while True:
-                    entries, cursor = history_page(
-                        conn,
-                        services.app.mapper,
-                        relationship_id,
-                        HistoryFilter(),
-                        limit=1000,
-                        cursor=cursor,
+    with services.reads.connection() as conn:
+        total = history_length(conn, relationship_id)
+        if total == 0:
+            print(f"no history for {relationship_id}", file=sys.stderr)
+            return 1
+        cursor: str | None = None
+        with tqdm(
+            total=total, unit="event", file=sys.stderr, disable=total < 1000 or args.quiet
+        ) as progress:
+            while True:
+                entries, cursor = history_page(
+                    conn,
+                    services.app.mapper,
+                    relationship_id,
+                    HistoryFilter(),
+                    limit=1000,
+                    cursor=cursor,
+                )
+                for e in entries:
+                    data = json.dumps(jsonable(e["data"]), ensure_ascii=False)
+                    if not args.full and len(data) > 120:
+                        data = data[:117] + "..."
+                    print(
+                        f"{e['position']:>8}  {e['occurred_at']:%Y-%m-%d %H:%M}  "
+                        f"{e['event_name']:<40} v{e['version']:<4} "
+                        f"by {e['actor']:<14} {data}"
                     )
-                    for e in entries:
-                        data = json.dumps(jsonable(e["data"]), ensure_ascii=False)
-                        if not args.full and len(data) > 120:
-                            data = data[:117] + "..."
-                        print(
-                            f"{e['position']:>8}  {e['occurred_at']:%Y-%m-%d %H:%M}  "
-                            f"{e['event_name']:<40} v{e['version']:<4} "
-                            f"by {e['actor']:<14} {data}"
-                        )
-                    progress.update(len(entries))
-                    if cursor is None:
-                        break
-    finally:
-        services.close()
+                progress.update(len(entries))
+                if cursor is None:
+                    break
+    sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
     return 0
 
 
@@ -214,11 +324,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.epcis:
             from application.epcis import custody_document
 
-            document = custody_document(services.app.get_shipment(UUID(args.epcis)))
+            document = custody_document(services.app.shipments.get_shipment(UUID(args.epcis)))
             content = json.dumps(document, indent=2, ensure_ascii=False).encode()
+            _operator_looked(services, "export", "Shipment", UUID(args.epcis))
             default = f"custody-{args.epcis}.jsonld"
         elif args.relationship:
-            from projections.audit_package import build
+            from application.audit_export import build
+            from application.store.integrity import configured_signing_key
 
             rid = UUID(args.relationship)
             content = build(
@@ -226,15 +338,23 @@ def cmd_export(args: argparse.Namespace) -> int:
                 services.app.mapper,
                 services.signing_key(),
                 rid,
-                name=services.app.get_relationship(rid).name,
+                name=services.app.relationships.get_relationship(rid).name,
+                now=services.app.clock(),
+                key_in_database=configured_signing_key() is None,
             )
+            _operator_looked(services, "export", "Relationship", rid)
             default = f"audit-package-{rid}.zip"
         else:
             print("fullchain export: name a relationship, or --epcis SHIPMENT", file=sys.stderr)
             return 2
-        out = Path(args.out or default)
-        out.write_bytes(content)
-        print(f"wrote {out} ({len(content)} bytes)")
+        if args.out == "-" or (args.out is None and not sys.stdout.isatty()):
+            sys.stdout.buffer.write(content)
+            sys.stdout.buffer.flush()
+            print(f"wrote {len(content)} bytes to standard output", file=sys.stderr)
+        else:
+            out = Path(args.out or default)
+            out.write_bytes(content)
+            print(f"wrote {out} ({len(content)} bytes)", file=sys.stderr)
     except NotFound as error:
         print(f"fullchain: {error}", file=sys.stderr)
         return 1
@@ -243,12 +363,48 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Imports relationships and contacts from a CSV or XLSX file as the operator (every
+    branch): the rows as ``POST /v1/imports/relationships`` takes them. Prints the report
+    as JSON; exits 1 if a row is invalid (then nothing is written), 2 if the file cannot
+    be read."""
+    import getpass
+    import json
+    from pathlib import Path
+
+    from application.imports import FileFormat, Importer, TooManyRows, UnreadableFile, report_json
+
+    path = Path(args.file)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in {f.value for f in FileFormat}:
+        print(f"fullchain: {path}: a .csv or an .xlsx file", file=sys.stderr)
+        return 2
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        print(f"fullchain: {path}: {error.strerror}", file=sys.stderr)
+        return 2
+    services = _services(init=False)
+    try:
+        ctx = services.app.context(f"operator:{getpass.getuser()}"[:64])
+        report = Importer(services.app.commands).run(
+            ctx, data, FileFormat(suffix), dry_run=args.dry_run
+        )
+    except (UnreadableFile, TooManyRows) as error:
+        print(f"fullchain: {path}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        services.close()
+    print(json.dumps(report_json(report), ensure_ascii=False, indent=2))
+    return 1 if any(row.outcome == "invalid" for row in report.rows) else 0
+
+
 def cmd_demo(_: argparse.Namespace) -> int:
     from interface.demo import load_demo
 
     services = _services(init=True)
     try:
-        summary = load_demo(services)
+        summary = load_demo(services, now=services.app.clock())  # a year up to the present
         print(summary)
     finally:
         services.close()
@@ -258,18 +414,48 @@ def cmd_demo(_: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from application.proofs.checkpoints import log_origin, retired_verifiers
+    from application.proofs.witness import trusted_witnesses
+    from application.store.integrity import (
+        SIGNING_KEY_FILE_VARIABLE,
+        SIGNING_KEY_VARIABLE,
+        configured_signing_key,
+    )
     from interface.demo import demo_token, has_data, load_demo
     from interface.http.app import create_app
 
+    try:  # settings read on requests: refused here, never answered with a 500
+        log_origin()
+        retired_verifiers()
+        trusted_witnesses()
+        configured_signing_key()
+    except ValueError as error:
+        print(f"fullchain serve: {error}", file=sys.stderr)
+        return 2
+    if os.environ.get(DATABASE_URL_VARIABLE):
+        try:
+            key = configured_signing_key()
+        except ValueError as error:
+            print(f"fullchain serve: {error}", file=sys.stderr)
+            return 2
+        if key is None:
+            print(
+                f"fullchain serve: a server database needs the key that signs its "
+                f"checkpoints from {SIGNING_KEY_VARIABLE} or {SIGNING_KEY_FILE_VARIABLE} "
+                "(an Ed25519 private key, PEM): a key kept in the database it vouches for "
+                "is for the embedded demo only. `fullchain keygen` writes one.",
+                file=sys.stderr,
+            )
+            return 2
     services = _services(init=True)
     demo = args.demo if args.demo is not None else services.database.embedded
     try:
         if demo and not has_data(services):
             print("loading demo data …", flush=True)
-            print(load_demo(services), flush=True)
+            print(load_demo(services, now=services.app.clock()), flush=True)
         run_workers = args.workers if args.workers is not None else services.database.embedded
         if run_workers:
-            services.start_workers()
+            services.start_workers(tree=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nFullchain CRM at {url}  (API documentation: {url}/docs)")
         if demo:
@@ -279,6 +465,64 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         services.close()
     return 0
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    """A new signing key (Ed25519, PEM), written to a file only its owner can read."""
+    from pathlib import Path
+
+    from application.store.integrity import new_signing_key_pem
+
+    out = Path(args.out)
+    if out.exists():
+        print(f"fullchain keygen: {out} exists; not overwritten", file=sys.stderr)
+        return 1
+    out.touch(mode=0o600)
+    out.write_text(new_signing_key_pem(), encoding="utf-8")
+    print(f"wrote {out}: set FULLCHAIN_SIGNING_KEY_FILE={out}")
+    return 0
+
+
+def cmd_witness(args: argparse.Namespace) -> int:
+    """Countersign a checkpoint of the log, offline: its signature under the log's key, and
+    that it extends the last checkpoint this witness countersigned."""
+    import base64
+    import json
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from application.proofs.note import NoteError, Signer, Verifier
+    from application.proofs.witness import WitnessRefusal, cosign
+
+    try:
+        key = serialization.load_pem_private_key(Path(args.key).read_bytes(), password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError("the witness key is not an Ed25519 private key")
+        log = [Verifier.decode(k) for k in args.log_key]
+        last = Path(args.last).read_text(encoding="utf-8") if args.last else None
+        proof = (
+            [base64.b64decode(p) for p in json.loads(Path(args.proof).read_text())["proof"]]
+            if args.proof
+            else []
+        )
+        note = Path(args.checkpoint).read_text(encoding="utf-8")
+        cosigned = cosign(note, log, Signer(args.name, key), last=last, proof=proof)
+    except (OSError, ValueError, KeyError, NoteError, WitnessRefusal) as error:
+        print(f"fullchain witness: not countersigned: {error}", file=sys.stderr)
+        return 1
+    sys.stdout.write(cosigned)
+    print(f"countersigned by {args.name}", file=sys.stderr)
+    return 0
+
+
+def _partner_id(text: str) -> UUID:
+    """A partner's relationship id, as the command line gives it."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a relationship id: {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -324,9 +568,42 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="recompute the log's hash chain; exit 1 if it is broken")
     verify.add_argument("--checkpoint", help="a checkpoint JSON file that today's log must extend")
+    verify.add_argument(
+        "--since",
+        metavar="CHECKPOINT",
+        help="a signed tree head (C2SP checkpoint, from `fullchain checkpoint --tree`) that "
+        "today's log must extend: proved by a consistency proof from its tree",
+    )
     verify.set_defaults(func=cmd_verify)
 
+    keygen = sub.add_parser("keygen", help="write a new key that signs checkpoints (PEM)")
+    keygen.add_argument("out", help="the file to write (refused if it exists)")
+    keygen.set_defaults(func=cmd_keygen)
+
+    witness = sub.add_parser(
+        "witness", help="countersign a checkpoint of the log that extends the last one signed"
+    )
+    witness.add_argument("checkpoint", help="the checkpoint (C2SP note) to countersign")
+    witness.add_argument("--key", required=True, help="the witness's Ed25519 key (PEM)")
+    witness.add_argument("--name", required=True, help="the witness's key name")
+    witness.add_argument(
+        "--log-key",
+        action="append",
+        required=True,
+        help="the log's verifier key (repeat for keys it rotated out)",
+    )
+    witness.add_argument("--last", help="the last checkpoint this witness countersigned")
+    witness.add_argument(
+        "--proof", help="the consistency proof from it (JSON of GET /v1/audit/proofs/consistency)"
+    )
+    witness.set_defaults(func=cmd_witness)
+
     checkpoint = sub.add_parser("checkpoint", help="sign the head of the chain (prints JSON)")
+    checkpoint.add_argument(
+        "--tree",
+        action="store_true",
+        help="sign the head of the log's Merkle tree instead: prints a C2SP checkpoint",
+    )
     checkpoint.set_defaults(func=cmd_checkpoint)
 
     replay = sub.add_parser("replay", help="print a customer's history as a timeline")
@@ -340,7 +617,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("relationship", nargs="?", help="the relationship id")
     export.add_argument("--epcis", metavar="SHIPMENT", help="export this shipment as EPCIS 2.0")
-    export.add_argument("--out", help="file to write (default: a name from the id)")
+    export.add_argument(
+        "--output",
+        "--out",
+        "-o",
+        dest="out",
+        help="file to write, - for standard output (default: standard output when it is not "
+        "a terminal, else a file named from the id)",
+    )
     export.set_defaults(func=cmd_export)
 
     staff = sub.add_parser("staff", help="staff members, roles and tokens")
@@ -349,7 +633,14 @@ def build_parser() -> argparse.ArgumentParser:
     add = staff_sub.add_parser("add", help="register a staff member")
     add.add_argument("staff_id")
     add.add_argument("name")
-    add.add_argument("--branch", required=True)
+    where = add.add_mutually_exclusive_group(required=True)
+    where.add_argument("--branch", help="our staff member's branch")
+    where.add_argument(
+        "--partner",
+        type=_partner_id,
+        metavar="RELATIONSHIP_ID",
+        help="a partner user: the partner they work for (they get the partner role)",
+    )
     add.add_argument("--role", action="append", choices=roles)
     for name, help_text in (("grant", "grant a role"), ("revoke", "revoke a role")):
         p = staff_sub.add_parser(name, help=help_text)
@@ -362,6 +653,19 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_token.add_argument("staff_id")
     revoke_token.add_argument("token_id")
     staff.set_defaults(func=cmd_staff)
+
+    imports = sub.add_parser("import", help="import records from a file")
+    imports_sub = imports.add_subparsers(dest="import_command", required=True)
+    import_relationships = imports_sub.add_parser(
+        "relationships",
+        help="relationships and contacts from a CSV or XLSX file, one command a row; "
+        "nothing is written if a row is invalid",
+    )
+    import_relationships.add_argument("file", help="a .csv (UTF-8) or .xlsx file")
+    import_relationships.add_argument(
+        "--dry-run", action="store_true", help="validate every row, write nothing"
+    )
+    import_relationships.set_defaults(func=cmd_import)
 
     demo = sub.add_parser("demo", help="load the demo data set")
     demo.set_defaults(func=cmd_demo)

@@ -15,23 +15,42 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import idempotency, integrity, recorder, tokens
-from application.database import Database, configured_database
-from application.sales import configured_sla_policy
-from application.schema import EVENT_STORE, STAFF_TOKENS, Migration, init_schema
+from application import tokens
+from application.cases import configured_sla_policy
+from application.proofs import tree as log_tree
+from application.proofs import witness
 from application.service import Fullchain
+from application.store import access_log, command_log, integrity, recorder
+from application.store.database import (
+    OPEN_TIMEOUT,
+    Database,
+    PoolSettings,
+    check_database_settings,
+    configured_database,
+    pool_settings,
+)
+from application.store.schema import (
+    EVENT_STORE,
+    STAFF_TOKENS,
+    Migration,
+    init_schema,
+    runtime_role_powers,
+)
+from application.time_travel import POOL_SIZE as TIME_TRAVEL_POOL_SIZE
 from application.time_travel import TimeTravel
-from projections import account_status, history, responsibility, snapshots, value
-from projections.account_status import AccountStatusProjection
-from projections.cases import ServiceCasesProjection
+from application.tokens import StaffAccessCache
+from projections.account_status.writer import AccountStatusProjection
+from projections.customer_value.queries import ValueModelCache
+from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
-from projections.history import HistoryProjection
-from projections.offerings import OfferingsProjection
-from projections.opportunities import OpportunitiesProjection
-from projections.responsibility import ResponsibilityProjection
-from projections.snapshots import SnapshotProjection
-from projections.value import CustomerValueProjection
-from projections.value_queries import ValueModelCache
+from projections.freshness import PositionWatch, log_head
+from projections.history.writer import HistoryProjection
+from projections.offerings.writer import OfferingsProjection
+from projections.opportunities.writer import OpportunitiesProjection
+from projections.responsibility_audit import migration as responsibility_audit_migration
+from projections.responsibility_audit.writer import ResponsibilityProjection
+from projections.service_cases.writer import ServiceCasesProjection
+from projections.snapshots.writer import SnapshotProjection
 
 log = logging.getLogger(__name__)
 
@@ -53,32 +72,87 @@ def all_migrations() -> list[Migration]:
     return [
         EVENT_STORE,
         STAFF_TOKENS,
-        account_status.MIGRATION,
-        responsibility.MIGRATION,
+        AccountStatusProjection.migration,
+        ResponsibilityProjection.migration,
         integrity.MIGRATION,
-        idempotency.MIGRATION,
-        idempotency.RESPONSES,
+        command_log.KEYS,
+        command_log.RESPONSES,
         recorder.MIGRATION,
         tokens.MIGRATION,
-        history.MIGRATION,
-        snapshots.MIGRATION,
+        HistoryProjection.migration,
+        SnapshotProjection.migration,
         OfferingsProjection.migration,  # with the opportunities' table
         ServiceCasesProjection.migration,
-        value.MIGRATION,
+        CustomerValueProjection.migration,
+        command_log.MIGRATION,
+        recorder.COMMAND_MIGRATION,
+        recorder.GROUP_MIGRATION,
+        responsibility_audit_migration.DEADLINES_MIGRATION,
+        responsibility_audit_migration.EXCEPTIONS_MIGRATION,
+        tokens.PARTNER_MIGRATION,
+        responsibility_audit_migration.ANSWER_MIGRATION,
+        responsibility_audit_migration.PARTY_NAMES_MIGRATION,
+        responsibility_audit_migration.CONDITIONS_MIGRATION,
+        responsibility_audit_migration.LINK_COSTS_MIGRATION,
+        log_tree.MIGRATION,
+        access_log.MIGRATION,
+        witness.MIGRATION,
     ]
 
 
-def init_database(database: Database) -> list[str]:
-    return init_schema(database, all_migrations())
+def init_database(owner: Database, runtime_role: str | None = None) -> list[str]:
+    """Bring the schema up to date as its owner, and the privileges of ``runtime_role``
+    (None: the owner's role serves as both); return the migrations applied."""
+    return init_schema(owner, all_migrations(), runtime_role=runtime_role)
 
 
 class ConfigurationError(RuntimeError):
     pass
 
 
+MAX_WAITING_READS_VARIABLE = "FULLCHAIN_MAX_WAITING_READS"
+
+
+def max_waiting_reads() -> int:
+    """How many reads of a process may wait for ``min_position`` at once (default 64)."""
+    text = os.environ.get(MAX_WAITING_READS_VARIABLE, "64")
+    try:
+        value = int(text)
+        if value < 1:
+            raise ValueError
+    except ValueError:
+        raise ConfigurationError(
+            f"{MAX_WAITING_READS_VARIABLE}={text!r} is not a positive whole number"
+        ) from None
+    return value
+
+
+@dataclass(frozen=True)
+class ConnectionBudget:
+    """The PostgreSQL connections one process holds (README, Configuration)."""
+
+    #: Once open and idle: one in each pool, the listener, one per projection worker.
+    idle: int
+    #: At most: every pool full (time travel's too), one per projection worker.
+    most: int
+
+
+def connection_budget(workers: int, settings: PoolSettings | None = None) -> ConnectionBudget:
+    """The budget of a process running ``workers`` projection workers (0: an API process
+    without them; 1: ``fullchain project``, or ``serve`` with its workers — one worker runs
+    every read model). Not counted: one short-lived connection per running verification,
+    checkpoint or audit package, outside the pools."""
+    s = settings or pool_settings()
+    return ConnectionBudget(
+        # +1: the listening connection (read models' positions, staff access changes).
+        idle=1 + 1 + 1 + workers,
+        most=s.size + s.read_size + TIME_TRAVEL_POOL_SIZE + 1 + workers,
+    )
+
+
 def check_configuration() -> None:
     """Refuse to start on settings that would fail later, at the first request."""
-    problems: list[str] = []
+    problems: list[str] = check_database_settings()
     try:
         configured_sla_policy()
     except ValueError as error:
@@ -86,6 +160,10 @@ def check_configuration() -> None:
     try:
         integrity.configured_signing_key()
     except ValueError as error:
+        problems.append(str(error))
+    try:
+        max_waiting_reads()
+    except ConfigurationError as error:
         problems.append(str(error))
     hours = os.environ.get("FULLCHAIN_UNASSIGNED_INCIDENT_HOURS")
     if hours is not None:
@@ -106,7 +184,12 @@ class Services:
     app: Fullchain
     reads: ConnectionPool[Connection[DictRow]]
     projections: Sequence[BatchProjection]
+    #: The read models' positions, for reads that wait to see a write (started on first use).
+    positions: PositionWatch
+    #: The staff members tokens identified, forgotten when their access changes.
+    staff_access: StaffAccessCache
     workers: list[ProjectionWorker] = field(default_factory=list)
+    keepers: list[log_tree.TreeKeeper] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     _signing_key: Ed25519PrivateKey | None = None
     _time_travel: TimeTravel | None = None
@@ -116,16 +199,49 @@ class Services:
 
     @classmethod
     def open(cls, database: Database | None = None) -> Services:
+        """The service as the runtime role: the write side's pool (at most
+        ``FULLCHAIN_POOL_SIZE`` connections, one kept when idle), the read pool (at most
+        ``FULLCHAIN_READ_POOL_SIZE``, one kept), both waiting ``FULLCHAIN_POOL_TIMEOUT``
+        seconds for a free connection."""
         database = database or configured_database()
+        settings = pool_settings()
         app = Fullchain(database)
         reads: ConnectionPool[Connection[DictRow]] = ConnectionPool(
-            database.conninfo,
+            database.labelled(),
             min_size=1,
-            max_size=8,
+            max_size=settings.read_size,
+            timeout=settings.timeout,
             kwargs={"row_factory": dict_row, "autocommit": True},
-            open=True,
+            open=False,
+            name="reads",
         )
-        return cls(database, app, reads, all_projections(app.mapper))
+        reads.open(wait=True, timeout=OPEN_TIMEOUT)
+
+        def read_head() -> int:
+            with reads.connection() as conn:
+                return log_head(conn)
+
+        positions = PositionWatch(database, read_head, max_waiting=max_waiting_reads())
+        staff_access = app.staff_access  # the one the staff commands forget in, at once
+        positions.subscribe(tokens.CHANNEL, staff_access.forget, staff_access.listening)
+        services = cls(database, app, reads, all_projections(app.mapper), positions, staff_access)
+        services.warn_if_the_log_is_not_protected()
+        positions.start()
+        return services
+
+    def warn_if_the_log_is_not_protected(self) -> None:
+        with self.reads.connection() as conn:
+            powers = runtime_role_powers(conn)
+        if powers:
+            log.warning(
+                "the service connects as role %s, which can change the event log other than "
+                "by appending (%s): its append-only rule then rests on that role's honesty. "
+                "Give the schema its own owner: set FULLCHAIN_OWNER_DATABASE_URL to that "
+                "role, FULLCHAIN_DATABASE_URL to a role that owns nothing, and run "
+                "`fullchain db init`",
+                self.database.role,
+                "; ".join(powers),
+            )
 
     def signing_key(self) -> Ed25519PrivateKey:
         """The key that signs checkpoints (loaded, or generated, on first use)."""
@@ -145,28 +261,38 @@ class Services:
         and days change."""
         with self._value_models_lock:
             if self._value_models is None:
-                self._value_models = ValueModelCache(self.reads)
+                self._value_models = ValueModelCache(self.reads, clock=lambda: self.app.clock())
             return self._value_models
 
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]
 
-    def start_workers(self, *, batch_size: int = 1000) -> None:
-        """Run every projection worker in a thread of this process."""
-        for projection in self.projections:
-            worker = self.worker(projection, batch_size=batch_size)
-            thread = threading.Thread(
-                target=worker.run_forever, name=f"projection-{projection.name}", daemon=True
-            )
-            thread.start()
-            self.workers.append(worker)
-            self.threads.append(thread)
+    def start_workers(self, *, batch_size: int = 1000, tree: bool = False) -> None:
+        """Run the projection worker in a thread of this process: one worker for every
+        read model, reading each batch of the log once (one connection); with ``tree``,
+        also keep the log's Merkle tree up to date in a thread of its own."""
+        worker = ProjectionWorker(
+            self.database, self.projections, self.app.mapper, batch_size=batch_size
+        )
+        thread = threading.Thread(target=worker.run_forever, name="projections", daemon=True)
+        thread.start()
+        self.workers.append(worker)
+        self.threads.append(thread)
+        if tree:
+            keeper = log_tree.TreeKeeper(log_tree.LogTree(self.database, self.app.mapper))
+            keeping = threading.Thread(target=keeper.run_forever, name="tree", daemon=True)
+            keeping.start()
+            self.keepers.append(keeper)
+            self.threads.append(keeping)
 
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
+        for keeper in self.keepers:
+            keeper.stop()
         for thread in self.threads:
             thread.join(timeout=10)
+        self.positions.close()
         self.reads.close()
         self.app.close()
         if self._time_travel is not None:

@@ -6,7 +6,7 @@ taken as it was just before the batch — from a cache kept between batches when
 version, else replayed from the log — and the events are applied to it. The cache may run
 ahead of what was committed (a batch that rolled back); the version check finds that, and
 the aggregate is replayed instead. ``write_rows`` inserts the rows of the aggregates created
-in the batch and updates the others'; ``page`` cuts a read into pages with a cursor.
+in the batch and updates the others'.
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from application.schema import EVENTS_TABLE
+from application.store.schema import EVENTS_TABLE
 from projections.engine import Connection, ProjectedEvent
-from projections.queries import encode_cursor
 
 A = TypeVar("A", bound=Aggregate)
 
@@ -99,14 +98,3 @@ def write_rows(
                 f"WHERE {key} = %({key})s",
                 changed,
             )
-
-
-def page(
-    rows: list[dict[str, Any]], limit: int, position_column: str
-) -> tuple[list[dict[str, Any]], str | None]:
-    """The first ``limit`` of ``rows`` (fetched with one more), and the cursor after the
-    last of them if more follow."""
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor(int(rows[-1][position_column]))

@@ -31,8 +31,9 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 
-from application.database import Database
-from application.schema import EVENTS_TABLE, TRACKING_TABLE, Migration
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE, TRACKING_TABLE, Migration
+from projections.freshness import announce
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,17 @@ def tracking_position(conn: Connection, projection_name: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+def tracking_positions(conn: Connection, projection_names: Sequence[str]) -> dict[str, int]:
+    """The positions of several read models (0 for one that has applied nothing)."""
+    rows = conn.execute(
+        f"SELECT application_name, notification_id FROM {TRACKING_TABLE} "
+        "WHERE application_name = ANY(%s)",
+        (list(projection_names),),
+    ).fetchall()
+    found = {str(name): int(position or 0) for name, position in rows}
+    return {name: found.get(name, 0) for name in projection_names}
+
+
 class TrackingConflictError(RuntimeError):
     pass
 
@@ -92,71 +104,133 @@ def advance_tracking(conn: Connection, projection_name: str, position: int) -> N
     if row is None:
         msg = f"{projection_name}: position {position} was already applied"
         raise TrackingConflictError(msg)
+    announce(conn, projection_name, position)
 
 
 class ProjectionWorker:
+    """Follows the log for one read model or several. Each batch of the log is read and
+    decoded once and fed to every read model it runs, in one transaction that writes
+    their rows and positions: one write transaction per batch, however many read models.
+    A read model that fails a batch is set aside (its savepoint rolled back, its position
+    kept) and retried later; the others go on."""
+
     def __init__(
         self,
         database: Database,
-        projection: BatchProjection,
+        projections: BatchProjection | Sequence[BatchProjection],
         mapper: Mapper[Any],
         *,
         batch_size: int = 1000,
         poll_interval: float = 2.0,
+        retry_after: float = 30.0,
     ) -> None:
         self.database = database
-        self.projection = projection
+        self.projections = (
+            [projections] if isinstance(projections, BatchProjection) else list(projections)
+        )
         self.mapper = mapper
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.retry_after = retry_after
         self.stopping = threading.Event()
+        #: The read models this worker holds (their advisory locks), when following live.
+        self._held: set[str] | None = None
+        #: Read models set aside after a failure, until the monotonic time given.
+        self._set_aside: dict[str, float] = {}
         self._select = (
             f"SELECT notification_id, originator_id, originator_version, topic, state, "
             f"recorded_at FROM {EVENTS_TABLE} WHERE notification_id > %s "
             f"ORDER BY notification_id LIMIT %s"
         )
 
+    @property
+    def projection(self) -> BatchProjection:
+        """The read model of a worker that runs one."""
+        (only,) = self.projections
+        return only
+
+    @property
+    def name(self) -> str:
+        return "+".join(p.name for p in self.projections)
+
     def connect(self) -> Connection:
-        return self.database.connect(
-            autocommit=True, application_name=f"fullchain-projection:{self.projection.name}"
-        )
+        purpose = self.projections[0].name if len(self.projections) == 1 else "all"
+        return self.database.connect(autocommit=True, purpose=f"projection:{purpose}")
 
     # --- one batch ----------------------------------------------------------------------
 
+    def _running(self) -> list[BatchProjection]:
+        now = time.monotonic()
+        return [
+            p
+            for p in self.projections
+            if (self._held is None or p.name in self._held)
+            and self._set_aside.get(p.name, 0.0) <= now
+        ]
+
     def process_batch(self, conn: Connection) -> int:
         """Apply the next batch in one transaction; return how many log entries it read."""
+        running = self._running()
+        if not running:
+            return 0
         with conn.transaction():
-            position = tracking_position(conn, self.projection.name)
-            rows = conn.execute(self._select, (position, self.batch_size)).fetchall()
+            positions = tracking_positions(conn, [p.name for p in running])
+            rows = conn.execute(self._select, (min(positions.values()), self.batch_size)).fetchall()
             if not rows:
                 return 0
-            events = [
-                ProjectedEvent(
-                    position=notification_id,
-                    recorded_at=recorded_at,
-                    event=self.mapper.to_domain_event(
-                        StoredEvent(
-                            originator_id=originator_id,
-                            originator_version=originator_version,
-                            topic=topic,
-                            state=bytes(state),
-                        )
-                    ),
-                )
-                for (
-                    notification_id,
-                    originator_id,
-                    originator_version,
-                    topic,
-                    state,
-                    recorded_at,
-                ) in rows
-                if self.projection.handles(topic)
-            ]
-            if events:
-                self.projection.apply_batch(conn, events)
-            advance_tracking(conn, self.projection.name, int(rows[-1][0]))
+            decoded: dict[int, ProjectedEvent] = {}
+
+            def projected(row: tuple[Any, ...]) -> ProjectedEvent:
+                position = int(row[0])
+                if position not in decoded:
+                    decoded[position] = ProjectedEvent(
+                        position=position,
+                        recorded_at=row[5],
+                        event=self.mapper.to_domain_event(
+                            StoredEvent(
+                                originator_id=row[1],
+                                originator_version=row[2],
+                                topic=row[3],
+                                state=bytes(row[4]),
+                            )
+                        ),
+                    )
+                return decoded[position]
+
+            last = int(rows[-1][0])
+            for projection in running:
+                after = positions[projection.name]
+                if after >= last:
+                    continue
+                events = [
+                    projected(row) for row in rows if row[0] > after and projection.handles(row[3])
+                ]
+                if len(self.projections) == 1:
+                    self._apply(conn, projection, events, last)
+                    continue
+                try:
+                    with conn.transaction():  # a savepoint: a failure is this model's own
+                        self._apply(conn, projection, events, last)
+                except psycopg.OperationalError:
+                    raise  # the connection is gone: nothing of the batch commits
+                except Exception:
+                    log.exception(
+                        "%s: failed at positions %d..%d; set aside for %.0f s",
+                        projection.name,
+                        after + 1,
+                        last,
+                        self.retry_after,
+                    )
+                    self._set_aside[projection.name] = time.monotonic() + self.retry_after
             return len(rows)
+
+    @staticmethod
+    def _apply(
+        conn: Connection, projection: BatchProjection, events: list[ProjectedEvent], last: int
+    ) -> None:
+        if events:
+            projection.apply_batch(conn, events)
+        advance_tracking(conn, projection.name, last)
 
     def catch_up(self, conn: Connection | None = None) -> int:
         """Process batches until the log is exhausted; return how many entries were read."""
@@ -183,7 +257,7 @@ class ProjectionWorker:
                     break
                 log.warning(
                     "%s: database connection lost (%s); reconnecting in %.1f s",
-                    self.projection.name,
+                    self.name,
                     error,
                     backoff,
                 )
@@ -194,23 +268,43 @@ class ProjectionWorker:
 
     def _run_connected(self) -> None:
         with self.connect() as conn:
-            if not self._become_active(conn):
-                return
-            conn.execute(f"LISTEN {EVENTS_TABLE}")
-            log.info("%s: following the log", self.projection.name)
-            while not self.stopping.is_set():
-                self.catch_up(conn)
-                # Wake on the next append, or poll after poll_interval in case a
-                # notification was missed.
-                for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
-                    pass
+            self._held = set()
+            try:
+                if not self._become_active(conn):
+                    return
+                conn.execute(f"LISTEN {EVENTS_TABLE}")
+                log.info("%s: following the log", ", ".join(sorted(self._held)))
+                while not self.stopping.is_set():
+                    self.catch_up(conn)
+                    # Wake on the next append, or poll after poll_interval in case a
+                    # notification was missed; appends that came meanwhile are read by
+                    # the one catch-up that follows (their notifications coalesce).
+                    for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                        pass
+                    if len(self._held) < len(self.projections):
+                        self._take_locks(conn)
+            finally:
+                self._held = None
+
+    def _take_locks(self, conn: Connection) -> None:
+        """Hold the advisory lock of every read model no other worker holds."""
+        if self._held is None:
+            self._held = set()
+        for projection in self.projections:
+            if projection.name in self._held:
+                continue
+            row = conn.execute(
+                "SELECT pg_try_advisory_lock(%s)", (advisory_key(projection.name),)
+            ).fetchone()
+            if row and row[0]:
+                self._held.add(projection.name)
 
     def _become_active(self, conn: Connection) -> bool:
-        """Hold the projection's advisory lock; a second worker waits as a standby."""
-        key = advisory_key(self.projection.name)
+        """Hold the read models' advisory locks; while another worker holds them all,
+        wait as a standby."""
         while not self.stopping.is_set():
-            row = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
-            if row and row[0]:
+            self._take_locks(conn)
+            if self._held:
                 return True
             self.stopping.wait(self.poll_interval)
         return False

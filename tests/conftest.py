@@ -1,50 +1,129 @@
 """Tests run against real PostgreSQL: the server in $FULLCHAIN_DATABASE_URL when set,
 else an embedded server in .data/pg-test. Each test session works in a database of its
-own, created here and dropped at the end; each test starts from empty tables."""
+own, created here and dropped at the end; each test starts from empty tables.
+
+As in production, two roles of the session's own: the schema owner applies the
+migrations, and the service (``Services``, the ``database`` fixture) connects as the
+runtime role, which owns nothing. The server's superuser only creates and drops them and
+empties the tables between tests (the log refuses TRUNCATE to everyone else). Each test
+starts with the application's clock pinned to ``tests.clock.NOW``."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from application.database import (
+from application.store.database import (
     DATABASE_URL_VARIABLE,
     Database,
     data_dir,
+    ensure_role,
     start_embedded_server,
 )
-from application.schema import TRACKING_TABLE
+from application.store.schema import TRACKING_TABLE
 from interface.runtime import Services, all_migrations, init_database
+from tests.clock import NOW, PinnedClock
+
+#: The server's superuser conninfo, once the session has one (see ``truncate_all``).
+_superuser: list[str] = []
+
+
+@dataclass(frozen=True)
+class SessionDatabase:
+    """The session's database, as each of the three roles connects to it."""
+
+    superuser: Database
+    owner: Database
+    runtime: Database
 
 
 @pytest.fixture(scope="session")
 def server_conninfo() -> str:
     url = os.environ.get(DATABASE_URL_VARIABLE)
-    if url:
-        return url
-    return start_embedded_server(data_dir() / "pg-test")
+    conninfo = url if url else start_embedded_server(data_dir() / "pg-test")
+    _superuser.append(conninfo)
+    return conninfo
 
 
 @pytest.fixture(scope="session")
-def database(server_conninfo: str) -> Iterator[Database]:
-    name = f"fullchain_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+def session_database(server_conninfo: str) -> Iterator[SessionDatabase]:
+    tag = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    name = f"fullchain_test_{tag}"
+    owner_role, runtime_role = f"fullchain_test_owner_{tag}", f"fullchain_test_service_{tag}"
+    password = secrets.token_hex(16)  # for servers that ask for one
     with psycopg.connect(server_conninfo, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    database = Database(server_conninfo, embedded=False).with_dbname(name)
-    init_database(database)
-    yield database
+        ensure_role(conn, owner_role, password)
+        ensure_role(conn, runtime_role, password)
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                sql.Identifier(name), sql.Identifier(owner_role)
+            )
+        )
+    superuser = Database(server_conninfo, embedded=False).with_dbname(name)
+    databases = SessionDatabase(
+        superuser=superuser,
+        owner=superuser.with_role(owner_role, password),
+        runtime=superuser.with_role(runtime_role, password),
+    )
+    init_database(databases.owner, runtime_role=runtime_role)
+    yield databases
     with psycopg.connect(server_conninfo, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+        for role in (runtime_role, owner_role):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
+
+
+@contextmanager
+def fresh_database(server_conninfo: str) -> Iterator[Database]:
+    """A database of its own on the server (as its superuser), with the schema, dropped
+    afterwards. The name is unique to the process, so test sessions running at once never
+    share one."""
+    name = f"fullchain_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(server_conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        database = Database(server_conninfo, embedded=False).with_dbname(name)
+        init_database(database)
+        yield database
+    finally:
+        with psycopg.connect(server_conninfo, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="session")
+def database(session_database: SessionDatabase) -> Database:
+    """The session's database as the service's runtime role."""
+    return session_database.runtime
+
+
+@pytest.fixture(scope="session")
+def owner_database(session_database: SessionDatabase) -> Database:
+    """The session's database as the schema owner."""
+    return session_database.owner
+
+
+@pytest.fixture(scope="session")
+def superuser_database(session_database: SessionDatabase) -> Database:
+    """The session's database as the server's superuser: for tests that play someone
+    with the database's keys."""
+    return session_database.superuser
 
 
 def truncate_all(database: Database) -> None:
+    """Empty every table of ``database``, as the server's superuser."""
     tables = []
     for migration in all_migrations():
         for statement in migration.statements:
@@ -53,16 +132,30 @@ def truncate_all(database: Database) -> None:
                 name = words[5] if words[2:5] == ["IF", "NOT", "EXISTS"] else words[2]
                 if name != TRACKING_TABLE:
                     tables.append(name)
-    with database.connect(autocommit=True) as conn:
+    superuser = Database(_superuser[0], embedded=False).with_dbname(database.params["dbname"])
+    with superuser.connect(autocommit=True) as conn:
+        # Tables a later migration dropped are not there to empty.
+        present = {
+            str(r[0])
+            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
+        tables = [t for t in tables if t in present]
         # The log refuses TRUNCATE; tests start afresh as a superuser bypassing that.
         conn.execute("SET session_replication_role = replica")
         conn.execute(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY")
         conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'")
 
 
+def open_services(database: Database, now: datetime = NOW) -> Services:
+    """Services on ``database`` whose clock starts at ``now`` (see ``tests.clock``)."""
+    s = Services.open(database)
+    s.app.clock = PinnedClock(now)
+    return s
+
+
 @pytest.fixture
 def services(database: Database) -> Iterator[Services]:
     truncate_all(database)
-    s = Services.open(database)
+    s = open_services(database)
     yield s
     s.close()

@@ -3,13 +3,16 @@ would: by commands."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 
-#: Business times count from here: sixty days ago, on the hour.
-START = (datetime.now(UTC) - timedelta(days=60)).replace(minute=0, second=0, microsecond=0)
+from tests.clock import NOW
+from tests.waiting import read_fresh
+
+#: Business times count from here: sixty days before the suite's present, on the hour.
+START = NOW - timedelta(days=60)
 
 
 def when(hours: float) -> str:
@@ -28,9 +31,20 @@ def post(
     return response.json()
 
 
-def get(client: TestClient, path: str, expect: int = 200, **params: Any) -> Any:
-    """The answer to a read, waiting for ``min_position`` if it is among the ``params``."""
-    response = client.get(path, params={"wait": 5, **params})
+def get(
+    client: TestClient,
+    path: str,
+    expect: int = 200,
+    *,
+    min_position: int | None = None,
+    headers: dict[str, str] | None = None,
+    **params: Any,
+) -> Any:
+    """The answer to a read; with ``min_position``, once the read model has reached it."""
+    if min_position is None:
+        response = client.get(path, params=params, headers=headers)
+    else:
+        response = read_fresh(client, path, min_position=min_position, headers=headers, **params)
     assert response.status_code == expect, (path, response.text)
     return response.json()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from domain.staff import Role
 from interface.runtime import Services
 
@@ -13,9 +15,18 @@ def enroll(
     *,
     roles: tuple[Role, ...] = (Role.HQ,),
     branch: str = "Headquarters",
+    partner_id: UUID | None = None,
 ) -> str:
-    """A bearer token for the staff member, registered and granted ``roles`` if needed."""
+    """A bearer token for the staff member, registered and granted ``roles`` if needed;
+    with ``partner_id``, a partner user of that partner (no branch, the partner role)."""
     app = services.app
-    return app.enroll(
-        app.context("admin"), staff_id=staff_id, name=name, branch=branch, roles=roles
+    if partner_id is not None:
+        branch, roles = "", (Role.PARTNER,)
+    return app.staff.enroll(
+        app.context("admin"),
+        staff_id=staff_id,
+        name=name,
+        branch=branch,
+        roles=roles,
+        partner_id=partner_id,
     )

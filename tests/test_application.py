@@ -7,21 +7,21 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from application.service import (
+from application.commands import (
     MAX_ATTEMPTS,
     AlreadyExists,
     ConcurrencyConflict,
-    Fullchain,
     NotFound,
     VersionMismatch,
 )
+from application.service import Fullchain
 from domain.base import CommandRefused
 from domain.relationship import Channel, Direction, Relationship, RelationshipKind
 from interface.runtime import Services
 
 
 def register(app: Fullchain, kind: RelationshipKind = RelationshipKind.PROSPECT) -> UUID:
-    return app.register_relationship(
+    return app.relationships.register_relationship(
         app.context("li.wei"),
         name="苏州华芯电子",
         kind=kind,
@@ -40,7 +40,7 @@ def log_count(services: Services) -> int:
 
 def test_commands_return_id_version_and_log_position(services: Services) -> None:
     app = services.app
-    first = app.register_relationship(
+    first = app.relationships.register_relationship(
         app.context("li.wei"),
         name="Acme",
         kind=RelationshipKind.PROSPECT,
@@ -49,7 +49,9 @@ def test_commands_return_id_version_and_log_position(services: Services) -> None
         branch="Shenzhen",
     )
     assert first.version == 1
-    second = app.qualify_as_target(app.context("li.wei"), first.aggregate_id, reason="volume")
+    second = app.relationships.qualify_as_target(
+        app.context("li.wei"), first.aggregate_id, reason="volume"
+    )
     assert second.aggregate_id == first.aggregate_id
     assert second.version == 2
     assert second.position > first.position
@@ -65,16 +67,18 @@ def test_a_refused_command_writes_nothing(services: Services) -> None:
     rid = register(services.app, RelationshipKind.PARTNER)
     before = log_count(services)
     with pytest.raises(CommandRefused):
-        services.app.record_first_business(services.app.context("li.wei"), rid, reference="x")
+        services.app.relationships.record_first_business(
+            services.app.context("li.wei"), rid, reference="x"
+        )
     assert log_count(services) == before
 
 
 def test_unknown_ids_and_duplicates(services: Services) -> None:
     with pytest.raises(NotFound):
-        services.app.rename_relationship(services.app.context("a"), uuid4(), name="x")
+        services.app.relationships.rename_relationship(services.app.context("a"), uuid4(), name="x")
     rid = register(services.app)
     with pytest.raises(AlreadyExists):
-        services.app.register_relationship(
+        services.app.relationships.register_relationship(
             services.app.context("a"),
             name="again",
             kind=RelationshipKind.PROSPECT,
@@ -88,10 +92,14 @@ def test_unknown_ids_and_duplicates(services: Services) -> None:
 def test_an_expected_version_that_is_no_longer_current_fails(services: Services) -> None:
     app = services.app
     rid = register(app)
-    app.rename_relationship(app.context("a"), rid, name="Renamed once", expected_version=1)
+    app.relationships.rename_relationship(
+        app.context("a"), rid, name="Renamed once", expected_version=1
+    )
     before = log_count(services)
     with pytest.raises(VersionMismatch):
-        app.rename_relationship(app.context("b"), rid, name="Stale rename", expected_version=1)
+        app.relationships.rename_relationship(
+            app.context("b"), rid, name="Stale rename", expected_version=1
+        )
     assert log_count(services) == before
 
 
@@ -102,15 +110,15 @@ def test_a_stale_expected_version_loses_the_race_even_from_another_process(
     other = Fullchain(services.database)
     try:
         rid = register(services.app)
-        services.app.get_relationship(rid)  # cached at version 1 here
-        other.rename_relationship(other.context("b"), rid, name="Changed elsewhere")
+        services.app.relationships.get_relationship(rid)  # cached at version 1 here
+        other.relationships.rename_relationship(other.context("b"), rid, name="Changed elsewhere")
         with pytest.raises(VersionMismatch):
-            services.app.rename_relationship(
+            services.app.relationships.rename_relationship(
                 services.app.context("a"), rid, name="Mine", expected_version=1
             )
         # The version the other process produced is accepted here although the
         # cached copy is behind.
-        result = services.app.rename_relationship(
+        result = services.app.relationships.rename_relationship(
             services.app.context("a"), rid, name="Mine", expected_version=2
         )
         assert result.version == 3
@@ -124,12 +132,14 @@ def test_a_command_without_expected_version_is_retried_after_losing_a_race(
     other = Fullchain(services.database)
     try:
         rid = register(services.app)
-        services.app.get_relationship(rid)
-        other.add_contact(other.context("b"), rid, contact_id="c1", name="王芳")
+        services.app.relationships.get_relationship(rid)
+        other.relationships.add_contact(other.context("b"), rid, contact_id="c1", name="王芳")
         # Decided first on the stale cached copy (no contact c1), then again on the log.
-        result = services.app.remove_contact(services.app.context("a"), rid, contact_id="c1")
+        result = services.app.relationships.remove_contact(
+            services.app.context("a"), rid, contact_id="c1"
+        )
         assert result.version == 3
-        assert services.app.get_relationship(rid).contacts == {}
+        assert services.app.relationships.get_relationship(rid).contacts == {}
     finally:
         other.close()
 
@@ -143,11 +153,15 @@ def test_retries_are_bounded(services: Services) -> None:
         def decide_while_someone_else_writes(r: Relationship) -> None:
             nonlocal attempts
             attempts += 1
-            other.rename_relationship(other.context("b"), rid, name=f"competing {attempts}")
+            other.relationships.rename_relationship(
+                other.context("b"), rid, name=f"competing {attempts}"
+            )
             r.rename(services.app.context("a"), name=f"mine {attempts}")
 
         with pytest.raises(ConcurrencyConflict):
-            services.app._execute(Relationship, rid, decide_while_someone_else_writes, None)
+            services.app.commands.execute(
+                services.app.context("a"), Relationship, rid, decide_while_someone_else_writes, None
+            )
         assert attempts == MAX_ATTEMPTS
     finally:
         other.close()
@@ -163,7 +177,7 @@ def test_concurrent_commands_on_one_relationship_all_land_once(services: Service
     def log_visit(i: int) -> None:
         app = apps[i % 2]
         try:
-            app.log_interaction(
+            app.relationships.log_interaction(
                 app.context(f"staff{i}"),
                 rid,
                 interaction_id=uuid4(),
@@ -181,6 +195,6 @@ def test_concurrent_commands_on_one_relationship_all_land_once(services: Service
         t.join()
     other.close()
     assert errors == []
-    relationship = services.app.get_relationship(rid)
+    relationship = services.app.relationships.get_relationship(rid)
     assert relationship.interaction_count == 8
     assert relationship.version == 9

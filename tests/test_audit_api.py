@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from application.database import DATABASE_URL_VARIABLE
+from application.store.database import DATABASE_URL_VARIABLE, Database
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
@@ -61,7 +61,9 @@ def test_an_auditor_keeps_a_checkpoint_and_checks_it_later(
     )
 
 
-def test_verify_on_the_command_line(services: Services, tmp_path: Path) -> None:
+def test_verify_on_the_command_line(
+    services: Services, superuser_database: Database, tmp_path: Path
+) -> None:
     write_history(services, 1)
     env = {**os.environ, DATABASE_URL_VARIABLE: services.database.conninfo}
     signed = subprocess.run(
@@ -83,7 +85,7 @@ def test_verify_on_the_command_line(services: Services, tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     assert "intact up to position 3 (3 entries)" in ok.stdout
     assert "extends the checkpoint at position 3" in ok.stdout
-    with services.database.connect(autocommit=True) as conn:
+    with superuser_database.connect(autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
         conn.execute("DELETE FROM fullchain_events WHERE notification_id = 2")
     broken = subprocess.run(

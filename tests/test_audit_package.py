@@ -1,19 +1,28 @@
-"""A customer's audit package re-checks offline, and a tampered copy fails."""
+"""A customer's audit package proves offline that the history is complete and unaltered,
+and every tampering of a copy is found, the entry named."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from application.proofs.merkle import verify_consistency
+from application.proofs.note import Verifier, open_checkpoint
+from application.store.integrity import chain_hash
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
@@ -44,36 +53,187 @@ def check(folder: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_package_holds_the_whole_history_and_rechecks_offline(
-    client: TestClient, services: Services, tmp_path: Path
-) -> None:
+def write(folder: Path, entries: list[dict[str, Any]]) -> None:
+    (folder / "history.jsonl").write_text(
+        "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries), encoding="utf-8"
+    )
+
+
+def read(folder: Path) -> list[dict[str, Any]]:
+    lines = (folder / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+@pytest.fixture
+def package(client: TestClient, services: Services, tmp_path: Path) -> Path:
     register_parties(services)
-    shipment, _, _ = seed_case(services)
+    seed_case(services)
     catch_up(services)
     response = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
-    folder = unpack(response.content, tmp_path / "package")
-    entries = [json.loads(line) for line in (folder / "history.jsonl").read_text().splitlines()]
+    return unpack(response.content, tmp_path / "package")
+
+
+def copy_of(package: Path, tmp_path: Path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(package, target)
+    return target
+
+
+def test_the_package_holds_the_whole_history_and_proves_it_offline(
+    package: Path, services: Services
+) -> None:
+    entries = read(package)
+    shipment = services.app.shipments.get_shipment(seed_shipment_id(entries))
     # The relationship's registration, then every event of its shipment, in log order.
     assert entries[0]["event_name"] == "Relationship.Registered"
     assert {e["aggregate_type"] for e in entries} == {"Relationship", "Shipment"}
     assert len([e for e in entries if e["aggregate_id"] == str(shipment.id)]) == shipment.version
+    assert [e["proof"]["seq"] for e in entries] == list(range(1, len(entries) + 1))
     assert [e["position"] for e in entries] == sorted(e["position"] for e in entries)
-    assert json.loads((folder / "verification.json").read_text())["intact"] is True
+    assert json.loads((package / "verification.json").read_text())["intact"] is True
+    assert sorted(p.name for p in package.glob("*.py")) == [
+        "customer_map.py",
+        "entries.py",
+        "merkle.py",
+        "note.py",
+        "verify_package.py",
+    ]
 
-    ok = check(folder)
+    ok = check(package)
     assert ok.returncode == 0, ok.stdout
-    assert f"{len(entries)} entries intact" in ok.stdout
+    assert f"{len(entries)} entries of customer {CUSTOMER}: complete and intact" in ok.stdout
 
-    # Someone edits an entry of the exported copy: the procedure finds it.
-    entries[3]["stored"]["state"] = base64.b64encode(b'{"forged": true}').decode()
-    (folder / "history.jsonl").write_text(
-        "\n".join(json.dumps(e, ensure_ascii=False) for e in entries) + "\n"
+
+def seed_shipment_id(entries: list[dict[str, Any]]) -> UUID:
+    return UUID(next(e["aggregate_id"] for e in entries if e["aggregate_type"] == "Shipment"))
+
+
+def paid(entries: list[dict[str, Any]]) -> int:
+    return next(i for i, e in enumerate(entries) if e["event_name"].endswith("CompensationPaid"))
+
+
+def forged_state(entry: dict[str, Any], old: str, new: str) -> str:
+    state = base64.b64decode(entry["stored"]["state"]).decode()
+    assert old in state
+    return base64.b64encode(state.replace(old, new).encode()).decode()
+
+
+def test_every_tampering_with_the_entries_is_found_and_named(package: Path, tmp_path: Path) -> None:
+    entries = read(package)
+    n = len(entries)
+    k = paid(entries)
+    position = entries[k]["position"]
+
+    def tampered(name: str, changed: list[dict[str, Any]]) -> str:
+        folder = copy_of(package, tmp_path, name)
+        write(folder, changed)
+        result = check(folder)
+        assert result.returncode == 1, (name, result.stdout)
+        assert "the package is not proved" in result.stdout, name
+        return result.stdout
+
+    m = n // 2  # an entry in the middle
+    # Deleted: the entry after it stands where it belonged, and the head is not entry N.
+    out = tampered("deleted", entries[:m] + entries[m + 1 :])
+    assert f"entry {m + 1} (position {entries[m + 1]['position']}): is the customer's" in out
+    assert f"the package's {n - 1} entries are not the customer's entries" in out
+
+    # Cut short: every entry holds, the head does not.
+    out = tampered("cut", entries[:-3])
+    assert out.splitlines()[0].startswith(f"the package's {n - 3} entries are not")
+
+    # Reordered.
+    swapped = [*entries]
+    swapped[m], swapped[m + 1] = swapped[m + 1], swapped[m]
+    out = tampered("reordered", swapped)
+    assert f"entry {m + 1} (position {entries[m + 1]['position']}): is the customer's" in out
+
+    # Inserted: a copy of an entry, as if it happened twice.
+    out = tampered("inserted", [*entries[: m + 1], entries[m], *entries[m + 1 :]])
+    assert f"entry {m + 2} (position {entries[m]['position']}): is the customer's entry" in out
+
+    # Edited: the amount paid, 40000 -> 90000, in the stored entry.
+    edited = json.loads(json.dumps(entries))
+    edited[k]["stored"]["state"] = forged_state(edited[k], '"40000"', '"90000"')
+    out = tampered("edited", edited)
+    assert f"entry {k + 1} (position {position}): is not in the signed log" in out
+
+    # Edited and re-hashed: the chain hash recomputed from the entry's own prev_hash.
+    rehashed = json.loads(json.dumps(edited))
+    stored = rehashed[k]["stored"]
+    stored["chain_hash"] = chain_hash(
+        bytes.fromhex(stored["prev_hash"]),
+        position=position,
+        aggregate_id=UUID(rehashed[k]["aggregate_id"]),
+        version=rehashed[k]["version"],
+        topic=stored["topic"],
+        state=base64.b64decode(stored["state"]),
+        recorded_at=datetime(1970, 1, 1, tzinfo=UTC)
+        + timedelta(microseconds=stored["recorded_at_micros"]),
+    ).hex()
+    out = tampered("rehashed", rehashed)
+    assert f"entry {k + 1} (position {position}): is not in the signed log" in out
+
+    # The readable copy edited, the stored entry left as it was.
+    shown = json.loads(json.dumps(entries))
+    assert shown[k]["data"]["amount"] == "40000"
+    shown[k]["data"]["amount"] = "90000"
+    out = tampered("shown", shown)
+    assert f"entry {k + 1} (position {position}): shows amount other than" in out
+
+    # Its proof swapped for another entry's.
+    moved = json.loads(json.dumps(entries))
+    moved[k]["proof"]["inclusion"] = entries[k - 1]["proof"]["inclusion"]
+    out = tampered("proof", moved)
+    assert f"entry {k + 1} (position {position}): is not in the signed log" in out
+
+
+def test_a_checkpoint_altered_or_signed_by_another_key_proves_nothing(
+    package: Path, tmp_path: Path
+) -> None:
+    note = (package / "checkpoint.note").read_text()
+    lines = note.split("\n")
+    altered = copy_of(package, tmp_path, "altered")
+    (altered / "checkpoint.note").write_text(
+        "\n".join([lines[0], str(int(lines[1]) + 1), *lines[2:]])
     )
-    tampered = check(folder)
-    assert tampered.returncode == 1
-    assert f"position {entries[3]['position']}: content does not match" in tampered.stdout
+    result = check(altered)
+    assert result.returncode == 1
+    assert "checkpoint: the signature of" in result.stdout
+    assert "nothing is proved" in result.stdout
+
+    stranger = copy_of(package, tmp_path, "stranger")
+    other = Verifier(lines[0], Ed25519PrivateKey.generate().public_key())
+    (stranger / "verifier_key.txt").write_text(other.encode() + "\n")
+    result = check(stranger)
+    assert result.returncode == 1
+    assert "carries no signature" in result.stdout
+
+
+def test_a_package_still_proves_itself_after_later_appends_and_the_log_extends_it(
+    package: Path, services: Services, client: TestClient
+) -> None:
+    note = (package / "checkpoint.note").read_text()
+    verifier = Verifier.decode((package / "verifier_key.txt").read_text())
+    head = open_checkpoint(note, verifier)
+    services.app.relationships.rename_relationship(
+        services.app.context("li.wei"), CUSTOMER, name="苏州华芯电子有限公司 (renamed)"
+    )
+    assert check(package).returncode == 0  # offline: the package alone
+    later = open_checkpoint(client.post("/v1/audit/tree-heads").text, verifier)
+    assert later.size > head.size
+    proof = client.get(
+        "/v1/audit/proofs/consistency", params={"first": head.size, "second": later.size}
+    ).json()
+    verify_consistency(
+        head.size,
+        later.size,
+        head.root,
+        later.root,
+        [base64.b64decode(p) for p in proof["proof"]],
+    )
 
 
 def test_unknown_relationships_have_no_package(client: TestClient, services: Services) -> None:
@@ -85,7 +245,7 @@ def test_unknown_relationships_have_no_package(client: TestClient, services: Ser
 def test_replay_and_export_on_the_command_line(services: Services, tmp_path: Path) -> None:
     import os
 
-    from application.database import DATABASE_URL_VARIABLE
+    from application.store.database import DATABASE_URL_VARIABLE
 
     register_parties(services)
     shipment, _, _ = seed_case(services)
@@ -111,3 +271,36 @@ def test_replay_and_export_on_the_command_line(services: Services, tmp_path: Pat
     assert custody.returncode == 0, custody.stderr
     assert json.loads((tmp_path / "c.json").read_text())["type"] == "EPCISDocument"
     assert fullchain("replay", "00000000-0000-4000-8000-00000000dead").returncode == 1
+
+
+def test_the_command_line_stops_quietly_at_a_closed_pipe_and_exports_to_standard_output(
+    services: Services, tmp_path: Path
+) -> None:
+    import os
+
+    from application.store.database import DATABASE_URL_VARIABLE
+
+    register_parties(services)
+    seed_case(services)
+    catch_up(services)
+    env = {**os.environ, DATABASE_URL_VARIABLE: services.database.conninfo}
+    cli = [sys.executable, "-m", "interface.cli"]
+
+    # `| head -0`: the reader has gone before anything is written.
+    read, write = os.pipe()
+    os.close(read)
+    replay = subprocess.run(
+        [*cli, "replay", str(CUSTOMER)], env=env, stdout=write, stderr=subprocess.PIPE
+    )
+    os.close(write)
+    assert replay.returncode == 0, replay.stderr
+    assert b"Traceback" not in replay.stderr
+    assert b"BrokenPipe" not in replay.stderr
+
+    exported = subprocess.run(
+        [*cli, "export", str(CUSTOMER), "--output", "-"], env=env, capture_output=True
+    )
+    assert exported.returncode == 0, exported.stderr
+    folder = unpack(exported.stdout, tmp_path / "from-stdout")
+    assert check(folder).returncode == 0
+    assert exported.stderr.decode().strip().endswith("bytes to standard output")

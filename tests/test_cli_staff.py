@@ -7,8 +7,9 @@ import re
 import subprocess
 import sys
 
-from application.database import DATABASE_URL_VARIABLE
+from application.store.database import DATABASE_URL_VARIABLE
 from application.tokens import identify
+from domain.relationship import RelationshipKind
 from domain.staff import Role
 from interface.runtime import Services
 
@@ -55,7 +56,7 @@ def test_add_grant_token_and_revoke(services: Services) -> None:
     with services.reads.connection() as conn:
         assert identify(conn, token) is None
     # Every change is in the log, with the operator as the actor.
-    history = services.app.get_staff("li.wei")
+    history = services.app.staff.get_staff("li.wei")
     assert history.version == 5
 
 
@@ -72,3 +73,49 @@ def test_settings_that_cannot_be_right_stop_the_start(services: Services) -> Non
     assert started.returncode == 2
     assert "FULLCHAIN_SLA_POLICY" in started.stderr
     assert "FULLCHAIN_SIGNING_KEY" in started.stderr
+
+
+def test_add_a_partner_user_for_a_partner(services: Services) -> None:
+    app = services.app
+
+    def register(name: str, kind: RelationshipKind) -> str:
+        return str(
+            app.relationships.register_relationship(
+                app.context("admin"),
+                name=name,
+                kind=kind,
+                industry="logistics",
+                region="North America",
+                branch="Chicago",
+            ).aggregate_id
+        )
+
+    trucker = register("Lakeshore Trucking", RelationshipKind.PARTNER)
+    customer = register("Lakeshore Retail", RelationshipKind.CUSTOMER)
+    added = fullchain(
+        services, "staff", "add", "dispatch@lakeshore", "Dispatch", "--partner", trucker
+    )
+    assert added.returncode == 0, added.stderr
+    assert f"for partner {trucker}: partner" in added.stdout
+    issued = fullchain(services, "staff", "token", "dispatch@lakeshore")
+    assert issued.returncode == 0, issued.stderr
+    with services.reads.connection() as conn:
+        user = identify(conn, issued.stdout.strip().splitlines()[-1])
+    assert user is not None
+    assert (user.roles, user.branch, str(user.partner_id)) == ({Role.PARTNER}, "", trucker)
+
+    not_partner = fullchain(services, "staff", "add", "x@retail", "X", "--partner", customer)
+    assert not_partner.returncode == 1
+    assert "partner users work for a partner" in not_partner.stderr
+    staff_role = fullchain(
+        services, "staff", "add", "y@lakeshore", "Y", "--partner", trucker, "--role", "hq"
+    )
+    assert staff_role.returncode == 1
+    assert "partner role" in staff_role.stderr
+    both = fullchain(
+        services, "staff", "add", "z", "Z", "--partner", trucker, "--branch", "Chicago"
+    )
+    assert both.returncode == 2
+    garbled = fullchain(services, "staff", "add", "z", "Z", "--partner", "lakeshore")
+    assert garbled.returncode == 2
+    assert "not a relationship id" in garbled.stderr

@@ -10,6 +10,7 @@ are caught up by hand.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,8 +18,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.rows import dict_row
 
 from domain.base import CommandContext
 from domain.competitor import win_loss_against
@@ -40,25 +43,23 @@ from domain.staff import Role
 from domain.value import DormancyPolicy, RfmSegment
 from interface.http.app import create_app
 from interface.runtime import Services
-from projections.audit_queries import scorecard
-from projections.decision_queries import (
-    PeriodKind,
-    RiskPolicy,
-    Scope,
-    competitor_records,
-    customers_at_risk,
-    partner_ranking,
-    service_levels,
-    value_by_period,
-)
+from projections.account_status.queries import get_account
+from projections.customer_value import queries
+from projections.customer_value.queries import ValueModelCache, ValueModels, inputs_position
+from projections.customer_value.writer import CustomerValueProjection
+from projections.decisions.partners import partner_ranking
+from projections.decisions.periods import PeriodKind, value_by_period
+from projections.decisions.risk import RiskPolicy, customers_at_risk
+from projections.decisions.sales import competitor_records
+from projections.decisions.scope import Scope
+from projections.decisions.service_levels import service_levels
 from projections.engine import rebuild
-from projections.queries import get_account
-from projections.value import CustomerValueProjection
-from projections.value_queries import ValueModelCache
+from projections.responsibility_audit.queries import scorecard
+from tests.clock import NOW
 from tests.staffing import enroll
+from tests.waiting import wait_until
 
-TODAY = datetime.now(UTC).date()
-NOW = datetime.now(UTC)
+TODAY = NOW.date()
 OFFERING = UUID("00000000-0000-4000-8000-0000000f0001")
 CARGO = Cargo("electronics, 10 cartons", 10, Decimal("150"), Decimal("20000"), "USD")
 
@@ -236,7 +237,7 @@ def world(services: Services) -> World:
 
 def account(world: World, relationship: UUID) -> dict[str, Any]:
     with world.services.reads.connection() as conn:
-        row = get_account(conn, relationship)
+        row = get_account(conn, relationship, now=NOW)
     assert row is not None
     return dict(row)
 
@@ -536,6 +537,50 @@ def test_win_rate_against_each_competitor(world: World) -> None:
     )
 
 
+def test_a_record_since_a_day_counts_from_that_day_in_utc_whatever_the_sessions_zone(
+    world: World,
+) -> None:
+    # On a server set up on a machine in China, sessions default to Asia/Shanghai.
+    customer = world.relationship("苏州华芯电子有限公司", kind=RelationshipKind.TARGET)
+    rival = world.relationship("Rival Forwarding", kind=RelationshipKind.COMPETITOR)
+    day = TODAY - timedelta(days=10)
+    evening_before = datetime.combine(day - timedelta(days=1), time(20), tzinfo=UTC)
+    lost = Opportunity.identify(
+        ctx(evening_before, "sales.zhou"),  # 04:00 on the day itself in China
+        relationship_id=customer,
+        relationship_kind=world.kinds[customer],
+        title="Monthly exports to Chicago",
+        offering_id=OFFERING,
+        offering_active=True,
+        expected_value=Decimal("10000"),
+        currency="USD",
+        probability=Decimal("0.5"),
+        competitor_ids=[rival],
+        competitor_kinds=world.kinds,
+    )
+    lost.mark_lost(
+        ctx(evening_before + timedelta(hours=1), "sales.zhou"),
+        reason=LossReason.PRICE,
+        explanation="cheaper elsewhere",
+        competitor_id=rival,
+        competitor_kinds=world.kinds,
+    )
+    world.services.app.save(lost)
+    world.catch_up()
+
+    for zone in ("UTC", "Asia/Shanghai", "America/Chicago"):
+        with psycopg.connect(
+            world.services.database.conninfo,
+            autocommit=True,
+            row_factory=dict_row,
+            options=f"-c TimeZone={zone}",
+        ) as conn:
+            since_day = competitor_records(conn, Scope(), since=day)
+            since_before = competitor_records(conn, Scope(), since=day - timedelta(days=1))
+        assert [r["lost_to"] for r in since_day if r["competitor_id"] == rival] in ([], [0]), zone
+        assert [r["lost_to"] for r in since_before if r["competitor_id"] == rival] == [1], zone
+
+
 def report_incident(shipment: Shipment, kind: IncidentKind, days: int) -> UUID:
     incident = uuid4()
     shipment.report_incident(
@@ -674,6 +719,45 @@ def test_the_models_are_refitted_when_a_purchase_history_changes(world: World) -
     assert second.customers[(huaxin, "USD")].purchases == 3
 
 
+def test_the_histories_are_at_the_position_of_the_last_event_that_changed_a_purchase(
+    world: World,
+) -> None:
+    huaxin = world.relationship("苏州华芯电子有限公司")
+    delivered = world.shipment(huaxin, 20, quote=("100", "USD"))
+    world.shipment(huaxin, None, quote=("300", "USD"))  # on its way: no purchase yet
+
+    def position_of(topic: str) -> int:
+        with world.services.reads.connection() as conn:
+            row = conn.execute(
+                "SELECT max(notification_id) AS p FROM fullchain_events "
+                "WHERE originator_id = %s AND topic = %s",
+                (delivered.id, topic),
+            ).fetchone()
+        assert row is not None
+        return int(row["p"])
+
+    def histories() -> tuple[int, list[tuple[Any, ...]]]:
+        with world.services.reads.connection() as conn:
+            revenue = conn.execute(
+                "SELECT amount, invoiced FROM value_revenue WHERE shipment_id = %s",
+                (delivered.id,),
+            ).fetchall()
+            return inputs_position(conn), [(r["amount"], r["invoiced"]) for r in revenue]
+
+    # One batch: the delivery, then another shipment's events that change no purchase.
+    world.catch_up()
+    assert histories() == (position_of("Shipment.Delivered"), [(Decimal("100"), False)])
+    # Invoiced at the quoted amount: the purchase is the same, now from its invoice.
+    delivered.invoice(ctx(noon(19)), invoice_number="INV-1", amount=Decimal("100"), currency="USD")
+    world.services.app.save(delivered)
+    world.catch_up()
+    assert histories() == (position_of("Shipment.Delivered"), [(Decimal("100"), True)])
+    delivered.invoice(ctx(noon(18)), invoice_number="INV-2", amount=Decimal("20"), currency="USD")
+    world.services.app.save(delivered)
+    world.catch_up()
+    assert histories() == (position_of("Shipment.Invoiced"), [(Decimal("120"), True)])
+
+
 # --- over HTTP ------------------------------------------------------------------------------
 
 
@@ -794,3 +878,92 @@ def test_branch_managers_see_their_branch_and_field_staff_no_decision_views(
         "/v1/decisions/pipeline", headers={"Authorization": f"Bearer {field_staff}"}
     )
     assert refused.status_code == 403
+
+
+def test_reads_go_on_with_the_models_at_hand_while_a_refit_runs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    huaxin = world.relationship("苏州华芯电子有限公司")
+    world.shipment(huaxin, 5, invoices=[("600", "USD")])
+    world.catch_up()
+    cache = world.services.value_models()
+    with world.services.reads.connection() as conn:
+        fitted = cache.current(conn)
+    # The next day the models no longer fit; the refit that starts is held in the middle.
+    started, release = threading.Event(), threading.Event()
+    original = queries.build_models
+
+    def held_fit(*args: Any, **kwargs: Any) -> ValueModels:
+        started.set()
+        release.wait(timeout=600)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(queries, "build_models", held_fit)
+    cache.clock = lambda: NOW + timedelta(days=1)
+    answers: list[ValueModels | None] = []
+
+    def read() -> None:
+        with world.services.reads.connection() as conn:
+            answers.append(cache.latest(conn))
+
+    try:
+        read()  # starts the refit, answers at once
+        wait_until(started.is_set, what="the refit started")
+        reader = threading.Thread(target=read)
+        reader.start()  # asks while the refit runs
+        wait_until(lambda: len(answers) == 2, what="a read during the refit")
+        assert answers == [fitted, fitted]
+    finally:
+        release.set()
+    reader.join(timeout=30)
+    with world.services.reads.connection() as conn:
+        wait_until(
+            lambda: (cache.latest(conn) or fitted).as_of == TODAY + timedelta(days=1),
+            what="the refit done",
+        )
+
+
+def test_an_account_read_after_new_purchases_brings_the_value_models_up_to_date(
+    world: World, client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account read carries the purchase histories' position in its own rows: a read
+    that finds the models behind starts their refit and answers at once with the models at
+    hand; once they are current, reads start none."""
+    huaxin = world.relationship("苏州华芯电子有限公司")
+    for days in (40, 30, 20):
+        world.shipment(huaxin, days, quote=("1000", "USD"))
+    world.catch_up()
+    cache = world.models()
+    with services.reads.connection() as conn:
+        cache.current(conn)
+    cache.max_stale_seconds = 3600  # reads answer with the models at hand, never wait
+    first = client.get(f"/v1/relationships/{huaxin}").json()
+
+    refits_started: list[int] = []
+    original = cache._refresh_in_background
+
+    def counted() -> None:
+        refits_started.append(1)
+        original()
+
+    monkeypatch.setattr(cache, "_refresh_in_background", counted)
+    client.get(f"/v1/relationships/{huaxin}")
+    assert refits_started == []  # the models are current: nothing to refit
+
+    world.shipment(huaxin, 10, quote=("1000", "USD"))
+    world.catch_up()
+    stale = client.get(f"/v1/relationships/{huaxin}").json()
+    assert stale["model_value"] == first["model_value"]  # answered with the models at hand
+    assert "value_inputs_position" not in stale
+    assert refits_started == [1]
+    wait_until(
+        lambda: (
+            client.get(f"/v1/relationships/{huaxin}").json()["model_value"] != first["model_value"]
+        ),
+        what="the refit the read started",
+    )
+    refits_started.clear()
+    for _ in range(3):
+        client.get(f"/v1/relationships/{huaxin}")
+        client.get("/v1/relationships")
+    assert refits_started == []

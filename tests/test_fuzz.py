@@ -8,7 +8,7 @@ contact, partners, a shipment under way with an incident and a claim, and staff;
 half of the requests name those, the others ids nobody knows. Afterwards every read
 model must still take in whatever the fuzzing got accepted (a poison event stops a
 projection for good). Generation is derandomized and small, so a run is reproducible and
-takes a few minutes; ``pytest -m "not fuzz"`` leaves it out.
+takes a few minutes: ``make test`` leaves it out, ``make fuzz`` (and CI) runs it.
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ def world(services: Services) -> Iterator[World]:
     def ctx(hours: float) -> CommandContext:
         return app.context("zhang.min", occurred_at=at(hours))
 
-    app.add_contact(ctx(1), p.customer, contact_id="c1", name="王芳", phone="+86 512 6666 0000")
-    app.log_interaction(
+    app.relationships.add_contact(
+        ctx(1), p.customer, contact_id="c1", name="王芳", phone="+86 512 6666 0000"
+    )
+    app.relationships.log_interaction(
         ctx(2),
         p.customer,
         interaction_id=uuid4(),
@@ -116,10 +118,12 @@ def world(services: Services) -> Iterator[World]:
         staff="zhang.min",
         contact_id="c1",
     )
-    app.start_link(ctx(3), sid, sequence=1)
-    app.hand_over(ctx(4), sid, to_sequence=1, condition=Condition.GOOD, signed_by="driver Chen")
+    app.shipments.start_link(ctx(3), sid, sequence=1)
+    app.shipments.hand_over(
+        ctx(4), sid, to_sequence=1, condition=Condition.GOOD, signed_by="driver Chen"
+    )
     incident = uuid4()
-    app.report_incident(
+    app.shipments.report_incident(
         ctx(5),
         sid,
         incident_id=incident,
@@ -129,11 +133,11 @@ def world(services: Services) -> Iterator[World]:
         packages_affected=2,
     )
     claim = uuid4()
-    app.file_claim(
+    app.shipments.file_claim(
         ctx(6), sid, claim_id=claim, incident_id=incident, amount=Decimal("800"), currency="USD"
     )
     enroll(services, "li.wei", "Li Wei 李伟", roles=(Role.FIELD_STAFF,), branch="Suzhou")
-    _, token_id, _ = app.issue_staff_token(app.context("admin"), "li.wei", label="tablet")
+    _, token_id, _ = app.staff.issue_staff_token(app.context("admin"), "li.wei", label="tablet")
     catch_up(services)
     yield World(
         app=create_app(services),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,7 +13,9 @@ from fastapi.testclient import TestClient
 from application.tokens import ADMIN_TOKEN_VARIABLE
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.clock import NOW
 from tests.staffing import enroll
+from tests.waiting import read_fresh
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def register(client: TestClient, **overrides: Any) -> dict[str, Any]:
 
 
 def read(client: TestClient, rid: str, position: int) -> dict[str, Any]:
-    response = client.get(f"/v1/relationships/{rid}", params={"min_position": position})
+    response = read_fresh(client, f"/v1/relationships/{rid}", min_position=position)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
@@ -83,7 +85,7 @@ def test_commands_work_the_relationship_and_record_the_actor(
                 "channel": "visit",
                 "direction": "outbound",
                 "summary": "拜访，讨论芝加哥空运方案",
-                "occurred_at": (datetime.now(UTC) - timedelta(days=2)).isoformat(),
+                "occurred_at": (NOW - timedelta(days=2)).isoformat(),
             },
         ),
         ("care-actions", {"care_kind": "satisfaction_call", "note": "满意"}),
@@ -102,7 +104,7 @@ def test_commands_work_the_relationship_and_record_the_actor(
     assert row["last_interaction_channel"] == "visit"
     assert row["interactions_last_90_days"] == 1
     assert row["version"] == last["version"] == len(steps) + 1
-    relationship = services.app.get_relationship(UUID(rid))
+    relationship = services.app.relationships.get_relationship(UUID(rid))
     assert relationship.contacts["c1"].phone == "+86 512 6666 0000"
     with services.database.connect() as conn:
         actors = conn.execute(
@@ -156,7 +158,7 @@ def test_refusals_are_problem_details_and_change_nothing(client: TestClient) -> 
     assert too_long.status_code == 422
     assert too_long.json()["errors"][0]["field"] == "name"
 
-    future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    future = (NOW + timedelta(hours=1)).isoformat()
     in_future = client.post(
         f"/v1/relationships/{rid}/rename", json={"name": "Later", "occurred_at": future}
     )
@@ -261,17 +263,17 @@ def test_list_filters_and_pages_in_a_stable_order(client: TestClient) -> None:
         accepted = register(client, name=f"Company {i}", kind=kind, branch=f"B{i % 2}")
         created.append(accepted)
     last_position = created[-1]["position"]
-    client.post(
+    assigned = client.post(
         f"/v1/relationships/{created[1]['aggregate_id']}/assign-team",
         json={"field_rep": "zhang.min"},
-    )
+    ).json()
     seen: list[str] = []
     cursor = None
     while True:
-        params: dict[str, Any] = {"limit": 3, "min_position": last_position}
+        params: dict[str, Any] = {"limit": 3}
         if cursor:
             params["cursor"] = cursor
-        page = client.get("/v1/relationships", params=params).json()
+        page = read_fresh(client, "/v1/relationships", min_position=last_position, **params).json()
         seen += [item["name"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -282,17 +284,19 @@ def test_list_filters_and_pages_in_a_stable_order(client: TestClient) -> None:
     assert [c["name"] for c in customers] == ["Company 1", "Company 3", "Company 5"]
     both = client.get("/v1/relationships", params={"kind": "prospect", "branch": "B0"}).json()
     assert len(both["items"]) == 4
-    rep = client.get("/v1/relationships", params={"team_member": "zhang.min", "wait": 5})
-    assert rep.status_code == 200
+    rep = read_fresh(
+        client, "/v1/relationships", min_position=assigned["position"], team_member="zhang.min"
+    )
+    assert [r["name"] for r in rep.json()["items"]] == ["Company 1"]
     bad_cursor = client.get("/v1/relationships", params={"cursor": "!!"})
     assert bad_cursor.status_code == 422
     assert bad_cursor.json()["errors"][0]["field"] == "cursor"
 
 
-def test_a_read_that_cannot_be_fresh_enough_answers_503(client: TestClient) -> None:
-    response = client.get("/v1/relationships", params={"min_position": 10**9, "wait": 0.2})
-    assert response.status_code == 503
-    assert response.headers["Retry-After"] == "1"
+def test_a_position_beyond_the_log_is_refused_at_once(client: TestClient) -> None:
+    response = client.get("/v1/relationships", params={"min_position": 10**9, "wait": 10})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "min_position"
     missing = client.get(f"/v1/relationships/{uuid4()}")
     assert missing.status_code == 404
 

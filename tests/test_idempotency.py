@@ -154,4 +154,4 @@ def test_a_retry_answers_the_original_body_but_never_a_token_again(
         assert retried.status_code == 409
         assert "shown once" in retried.json()["detail"]
         assert "token" not in retried.json()
-    assert len(services.app.get_staff("wu.gang").tokens) == 1
+    assert len(services.app.staff.get_staff("wu.gang").tokens) == 1

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from application.database import Database
-from application.integrity import (
+from application.store.database import Database
+from application.store.integrity import (
     Checkpoint,
     check_checkpoint,
     sign_head,
@@ -23,7 +23,7 @@ def write_history(services: Services, relationships: int = 4) -> int:
     app = services.app
     last = 0
     for i in range(relationships):
-        rid = app.register_relationship(
+        rid = app.relationships.register_relationship(
             app.context("li.wei"),
             name=f"客户 {i}",
             kind=RelationshipKind.PROSPECT,
@@ -31,15 +31,19 @@ def write_history(services: Services, relationships: int = 4) -> int:
             region="East China",
             branch="Suzhou",
         ).aggregate_id
-        app.qualify_as_target(app.context("li.wei"), rid, reason="volume")
-        last = app.rename_relationship(app.context("li.wei"), rid, name=f"Customer {i}").position
+        app.relationships.qualify_as_target(app.context("li.wei"), rid, reason="volume")
+        last = app.relationships.rename_relationship(
+            app.context("li.wei"), rid, name=f"Customer {i}"
+        ).position
     return last
 
 
 @pytest.fixture
-def superuser(services: Services) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+def superuser(
+    services: Services, superuser_database: Database
+) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     """Someone with the database's keys, outside the service, disabling its triggers."""
-    with services.database.connect(autocommit=True) as conn:
+    with superuser_database.connect(autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
         yield conn
 
@@ -53,16 +57,24 @@ def test_an_untouched_log_is_intact(services: Services) -> None:
     assert result.summary() == f"intact up to position {last} (12 entries)"
 
 
-def test_the_service_cannot_update_delete_or_truncate_the_log(services: Services) -> None:
+def test_neither_the_service_nor_the_schema_owner_can_update_delete_or_truncate_the_log(
+    services: Services, owner_database: Database
+) -> None:
     write_history(services, 1)
-    with services.database.connect(autocommit=True) as conn:
-        for statement in (
-            "UPDATE fullchain_events SET topic = 'x'",
-            "DELETE FROM fullchain_events",
-            "TRUNCATE fullchain_events",
-        ):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
-                conn.execute(statement)
+    # The service's role has no such privilege; the schema owner has, and the triggers
+    # refuse it.
+    for database, refusal in (
+        (services.database, "permission denied"),
+        (owner_database, "append-only"),
+    ):
+        with database.connect(autocommit=True) as conn:
+            for statement in (
+                "UPDATE fullchain_events SET topic = 'x'",
+                "DELETE FROM fullchain_events",
+                "TRUNCATE fullchain_events",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal):
+                    conn.execute(statement)
     assert verify(services.database).entries == 3
 
 

@@ -135,7 +135,7 @@ def test_an_opportunity_goes_through_every_stage_and_its_target_becomes_a_custom
 
     won = step("won", 100, 11, note="First shipment next week", correlation_id="deal-2025-001")
     # The target has done business with us: its first business follows the win.
-    customer = services.app.get_relationship(UUID(target))
+    customer = services.app.relationships.get_relationship(UUID(target))
     assert customer.kind is RelationshipKind.CUSTOMER
     became = [
         e
@@ -158,7 +158,7 @@ def test_an_opportunity_goes_through_every_stage_and_its_target_becomes_a_custom
     # A customer wins more business without becoming anything new.
     again = opportunity(client, target, air, occurred_at=when(24 * 41))["aggregate_id"]
     win(client, again, 24 * 41)
-    assert services.app.get_relationship(UUID(target)).version == customer.version
+    assert services.app.relationships.get_relationship(UUID(target)).version == customer.version
 
 
 def win(client: TestClient, oid: str, hours: float) -> int:
@@ -311,7 +311,9 @@ def test_our_record_against_a_competitor_follows_from_the_opportunities(
         "head_to_head_win_rate": "0.33",
     }
     assert get(client, f"/v1/competitors/{other}/profile", 404)
-    lost_to_other = get(client, "/v1/opportunities", competitor_id=other)["items"]
+    lost_to_other = get(client, "/v1/opportunities", min_position=last, competitor_id=other)[
+        "items"
+    ]
     assert [(o["status"], o["lost_to"], o["loss_reason"]) for o in lost_to_other] == [
         ("lost", other, "price")
     ]

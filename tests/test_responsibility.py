@@ -7,33 +7,42 @@ projection is tested on its own; the commands have their own tests.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
+from domain.base import CommandRefused
 from domain.relationship import Relationship, RelationshipKind
 from domain.shipment import Condition, IncidentKind, ResponsibilityBasis, Shipment
 from interface.runtime import Services
-from projections.audit_queries import FindingKind, findings, get_responsibility, scorecard
+from projections.account_status.queries import get_account
 from projections.engine import ProjectionWorker, rebuild
-from projections.queries import get_account
-from projections.responsibility import ResponsibilityProjection
+from projections.responsibility_audit.queries import (
+    FindingKind,
+    findings,
+    get_responsibility,
+    scorecard,
+)
+from projections.responsibility_audit.writer import ResponsibilityProjection
+from tests.clock import NOW
 from tests.domain.test_shipment import (
+    AGENT,
     AIR_CARRIAGE,
     AIRLINE,
     CUSTOMER,
     DELIVERY,
     IMPORT_CUSTOMS,
+    WAREHOUSE,
+    WAREHOUSING,
+    at,
     book,
     ctx,
     delivered,
     run_links,
 )
-
-NOW = datetime.now(UTC)
 
 
 def catch_up(services: Services) -> None:
@@ -134,8 +143,22 @@ def test_the_seed_case_shows_who_answered_for_every_link(services: Services) -> 
         Decimal("0.01")
     )
     assert Decimal(filed["compensation_paid"]) == Decimal("40000")
-    assert filed["notice_deadline"] is not None
-    assert filed["time_bar"] is not None
+    # The customer's deadlines run from the final delivery (Wednesday 5 March 2025, 22:00)
+    # under our company terms; ours from the airline's handover to the import agent
+    # (Tuesday 4 March 2025, 17:00) under Montreal, whose crushed cartons noted on it were
+    # the airline's notice.
+    assert filed["customer_deadlines"] == {
+        "regime": "company_terms",
+        "notice_deadline": "2025-03-12T22:00:00+00:00",
+        "time_bar": "2025-12-05T22:00:00+00:00",
+    }
+    assert filed["recovery_deadlines"] == {
+        "regime": "montreal",
+        "link_sequence": AIR_CARRIAGE,
+        "notice_deadline": "2025-03-18T17:00:00+00:00",
+        "time_bar": "2027-03-04T17:00:00+00:00",
+        "noticed_at": "2025-03-04T17:00:00+00:00",
+    }
 
 
 def test_account_status_counts_shipments_incidents_claims_and_compensation(
@@ -148,7 +171,7 @@ def test_account_status_counts_shipments_incidents_claims_and_compensation(
     services.app.save(in_flight)
     catch_up(services)
     with services.reads.connection() as conn:
-        account = get_account(conn, CUSTOMER)
+        account = get_account(conn, CUSTOMER, now=NOW)
     assert account is not None
     assert account["shipments_in_flight"] == 1
     assert account["open_incidents"] == 1
@@ -160,9 +183,9 @@ def test_findings_follow_the_recovery_decision(services: Services) -> None:
     register_parties(services)
     shipment, _, claim = seed_case(services)
     catch_up(services)
-    # Paid in 2025, nothing claimed from the airline: the notice deadline has passed.
+    # Paid in 2025, nothing claimed from the airline, which had notice by the damage noted
+    # at its handover: recovery is neither claimed nor waived.
     assert kinds_of(services, partner_id=AIRLINE) == [
-        FindingKind.CLAIM_PAST_NOTICE_DEADLINE,
         FindingKind.COMPENSATION_WITHOUT_RECOVERY_DECISION,
     ]
     assert kinds_of(services, branch="Shanghai") == []
@@ -185,6 +208,62 @@ def test_findings_follow_the_recovery_decision(services: Services) -> None:
     ]
 
 
+def test_a_recovery_notified_after_its_own_deadline_is_found(services: Services) -> None:
+    """Concealed damage: the airline handed the cartons on in good order on Tuesday 4 March
+    2025 at 17:00; they reach the consignee only on Sunday 23 March at 00:00, where the
+    damage is found. The customer is in time (7 days from the final delivery: 30 March), but
+    our notice to the airline is not (14 days from its handover: 18 March 17:00)."""
+    register_parties(services)
+    shipment = book()
+    run_links(shipment, DELIVERY)
+    shipment.deliver(
+        ctx(480), condition=Condition.GOOD, signed_by="J. Miller", proof_of_delivery="POD-2"
+    )
+    incident = uuid4()
+    shipment.report_incident(
+        ctx(481),
+        incident_id=incident,
+        link_sequence=DELIVERY,
+        kind=IncidentKind.DAMAGE,
+        description="4 laptops with cracked screens inside intact cartons",
+        packages_affected=4,
+    )
+    shipment.assign_responsibility(
+        ctx(482),
+        incident_id=incident,
+        link_sequence=AIR_CARRIAGE,
+        basis=ResponsibilityBasis.INVESTIGATION,
+        explanation="survey: crushed by a pallet in the aircraft's hold",
+    )
+    shipment.accept_responsibility(ctx(483), incident_id=incident, note="airline accepts")
+    claim = uuid4()
+    shipment.file_claim(
+        ctx(484), claim_id=claim, incident_id=incident, amount=Decimal("6000"), currency="USD"
+    )
+    shipment.assess_liability_limit(ctx(485), claim_id=claim, sdr_rate=Decimal("1.33"))
+    services.app.save(shipment)
+    catch_up(services)
+    # Not yet notified, the recovery notice deadline long passed (NOW is March 2026).
+    assert kinds_of(services, partner_id=AIRLINE) == [FindingKind.CLAIM_PAST_NOTICE_DEADLINE]
+
+    # Notified on Sunday 23 March 2025, 08:00: after the airline's deadline, before the
+    # customer's.
+    shipment.claim_recovery(ctx(484 + 4), claim_id=claim, amount=Decimal("500"))
+    services.app.save(shipment)
+    catch_up(services)
+    with services.reads.connection() as conn:
+        view = get_responsibility(conn, shipment.id)
+        (late,) = findings(conn, now=NOW, unassigned_after=timedelta(hours=48))
+    assert view is not None
+    (filed,) = view["claims"]
+    assert filed["customer_deadlines"]["notice_deadline"] == "2025-03-30T00:00:00+00:00"
+    assert filed["recovery_deadlines"]["notice_deadline"] == "2025-03-18T17:00:00+00:00"
+    assert filed["recovery_deadlines"]["noticed_at"] == "2025-03-23T08:00:00+00:00"
+    assert late["kind"] == FindingKind.RECOVERY_NOTICE_LATE
+    assert (late["claim_id"], late["partner_id"]) == (claim, AIRLINE)
+    assert late["since"] == shipment.claims[claim].recovery_claimed_at
+
+
 def test_a_damaged_handover_without_incident_and_an_unassigned_incident_are_found(
     services: Services,
 ) -> None:
@@ -193,6 +272,14 @@ def test_a_damaged_handover_without_incident_and_an_unassigned_incident_are_foun
     services.app.save(damaged)
     catch_up(services)
     assert kinds_of(services) == [FindingKind.DAMAGED_HANDOVER_WITHOUT_INCIDENT]
+    with services.reads.connection() as conn:
+        (short,) = findings(conn, now=NOW, unassigned_after=timedelta(hours=48))
+    # The party at fault is the one that handed the goods over short: our export office.
+    assert (short["link_sequence"], short["party"], short["partner_id"]) == (
+        AIR_CARRIAGE,
+        "branch:Suzhou",
+        None,
+    )
     incident = uuid4()
     damaged.report_incident(
         ctx(90),
@@ -204,11 +291,85 @@ def test_a_damaged_handover_without_incident_and_an_unassigned_incident_are_foun
     )
     services.app.save(damaged)
     catch_up(services)
-    # Reported (in 2025) and still without a responsible party long after.
+    # Reported (in 2025) and still without a responsible party long after; the party the
+    # rules propose is the one that handed the goods over short.
     assert kinds_of(services) == [FindingKind.INCIDENT_UNASSIGNED]
+    with services.reads.connection() as conn:
+        (unassigned,) = findings(conn, now=NOW, unassigned_after=timedelta(hours=48))
+    assert unassigned["party"] == "branch:Suzhou"
     with services.reads.connection() as conn:
         later = findings(conn, now=NOW, unassigned_after=timedelta(days=10_000))
     assert later == []
+
+
+def test_damage_reported_covers_the_handovers_after_it_and_new_damage_is_found(
+    services: Services,
+) -> None:
+    # The seed case as it is carried: the cartons noted crushed at import and at every
+    # handover after it, to the consignee.
+    register_parties(services)
+    shipment = book()
+    run_links(
+        shipment,
+        DELIVERY,
+        {
+            IMPORT_CUSTOMS: Condition.DAMAGED,
+            WAREHOUSING: Condition.DAMAGED,
+            DELIVERY: Condition.DAMAGED,
+        },
+    )
+    shipment.deliver(
+        ctx(70), condition=Condition.DAMAGED, signed_by="J. Miller", proof_of_delivery="POD-1"
+    )
+    services.app.save(shipment)
+    catch_up(services)
+
+    def damaged_handovers() -> list[tuple[int, str]]:
+        with services.reads.connection() as conn:
+            rows = findings(
+                conn,
+                now=NOW,
+                unassigned_after=timedelta(days=10_000),
+                kind=FindingKind.DAMAGED_HANDOVER_WITHOUT_INCIDENT,
+            )
+        return [(r["link_sequence"], r["party"]) for r in rows]
+
+    # Unreported, each names the link that handed the goods over damaged.
+    assert damaged_handovers() == [
+        (IMPORT_CUSTOMS, f"partner:{AIRLINE}"),
+        (WAREHOUSING, f"partner:{AGENT}"),
+        (DELIVERY, f"partner:{WAREHOUSE}"),
+        (DELIVERY, f"partner:{AGENT}"),  # to the consignee
+    ]
+    shipment.report_incident(
+        ctx(75),
+        incident_id=uuid4(),
+        link_sequence=IMPORT_CUSTOMS,
+        kind=IncidentKind.DAMAGE,
+        description="8 cartons crushed, found at import customs",
+        packages_affected=8,
+    )
+    services.app.save(shipment)
+    catch_up(services)
+    assert damaged_handovers() == []
+
+    # Goods found short at delivery are another damage than the crushed cartons: new.
+    short = book()
+    run_links(short, DELIVERY, {IMPORT_CUSTOMS: Condition.DAMAGED})
+    short.deliver(
+        ctx(70), condition=Condition.SHORT, signed_by="J. Miller", proof_of_delivery="POD-2"
+    )
+    short.report_incident(
+        ctx(75),
+        incident_id=uuid4(),
+        link_sequence=IMPORT_CUSTOMS,
+        kind=IncidentKind.DAMAGE,
+        description="8 cartons crushed, found at import customs",
+        packages_affected=8,
+    )
+    services.app.save(short)
+    catch_up(services)
+    assert damaged_handovers() == [(DELIVERY, f"partner:{AGENT}")]
 
 
 def test_a_history_that_breaks_custody_is_projected_and_found(services: Services) -> None:
@@ -225,6 +386,9 @@ def test_a_history_that_breaks_custody_is_projected_and_found(services: Services
         signed_by="nobody",
         reference=None,
         remarks=None,
+        packages_affected=None,
+        weight_affected_kg=None,
+        observed=None,
         **ctx(30).event_fields(),
     )
     shipment.trigger_event(
@@ -235,6 +399,9 @@ def test_a_history_that_breaks_custody_is_projected_and_found(services: Services
         signed_by="someone",
         reference=None,
         remarks=None,
+        packages_affected=None,
+        weight_affected_kg=None,
+        observed=None,
         **ctx(31).event_fields(),
     )
     services.app.save(shipment)
@@ -290,3 +457,62 @@ def test_batch_size_does_not_change_the_model(services: Services, batch_size: in
         view = get_responsibility(conn, shipment.id)
     assert view is not None
     assert view["version"] == shipment.version
+
+
+def test_responsibility_a_partner_does_not_answer_in_time_counts_as_accepted(
+    services: Services,
+) -> None:
+    register_parties(services)
+    shipment = delivered({IMPORT_CUSTOMS: Condition.DAMAGED})
+    incident = uuid4()
+    shipment.report_incident(
+        ctx(75),
+        incident_id=incident,
+        link_sequence=IMPORT_CUSTOMS,
+        kind=IncidentKind.DAMAGE,
+        description="10 cartons crushed, found at import customs",
+        packages_affected=10,
+    )
+    shipment.assign_responsibility(
+        ctx(76),
+        incident_id=incident,
+        link_sequence=AIR_CARRIAGE,
+        basis=ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION,
+        explanation="the airline handed the cartons over damaged",
+    )
+    services.app.save(shipment)
+    catch_up(services)
+    proposed = at(76)
+
+    def deemed(now: Any, days: float = 7) -> list[dict[str, Any]]:
+        with services.reads.connection() as conn:
+            return findings(
+                conn,
+                now=now,
+                unassigned_after=timedelta(hours=48),
+                answer_within=timedelta(days=days),
+                kind=FindingKind.RESPONSIBILITY_DEEMED_ACCEPTED,
+            )
+
+    # Within the days to answer: nothing yet; after them, it counts as accepted.
+    assert deemed(proposed + timedelta(days=7)) == []
+    (found,) = deemed(proposed + timedelta(days=7, seconds=1))
+    assert (found["incident_id"], found["partner_id"]) == (incident, AIRLINE)
+    assert found["since"] == proposed
+    assert "counts as accepted" in found["detail"]
+    assert deemed(proposed + timedelta(days=3), days=2) != []
+    # The finding says what the domain says, at every moment around the deadline.
+    for days, after in ((7, -1), (7, 0), (7, 1), (2, -1), (2, 1), (30, 1)):
+        moment = proposed + timedelta(days=days, seconds=after)
+        for within in (2, 7):
+            assert (deemed(moment, within) != []) == shipment.deemed_accepted(
+                incident, moment, timedelta(days=within)
+            ), (days, after, within)
+    # A late dispute is refused; an acceptance, even a late one, ends it.
+    with pytest.raises(CommandRefused) as late:
+        shipment.dispute_responsibility(ctx(24 * 20), incident_id=incident, reason="ULD intact")
+    assert late.value.rule == "responsibility.answer_overdue"
+    shipment.accept_responsibility(ctx(24 * 20), incident_id=incident, note="accepted late")
+    services.app.save(shipment)
+    catch_up(services)
+    assert deemed(proposed + timedelta(days=30)) == []

@@ -6,24 +6,24 @@ holds its opportunities and cases."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
-from application.sales import SLA_POLICY_VARIABLE, parse_sla_policy
+from application.cases import SLA_POLICY_VARIABLE, parse_sla_policy
 from domain.service_case import DEFAULT_SLA_POLICY, Priority, SlaTarget
 from domain.shipment import IncidentKind
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.clock import NOW
 from tests.selling import get, offering, opportunity, post, relationship
 from tests.staffing import enroll
 from tests.test_shipment_commands import book, log_count, parties
-
-NOW = datetime.now(UTC).replace(microsecond=0)
+from tests.waiting import read_fresh
 
 
 def ago(hours: float) -> str:
@@ -118,16 +118,15 @@ def test_sla_clocks_run_are_met_and_are_breached_as_at_the_time_of_asking(
 
     # The open inquiry's first-response clock runs out with no event at all.
     assert get(client, "/v1/cases", breached=True, status="open")["items"] == []
-    urgent = {"reason": "The buyer is waiting", "to_priority": "urgent"}
+    urgent = {"reason": "The buyer is waiting", "to_priority": "urgent", "occurred_at": ago(0)}
     escalated = post(client, f"/v1/cases/{running}/escalate", urgent)
     one = get(client, f"/v1/cases/{running}", min_position=escalated["position"])
     assert one["priority"] == "urgent"
     assert one["escalations"] == 1
-    # Tightened to the urgent hours from the escalation, never later than they were.
-    escalated_at = moment(one["updated_at"])
-    assert moment(one["first_response_due"]) <= escalated_at + timedelta(hours=1)
-    assert moment(one["first_response_due"]) > escalated_at
-    assert moment(one["resolution_due"]) <= escalated_at + timedelta(hours=8)
+    # Tightened to the urgent hours (1/8) from the escalation, now, where they were due in
+    # 6 and 70 hours.
+    assert moment(one["first_response_due"]) == NOW + timedelta(hours=1)
+    assert moment(one["resolution_due"]) == NOW + timedelta(hours=8)
 
 
 def test_the_sla_policy_is_configured_by_hours_per_priority(
@@ -157,7 +156,7 @@ def test_case_refusals_name_the_rule_or_the_field_and_write_nothing(
     p = parties(app)
     sid = book(app, p)
     incident = uuid4()
-    app.report_incident(
+    app.shipments.report_incident(
         app.context("zhang.min"),
         sid,
         incident_id=incident,
@@ -233,9 +232,10 @@ def test_a_customers_history_holds_its_opportunities_and_cases(
     last = post(client, f"/v1/cases/{cid}/respond", {"summary": "Here is your AWB"})["position"]
 
     auditor = enroll(services, "gao.min", "Gao Min", roles=(Role.AUDITOR,))
-    response = client.get(
+    response = read_fresh(
+        client,
         f"/v1/relationships/{customer}/history",
-        params={"min_position": last, "wait": 5},
+        min_position=last,
         headers={"Authorization": f"Bearer {auditor}"},
     )
     assert response.status_code == 200, response.text

@@ -54,7 +54,9 @@ def test_charges_quoted_with_the_booking_then_requoted_and_invoiced(
     )
     assert requoted.status_code == 200, requoted.text
     assert requoted.headers["ETag"] == '"3"'
-    assert services.app.get_shipment(sid).quoted_charges == Charges(Decimal("10120"), "USD")
+    assert services.app.shipments.get_shipment(sid).quoted_charges == Charges(
+        Decimal("10120"), "USD"
+    )
 
     first = {"invoice_number": "SZV-INV-0301", "amount": "8800.00", "currency": "USD"}
     post(client, f"/v1/shipments/{sid}/invoices", {**first, "occurred_at": when(-30)})
@@ -63,7 +65,7 @@ def test_charges_quoted_with_the_booking_then_requoted_and_invoiced(
         f"/v1/shipments/{sid}/invoices",
         {"invoice_number": "SZV-INV-0302", "amount": "1320", "currency": "USD"},
     )
-    shipment = services.app.get_shipment(sid)
+    shipment = services.app.shipments.get_shipment(sid)
     assert [i.invoice_number for i in shipment.invoices] == ["SZV-INV-0301", "SZV-INV-0302"]
     assert sum(i.amount for i in shipment.invoices) == Decimal("10120")
     assert shipment.invoices[0].invoiced_by == "zhang.min"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -14,7 +14,8 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
-from application.service import AlreadyExists, Fullchain, NotFound, VersionMismatch
+from application.commands import AlreadyExists, NotFound, VersionMismatch
+from application.service import Fullchain
 from domain.base import CommandContext, CommandRefused, InvalidValue
 from domain.liability import LiabilityRegime, TransportMode
 from domain.relationship import RelationshipKind
@@ -32,12 +33,13 @@ from domain.shipment import (
 )
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.clock import NOW
 from tests.staffing import enroll
 
 PICKUP, EXPORT_CUSTOMS, AIR_CARRIAGE, IMPORT_CUSTOMS, WAREHOUSING, DELIVERY = range(1, 7)
 
-#: Business times count from here: three weeks ago, on the hour.
-START = (datetime.now(UTC) - timedelta(days=21)).replace(minute=0, second=0, microsecond=0)
+#: Business times count from here: three weeks before the suite's present, on the hour.
+START = NOW - timedelta(days=21)
 
 
 def at(hours: float) -> datetime:
@@ -61,7 +63,7 @@ class Parties:
 
 
 def register(app: Fullchain, name: str, kind: RelationshipKind, branch: str = "Suzhou") -> UUID:
-    return app.register_relationship(
+    return app.relationships.register_relationship(
         app.context("zhang.min", occurred_at=at(-24 * 30)),
         name=name,
         kind=kind,
@@ -108,7 +110,7 @@ LAPTOPS = Cargo(
 
 
 def book(app: Fullchain, p: Parties, plans: list[LinkPlan] | None = None) -> UUID:
-    return app.book_shipment(
+    return app.shipments.book_shipment(
         app.context("li.wei", occurred_at=at(-48)),
         customer_id=p.customer,
         reference="SZV-250303-001",
@@ -134,10 +136,10 @@ def test_the_seed_case_runs_end_to_end_through_the_service(services: Services) -
 
     def step(hours: float, sequence: int, condition: Condition = Condition.GOOD) -> None:
         if sequence > 1:
-            app.complete_link(ctx(hours), sid, sequence=sequence - 1)
-        app.start_link(ctx(hours), sid, sequence=sequence)
+            app.shipments.complete_link(ctx(hours), sid, sequence=sequence - 1)
+        app.shipments.start_link(ctx(hours), sid, sequence=sequence)
         positions.append(
-            app.hand_over(
+            app.shipments.hand_over(
                 ctx(hours + 1),
                 sid,
                 to_sequence=sequence,
@@ -149,13 +151,13 @@ def test_the_seed_case_runs_end_to_end_through_the_service(services: Services) -
     step(0, PICKUP)
     step(5, EXPORT_CUSTOMS)
     step(22, AIR_CARRIAGE)
-    app.report_delay(
+    app.shipments.report_delay(
         ctx(30), sid, sequence=AIR_CARRIAGE, estimated_end=at(54), reason="flight offloaded"
     )
     step(53, IMPORT_CUSTOMS, Condition.DAMAGED)
 
     damage = uuid4()
-    app.report_incident(
+    app.shipments.report_incident(
         ctx(55, "emily.johnson"),
         sid,
         incident_id=damage,
@@ -165,18 +167,18 @@ def test_the_seed_case_runs_end_to_end_through_the_service(services: Services) -
         packages_affected=6,
         weight_affected_kg=Decimal("90"),
     )
-    app.record_coordination_action(
+    app.shipments.record_coordination_action(
         ctx(56), sid, incident_id=damage, action="airline damage report requested"
     )
     # No link named: the custody history points at the airline, which handed over damaged.
-    app.assign_responsibility(ctx(57), sid, incident_id=damage)
-    app.accept_responsibility(
+    app.shipments.assign_responsibility(ctx(57), sid, incident_id=damage)
+    app.shipments.accept_responsibility(
         ctx(58), sid, incident_id=damage, note="airline letter CL-88 accepts liability"
     )
 
     step(60, WAREHOUSING, Condition.DAMAGED)
     step(90, DELIVERY, Condition.DAMAGED)
-    app.deliver(
+    app.shipments.deliver(
         ctx(100),
         sid,
         condition=Condition.DAMAGED,
@@ -186,7 +188,7 @@ def test_the_seed_case_runs_end_to_end_through_the_service(services: Services) -
     )
 
     claim_id = uuid4()
-    app.file_claim(
+    app.shipments.file_claim(
         ctx(120),
         sid,
         claim_id=claim_id,
@@ -194,25 +196,29 @@ def test_the_seed_case_runs_end_to_end_through_the_service(services: Services) -
         amount=Decimal("24000"),
         currency="USD",
     )
-    app.pay_compensation(
+    app.shipments.pay_compensation(
         ctx(150, "he.xiaoli"),
         sid,
         claim_id=claim_id,
         amount=Decimal("24000"),
         payment_reference="PAY-2025-0412",
     )
-    app.assess_liability_limit(ctx(151), sid, claim_id=claim_id, sdr_rate=Decimal("1.33"))
+    app.shipments.assess_liability_limit(ctx(151), sid, claim_id=claim_id, sdr_rate=Decimal("1.33"))
     with pytest.raises(CommandRefused) as over:
-        app.claim_recovery(ctx(152), sid, claim_id=claim_id, amount=Decimal("3112.21"))
+        app.shipments.claim_recovery(ctx(152), sid, claim_id=claim_id, amount=Decimal("3112.21"))
     assert over.value.rule == "recovery.exceeds_limit"
-    app.claim_recovery(ctx(152), sid, claim_id=claim_id, amount=Decimal("3112.20"))
-    app.receive_recovery(ctx(400), sid, claim_id=claim_id, amount=Decimal("3112.20"))
-    app.resolve_incident(ctx(401), sid, incident_id=damage, resolution="settled with the airline")
-    app.close_claim(ctx(402), sid, claim_id=claim_id, note="compensated and recovered")
-    last = app.evaluate_shipment(ctx(403), sid, rating=3, remarks="fast, six cartons damaged")
+    app.shipments.claim_recovery(ctx(152), sid, claim_id=claim_id, amount=Decimal("3112.20"))
+    app.shipments.receive_recovery(ctx(400), sid, claim_id=claim_id, amount=Decimal("3112.20"))
+    app.shipments.resolve_incident(
+        ctx(401), sid, incident_id=damage, resolution="settled with the airline"
+    )
+    app.shipments.close_claim(ctx(402), sid, claim_id=claim_id, note="compensated and recovered")
+    last = app.shipments.evaluate_shipment(
+        ctx(403), sid, rating=3, remarks="fast, six cartons damaged"
+    )
 
     assert positions == sorted(positions)
-    shipment = app.get_shipment(sid)
+    shipment = app.shipments.get_shipment(sid)
     assert shipment.version == last.version
     assert shipment.status is ShipmentStatus.DELIVERED
     assert shipment.customer_id == p.customer
@@ -277,17 +283,19 @@ def test_a_prospect_books_only_once_its_first_business_is_recorded(services: Ser
     p = parties(app)
     prospect = register(app, "苏州新锐光电有限公司", RelationshipKind.PROSPECT)
     walk_in = Parties(prospect, p.airline, p.agent, p.warehouse, p.competitor)
-    app.get_relationship(prospect)  # cached as a prospect
+    app.relationships.get_relationship(prospect)  # cached as a prospect
     with pytest.raises(CommandRefused) as refused:
         book(app, walk_in)
     assert refused.value.rule == "booking.first_business_not_recorded"
     # Recorded by another process: the stale cached copy does not refuse the booking.
     other = Fullchain(services.database)
     try:
-        other.record_first_business(other.context("zhang.min"), prospect, reference="SZV-1")
+        other.relationships.record_first_business(
+            other.context("zhang.min"), prospect, reference="SZV-1"
+        )
     finally:
         other.close()
-    assert app.get_shipment(book(app, walk_in)).customer_id == prospect
+    assert app.shipments.get_shipment(book(app, walk_in)).customer_id == prospect
 
 
 def test_shipment_commands_refuse_and_write_nothing(services: Services) -> None:
@@ -298,26 +306,26 @@ def test_shipment_commands_refuse_and_write_nothing(services: Services) -> None:
     before = log_count(services)
 
     with pytest.raises(NotFound):
-        app.start_link(ctx, uuid4(), sequence=1)
+        app.shipments.start_link(ctx, uuid4(), sequence=1)
     with pytest.raises(NotFound):
-        app.start_link(ctx, p.customer, sequence=1)  # a relationship, not a shipment
+        app.shipments.start_link(ctx, p.customer, sequence=1)  # a relationship, not a shipment
     with pytest.raises(VersionMismatch):
-        app.start_link(ctx, sid, sequence=PICKUP, expected_version=2)
+        app.shipments.start_link(ctx, sid, sequence=PICKUP, expected_version=2)
     with pytest.raises(CommandRefused) as out_of_order:
-        app.start_link(ctx, sid, sequence=AIR_CARRIAGE)
+        app.shipments.start_link(ctx, sid, sequence=AIR_CARRIAGE)
     assert out_of_order.value.rule == "chain.out_of_order"
     with pytest.raises(InvalidValue) as unknown_partner:
-        app.reassign_link(
+        app.shipments.reassign_link(
             ctx, sid, sequence=AIR_CARRIAGE, party=Party.partner(uuid4()), reason="cheaper"
         )
     assert unknown_partner.value.field == "party"
     with pytest.raises(CommandRefused) as competitor:
-        app.reassign_link(
+        app.shipments.reassign_link(
             ctx, sid, sequence=AIR_CARRIAGE, party=Party.partner(p.competitor), reason="cheaper"
         )
     assert competitor.value.rule == "party.not_partner"
     with pytest.raises(AlreadyExists):
-        app.book_shipment(
+        app.shipments.book_shipment(
             ctx,
             customer_id=p.customer,
             reference="again",
@@ -329,16 +337,19 @@ def test_shipment_commands_refuse_and_write_nothing(services: Services) -> None:
         )
     assert log_count(services) == before
 
-    moved = app.reassign_link(
+    moved = app.shipments.reassign_link(
         ctx, sid, sequence=WAREHOUSING, party=Party.partner(p.agent), reason="agent's own shed"
     )
     assert moved.version == 2
-    assert app.get_shipment(sid).links[WAREHOUSING - 1].party == Party.partner(p.agent)
+    assert app.shipments.get_shipment(sid).links[WAREHOUSING - 1].party == Party.partner(p.agent)
+    cancel = app.context("zhang.min")
     with pytest.raises(VersionMismatch):
-        app.cancel_shipment(ctx, sid, reason="customer postponed", expected_version=1)
-    cancelled = app.cancel_shipment(ctx, sid, reason="customer postponed", expected_version=2)
+        app.shipments.cancel_shipment(cancel, sid, reason="customer postponed", expected_version=1)
+    cancelled = app.shipments.cancel_shipment(
+        cancel, sid, reason="customer postponed", expected_version=2
+    )
     assert cancelled.version == 3
-    assert app.get_shipment(sid).status is ShipmentStatus.CANCELLED
+    assert app.shipments.get_shipment(sid).status is ShipmentStatus.CANCELLED
 
 
 def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: Services) -> None:
@@ -349,15 +360,17 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
     def ctx(hours: float, actor: str = "zhang.min") -> CommandContext:
         return app.context(actor, occurred_at=at(hours))
 
-    app.start_link(ctx(0), sid, sequence=PICKUP)
-    app.hand_over(ctx(1), sid, to_sequence=PICKUP, condition=Condition.GOOD, signed_by="dispatch")
-    app.start_link(ctx(4), sid, sequence=EXPORT_CUSTOMS)
-    app.complete_link(ctx(5), sid, sequence=PICKUP)
-    app.hand_over(
+    app.shipments.start_link(ctx(0), sid, sequence=PICKUP)
+    app.shipments.hand_over(
+        ctx(1), sid, to_sequence=PICKUP, condition=Condition.GOOD, signed_by="dispatch"
+    )
+    app.shipments.start_link(ctx(4), sid, sequence=EXPORT_CUSTOMS)
+    app.shipments.complete_link(ctx(5), sid, sequence=PICKUP)
+    app.shipments.hand_over(
         ctx(5), sid, to_sequence=EXPORT_CUSTOMS, condition=Condition.GOOD, signed_by="CFS"
     )
     paperwork = uuid4()
-    app.report_incident(
+    app.shipments.report_incident(
         ctx(8),
         sid,
         incident_id=paperwork,
@@ -366,16 +379,16 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
         description="wrong HS code on the export declaration; held one day",
     )
     with pytest.raises(InvalidValue) as basis_only:
-        app.assign_responsibility(
+        app.shipments.assign_responsibility(
             ctx(9), sid, incident_id=paperwork, basis=ResponsibilityBasis.INVESTIGATION
         )
     assert basis_only.value.field == "basis"
     with pytest.raises(InvalidValue) as no_basis:
-        app.assign_responsibility(
+        app.shipments.assign_responsibility(
             ctx(9), sid, incident_id=paperwork, link_sequence=PICKUP, explanation="x"
         )
     assert no_basis.value.field == "basis"
-    app.assign_responsibility(
+    app.shipments.assign_responsibility(
         ctx(9),
         sid,
         incident_id=paperwork,
@@ -383,10 +396,10 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
         basis=ResponsibilityBasis.INVESTIGATION,
         explanation="the declaration was prepared by our Suzhou customs desk",
     )
-    app.dispute_responsibility(
+    app.shipments.dispute_responsibility(
         ctx(10), sid, incident_id=paperwork, reason="the customer's invoice carried the code"
     )
-    app.arbitrate_responsibility(
+    app.shipments.arbitrate_responsibility(
         ctx(30, "qian.lin"),
         sid,
         incident_id=paperwork,
@@ -394,7 +407,7 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
         decision="the desk must check codes against the product list; ours",
     )
     claim_id = uuid4()
-    app.file_claim(
+    app.shipments.file_claim(
         ctx(31),
         sid,
         claim_id=claim_id,
@@ -402,11 +415,13 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
         amount=Decimal("350"),
         currency="usd",
     )
-    app.pay_compensation(
+    app.shipments.pay_compensation(
         ctx(32), sid, claim_id=claim_id, amount=Decimal("350"), payment_reference="PAY-9"
     )
-    app.waive_recovery(ctx(33), sid, claim_id=claim_id, reason="our own desk; nobody to recover")
-    shipment = app.get_shipment(sid)
+    app.shipments.waive_recovery(
+        ctx(33), sid, claim_id=claim_id, reason="our own desk; nobody to recover"
+    )
+    shipment = app.shipments.get_shipment(sid)
     incident = shipment.incidents[paperwork]
     assert incident.responsibility_status is ResponsibilityStatus.ARBITRATED
     assert incident.responsible is not None
@@ -415,7 +430,7 @@ def test_a_disputed_responsibility_is_arbitrated_and_recovery_waived(services: S
     assert claim.recovery_waived == "our own desk; nobody to recover"
     assert claim.currency == "USD"
     with pytest.raises(CommandRefused) as waived:
-        app.claim_recovery(ctx(34), sid, claim_id=claim_id, amount=Decimal("1"))
+        app.shipments.claim_recovery(ctx(34), sid, claim_id=claim_id, amount=Decimal("1"))
     assert waived.value.rule == "recovery.waived"
 
 
@@ -506,7 +521,7 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
     assert response.headers["ETag"] == '"1"'
     base = f"/v1/shipments/{sid}"
 
-    def run(sequence: int, hours: float, condition: str = "good") -> None:
+    def run(sequence: int, hours: float, condition: str = "good", **extent: object) -> None:
         if sequence > 1:
             post(client, f"{base}/links/{sequence - 1}/complete", {"occurred_at": when(hours)})
         post(client, f"{base}/links/{sequence}/start", {"occurred_at": when(hours)})
@@ -518,6 +533,7 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
                 "condition": condition,
                 "signed_by": f"receiver of link {sequence}",
                 "occurred_at": when(hours + 1),
+                **extent,
             },
         )
 
@@ -546,8 +562,8 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
     post(client, f"{inc}/actions", {"action": "photos requested", "occurred_at": when(56)})
     post(client, f"{inc}/responsibility", {"occurred_at": when(57)})  # the proposal: the airline
     post(client, f"{inc}/accept", {"note": "airline letter CL-88", "occurred_at": when(58)})
-    run(WAREHOUSING, 60, "damaged")
-    run(DELIVERY, 90, "damaged")
+    run(WAREHOUSING, 60, "damaged", packages_affected=6)
+    run(DELIVERY, 90, "damaged", weight_affected_kg="90")
     post(
         client,
         f"{base}/deliver",
@@ -555,6 +571,8 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
             "condition": "damaged",
             "signed_by": "J. Miller, receiving",
             "proof_of_delivery": "POD-ORD-778",
+            "packages_affected": 6,
+            "weight_affected_kg": "90",
             "occurred_at": when(100),
         },
     )
@@ -569,7 +587,21 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
         f"{cl}/compensation",
         {"amount": "24000.00", "payment_reference": "PAY-2025-0412", "occurred_at": when(150)},
     )
-    post(client, f"{cl}/limit", {"sdr_rate": "1.33", "occurred_at": when(151)})
+    for zone in ("Mars/Olympus_Mons", "../etc/passwd"):
+        unknown_zone = client.post(
+            f"{cl}/limit", json={"sdr_rate": "1.33", "holiday_time_zone": zone}
+        )
+        assert unknown_zone.status_code == 422, unknown_zone.text
+    post(
+        client,
+        f"{cl}/limit",
+        {
+            "sdr_rate": "1.33",
+            "public_holidays": ["2025-03-10"],
+            "holiday_time_zone": "UTC",
+            "occurred_at": when(151),
+        },
+    )
     post(client, f"{cl}/recovery-claims", {"amount": "3112.20", "occurred_at": when(152)})
     post(client, f"{cl}/recovery-receipts", {"amount": 3112.2, "occurred_at": when(400)})
     post(client, f"{inc}/resolve", {"resolution": "settled", "occurred_at": when(401)})
@@ -577,7 +609,7 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
     response = client.post(f"{base}/evaluate", json={"rating": 3, "occurred_at": when(403)})
     assert response.status_code == 200, response.text
 
-    shipment = services.app.get_shipment(UUID(sid))
+    shipment = services.app.shipments.get_shipment(UUID(sid))
     assert response.headers["ETag"] == f'"{shipment.version}"'
     assert response.json()["version"] == shipment.version
     assert shipment.status is ShipmentStatus.DELIVERED
@@ -585,6 +617,11 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
     received = shipment.links[IMPORT_CUSTOMS - 1].received
     assert received is not None
     assert received.condition is Condition.DAMAGED
+    pod = shipment.proof_of_delivery
+    assert pod is not None
+    assert (pod.packages_affected, pod.weight_affected_kg) == (6, Decimal("90"))
+    # The same 6 cartons, noted at every handover after import: the damage reported.
+    assert [e.covered_by for e in shipment.handover_exceptions()] == [UUID(incident)] * 4
     found = shipment.incidents[UUID(incident)]
     assert found.responsible is not None
     assert found.responsible.party == Party.partner(p.airline)
@@ -593,6 +630,10 @@ def test_the_seed_case_over_http(client: TestClient, services: Services) -> None
     assert filed.notified_at == at(120)
     assert filed.limit is not None
     assert filed.limit.amount == Decimal("3112.20")
+    # The customer's 7 days from the final delivery; our 14 against the airline from its
+    # handover to the import agent (Montreal counts holidays like any day).
+    assert filed.customer_notice_deadline == at(100) + timedelta(days=7)
+    assert filed.recovery_notice_deadline == at(54) + timedelta(days=14)
     assert (filed.recovery_received, filed.net_cost) == (Decimal("3112.2"), Decimal("20887.80"))
     assert filed.status is ClaimStatus.CLOSED
     assert shipment.evaluation is not None
@@ -673,7 +714,7 @@ def test_refusals_over_http_name_the_rule_or_the_field_and_write_nothing(
     assert started.headers["ETag"] == '"2"'
     stale = client.post(f"{base}/cancel", json={"reason": "x"}, headers={"If-Match": '"1"'})
     assert stale.status_code == 412
-    assert services.app.get_shipment(UUID(sid)).version == 2
+    assert services.app.shipments.get_shipment(UUID(sid)).version == 2
 
 
 def test_responsibility_over_http_disputed_arbitrated_and_recovery_waived(
@@ -726,7 +767,7 @@ def test_responsibility_over_http_disputed_arbitrated_and_recovery_waived(
         "recovery.waived"
     )
 
-    shipment = services.app.get_shipment(UUID(sid))
+    shipment = services.app.shipments.get_shipment(UUID(sid))
     settled = shipment.incidents[UUID(incident)]
     assert settled.responsibility_status is ResponsibilityStatus.ARBITRATED
     assert shipment.version == arbitrated["version"] + 3
@@ -748,7 +789,7 @@ def test_every_shipment_command_is_documented(client: TestClient) -> None:
         for path, op in spec["paths"].items()
         if path.startswith("/v1/shipments/") and "post" in op
     ]
-    assert len(commands) == 25
+    assert len(commands) == 27
     for path, op in commands:
         assert {"200", "401", "404", "409", "412", "422"} <= set(op["responses"]), path
     book = spec["paths"]["/v1/shipments"]["post"]

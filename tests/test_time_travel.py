@@ -5,6 +5,7 @@ versions; snapshots that round-trip, and those that no longer fit the code."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -17,16 +18,24 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 
-from application.snapshots import AggregateSnapshot, SnapshotOutdated, read_snapshot
+from application.store.snapshots import AggregateSnapshot, SnapshotOutdated, read_snapshot
 from application.time_travel import TimeTravel, changes_between, state_of
+from domain.cargo_conditions import CargoObservation, DangerousGoods
 from domain.relationship import Channel, Direction, Relationship, RelationshipKind
 from domain.shipment import ResponsibilityBasis, Shipment
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
-from projections import snapshots
-from projections.snapshots import SnapshotProjection
-from tests.domain.test_shipment import AIR_CARRIAGE, CUSTOMER, ctx, mapper
+from projections.snapshots import writer
+from projections.snapshots.writer import SnapshotProjection
+from tests.domain.test_cargo_conditions import (
+    COLD,
+    VACCINES,
+    carry,
+    chain_with_information,
+    deliver,
+)
+from tests.domain.test_shipment import AIR_CARRIAGE, CUSTOMER, book, ctx, mapper
 from tests.staffing import enroll
 from tests.test_responsibility import seed_case
 
@@ -80,10 +89,28 @@ def customer_relationship(services: Services) -> Relationship:
     return relationship
 
 
+def canonical(value: object) -> str:
+    """A value's repr with its type, where two equal sets always read the same: a set's
+    iteration order depends on the order its members were added, not on its members."""
+    if isinstance(value, (set, frozenset)):
+        return f"{type(value).__name__}{{{', '.join(sorted(canonical(v) for v in value))}}}"
+    if isinstance(value, dict):
+        pairs = sorted(f"{canonical(k)}: {canonical(v)}" for k, v in value.items())
+        return f"{type(value).__name__}{{{', '.join(pairs)}}}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__}[{', '.join(canonical(v) for v in value)}]"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        named = (f"{f.name}={canonical(getattr(value, f.name))}" for f in fields)
+        return f"{type(value).__name__}({', '.join(named)})"
+    return repr(value)
+
+
 def exact(aggregate: Aggregate) -> str:
     """Everything about an aggregate's state, types included (an enum is not its value, a
-    tuple is not a list)."""
-    return repr(sorted((k, v) for k, v in vars(aggregate).items() if k != "_pending_events"))
+    tuple is not a list, a frozenset is not a set)."""
+    state = sorted((k, v) for k, v in vars(aggregate).items() if k != "_pending_events")
+    return canonical(state)
 
 
 def built_by_events(services: Services, aggregate_id: UUID) -> list[Aggregate]:
@@ -148,7 +175,7 @@ def test_snapshots_of_relationships_and_shipments_round_trip_exactly(services: S
     relationship = customer_relationship(services)
     shipment = long_shipment(services)
     enroll(services, "auditor.qian", "Qian Lin 钱琳", roles=(Role.AUDITOR, Role.HQ))
-    staff = services.app.get_staff("auditor.qian")
+    staff = services.app.staff.get_staff("auditor.qian")
     mapper = services.app.mapper
     for aggregate in (relationship, shipment, staff):
         stored = mapper.to_stored_event(AggregateSnapshot.take(aggregate))
@@ -164,6 +191,38 @@ def test_snapshots_of_relationships_and_shipments_round_trip_exactly(services: S
         "_type_": "uuid_hex",
         "_data_": next(iter(shipment.claims)).hex,
     }
+
+
+def test_a_snapshot_is_the_same_whenever_and_from_whatever_it_is_taken() -> None:
+    def interactions(relationship: Relationship, hours: range) -> list[Any]:
+        for hour in hours:
+            relationship.log_interaction(
+                ctx(hour),
+                interaction_id=uuid4(),
+                channel=Channel.EMAIL,
+                direction=Direction.INBOUND,
+                summary="asked for a quote",
+            )
+        return list(relationship.collect_events())
+
+    replayed = Relationship.register(
+        ctx(-24 * 30, actor="sales.zhou"),
+        name="苏州华芯电子有限公司",
+        kind=RelationshipKind.PROSPECT,
+        industry="electronics",
+        region="East China",
+        branch="Suzhou",
+    )
+    interactions(replayed, range(40))
+    taken = mapper().to_stored_event(AggregateSnapshot.take(replayed))
+    # Restored from its snapshot, its set of interactions is rebuilt in another order;
+    # both take the same events after it, and are snapshotted at other moments.
+    restored: Any = read_snapshot(mapper(), taken).mutate(None)
+    for event in interactions(replayed, range(40, 80)):
+        restored = event.mutate(restored)
+    assert mapper().to_stored_event(AggregateSnapshot.take(restored)) == (
+        mapper().to_stored_event(AggregateSnapshot.take(replayed))
+    )
 
 
 def test_a_snapshot_of_an_older_class_version_without_upcaster_is_outdated() -> None:
@@ -242,7 +301,7 @@ def test_snapshots_built_from_earlier_snapshots_equal_those_built_event_by_event
         conn.execute("DELETE FROM fullchain_snapshots")
         conn.execute("DELETE FROM projection_tracking WHERE application_name = 'snapshots'")
     # No aggregate stays cached between events: each snapshot starts from the one before.
-    monkeypatch.setattr(snapshots, "CACHE_SIZE", 0)
+    monkeypatch.setattr(writer, "CACHE_SIZE", 0)
     take_snapshots(services, batch_size=3)
     mapper = services.app.mapper
     for version, stored in cached.items():
@@ -473,3 +532,21 @@ def test_time_travel_is_documented(client: TestClient) -> None:
         assert operation["tags"] == ["auditors"]
     history = spec["paths"]["/v1/relationships/{relationship_id}/history"]["get"]
     assert {"200", "401", "404", "422", "503"} <= set(history["responses"])
+
+
+def test_a_snapshot_of_special_cargo_round_trips_its_conditions_and_observations() -> None:
+    """Cargo conditions (with their dangerous goods) and what handovers observed are value
+    objects inside value objects; the snapshot restores each exactly."""
+    cargo = dataclasses.replace(
+        VACCINES,
+        conditions=dataclasses.replace(COLD, dangerous_goods=DangerousGoods.of("1845", "9")),
+    )
+    shipment = book(chain_with_information(), cargo=cargo)
+    carry(shipment, 6, observed={5: CargoObservation.of(max_temperature_c=Decimal("9.5"))})
+    deliver(shipment, CargoObservation.of(temperature_c=Decimal(4), seals_intact=True))
+    taken = mapper().to_stored_event(AggregateSnapshot.take(shipment))
+    restored: Any = read_snapshot(mapper(), taken).mutate(None)
+    assert exact(restored) == exact(shipment)
+    assert restored.cargo == cargo
+    assert restored.links[4].received.observed == CargoObservation(max_temperature_c=Decimal("9.5"))
+    assert [b.to_sequence for b in restored.condition_breaches()] == [5]

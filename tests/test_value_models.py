@@ -1,5 +1,5 @@
-"""Model value over all customers' purchase histories (projections/value_queries.py) and
-the period arithmetic of the decision views: no database."""
+"""Model value over all customers' purchase histories (projections/customer_value/queries.py)
+and the period arithmetic of the decision views: no database."""
 
 from __future__ import annotations
 
@@ -20,8 +20,7 @@ from domain.value import (
     model_value,
     summarise_purchases,
 )
-from projections.decision_queries import PeriodKind, period_bounds, quarter_period
-from projections.value_queries import (
+from projections.customer_value.queries import (
     CDNOW_BGNBD,
     CDNOW_GAMMA_GAMMA,
     MIN_CUSTOMERS_TO_FIT,
@@ -29,6 +28,7 @@ from projections.value_queries import (
     PurchaseRow,
     build_models,
 )
+from projections.decisions.periods import PeriodKind, period_bounds, quarter_period
 
 AS_OF = date(2025, 6, 30)
 START = AS_OF - timedelta(days=28)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
-from application import idempotency
+from application.store import command_log
 from interface.http import (
     audit,
     cases,
@@ -16,14 +16,23 @@ from interface.http import (
     decisions,
     errors,
     history,
+    imports,
     offerings,
     opportunities,
+    relationship_reads,
+    relationship_rewards,
     relationships,
+    shipment_charges,
+    shipment_claims,
+    shipment_costs,
+    shipment_incidents,
     shipment_reads,
     shipments,
     staff,
 )
+from interface.http.deps import Staff
 from interface.http.middleware import RequestGuards
+from interface.http.routing import UNKNOWN_QUERY_PARAMETER, refuse_unknown_query
 from interface.runtime import Services
 
 DESCRIPTION = """
@@ -41,42 +50,61 @@ Fullchain CRM: customer relationships of a logistics company as an append-only e
 """
 
 
+#: Every router of the service, in the order the API document lists their endpoints.
+ROUTERS: tuple[APIRouter, ...] = (
+    relationships.router,
+    relationship_rewards.router,
+    relationship_reads.router,
+    shipment_reads.router,
+    audit.router,
+    staff.router,
+    shipments.router,
+    shipment_charges.router,
+    shipment_costs.router,
+    shipment_incidents.router,
+    shipment_claims.router,
+    history.router,
+    offerings.router,
+    opportunities.router,
+    cases.router,
+    competitors.router,
+    decisions.router,
+    imports.router,
+)
+
+
+async def known_query_only(request: Request, _: Staff) -> None:
+    """Every endpoint refuses a query parameter it does not take (422), once the bearer
+    token and the roles the endpoint declares have let the request in."""
+    refuse_unknown_query(request)
+
+
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="Fullchain CRM",
         version="0.1.0",
         description=DESCRIPTION,
+        dependencies=[Depends(known_query_only)],
     )
     app.state.services = services
     errors.install(app)
 
-    def find_key(scope: bytes, key: str) -> idempotency.Outcome | None:
+    def find_command(command_id: str) -> command_log.Outcome | None:
         with services.reads.connection() as conn:
-            return idempotency.find(conn, scope, key)
+            return command_log.find(conn, command_id)
 
-    def keep_response(
-        claim: idempotency.Claim, status: int, body: bytes, headers: dict[str, str]
-    ) -> None:
+    def keep_response(command_id: str, status: int, body: bytes, headers: dict[str, str]) -> None:
         try:
             answer = json.loads(body)
         except ValueError:
             answer = None
         secret = isinstance(answer, dict) and "token" in answer  # shown once, never again
         with services.reads.connection() as conn:
-            idempotency.keep_response(conn, claim, status, body, headers, withheld=secret)
+            command_log.keep_response(conn, command_id, status, body, headers, withheld=secret)
 
-    app.add_middleware(RequestGuards, find=find_key, keep=keep_response)
-    app.include_router(relationships.router)
-    app.include_router(shipment_reads.router)
-    app.include_router(audit.router)
-    app.include_router(staff.router)
-    app.include_router(shipments.router)
-    app.include_router(history.router)
-    app.include_router(offerings.router)
-    app.include_router(opportunities.router)
-    app.include_router(cases.router)
-    app.include_router(competitors.router)
-    app.include_router(decisions.router)
+    app.add_middleware(RequestGuards, find=find_command, keep=keep_response)
+    for included in ROUTERS:
+        app.include_router(included)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -84,6 +112,7 @@ def create_app(services: Services) -> FastAPI:
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
             document_request_guards(schema)
+            document_unknown_query(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
@@ -116,3 +145,18 @@ def document_request_guards(schema: dict[str, Any]) -> None:
         responses.setdefault(
             "422", {"description": "Invalid input: the field and the reason", "content": problem}
         )
+
+
+def document_unknown_query(schema: dict[str, Any]) -> None:
+    """Every operation answers 422 for a query parameter it does not take."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            operation.setdefault("responses", {}).setdefault(
+                "422",
+                {
+                    "description": "Invalid input: the field and the reason; a query "
+                    f"parameter the endpoint does not take is named ({UNKNOWN_QUERY_PARAMETER})",
+                    "content": problem,
+                },
+            )

@@ -2,43 +2,42 @@
 complaints with their SLA clocks: opened, assigned, answered, escalated, resolved, reopened,
 closed and rated; read back with each clock's breach as at the time of asking."""
 
-# No `from __future__ import annotations` here: FastAPI reads the body types of the
-# generated command endpoints from their annotations at run time.
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from application.sales import SLA_POLICY_VARIABLE
+from application.cases import SLA_POLICY_VARIABLE
+from application.tokens import StaffMember
 from domain.service_case import CaseKind, CaseStatus, Priority
-from interface.http.commands import accepted, aggregate_command
+from interface.http.commands import COMMAND_ERRORS, accepted
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
-    MinPosition,
-    Staff,
-    Wait,
+    ExpectedVersion,
+    Reads,
+    ServicesDep,
     context,
-    fresh_enough,
-    read_connection,
+    fresh,
     scoped_branch,
-    services,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
-from projections.cases import CASE_READ_MODELS, CaseFilter, get_case, list_cases
-from projections.queries import ReadConnection
+from interface.http.exports import EXPORTABLE, ExportAs, exported
+from interface.http.fields import Rating, StaffId, Text
+from interface.http.permissions import READ, SERVICE, WORK
+from interface.http.reads import Cursor, Limit, NextCursor, found
+from interface.http.routing import OneTripRoute
+from projections.service_cases.queries import CASE_READ_MODELS, CaseFilter, get_case, list_cases
 
-router = APIRouter(prefix="/v1/cases", tags=["service cases"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/cases", tags=["service cases"])
 
 Subject = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
 LongText = Annotated[str, Field(min_length=1, max_length=4000)]
-StaffId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
-Rating = Annotated[int, Field(ge=1, le=5)]
 
 
 class OpenCase(CommandMeta):
@@ -121,7 +120,7 @@ class ServiceCase(BaseModel):
 class CasePage(BaseModel):
     as_of: datetime = Field(description="The time the clocks were read at")
     items: list[ServiceCase]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end")
+    next_cursor: NextCursor
 
 
 def _case(row: dict[str, Any]) -> ServiceCase:
@@ -137,17 +136,17 @@ def _case(row: dict[str, Any]) -> ServiceCase:
     "an incident on it. The first-response and resolution clocks start at `occurred_at`, by "
     f"the hours of the case's priority in ${SLA_POLICY_VARIABLE} "
     "(`urgent=1/8,high=4/24,normal=8/72,low=24/168` by default).",
-    response_model=CommandAccepted,
     responses=responses(401, 409, 422),
 )
 def open_case(
     body: OpenCase,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.open_case(
-        context(s, staff, body),
+    result = s.app.cases.open_case(
+        context(request, staff, body),
         relationship_id=body.relationship_id,
         kind=body.kind,
         priority=body.priority,
@@ -161,72 +160,153 @@ def open_case(
     return accepted(response, result)
 
 
-aggregate_command(
-    router,
-    "case_id",
-    "/assign",
-    "Assign the case to its owner",
-    Assign,
-    lambda a, c, cid, b, v: a.assign_case(c, cid, owner=b.owner, expected_version=v),
+@router.post("/{case_id}/assign", summary="Assign the case to its owner", responses=COMMAND_ERRORS)
+def assign(
+    case_id: UUID,
+    body: Assign,
+    staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.assign_case(
+        context(request, staff, body), case_id, owner=body.owner, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{case_id}/respond",
+    summary="Give the first response",
+    description="Once; later exchanges are interactions on the relationship.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "case_id",
-    "/respond",
-    "Give the first response",
-    Respond,
-    lambda a, c, cid, b, v: a.respond_to_case(c, cid, summary=b.summary, expected_version=v),
-    "Once; later exchanges are interactions on the relationship.",
+def respond(
+    case_id: UUID,
+    body: Respond,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.respond_to_case(
+        context(request, staff, body), case_id, summary=body.summary, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{case_id}/escalate",
+    summary="Escalate: raise the priority",
+    description="The clocks of the new priority count from the escalation, but never later than "
+    "they were: an escalation tightens a deadline, never relaxes one.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "case_id",
-    "/escalate",
-    "Escalate: raise the priority",
-    Escalate,
-    lambda a, c, cid, b, v: a.escalate_case(
-        c, cid, reason=b.reason, to_priority=b.to_priority, expected_version=v
-    ),
-    "The clocks of the new priority count from the escalation, but never later than they "
-    "were: an escalation tightens a deadline, never relaxes one.",
+def escalate(
+    case_id: UUID,
+    body: Escalate,
+    staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.escalate_case(
+        context(request, staff, body),
+        case_id,
+        reason=body.reason,
+        to_priority=body.to_priority,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{case_id}/resolve",
+    summary="Resolve the case",
+    description="A resolution without a first response answers the customer too.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "case_id",
-    "/resolve",
-    "Resolve the case",
-    Resolve,
-    lambda a, c, cid, b, v: a.resolve_case(c, cid, resolution=b.resolution, expected_version=v),
-    "A resolution without a first response answers the customer too.",
+def resolve(
+    case_id: UUID,
+    body: Resolve,
+    staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.resolve_case(
+        context(request, staff, body),
+        case_id,
+        resolution=body.resolution,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{case_id}/reopen",
+    summary="Reopen a resolved case",
+    description="The resolution clock restarts; a late resolution before stays a breach.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "case_id",
-    "/reopen",
-    "Reopen a resolved case",
-    Reopen,
-    lambda a, c, cid, b, v: a.reopen_case(c, cid, reason=b.reason, expected_version=v),
-    "The resolution clock restarts; a late resolution before stays a breach.",
+def reopen(
+    case_id: UUID,
+    body: Reopen,
+    staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.reopen_case(
+        context(request, staff, body), case_id, reason=body.reason, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post("/{case_id}/close", summary="Close a resolved case", responses=COMMAND_ERRORS)
+def close(
+    case_id: UUID,
+    body: Close,
+    staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.close_case(
+        context(request, staff, body), case_id, note=body.note, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{case_id}/rate",
+    summary="The customer rates the resolution",
+    description="Once per resolution, resolved or closed.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "case_id",
-    "/close",
-    "Close a resolved case",
-    Close,
-    lambda a, c, cid, b, v: a.close_case(c, cid, note=b.note, expected_version=v),
-)
-aggregate_command(
-    router,
-    "case_id",
-    "/rate",
-    "The customer rates the resolution",
-    Rate,
-    lambda a, c, cid, b, v: a.rate_case(
-        c, cid, rating=b.rating, comment=b.comment, expected_version=v
-    ),
-    "Once per resolution, resolved or closed.",
-)
+def rate(
+    case_id: UUID,
+    body: Rate,
+    staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.cases.rate_case(
+        context(request, staff, body),
+        case_id,
+        rating=body.rating,
+        comment=body.comment,
+        expected_version=expected,
+    )
+    return accepted(response, result)
 
 
 @router.get(
@@ -234,11 +314,13 @@ aggregate_command(
     summary="List service cases",
     description="With each clock's breach as at the time of asking (`as_of`).",
     response_model=CasePage,
-    responses=responses(401, 422, 503),
+    responses={**responses(401, 422, 503), **EXPORTABLE},
+    dependencies=[fresh(*CASE_READ_MODELS)],
 )
 def cases(
-    staff: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    staff: Annotated[StaffMember, Depends(Allowed(READ))],
+    conn: Reads,
+    s: ServicesDep,
     relationship_id: UUID | None = None,
     status: CaseStatus | None = None,
     priority: Priority | None = None,
@@ -252,13 +334,13 @@ def cases(
         str | None,
         Query(max_length=80, pattern=r"^[^\x00]*$", description="The relationship's branch"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
-) -> CasePage:
-    fresh_enough(conn, CASE_READ_MODELS, min_position, wait)
-    now = datetime.now(UTC)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    export: ExportAs = None,
+) -> CasePage | Response:
+    if export is not None:
+        return exported(export, "cases", ServiceCase, cases, locals())
+    now = s.app.clock()
     rows, next_cursor = list_cases(
         conn,
         CaseFilter(
@@ -283,18 +365,18 @@ def cases(
     summary="One service case",
     response_model=ServiceCase,
     responses=responses(401, 404, 422, 503),
+    dependencies=[fresh(*CASE_READ_MODELS)],
 )
 def case(
     case_id: UUID,
-    _: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    conn: Reads,
+    s: ServicesDep,
     response: Response,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> ServiceCase:
-    fresh_enough(conn, CASE_READ_MODELS, min_position, wait)
-    row = get_case(conn, case_id, now=datetime.now(UTC))
-    if row is None:
-        raise HTTPException(404, f"no service case with id {case_id}")
-    response.headers["ETag"] = f'"{row["version"]}"'
+    row = found(
+        get_case(conn, case_id, now=s.app.clock()),
+        response,
+        f"no service case with id {case_id}",
+    )
     return _case(row)

@@ -2,36 +2,35 @@
 know of a competitor (strengths, weaknesses, the lanes it serves) and our win/loss record
 against it, counted over the opportunities it competed in."""
 
-# No `from __future__ import annotations` here: FastAPI reads the body types of the
-# generated command endpoints from their annotations at run time.
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from application.tokens import StaffMember
 from domain.liability import TransportMode
 from domain.offering import Lane
-from interface.http.commands import accepted, aggregate_command
+from interface.http.commands import COMMAND_ERRORS, accepted
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
-    MinPosition,
-    Staff,
-    Wait,
+    ExpectedVersion,
+    Reads,
+    ServicesDep,
     context,
-    fresh_enough,
-    read_connection,
-    services,
+    fresh,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
-from projections.opportunities import win_loss_record
-from projections.queries import ReadConnection
+from interface.http.permissions import PRODUCT, READ
+from interface.http.routing import OneTripRoute
+from projections.opportunities.queries import win_loss_record
 
-router = APIRouter(prefix="/v1/competitors", tags=["competitors"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/competitors", tags=["competitors"])
 
 PROFILE = "/{relationship_id}/profile"
 
@@ -109,18 +108,18 @@ class CompetitorProfile(BaseModel):
     status_code=201,
     summary="Start a competitor's profile",
     description="One profile per relationship of kind competitor (another kind: 409).",
-    response_model=CommandAccepted,
     responses=responses(401, 404, 409, 422),
 )
 def start(
     relationship_id: UUID,
     body: StartProfile,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.start_competitor_profile(
-        context(s, staff, body),
+    result = s.app.sales.start_competitor_profile(
+        context(request, staff, body),
         relationship_id,
         strengths=body.strengths,
         weaknesses=body.weaknesses,
@@ -130,66 +129,138 @@ def start(
     return accepted(response, result)
 
 
-aggregate_command(
-    router,
-    "relationship_id",
-    "/profile/strengths",
-    "Note a strength",
-    NoteStrength,
-    lambda a, c, rid, b, v: a.note_competitor_strength(
-        c, rid, strength=b.strength, expected_version=v
-    ),
+@router.post(
+    "/{relationship_id}/profile/strengths", summary="Note a strength", responses=COMMAND_ERRORS
 )
-aggregate_command(
-    router,
-    "relationship_id",
-    "/profile/strengths/withdraw",
-    "Withdraw a strength",
-    WithdrawStrength,
-    lambda a, c, rid, b, v: a.withdraw_competitor_strength(
-        c, rid, strength=b.strength, reason=b.reason, expected_version=v
-    ),
-    "Named without regard to capitalisation.",
+def profile_strengths(
+    relationship_id: UUID,
+    body: NoteStrength,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.note_competitor_strength(
+        context(request, staff, body),
+        relationship_id,
+        strength=body.strength,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/profile/strengths/withdraw",
+    summary="Withdraw a strength",
+    description="Named without regard to capitalisation.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "relationship_id",
-    "/profile/weaknesses",
-    "Note a weakness",
-    NoteWeakness,
-    lambda a, c, rid, b, v: a.note_competitor_weakness(
-        c, rid, weakness=b.weakness, expected_version=v
-    ),
+def profile_strengths_withdraw(
+    relationship_id: UUID,
+    body: WithdrawStrength,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.withdraw_competitor_strength(
+        context(request, staff, body),
+        relationship_id,
+        strength=body.strength,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/profile/weaknesses", summary="Note a weakness", responses=COMMAND_ERRORS
 )
-aggregate_command(
-    router,
-    "relationship_id",
-    "/profile/weaknesses/withdraw",
-    "Withdraw a weakness",
-    WithdrawWeakness,
-    lambda a, c, rid, b, v: a.withdraw_competitor_weakness(
-        c, rid, weakness=b.weakness, reason=b.reason, expected_version=v
-    ),
-    "Named without regard to capitalisation.",
+def profile_weaknesses(
+    relationship_id: UUID,
+    body: NoteWeakness,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.note_competitor_weakness(
+        context(request, staff, body),
+        relationship_id,
+        weakness=body.weakness,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/profile/weaknesses/withdraw",
+    summary="Withdraw a weakness",
+    description="Named without regard to capitalisation.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "relationship_id",
-    "/profile/lanes",
-    "Add a lane it serves",
-    AddLane,
-    lambda a, c, rid, b, v: a.add_competitor_lane(c, rid, lane=b.lane(), expected_version=v),
+def profile_weaknesses_withdraw(
+    relationship_id: UUID,
+    body: WithdrawWeakness,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.withdraw_competitor_weakness(
+        context(request, staff, body),
+        relationship_id,
+        weakness=body.weakness,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/profile/lanes", summary="Add a lane it serves", responses=COMMAND_ERRORS
 )
-aggregate_command(
-    router,
-    "relationship_id",
-    "/profile/lanes/drop",
-    "Drop a lane it no longer serves",
-    DropLane,
-    lambda a, c, rid, b, v: a.drop_competitor_lane(
-        c, rid, lane=b.lane(), reason=b.reason, expected_version=v
-    ),
+def profile_lanes(
+    relationship_id: UUID,
+    body: AddLane,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.add_competitor_lane(
+        context(request, staff, body), relationship_id, lane=body.lane(), expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/profile/lanes/drop",
+    summary="Drop a lane it no longer serves",
+    responses=COMMAND_ERRORS,
 )
+def profile_lanes_drop(
+    relationship_id: UUID,
+    body: DropLane,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.drop_competitor_lane(
+        context(request, staff, body),
+        relationship_id,
+        lane=body.lane(),
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
 
 
 @router.get(
@@ -199,19 +270,17 @@ aggregate_command(
     "(`min_position` waits for it).",
     response_model=CompetitorProfile,
     responses=responses(401, 404, 422, 503),
+    dependencies=[fresh("opportunities")],
 )
 def profile(
     relationship_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    s: ServicesDep,
+    conn: Reads,
     response: Response,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> CompetitorProfile:
-    known = s.app.get_competitor_profile(relationship_id)
-    competitor = s.app.get_relationship(relationship_id)
-    fresh_enough(conn, "opportunities", min_position, wait)
+    known = s.app.sales.get_competitor_profile(relationship_id)
+    competitor = s.app.relationships.get_relationship(relationship_id)
     record = win_loss_record(conn, relationship_id)
     response.headers["ETag"] = f'"{known.version}"'
     return CompetitorProfile(

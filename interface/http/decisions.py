@@ -16,49 +16,44 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from application.tokens import StaffMember
 from domain.base import InvalidValue
 from domain.opportunity import Stage
 from domain.relationship import Lifecycle
 from domain.value import DormancyPolicy, RfmSegment
 from interface.http.deps import (
-    MinPosition,
+    Allowed,
     NoNul,
+    Reads,
+    ServicesDep,
     Staff,
-    Wait,
-    fresh_enough,
-    read_connection,
+    fresh,
     scoped_branch,
-    services,
 )
 from interface.http.errors import responses
+from interface.http.permissions import OVERSIGHT
+from interface.http.reads import Limit
+from interface.http.routing import OneTripRoute
+from interface.http.shipment_reads import LinkCosts, Rewards
 from interface.runtime import Services
-from projections.decision_queries import (
-    DECISION_READ_MODELS,
-    PeriodKind,
-    RankBy,
-    RiskKind,
-    RiskPolicy,
-    Scope,
-    competitor_records,
-    customers_at_risk,
-    partner_ranking,
-    pipeline,
-    segments,
-    service_levels,
-    top_customers,
-    value_by_period,
-)
-from projections.queries import ReadConnection
-from projections.value_queries import ModelSource, ValueModels
+from projections.customer_value.queries import ModelSource, ValueModels
+from projections.decisions.customers import RankBy, segments, top_customers
+from projections.decisions.partners import partner_ranking
+from projections.decisions.periods import PeriodKind, value_by_period
+from projections.decisions.risk import RiskKind, RiskPolicy, customers_at_risk
+from projections.decisions.sales import competitor_records, pipeline
+from projections.decisions.scope import DECISION_READ_MODELS, Scope
+from projections.decisions.service_levels import service_levels
+from projections.freshness import ReadConnection
 
-router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/decisions", tags=["decisions"])
 
 READ_ERRORS = responses(401, 422, 503)
 
 Money = dict[str, Decimal]
 
 
-def scope(
+async def scope(
     staff: Staff,
     branch: Annotated[
         str | None, Query(max_length=80, description="The customer's branch"), NoNul
@@ -74,10 +69,9 @@ def scope(
 
 
 InScope = Annotated[Scope, Depends(scope)]
-Reads = Annotated[ReadConnection, Depends(read_connection)]
 
 
-def dormancy(
+async def dormancy(
     dormant_after_days: Annotated[
         int, Query(ge=1, le=3650, description="No delivered shipment for this long: dormant")
     ] = 90,
@@ -267,7 +261,11 @@ class CustomersAtRisk(BaseModel):
 class PartnerRank(BaseModel):
     rank: int
     partner_id: UUID
-    name: str
+    name: str = Field(description="The partner's name now")
+    names: list[str] = Field(
+        description="The names the partner went by at the time of its links (as planned or "
+        "reassigned) and incidents (as assigned), in the order first used"
+    )
     links_run: int = Field(description="Links completed for the customers in scope")
     links_in_progress: int
     links_on_time: int
@@ -276,6 +274,10 @@ class PartnerRank(BaseModel):
     incidents_open: int
     incidents_per_link: float | None
     recovery_outstanding: Money = Field(description="Recovery claimed less received")
+    costs: list[LinkCosts] = Field(description="What its links cost us, per currency")
+    rewards: list[Rewards] = Field(
+        description="Its charge-backs (of the shipments in scope) and bonuses, per currency"
+    )
 
 
 class PartnerRanking(BaseModel):
@@ -334,11 +336,11 @@ def _models(s: Services, conn: ReadConnection) -> ValueModels:
     summary="Open pipeline by branch and stage",
     response_model=Pipeline,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def pipeline_view(
-    where: InScope, conn: Reads, min_position: MinPosition = None, wait: Wait = 2.0
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))], where: InScope, conn: Reads
 ) -> Pipeline:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
     return Pipeline(items=[PipelineRow.model_validate(r) for r in pipeline(conn, where)])
 
 
@@ -347,15 +349,14 @@ def pipeline_view(
     summary="Win rate against each competitor",
     response_model=CompetitorRecords,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def competitors_view(
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
     where: InScope,
     conn: Reads,
     since: Annotated[date | None, Query(description="Opportunities identified since")] = None,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> CompetitorRecords:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
     rows = competitor_records(conn, where, since=since)
     return CompetitorRecords(items=[CompetitorRecord.model_validate(r) for r in rows])
 
@@ -367,18 +368,17 @@ def competitors_view(
     "dormancy and loyalty; and the value models used.",
     response_model=TopCustomers,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def top_customers_view(
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
     where: InScope,
     conn: Reads,
-    s: Annotated[Services, Depends(services)],
+    s: ServicesDep,
     policy: Dormancy,
     by: RankBy = RankBy.REALISED,
-    limit: Annotated[int, Query(ge=1, le=500)] = 20,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
+    limit: Limit = 20,
 ) -> TopCustomers:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
     models = _models(s, conn)
     ranked = top_customers(conn, where, models, by=by, limit=limit, policy=policy)
     return TopCustomers(
@@ -396,15 +396,14 @@ def top_customers_view(
     summary="Customers per RFM segment, per currency",
     response_model=Segments,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def segments_view(
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
     where: InScope,
     conn: Reads,
-    s: Annotated[Services, Depends(services)],
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
+    s: ServicesDep,
 ) -> Segments:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
     models = _models(s, conn)
     rows = segments(conn, where, models)
     return Segments(
@@ -421,11 +420,13 @@ def segments_view(
     "slipping away (at_risk, cannot_lose).",
     response_model=CustomersAtRisk,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def at_risk_view(
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
     where: InScope,
     conn: Reads,
-    s: Annotated[Services, Depends(services)],
+    s: ServicesDep,
     policy: Dormancy,
     window_days: Annotated[int, Query(ge=1, le=3650)] = 180,
     incident_threshold: Annotated[
@@ -434,11 +435,8 @@ def at_risk_view(
     sla_breach_threshold: Annotated[
         int, Query(ge=1, le=1000, description="Breached service cases that put it at risk")
     ] = 1,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> CustomersAtRisk:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
-    now = datetime.now(UTC)
+    now = s.app.clock()
     risk = RiskPolicy(policy, window_days, incident_threshold, sla_breach_threshold)
     rows = customers_at_risk(conn, where, _models(s, conn), now=now, policy=risk)
     return CustomersAtRisk(
@@ -456,15 +454,16 @@ def at_risk_view(
     "/partners",
     summary="Partners ranked on the customers' shipments",
     description="Links run, on-time share, incidents attributed and recovery outstanding, "
-    "as on the partner scorecard, counted over the shipments of the customers in scope; "
-    "ranked by on-time share, then incidents per link run, then links run.",
+    "beside the links' costs and the charge-backs and bonuses, as on the partner scorecard, "
+    "counted over the shipments of the customers in scope; ranked by on-time share, then "
+    "incidents per link run, then links run.",
     response_model=PartnerRanking,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def partners_view(
-    where: InScope, conn: Reads, min_position: MinPosition = None, wait: Wait = 2.0
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))], where: InScope, conn: Reads
 ) -> PartnerRanking:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
     return PartnerRanking(
         items=[PartnerRank.model_validate(r) for r in partner_ranking(conn, where)]
     )
@@ -475,17 +474,17 @@ def partners_view(
     summary="Realised value and retention per month or quarter",
     response_model=ValueByPeriod,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def value_by_period_view(
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
     where: InScope,
     conn: Reads,
+    s: ServicesDep,
     period: PeriodKind = PeriodKind.MONTH,
     periods: Annotated[int, Query(ge=1, le=120, description="How many, through this one")] = 12,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> ValueByPeriod:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
-    as_of = datetime.now(UTC).date()
+    as_of = s.app.clock().astimezone(UTC).date()
     rows = value_by_period(conn, where, kind=period, periods=periods, as_of=as_of)
     return ValueByPeriod(
         period=period, as_of=as_of, items=[PeriodFigures.model_validate(r) for r in rows]
@@ -497,16 +496,16 @@ def value_by_period_view(
     summary="SLA compliance and satisfaction per branch",
     response_model=ServiceLevels,
     responses=READ_ERRORS,
+    dependencies=[fresh(*DECISION_READ_MODELS)],
 )
 def service_levels_view(
+    _: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
     where: InScope,
     conn: Reads,
+    s: ServicesDep,
     days: Annotated[int, Query(ge=1, le=3650, description="Cases opened in the last days")] = 365,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> ServiceLevels:
-    fresh_enough(conn, DECISION_READ_MODELS, min_position, wait)
-    now = datetime.now(UTC)
+    now = s.app.clock()
     since = now - timedelta(days=days)
     rows = service_levels(conn, where, now=now, since=since)
     return ServiceLevels(

@@ -1,71 +1,135 @@
-"""What every endpoint needs: the services, the staff member, If-Match, fresh reads."""
+"""What every endpoint needs: the services, the staff member and the roles it allows, If-Match,
+fresh reads."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg.pq import TransactionStatus
+from psycopg_pool import PoolTimeout
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
-from application.service import CommandResult, NotFound
+from application.commands import CommandResult
 from application.tokens import StaffMember, identify
 from domain.base import CommandContext
-from interface.http.permissions import allowed
+from domain.staff import Role
+from interface.http import scoping
 from interface.runtime import Services
-from projections.queries import ReadConnection, wait_for_position
+from projections.freshness import BeyondTheLog, ReadConnection, TooManyWaiting
 
 log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="A staff member's bearer token")
 
 
-def services(request: Request) -> Services:
+def _services_of(request: Request) -> Services:
     s: Services = request.app.state.services
     return s
 
 
-def read_connection(s: Annotated[Services, Depends(services)]) -> Iterator[ReadConnection]:
-    with s.reads.connection() as conn:
+async def services(request: Request) -> Services:
+    """The process's services. (Dependencies that do no I/O are coroutines: a plain
+    function would cost each request a trip to the thread pool.)"""
+    return _services_of(request)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+async def read_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
+    """A connection of the read pool for the endpoint's queries. Taken on the event loop
+    when one is free (no trip to the thread pool for it), else waited for in a worker
+    thread (``FULLCHAIN_POOL_TIMEOUT``, then 503); given back as the endpoint returns,
+    before its answer is serialised and sent (scope ``function``), so that a connection
+    is held only while it is used."""
+    pool = s.reads
+    try:
+        conn = pool.getconn(timeout=0)
+    except PoolTimeout:
+        conn = await run_in_threadpool(pool.getconn)
+    try:
         yield conn
+    finally:
+        if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+            pool.putconn(conn)  # no I/O: an idle connection goes straight back
+        else:  # left in a transaction or broken: rolled back or closed, with I/O
+            await run_in_threadpool(pool.putconn, conn)
+
+
+Reads = Annotated[ReadConnection, Depends(read_connection, scope="function")]
+
+
+class Allowed:
+    """The roles that may call an endpoint, declared by the endpoint on its staff parameter
+    with a role set of ``interface.http.permissions``::
+
+        staff: Annotated[StaffMember, Depends(Allowed(WORK))]
+
+    ``current_staff`` reads the declaration of the route a request reached and refuses
+    anyone with none of these roles, before anything else of the route runs; as the
+    parameter's dependency, it gives the staff member it let in."""
+
+    def __init__(self, roles: frozenset[Role]) -> None:
+        self.roles = roles
+
+    async def __call__(self, staff: Staff) -> StaffMember:
+        return staff
+
+
+def declared_roles(route: APIRoute) -> frozenset[Role] | None:
+    """The roles the route declares it allows; None if it declares none, or more than once."""
+    declared = [d.call for d in route.dependant.dependencies if isinstance(d.call, Allowed)]
+    return declared[0].roles if len(declared) == 1 else None
 
 
 async def current_staff(
     request: Request,
-    s: Annotated[Services, Depends(services)],
+    s: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffMember:
-    """The staff member the bearer token identifies, if the permission matrix lets them
-    call this endpoint on this resource (else 401 or 403, and the refusal is logged)."""
+    """The staff member the bearer token identifies, if one of their roles is one the
+    endpoint declares (``Allowed``) and they may call it on this resource (else 401 or 403,
+    and the refusal is logged)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
 
-    def lookup() -> StaffMember | None:
-        with s.reads.connection() as conn:
-            return identify(conn, credentials.credentials)
+    token = credentials.credentials
+    staff = s.staff_access.cached(token)  # known here: no lookup, no thread
+    if staff is None:
+        heard_since = s.staff_access.changes
 
-    staff = await run_in_threadpool(lookup)
+        def lookup() -> StaffMember | None:
+            with s.reads.connection() as conn:
+                return identify(conn, token)
+
+        staff = await run_in_threadpool(lookup)
+        if staff is not None:
+            s.staff_access.keep(token, staff, heard_since=heard_since)
     if staff is None:
         raise HTTPException(
             401, "the token identifies no staff member", headers={"WWW-Authenticate": "Bearer"}
         )
     route = request.scope.get("route")
     endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    if not staff.roles & allowed(request.method, getattr(route, "path", "")):
+    roles = declared_roles(route) if isinstance(route, APIRoute) else None
+    if not staff.roles & (roles or frozenset()):
         _refuse(staff, endpoint, "no role of theirs may call this endpoint")
     if not staff.sees_all_branches:
-        branch = await _resource_branch(request, s)
-        if branch is not None and branch != staff.branch:
-            _refuse(staff, endpoint, f"it belongs to branch {branch!r}, not {staff.branch!r}")
+        why = await scoping.refusal(request, s.app, staff)
+        if why is not None:
+            _refuse(staff, endpoint, why)
     return staff
 
 
@@ -73,50 +137,6 @@ def _refuse(staff: StaffMember, endpoint: str, why: str) -> None:
     roles = ", ".join(sorted(r.value for r in staff.roles)) or "no roles"
     log.warning("refused %s (%s, %s) %s: %s", staff.staff_id, roles, staff.branch, endpoint, why)
     raise HTTPException(403, f"{staff.staff_id} ({roles}) may not do this: {why}")
-
-
-async def _resource_branch(request: Request, s: Services) -> str | None:
-    """The branch of the relationship the request is about, if any: named, or the one a
-    shipment, an opportunity or a service case belongs to."""
-    params = request.path_params
-    customer: UUID | None = None
-    try:
-        if "relationship_id" in params:
-            customer = UUID(params["relationship_id"])
-        elif "shipment_id" in params:
-            shipment_id = UUID(params["shipment_id"])
-            customer = await run_in_threadpool(lambda: s.app.get_shipment(shipment_id).customer_id)
-        elif "opportunity_id" in params:
-            opportunity_id = UUID(params["opportunity_id"])
-            customer = await run_in_threadpool(
-                lambda: s.app.get_opportunity(opportunity_id).relationship_id
-            )
-        elif "case_id" in params:
-            case_id = UUID(params["case_id"])
-            customer = await run_in_threadpool(
-                lambda: s.app.get_service_case(case_id).relationship_id
-            )
-        elif request.method == "POST" and request.url.path in (
-            "/v1/relationships",
-            "/v1/shipments",
-            "/v1/opportunities",
-            "/v1/cases",
-        ):
-            body = await request.json()
-            if not isinstance(body, dict):
-                return None
-            if "branch" in body and request.url.path == "/v1/relationships":
-                return str(body["branch"]).strip()
-            customer = UUID(str(body.get("customer_id") or body.get("relationship_id")))
-    except (ValueError, NotFound, UnicodeDecodeError):
-        return None  # the endpoint answers 404 or 422 itself
-    if customer is None:
-        return None
-    try:
-        relationship = await run_in_threadpool(s.app.get_relationship, customer)
-    except NotFound:
-        return None
-    return relationship.branch
 
 
 def scoped_branch(staff: StaffMember, requested: str | None) -> str | None:
@@ -128,6 +148,13 @@ def scoped_branch(staff: StaffMember, requested: str | None) -> str | None:
     return staff.branch
 
 
+def partner_filter(staff: StaffMember, customer_id: object | None) -> None:
+    """A partner user knows no customer of a shipment: a filter by one is refused (403),
+    so no answer tells which customer a shipment is for."""
+    if staff.partner_id is not None and customer_id is not None:
+        _refuse(staff, "list", "a partner user does not filter shipments by customer")
+
+
 Staff = Annotated[StaffMember, Depends(current_staff)]
 
 _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
@@ -135,7 +162,7 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
 _IF_MATCH_DOCUMENTED = r'^[ \t]*(\*|(W/)?"?[0-9]{1,18}"?)[ \t]*$'
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None,
         Header(
@@ -216,12 +243,17 @@ class CommandMeta(BaseModel):
         return data
 
 
-def context(s: Services, staff: StaffMember, meta: CommandMeta) -> CommandContext:
-    return s.app.context(
+def context(request: Request, staff: StaffMember, meta: CommandMeta) -> CommandContext:
+    """The context of the request's command: the staff member, the business time and
+    conversation the body gives, and the request's idempotency claim, if any (the request
+    guards put it in the request's state)."""
+    return _services_of(request).app.context(
         staff.staff_id,
+        claim=getattr(request.state, "idempotency_claim", None),
         occurred_at=meta.occurred_at,
         correlation_id=meta.correlation_id,
         causation_id=meta.causation_id,
+        branch_scope=None if staff.sees_all_branches else staff.branch,
     )
 
 
@@ -239,21 +271,12 @@ class CommandAccepted(BaseModel):
         )
 
 
-def fresh_enough(
-    conn: ReadConnection,
-    projection: str | tuple[str, ...],
-    min_position: int | None,
-    wait: float,
-) -> None:
-    """Read-your-writes: wait, bounded, for the read model to reach ``min_position``."""
-    if min_position is None:
-        return
-    if not wait_for_position(conn, projection, min_position, timeout=wait):
-        raise HTTPException(
-            503,
-            f"the read model has not yet reached position {min_position}",
-            headers={"Retry-After": "1"},
-        )
+def _not_yet(min_position: int) -> HTTPException:
+    return HTTPException(
+        503,
+        f"the read model has not yet reached position {min_position}",
+        headers={"Retry-After": "1"},
+    )
 
 
 MinPosition = Annotated[
@@ -263,3 +286,43 @@ MinPosition = Annotated[
 Wait = Annotated[
     float, Query(ge=0, le=10, description="Seconds to wait for min_position before a 503")
 ]
+
+
+def fresh(*read_models: str) -> Any:
+    """A route dependency: read-your-writes. With ``min_position``, the read waits until
+    ``read_models`` have applied it — after the caller is identified, before any database
+    connection is taken, as a coroutine on the process's position watch — or answers 503
+    after ``wait`` seconds, or at once when too many reads wait already; 422 for a
+    position beyond the end of the log."""
+
+    async def wait_until_fresh(
+        request: Request,
+        staff: Staff,
+        min_position: MinPosition = None,
+        wait: Wait = 2.0,
+    ) -> None:
+        if min_position is None:
+            return
+        watch = _services_of(request).positions
+        try:
+            reached = await watch.wait(read_models, min_position, timeout=wait)
+        except BeyondTheLog as beyond:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("query", "min_position"),
+                        "msg": f"lies beyond the end of the log (position {beyond.head})",
+                        "type": "value_error",
+                    }
+                ]
+            ) from None
+        except TooManyWaiting:
+            raise HTTPException(
+                503,
+                "too many reads are waiting for positions just now",
+                headers={"Retry-After": "1"},
+            ) from None
+        if not reached:
+            raise _not_yet(min_position)
+
+    return Depends(wait_until_fresh)

@@ -10,25 +10,32 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from application.idempotency import KeyReplayed
-from application.service import (
+from application.commands import (
     AlreadyExists,
     ConcurrencyConflict,
+    DatabaseUnavailable,
     NotFound,
     VersionMismatch,
 )
+from application.store.command_log import KeyReplayed, KeyReused
 from domain.base import CommandRefused, DomainError, InvalidValue, UnknownMember
-from projections.queries import InvalidCursorError
+from interface.http.replies import PROBLEM_JSON, replay
+from interface.http.routing import methods_at
+from projections.freshness import InvalidCursorError
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
+
+#: What a 503 tells clients to wait before retrying.
+RETRY_AFTER_SECONDS = 1
 
 
 class FieldError(BaseModel):
@@ -74,7 +81,11 @@ def problem(
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    """The field an error is about: its location without where in the request it is (a
+    query parameter named ``path`` is still ``path``)."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
     return ".".join(parts) or "body"
 
 
@@ -87,8 +98,12 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "No such resource",
         409: "The current state forbids this command (the rule is named)",
         412: "If-Match names a version that is no longer current",
-        422: "Invalid input: the field and the reason",
-        503: "The read model has not reached min_position in time; retry after Retry-After",
+        413: "The request body (or an uploaded file) is larger than the limit",
+        415: "The uploaded file is of a type the endpoint does not take",
+        422: "Invalid input: the field and the reason (a query parameter the endpoint does "
+        "not take is refused, named)",
+        503: "The database cannot be reached just now, or the read model has not reached "
+        "min_position in time; retry after Retry-After",
     }
     return {
         s: {
@@ -110,7 +125,7 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", kind="invalid-input", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot even decode (not UTF-8): invalid input,
             # like a body that is not JSON.
@@ -123,10 +138,16 @@ def install(app: FastAPI) -> None:
                 errors=[FieldError(field="body", reason=reason)],
             )
         headers = dict(exc.headers) if exc.headers else None
+        detail = str(exc.detail)
+        if exc.status_code == 405:
+            # The router names the methods of the one route it tried; the path has more.
+            methods = ", ".join(methods_at(request.app.router.routes, request.scope))
+            headers = {**(headers or {}), "Allow": methods}
+            detail = f"{request.method} is not allowed here; the path takes {methods}"
         return problem(
             exc.status_code,
             HTTPStatus(exc.status_code).phrase,
-            str(exc.detail),
+            detail,
             kind=f"http-{exc.status_code}",
             headers=headers,
         )
@@ -187,12 +208,42 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(KeyReplayed)
     async def key_replayed(request: Request, exc: KeyReplayed) -> Response:
-        from interface.http.middleware import replay
-
         status, body, headers = replay(exc.outcome, request.url.path)
         kept = {k.decode(): v.decode() for k, v in headers}
         media_type = kept.pop("content-type", "application/json")
         return Response(body, status_code=status, media_type=media_type, headers=kept)
+
+    @app.exception_handler(KeyReused)
+    async def key_reused(_: Request, exc: KeyReused) -> JSONResponse:
+        return problem(
+            422,
+            "Idempotency key reused",
+            str(exc),
+            kind="idempotency-key-reused",
+            errors=[FieldError(field="Idempotency-Key", reason="used for another request")],
+        )
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the database cannot be reached just now; retry after Retry-After",
+            kind="unavailable",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    # The database down, restarting, or every pooled connection taken for longer than the
+    # pool's wait (psycopg_pool's PoolTimeout is an OperationalError): the request is
+    # answered at once, the service recovers when the database is back.
+    for unreachable in (
+        DatabaseUnavailable,
+        psycopg.OperationalError,
+        psycopg.InterfaceError,
+        OperationalError,
+        InterfaceError,
+    ):
+        app.add_exception_handler(unreachable, unavailable)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

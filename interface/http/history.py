@@ -10,22 +10,26 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from application.audit_export import build as build_package
+from application.store.access_log import record_access
+from application.store.integrity import configured_signing_key
+from application.tokens import StaffMember
 from interface.http.deps import (
-    MinPosition,
+    Allowed,
     NoNul,
-    Staff,
-    Wait,
-    fresh_enough,
-    read_connection,
-    services,
+    Reads,
+    ServicesDep,
+    fresh,
 )
 from interface.http.errors import responses
+from interface.http.permissions import AUDIT
+from interface.http.reads import Cursor
+from interface.http.routing import OneTripRoute
 from interface.runtime import Services
-from projections.audit_package import build as build_package
-from projections.history import HistoryFilter, HistoryProjection, history_page, relationship_known
-from projections.queries import ReadConnection
+from projections.history.queries import HistoryFilter, history_page, relationship_known
+from projections.history.writer import HistoryProjection
 
-router = APIRouter(tags=["auditors"])
+router = APIRouter(route_class=OneTripRoute, tags=["auditors"])
 
 HISTORY = HistoryProjection.name
 
@@ -120,12 +124,13 @@ TIME_TRAVEL_ERRORS = responses(401, 404, 422)
     "`time=occurred`, on the business time.",
     response_model=HistoryPage,
     responses=responses(401, 404, 422, 503),
+    dependencies=[fresh(HISTORY)],
 )
 def relationship_history(
     relationship_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    staff: Annotated[StaffMember, Depends(Allowed(AUDIT))],
+    s: ServicesDep,
+    conn: Reads,
     since: Annotated[datetime | None, Query(alias="from", description="Start, inclusive")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="End, exclusive")] = None,
     time: Annotated[
@@ -137,11 +142,8 @@ def relationship_history(
     ] = None,
     actor: Annotated[str | None, Query(max_length=64, description="A staff id"), NoNul] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
+    cursor: Cursor = None,
 ) -> HistoryPage:
-    fresh_enough(conn, HISTORY, min_position, wait)
     for moment, name in ((since, "from"), (until, "to")):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, f"{name} must carry a time zone")
@@ -155,6 +157,7 @@ def relationship_history(
         limit=limit,
         cursor=cursor,
     )
+    looked(s, staff, "history", "Relationship", relationship_id, f"{len(items)} entries")
     return HistoryPage(
         relationship_id=relationship_id,
         items=[HistoryEntry.model_validate(item) for item in items],
@@ -162,18 +165,52 @@ def relationship_history(
     )
 
 
+def looked(
+    s: Services,
+    staff: StaffMember,
+    what: str,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    detail: str = "",
+) -> None:
+    """Who read what of which customer, in the access log (``application/store/access_log``)."""
+    record_access(
+        s.database,
+        staff_id=staff.staff_id,
+        what=what,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_id,
+        detail=detail,
+    )
+
+
 def _state(
-    s: Services, aggregate_type: str, aggregate_id: UUID, version: int | None, as_of: Any
+    s: Services,
+    staff: StaffMember,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    version: int | None,
+    as_of: Any,
 ) -> AggregateState:
     found = s.time_travel().state(aggregate_type, aggregate_id, version=version, as_of=as_of)
-    return AggregateState.model_validate(found.as_json())
+    state = AggregateState.model_validate(found.as_json())
+    asked = f"version={version}" if version else f"as_of={as_of.isoformat()}" if as_of else ""
+    looked(s, staff, "state", aggregate_type, aggregate_id, asked)
+    return state
 
 
 def _diff(
-    s: Services, aggregate_type: str, aggregate_id: UUID, from_version: int, to_version: int
+    s: Services,
+    staff: StaffMember,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    from_version: int,
+    to_version: int,
 ) -> StateDiff:
     found = s.time_travel().diff(aggregate_type, aggregate_id, from_version, to_version)
-    return StateDiff.model_validate(found.as_json())
+    diff = StateDiff.model_validate(found.as_json())
+    looked(s, staff, "diff", aggregate_type, aggregate_id, f"from={from_version} to={to_version}")
+    return diff
 
 
 @router.get(
@@ -186,12 +223,12 @@ def _diff(
 )
 def relationship_state(
     relationship_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(AUDIT))],
+    s: ServicesDep,
     version: VersionQuery = None,
     as_of: AsOfQuery = None,
 ) -> AggregateState:
-    return _state(s, "Relationship", relationship_id, version, as_of)
+    return _state(s, staff, "Relationship", relationship_id, version, as_of)
 
 
 @router.get(
@@ -202,12 +239,12 @@ def relationship_state(
 )
 def relationship_diff(
     relationship_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(AUDIT))],
+    s: ServicesDep,
     from_version: FromQuery,
     to_version: ToQuery,
 ) -> StateDiff:
-    return _diff(s, "Relationship", relationship_id, from_version, to_version)
+    return _diff(s, staff, "Relationship", relationship_id, from_version, to_version)
 
 
 @router.get(
@@ -221,12 +258,12 @@ def relationship_diff(
 )
 def shipment_state(
     shipment_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(AUDIT))],
+    s: ServicesDep,
     version: VersionQuery = None,
     as_of: AsOfQuery = None,
 ) -> AggregateState:
-    return _state(s, "Shipment", shipment_id, version, as_of)
+    return _state(s, staff, "Shipment", shipment_id, version, as_of)
 
 
 @router.get(
@@ -237,39 +274,49 @@ def shipment_state(
 )
 def shipment_diff(
     shipment_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(AUDIT))],
+    s: ServicesDep,
     from_version: FromQuery,
     to_version: ToQuery,
 ) -> StateDiff:
-    return _diff(s, "Shipment", shipment_id, from_version, to_version)
+    return _diff(s, staff, "Shipment", shipment_id, from_version, to_version)
 
 
 @router.get(
     "/v1/relationships/{relationship_id}/audit-package",
     summary="A customer's audit package (zip)",
-    description="The history as JSON Lines with each entry's stored, hash-chained form, a "
-    "checkpoint of the whole log signed by the service, the service's verification result, "
-    "the public key, and a script with the procedure to re-check it all offline.",
+    description="The customer's entries 1..N as JSON Lines, each with its stored form and "
+    "its proofs (inclusion in the log's Merkle tree, the customer's own chain), the C2SP "
+    "checkpoint signed when packing with the proof of the customer's head in its map, the "
+    "verifier key, and `verify_package.py` with the modules it runs: offline, with Python "
+    "and `cryptography` only, it proves the history complete and unaltered, or names the "
+    "entry that is not.",
     response_class=Response,
     responses={
         200: {"content": {"application/zip": {}}, "description": "The audit package"},
         **responses(401, 403, 404, 422, 503),
     },
+    dependencies=[fresh(HISTORY)],
 )
 def audit_package(
     relationship_id: UUID,
-    _: Staff,
-    s: Annotated[Services, Depends(services)],
-    conn: Annotated[ReadConnection, Depends(read_connection)],
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
+    staff: Annotated[StaffMember, Depends(Allowed(AUDIT))],
+    s: ServicesDep,
+    conn: Reads,
 ) -> Response:
-    fresh_enough(conn, HISTORY, min_position, wait)
     if not relationship_known(conn, relationship_id):
         raise HTTPException(404, f"no relationship with id {relationship_id}")
-    name = s.app.get_relationship(relationship_id).name
-    archive = build_package(s.database, s.app.mapper, s.signing_key(), relationship_id, name=name)
+    name = s.app.relationships.get_relationship(relationship_id).name
+    archive = build_package(
+        s.database,
+        s.app.mapper,
+        s.signing_key(),
+        relationship_id,
+        name=name,
+        now=s.app.clock(),
+        key_in_database=configured_signing_key() is None,
+    )
+    looked(s, staff, "audit_package", "Relationship", relationship_id, f"{len(archive)} bytes")
     return Response(
         archive,
         media_type="application/zip",

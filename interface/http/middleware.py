@@ -1,34 +1,31 @@
-"""Request-level guards: a body size limit and idempotency keys on commands."""
+"""Request-level guards: a body size limit, and idempotency keys on commands."""
 
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import anyio.to_thread
+import psycopg
+from eventsourcing.persistence import PersistenceError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from application import idempotency
-from interface.http.errors import PROBLEM_JSON
+from application.store import command_log
+from interface.http.replies import PROBLEM_JSON, replay
+from interface.http.replies import problem as _problem
+from interface.http.routing import reaches_endpoint
+
+log = logging.getLogger(__name__)
 
 Message = MutableMapping[str, Any]
 
 #: Larger request bodies are refused with 413.
 MAX_BODY_BYTES = 256 * 1024
+#: File uploads have a limit of their own, per path.
+MAX_UPLOAD_BYTES = {"/v1/imports/relationships": 4 * 1024 * 1024}
 MAX_KEY_LENGTH = 200
-
-
-def _problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> tuple[int, bytes]:
-    body = {
-        "type": f"https://fullchain.example/problems/{kind}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        **extra,
-    }
-    return status, json.dumps(body, ensure_ascii=False).encode()
 
 
 async def _send(
@@ -52,7 +49,7 @@ async def _send(
     await send({"type": "http.response.body", "body": body})
 
 
-async def _read_body(receive: Receive) -> bytes | None:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
     """The whole body, or None if it is larger than the limit."""
     chunks: list[bytes] = []
     size = 0
@@ -62,7 +59,7 @@ async def _read_body(receive: Receive) -> bytes | None:
             break
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
@@ -81,15 +78,6 @@ def _replaying(body: bytes) -> Callable[[], Awaitable[Message]]:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
-
-
-WITHHELD = _problem(
-    409,
-    "Conflict",
-    "the original answer carried a token, shown once and never repeated; revoke it if it "
-    "was lost and issue another",
-    "token-shown-once",
-)
 
 
 #: The headers of a command's answer that its retries repeat.
@@ -112,63 +100,58 @@ async def _send_replay(
     await send({"type": "http.response.body", "body": body})
 
 
-def replay(outcome: idempotency.Outcome, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-    """The original response of a command: as it was sent when it was kept, else rebuilt
-    from what its key recorded (aggregate, version, position)."""
-    replayed = (b"idempotent-replayed", b"true")
-    if outcome.withheld:
-        status, problem = WITHHELD
-        return status, problem, [(b"content-type", PROBLEM_JSON.encode()), replayed]
-    if outcome.response is not None:
-        status, body, kept = outcome.response
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept.items()]
-        return status, body, [*headers, replayed]
-    body = json.dumps(
-        {
-            "aggregate_id": str(outcome.aggregate_id),
-            "version": outcome.version,
-            "position": outcome.position,
-        }
-    ).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"etag", f'"{outcome.version}"'.encode()),
-        replayed,
-    ]
-    if outcome.created:
-        headers.append((b"location", f"{path.rstrip('/')}/{outcome.aggregate_id}".encode()))
-    return (201 if outcome.created else 200), body, headers
+KEY_REUSED = _problem(
+    422,
+    "Idempotency key reused",
+    "this Idempotency-Key was used for a different request",
+    "idempotency-key-reused",
+    errors=[{"field": "Idempotency-Key", "reason": "used for another request"}],
+)
+
+UNAVAILABLE = _problem(
+    503,
+    "Service unavailable",
+    "the database cannot be reached just now; retry after Retry-After",
+    "unavailable",
+)
 
 
 class RequestGuards:
-    """Body size limit for every request; idempotency for POSTs with ``Idempotency-Key``."""
+    """Body size limit for every request that has a body; for a POST with an
+    ``Idempotency-Key``, the key's claim (the request's state, ``idempotency_claim``),
+    which the command takes as its id, and the replay of an answered key."""
 
     def __init__(
         self,
         app: ASGIApp,
-        find: Callable[[bytes, str], idempotency.Outcome | None],
-        keep: Callable[[idempotency.Claim, int, bytes, dict[str, str]], None],
+        find: Callable[[str], command_log.Outcome | None],
+        keep: Callable[[str, int, bytes, dict[str, str]], None],
     ):
         self.app = app
         self.find = find
         self.keep = keep
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PUT", "PATCH")
+            or not reaches_endpoint(scope)  # the router answers 404 or 405, key or not
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        limit = MAX_UPLOAD_BYTES.get(scope["path"], MAX_BODY_BYTES)
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await self._too_large(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._too_large(send, limit)
             return
-        body = await _read_body(receive)
+        body = await _read_body(receive, limit)
         if body is None:
-            await self._too_large(send)
+            await self._too_large(send, limit)
             return
         key = headers.get(b"idempotency-key")
         credentials = headers.get(b"authorization", b"")
-        if key is None or not credentials:
+        if key is None or not credentials or scope["method"] != "POST":
             await self.app(scope, _replaying(body), send)
             return
         text = key.decode("latin-1").strip()
@@ -182,29 +165,26 @@ class RequestGuards:
             )
             await _send(send, status, problem, PROBLEM_JSON)
             return
-        scope_hash = hashlib.sha256(credentials).digest()
         request_hash = hashlib.sha256(
             b"\0".join(
                 [scope["method"].encode(), scope["path"].encode(), scope["query_string"], body]
             )
         ).digest()
-        outcome = await anyio.to_thread.run_sync(self.find, scope_hash, text)
+        claim = command_log.Claim(hashlib.sha256(credentials).digest(), text, request_hash)
+        try:
+            outcome = await anyio.to_thread.run_sync(self.find, claim.command_id)
+        except (psycopg.OperationalError, PersistenceError):
+            status, problem = UNAVAILABLE
+            await _send(send, status, problem, PROBLEM_JSON, [(b"retry-after", b"1")])
+            return
         if outcome is not None:
             if outcome.request_sha256 != request_hash:
-                status, problem = _problem(
-                    422,
-                    "Idempotency key reused",
-                    "this Idempotency-Key was used for a different request",
-                    "idempotency-key-reused",
-                    errors=[{"field": "Idempotency-Key", "reason": "used for another request"}],
-                )
-                await _send(send, status, problem, PROBLEM_JSON)
+                await _send(send, *KEY_REUSED, PROBLEM_JSON)
                 return
             status, payload, extra = replay(outcome, scope["path"])
             await _send_replay(send, status, payload, extra)
             return
-        claim = idempotency.Claim(scope_hash, text, request_hash)
-        token = idempotency.current.set(claim)
+        scope.setdefault("state", {})["idempotency_claim"] = claim
         sent: dict[str, Any] = {"body": b""}
 
         async def capture(message: Message) -> None:
@@ -215,25 +195,29 @@ class RequestGuards:
                     for k, v in message.get("headers", [])
                     if k.lower() in _KEPT_HEADERS
                 }
+                sent["replayed"] = any(
+                    k.lower() == b"idempotent-replayed" for k, _ in message.get("headers", [])
+                )
             elif message["type"] == "http.response.body":
                 sent["body"] += message.get("body", b"")
             await send(message)
 
-        try:
-            await self.app(scope, _replaying(body), capture)
-        finally:
-            idempotency.current.reset(token)
-        if 200 <= sent.get("status", 0) < 300:
-            await anyio.to_thread.run_sync(
-                lambda: self.keep(claim, sent["status"], sent["body"], sent["headers"])
-            )
+        await self.app(scope, _replaying(body), capture)
+        if 200 <= sent.get("status", 0) < 300 and not sent.get("replayed"):
+            try:
+                await anyio.to_thread.run_sync(
+                    self.keep, claim.command_id, sent["status"], sent["body"], sent["headers"]
+                )
+            except (psycopg.OperationalError, PersistenceError):
+                # The answer was sent; a retry rebuilds it from the command's record.
+                log.warning("could not keep the answer to command %s", claim.command_id)
 
     @staticmethod
-    async def _too_large(send: Send) -> None:
+    async def _too_large(send: Send, limit: int) -> None:
         status, problem = _problem(
             413,
             "Request body too large",
-            f"request bodies are limited to {MAX_BODY_BYTES} bytes",
+            f"request bodies are limited to {limit} bytes",
             "too-large",
         )
         await _send(send, status, problem, PROBLEM_JSON)

@@ -1,42 +1,40 @@
 """/v1/offerings: the service offerings we sell (product management) — launched on a lane,
 their terms revised, retired and reinstated — and the catalogue as sales reads it."""
 
-# No `from __future__ import annotations` here: FastAPI reads the body types of the
-# generated command endpoints from their annotations at run time.
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from application.tokens import StaffMember
 from domain.liability import TransportMode
 from domain.offering import MAX_TRANSIT_DAYS, Lane, OfferingStatus, ServiceLevel
-from interface.http.commands import accepted, aggregate_command
+from interface.http.commands import COMMAND_ERRORS, WithReason, accepted
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
-    MinPosition,
-    Staff,
-    Wait,
+    ExpectedVersion,
+    Reads,
+    ServicesDep,
     context,
-    fresh_enough,
-    read_connection,
-    services,
+    fresh,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
-from projections.offerings import OfferingFilter, get_offering, list_offerings
-from projections.queries import ReadConnection
+from interface.http.fields import Name, Reason, Text
+from interface.http.permissions import PRODUCT, READ
+from interface.http.reads import Cursor, Limit, NextCursor, found
+from interface.http.routing import OneTripRoute
+from projections.offerings.queries import OfferingFilter, get_offering, list_offerings
 
-router = APIRouter(prefix="/v1/offerings", tags=["service offerings"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/offerings", tags=["service offerings"])
 
 READ_MODEL = "offerings"
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
 TransitDays = Annotated[
     int, Field(ge=1, le=MAX_TRANSIT_DAYS, description="Days from pickup to delivery promised")
 ]
@@ -64,10 +62,6 @@ class Redescribe(CommandMeta):
     description: Text | None = None
 
 
-class WithReason(CommandMeta):
-    reason: Reason
-
-
 class Offering(BaseModel):
     offering_id: UUID
     name: str
@@ -89,7 +83,7 @@ class Offering(BaseModel):
 
 class OfferingPage(BaseModel):
     items: list[Offering]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end")
+    next_cursor: NextCursor
 
 
 @router.post(
@@ -97,17 +91,17 @@ class OfferingPage(BaseModel):
     status_code=201,
     summary="Launch a service offering on a lane",
     description="A lane is what the offering is: a different lane is a different offering.",
-    response_model=CommandAccepted,
     responses=responses(401, 409, 422),
 )
 def launch(
     body: LaunchOffering,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.launch_offering(
-        context(s, staff, body),
+    result = s.app.sales.launch_offering(
+        context(request, staff, body),
         name=body.name,
         lane=Lane(body.origin, body.destination, body.mode),
         service_level=body.service_level,
@@ -119,51 +113,97 @@ def launch(
     return accepted(response, result)
 
 
-aggregate_command(
-    router,
-    "offering_id",
-    "/revise-terms",
-    "Revise the service level and transit time",
-    ReviseTerms,
-    lambda a, c, oid, b, v: a.revise_offering_terms(
-        c,
-        oid,
-        service_level=b.service_level,
-        transit_days=b.transit_days,
-        reason=b.reason,
-        expected_version=v,
-    ),
-    "While the offering is active.",
+@router.post(
+    "/{offering_id}/revise-terms",
+    summary="Revise the service level and transit time",
+    description="While the offering is active.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "offering_id",
-    "/redescribe",
-    "Rename and redescribe",
-    Redescribe,
-    lambda a, c, oid, b, v: a.redescribe_offering(
-        c, oid, name=b.name, description=b.description, expected_version=v
-    ),
-    "While the offering is active.",
+def revise_terms(
+    offering_id: UUID,
+    body: ReviseTerms,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.revise_offering_terms(
+        context(request, staff, body),
+        offering_id,
+        service_level=body.service_level,
+        transit_days=body.transit_days,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{offering_id}/redescribe",
+    summary="Rename and redescribe",
+    description="While the offering is active.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "offering_id",
-    "/retire",
-    "Retire an offering",
-    WithReason,
-    lambda a, c, oid, b, v: a.retire_offering(c, oid, reason=b.reason, expected_version=v),
-    "A retired offering is not offered: no opportunity names it, none is won on it.",
+def redescribe(
+    offering_id: UUID,
+    body: Redescribe,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.redescribe_offering(
+        context(request, staff, body),
+        offering_id,
+        name=body.name,
+        description=body.description,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{offering_id}/retire",
+    summary="Retire an offering",
+    description="A retired offering is not offered: no opportunity names it, none is won on it.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "offering_id",
-    "/reinstate",
-    "Reinstate a retired offering",
-    WithReason,
-    lambda a, c, oid, b, v: a.reinstate_offering(c, oid, reason=b.reason, expected_version=v),
-    "A seasonal lane resumes under the same product.",
+def retire(
+    offering_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.retire_offering(
+        context(request, staff, body), offering_id, reason=body.reason, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{offering_id}/reinstate",
+    summary="Reinstate a retired offering",
+    description="A seasonal lane resumes under the same product.",
+    responses=COMMAND_ERRORS,
 )
+def reinstate(
+    offering_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(PRODUCT))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.reinstate_offering(
+        context(request, staff, body), offering_id, reason=body.reason, expected_version=expected
+    )
+    return accepted(response, result)
 
 
 @router.get(
@@ -171,10 +211,11 @@ aggregate_command(
     summary="List service offerings",
     response_model=OfferingPage,
     responses=responses(401, 422, 503),
+    dependencies=[fresh(READ_MODEL)],
 )
 def offerings(
-    _: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    conn: Reads,
     status: OfferingStatus | None = None,
     mode: TransportMode | None = None,
     service_level: ServiceLevel | None = None,
@@ -186,12 +227,9 @@ def offerings(
         str | None,
         Query(max_length=200, pattern=r"^[^\x00]*$", description="Part of the destination"),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> OfferingPage:
-    fresh_enough(conn, READ_MODEL, min_position, wait)
     rows, next_cursor = list_offerings(
         conn,
         OfferingFilter(
@@ -212,18 +250,15 @@ def offerings(
     summary="One service offering",
     response_model=Offering,
     responses=responses(401, 404, 422, 503),
+    dependencies=[fresh(READ_MODEL)],
 )
 def offering(
     offering_id: UUID,
-    _: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    conn: Reads,
     response: Response,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> Offering:
-    fresh_enough(conn, READ_MODEL, min_position, wait)
-    row = get_offering(conn, offering_id)
-    if row is None:
-        raise HTTPException(404, f"no service offering with id {offering_id}")
-    response.headers["ETag"] = f'"{row["version"]}"'
+    row = found(
+        get_offering(conn, offering_id), response, f"no service offering with id {offering_id}"
+    )
     return Offering.model_validate(row)

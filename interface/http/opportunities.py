@@ -3,63 +3,51 @@ prospects and targets, moved through the business-process stages (generation, tr
 control, implementation; evaluation after the win), won or lost, and read back as a
 filterable list."""
 
-# No `from __future__ import annotations` here: FastAPI reads the body types of the
-# generated command endpoints from their annotations at run time.
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from application.tokens import StaffMember
 from domain.opportunity import LossReason, OpportunityStatus, Stage
-from interface.http.commands import accepted, aggregate_command
+from interface.http.commands import COMMAND_ERRORS, accepted
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
-    MinPosition,
-    Staff,
-    Wait,
+    ExpectedVersion,
+    Reads,
+    ServicesDep,
     context,
-    fresh_enough,
-    read_connection,
+    fresh,
     scoped_branch,
-    services,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
-from projections.opportunities import (
+from interface.http.exports import EXPORTABLE, ExportAs, exported
+from interface.http.fields import Currency, Rating, Text, amount
+from interface.http.permissions import READ, WORK
+from interface.http.reads import Cursor, Limit, NextCursor, found
+from interface.http.routing import OneTripRoute
+from projections.opportunities.queries import (
     OPPORTUNITY_READ_MODELS,
     OpportunityFilter,
     get_opportunity,
     list_opportunities,
 )
-from projections.queries import ReadConnection
 
-router = APIRouter(prefix="/v1/opportunities", tags=["opportunities"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/opportunities", tags=["opportunities"])
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-Currency = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. USD", examples=["USD"])
-]
-Money = Annotated[
-    Decimal,
-    Field(
-        gt=0,
-        le=Decimal("1000000000000"),
-        decimal_places=2,
-        description="The business expected over the deal's term, as a string or a number",
-        examples=["240000.00"],
-    ),
-]
+Money = Annotated[Decimal, amount("The business expected over the deal's term", "240000.00")]
 Probability = Annotated[
     Decimal,
     Field(ge=0, le=1, decimal_places=4, description="Chance of winning, 0 to 1", examples=["0.3"]),
 ]
-Rating = Annotated[int, Field(ge=1, le=5)]
 MAX_COMPETITORS = 20
 
 
@@ -156,7 +144,7 @@ class Opportunity(BaseModel):
 
 class OpportunityPage(BaseModel):
     items: list[Opportunity]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end")
+    next_cursor: NextCursor
 
 
 @router.post(
@@ -167,17 +155,17 @@ class OpportunityPage(BaseModel):
     "generation stage. Unknown relationship, offering or competitor: 422 on its field; a "
     "relationship of another kind, a retired offering, a relationship that is no "
     "competitor: 409.",
-    response_model=CommandAccepted,
     responses=responses(401, 409, 422),
 )
 def identify(
     body: IdentifyOpportunity,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.identify_opportunity(
-        context(s, staff, body),
+    result = s.app.sales.identify_opportunity(
+        context(request, staff, body),
         relationship_id=body.relationship_id,
         title=body.title,
         offering_id=body.offering_id,
@@ -191,123 +179,241 @@ def identify(
     return accepted(response, result)
 
 
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/advance",
-    "Advance to the next stage",
-    Advance,
-    lambda a, c, oid, b, v: a.advance_opportunity(
-        c, oid, to_stage=b.to_stage, note=b.note, expected_version=v
-    ),
-    "One stage at a time, up to implementation; the evaluation follows the win.",
+@router.post(
+    "/{opportunity_id}/advance",
+    summary="Advance to the next stage",
+    description="One stage at a time, up to implementation; the evaluation follows the win.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/step-back",
-    "Step back to the stage before",
-    StepBack,
-    lambda a, c, oid, b, v: a.step_back_opportunity(
-        c, oid, to_stage=b.to_stage, reason=b.reason, expected_version=v
-    ),
-    "One stage back, saying why (the customer reopens its requirements during control).",
-)
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/revise-value",
-    "Revise the expected value",
-    ReviseValue,
-    lambda a, c, oid, b, v: a.revise_expected_value(
-        c, oid, amount=b.amount, currency=b.currency, reason=b.reason, expected_version=v
-    ),
-    "While the opportunity is open.",
-)
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/revise-probability",
-    "Revise the probability of winning",
-    ReviseProbability,
-    lambda a, c, oid, b, v: a.revise_probability(
-        c, oid, probability=b.probability, reason=b.reason, expected_version=v
-    ),
-    "While the opportunity is open.",
-)
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/change-offering",
-    "Offer another service",
-    ChangeOffering,
-    lambda a, c, oid, b, v: a.change_opportunity_offering(
-        c, oid, offering_id=b.offering_id, reason=b.reason, expected_version=v
-    ),
-    "Sea instead of air, say; only an active offering.",
-)
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/involve-competitor",
-    "A competitor enters the running",
-    InvolveCompetitor,
-    lambda a, c, oid, b, v: a.involve_competitor(
-        c, oid, competitor_id=b.competitor_id, expected_version=v
-    ),
-)
+def advance(
+    opportunity_id: UUID,
+    body: Advance,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.advance_opportunity(
+        context(request, staff, body),
+        opportunity_id,
+        to_stage=body.to_stage,
+        note=body.note,
+        expected_version=expected,
+    )
+    return accepted(response, result)
 
 
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/won",
-    "Won",
-    Won,
-    lambda a, c, oid, b, v: a.mark_opportunity_won(c, oid, note=b.note, expected_version=v),
-    "Only at implementation, with the offering still active. A prospect or target becomes a "
-    "customer by its first business, recorded on the relationship right after the win (same "
-    "correlation id, the win as its cause); `position` is then that event's, so a read with "
+@router.post(
+    "/{opportunity_id}/step-back",
+    summary="Step back to the stage before",
+    description="One stage back, saying why (the customer reopens its requirements during "
+    "control).",
+    responses=COMMAND_ERRORS,
+)
+def step_back(
+    opportunity_id: UUID,
+    body: StepBack,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.step_back_opportunity(
+        context(request, staff, body),
+        opportunity_id,
+        to_stage=body.to_stage,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/revise-value",
+    summary="Revise the expected value",
+    description="While the opportunity is open.",
+    responses=COMMAND_ERRORS,
+)
+def revise_value(
+    opportunity_id: UUID,
+    body: ReviseValue,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.revise_expected_value(
+        context(request, staff, body),
+        opportunity_id,
+        amount=body.amount,
+        currency=body.currency,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/revise-probability",
+    summary="Revise the probability of winning",
+    description="While the opportunity is open.",
+    responses=COMMAND_ERRORS,
+)
+def revise_probability(
+    opportunity_id: UUID,
+    body: ReviseProbability,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.revise_probability(
+        context(request, staff, body),
+        opportunity_id,
+        probability=body.probability,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/change-offering",
+    summary="Offer another service",
+    description="Sea instead of air, say; only an active offering.",
+    responses=COMMAND_ERRORS,
+)
+def change_offering(
+    opportunity_id: UUID,
+    body: ChangeOffering,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.change_opportunity_offering(
+        context(request, staff, body),
+        opportunity_id,
+        offering_id=body.offering_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/involve-competitor",
+    summary="A competitor enters the running",
+    responses=COMMAND_ERRORS,
+)
+def involve_competitor(
+    opportunity_id: UUID,
+    body: InvolveCompetitor,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.involve_competitor(
+        context(request, staff, body),
+        opportunity_id,
+        competitor_id=body.competitor_id,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/won",
+    summary="Won",
+    description="Only at implementation, with the offering still active. A prospect or target "
+    "becomes a customer by its first business, recorded on the relationship right after the win "
+    "(same correlation id, the win as its cause); `position` is then that event's, so a read with "
     "it as `min_position` shows the new customer too.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/lost",
-    "Lost",
-    Lost,
-    lambda a, c, oid, b, v: a.mark_opportunity_lost(
-        c,
-        oid,
-        reason=b.reason,
-        explanation=b.explanation,
-        competitor_id=b.competitor_id,
-        expected_version=v,
-    ),
-    "At any open stage, with the reason and, if one won it, the competitor.",
+def won(
+    opportunity_id: UUID,
+    body: Won,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.mark_opportunity_won(
+        context(request, staff, body), opportunity_id, note=body.note, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/lost",
+    summary="Lost",
+    description="At any open stage, with the reason and, if one won it, the competitor.",
+    responses=COMMAND_ERRORS,
 )
-aggregate_command(
-    router,
-    "opportunity_id",
-    "/evaluate",
-    "Evaluate the won business (业务评价)",
-    Evaluate,
-    lambda a, c, oid, b, v: a.evaluate_opportunity(
-        c, oid, rating=b.rating, remarks=b.remarks, expected_version=v
-    ),
-    "Once, after the win; it closes the opportunity's business.",
+def lost(
+    opportunity_id: UUID,
+    body: Lost,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.mark_opportunity_lost(
+        context(request, staff, body),
+        opportunity_id,
+        reason=body.reason,
+        explanation=body.explanation,
+        competitor_id=body.competitor_id,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{opportunity_id}/evaluate",
+    summary="Evaluate the won business (业务评价)",
+    description="Once, after the win; it closes the opportunity's business.",
+    responses=COMMAND_ERRORS,
 )
+def evaluate(
+    opportunity_id: UUID,
+    body: Evaluate,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.sales.evaluate_opportunity(
+        context(request, staff, body),
+        opportunity_id,
+        rating=body.rating,
+        remarks=body.remarks,
+        expected_version=expected,
+    )
+    return accepted(response, result)
 
 
 @router.get(
     "",
     summary="List opportunities",
     response_model=OpportunityPage,
-    responses=responses(401, 403, 422, 503),
+    responses={**responses(401, 403, 422, 503), **EXPORTABLE},
+    dependencies=[fresh(*OPPORTUNITY_READ_MODELS)],
 )
 def opportunities(
-    staff: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    staff: Annotated[StaffMember, Depends(Allowed(READ))],
+    conn: Reads,
     relationship_id: UUID | None = None,
     stage: Stage | None = None,
     status: OpportunityStatus | None = None,
@@ -317,12 +423,12 @@ def opportunities(
     ] = None,
     offering_id: UUID | None = None,
     competitor_id: Annotated[UUID | None, Query(description="A competitor involved")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
-) -> OpportunityPage:
-    fresh_enough(conn, OPPORTUNITY_READ_MODELS, min_position, wait)
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    export: ExportAs = None,
+) -> OpportunityPage | Response:
+    if export is not None:
+        return exported(export, "opportunities", Opportunity, opportunities, locals())
     rows, next_cursor = list_opportunities(
         conn,
         OpportunityFilter(
@@ -346,18 +452,15 @@ def opportunities(
     summary="One opportunity",
     response_model=Opportunity,
     responses=responses(401, 404, 422, 503),
+    dependencies=[fresh(*OPPORTUNITY_READ_MODELS)],
 )
 def opportunity(
     opportunity_id: UUID,
-    _: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
+    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    conn: Reads,
     response: Response,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
 ) -> Opportunity:
-    fresh_enough(conn, OPPORTUNITY_READ_MODELS, min_position, wait)
-    row = get_opportunity(conn, opportunity_id)
-    if row is None:
-        raise HTTPException(404, f"no opportunity with id {opportunity_id}")
-    response.headers["ETag"] = f'"{row["version"]}"'
+    row = found(
+        get_opportunity(conn, opportunity_id), response, f"no opportunity with id {opportunity_id}"
+    )
     return Opportunity.model_validate(row)

@@ -1,61 +1,42 @@
-"""/v1/relationships: register and work customer relationships; read account status.
+"""/v1/relationships: register and work customer relationships (their account status is
+read in ``relationship_reads``).
 
 Commands answer with the aggregate's new version (also as ``ETag``) and the log position
-of the last event; reads take ``min_position`` to see their own writes.
+of the last event.
 """
 
-# No `from __future__ import annotations` here: FastAPI reads the body types of the
-# generated command endpoints from their annotations at run time.
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import Field
 
+from application.tokens import StaffMember
 from domain.relationship import (
     CareActionKind,
     Channel,
     Direction,
-    Lifecycle,
     RelationshipKind,
 )
-from interface.http.commands import COMMAND_ERRORS, Handler, accepted, aggregate_command
+from interface.http.commands import COMMAND_ERRORS, WithReason, accepted
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
     ExpectedVersion,
-    MinPosition,
-    NoNul,
-    Staff,
-    Wait,
+    ServicesDep,
     context,
-    fresh_enough,
-    read_connection,
-    scoped_branch,
-    services,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
-from projections.queries import (
-    ACCOUNT_READ_MODELS,
-    AccountFilter,
-    ReadConnection,
-    get_account,
-    list_accounts,
-)
-from projections.value_queries import MODEL_HORIZON_WEEKS, with_model_value
+from interface.http.fields import Name, Reason, Short, StaffId, Text
+from interface.http.permissions import WORK
+from interface.http.routing import OneTripRoute
 
-router = APIRouter(prefix="/v1/relationships", tags=["relationships"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/relationships", tags=["relationships"])
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Short = Annotated[str, Field(min_length=1, max_length=80)]
-Reason = Annotated[str, Field(min_length=1, max_length=200)]
-StaffId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 ContactId = Annotated[str, Field(min_length=1, max_length=64)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 # --- request bodies ----------------------------------------------------------------------
@@ -73,10 +54,6 @@ class RegisterRelationship(CommandMeta):
 
 class Rename(CommandMeta):
     name: Name
-
-
-class WithReason(CommandMeta):
-    reason: Reason
 
 
 class FirstBusiness(CommandMeta):
@@ -135,62 +112,6 @@ class RecordCare(CommandMeta):
     care_id: UUID | None = None
 
 
-# --- read models -------------------------------------------------------------------------
-
-
-class AccountStatus(BaseModel):
-    relationship_id: UUID
-    name: str
-    kind: RelationshipKind
-    lifecycle: Lifecycle
-    industry: str
-    key_account: bool
-    region: str
-    branch: str
-    field_rep: str | None
-    office_rep: str | None
-    contact_count: int
-    last_interaction_at: datetime | None
-    last_interaction_channel: Channel | None
-    interactions_last_90_days: int
-    care_action_count: int
-    shipments_in_flight: int = Field(description="Booked or in transit, not yet delivered")
-    open_incidents: int
-    open_claims: int
-    compensation_paid: dict[str, Decimal] = Field(
-        description="Compensation paid to this customer, per currency"
-    )
-    realised_value: dict[str, Decimal] = Field(
-        description="既成价值: revenue of its delivered shipments (invoiced, else quoted), "
-        "per currency"
-    )
-    potential_value: dict[str, Decimal] = Field(
-        description="潜在价值: its weighted open pipeline (expected value × probability), "
-        "per currency"
-    )
-    model_value: dict[str, Decimal] = Field(
-        description=f"模型价值: revenue expected in the next {MODEL_HORIZON_WEEKS:g} weeks "
-        "(BG/NBD × Gamma-Gamma), per currency it has bought in"
-    )
-    model_value_as_of: date | None = Field(
-        description="The day the model value is for; null while the models are first fitted"
-    )
-    open_opportunities: int
-    open_cases: int
-    sla_breaches: int = Field(
-        description="Service cases with a breached SLA, open or opened in the last 90 days"
-    )
-    registered_at: datetime
-    version: int
-    position: int = Field(description="Log position of the last event applied to this row")
-    updated_at: datetime = Field(description="When the last event applied was recorded")
-
-
-class AccountPage(BaseModel):
-    items: list[AccountStatus]
-    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at end")
-
-
 # --- commands ----------------------------------------------------------------------------
 
 
@@ -198,17 +119,17 @@ class AccountPage(BaseModel):
     "",
     status_code=201,
     summary="Register a relationship",
-    response_model=CommandAccepted,
     responses=responses(401, 409, 422),
 )
 def register(
     body: RegisterRelationship,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.register_relationship(
-        context(s, staff, body),
+    result = s.app.relationships.register_relationship(
+        context(request, staff, body),
         name=body.name,
         kind=body.kind,
         industry=body.industry,
@@ -221,139 +142,366 @@ def register(
     return accepted(response, result)
 
 
-def _command(path: str, summary: str, body_type: type[CommandMeta], handler: Handler) -> None:
-    aggregate_command(router, "relationship_id", path, summary, body_type, handler)
+@router.post("/{relationship_id}/rename", summary="Rename", responses=COMMAND_ERRORS)
+def rename(
+    relationship_id: UUID,
+    body: Rename,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.rename_relationship(
+        context(request, staff, body), relationship_id, name=body.name, expected_version=expected
+    )
+    return accepted(response, result)
 
 
-_command(
-    "/rename",
-    "Rename",
-    Rename,
-    lambda a, c, r, b, v: a.rename_relationship(c, r, name=b.name, expected_version=v),
+@router.post(
+    "/{relationship_id}/qualify", summary="Qualify a prospect as a target", responses=COMMAND_ERRORS
 )
-_command(
-    "/qualify",
-    "Qualify a prospect as a target",
-    WithReason,
-    lambda a, c, r, b, v: a.qualify_as_target(c, r, reason=b.reason, expected_version=v),
+def qualify(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.qualify_as_target(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/return-to-prospect",
+    summary="Return a target to prospect",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/return-to-prospect",
-    "Return a target to prospect",
-    WithReason,
-    lambda a, c, r, b, v: a.return_to_prospect(c, r, reason=b.reason, expected_version=v),
+def return_to_prospect(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.return_to_prospect(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/first-business",
+    summary="Record first business: a prospect or target becomes a customer",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/first-business",
-    "Record first business: a prospect or target becomes a customer",
-    FirstBusiness,
-    lambda a, c, r, b, v: a.record_first_business(c, r, reference=b.reference, expected_version=v),
+def first_business(
+    relationship_id: UUID,
+    body: FirstBusiness,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.record_first_business(
+        context(request, staff, body),
+        relationship_id,
+        reference=body.reference,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/mark-dormant", summary="Mark a customer dormant", responses=COMMAND_ERRORS
 )
-_command(
-    "/mark-dormant",
-    "Mark a customer dormant",
-    WithReason,
-    lambda a, c, r, b, v: a.mark_dormant(c, r, reason=b.reason, expected_version=v),
+def mark_dormant(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.mark_dormant(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/reactivate",
+    summary="Reactivate a dormant customer",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/reactivate",
-    "Reactivate a dormant customer",
-    WithReason,
-    lambda a, c, r, b, v: a.reactivate(c, r, reason=b.reason, expected_version=v),
+def reactivate(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.reactivate(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/mark-lost", summary="Mark a customer lost", responses=COMMAND_ERRORS
 )
-_command(
-    "/mark-lost",
-    "Mark a customer lost",
-    MarkLost,
-    lambda a, c, r, b, v: a.mark_lost(
-        c, r, reason=b.reason, lost_to_competitor_id=b.lost_to_competitor_id, expected_version=v
-    ),
+def mark_lost(
+    relationship_id: UUID,
+    body: MarkLost,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.mark_lost(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        lost_to_competitor_id=body.lost_to_competitor_id,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/win-back", summary="Win back a lost customer", responses=COMMAND_ERRORS
 )
-_command(
-    "/win-back",
-    "Win back a lost customer",
-    WithReason,
-    lambda a, c, r, b, v: a.win_back(c, r, reason=b.reason, expected_version=v),
+def win_back(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.win_back(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/change-industry", summary="Change the industry", responses=COMMAND_ERRORS
 )
-_command(
-    "/change-industry",
-    "Change the industry",
-    ChangeIndustry,
-    lambda a, c, r, b, v: a.change_industry(c, r, industry=b.industry, expected_version=v),
+def change_industry(
+    relationship_id: UUID,
+    body: ChangeIndustry,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.change_industry(
+        context(request, staff, body),
+        relationship_id,
+        industry=body.industry,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/designate-key-account",
+    summary="Designate as key account (行业大客户)",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/designate-key-account",
-    "Designate as key account (行业大客户)",
-    WithReason,
-    lambda a, c, r, b, v: a.designate_key_account(c, r, reason=b.reason, expected_version=v),
+def designate_key_account(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.designate_key_account(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/withdraw-key-account",
+    summary="Withdraw the key-account designation",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/withdraw-key-account",
-    "Withdraw the key-account designation",
-    WithReason,
-    lambda a, c, r, b, v: a.withdraw_key_account(c, r, reason=b.reason, expected_version=v),
+def withdraw_key_account(
+    relationship_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.withdraw_key_account(
+        context(request, staff, body),
+        relationship_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/move-to-branch",
+    summary="Move to another region and branch (分支店)",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/move-to-branch",
-    "Move to another region and branch (分支店)",
-    MoveToBranch,
-    lambda a, c, r, b, v: a.move_to_branch(
-        c, r, region=b.region, branch=b.branch, expected_version=v
-    ),
+def move_to_branch(
+    relationship_id: UUID,
+    body: MoveToBranch,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.move_to_branch(
+        context(request, staff, body),
+        relationship_id,
+        region=body.region,
+        branch=body.branch,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/assign-team",
+    summary="Assign the account team (field rep and office rep)",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/assign-team",
-    "Assign the account team (field rep and office rep)",
-    AssignTeam,
-    lambda a, c, r, b, v: a.assign_account_team(
-        c, r, field_rep=b.field_rep, office_rep=b.office_rep, expected_version=v
-    ),
+def assign_team(
+    relationship_id: UUID,
+    body: AssignTeam,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.assign_account_team(
+        context(request, staff, body),
+        relationship_id,
+        field_rep=body.field_rep,
+        office_rep=body.office_rep,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post("/{relationship_id}/contacts", summary="Add a contact", responses=COMMAND_ERRORS)
+def contacts(
+    relationship_id: UUID,
+    body: AddContact,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.add_contact(
+        context(request, staff, body),
+        relationship_id,
+        contact_id=body.contact_id,
+        name=body.name,
+        title=body.title,
+        phone=body.phone,
+        email=body.email,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/interactions",
+    summary="Log an interaction (visit, call, email, meeting, message, portal)",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/contacts",
-    "Add a contact",
-    AddContact,
-    lambda a, c, r, b, v: a.add_contact(
-        c,
-        r,
-        contact_id=b.contact_id,
-        name=b.name,
-        title=b.title,
-        phone=b.phone,
-        email=b.email,
-        expected_version=v,
-    ),
+def interactions(
+    relationship_id: UUID,
+    body: LogInteraction,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.log_interaction(
+        context(request, staff, body),
+        relationship_id,
+        interaction_id=body.interaction_id or uuid4(),
+        channel=body.channel,
+        direction=body.direction,
+        summary=body.summary,
+        staff=body.staff,
+        contact_id=body.contact_id,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{relationship_id}/care-actions",
+    summary="Record a customer-care action (客户关怀)",
+    responses=COMMAND_ERRORS,
 )
-_command(
-    "/interactions",
-    "Log an interaction (visit, call, email, meeting, message, portal)",
-    LogInteraction,
-    lambda a, c, r, b, v: a.log_interaction(
-        c,
-        r,
-        interaction_id=b.interaction_id or uuid4(),
-        channel=b.channel,
-        direction=b.direction,
-        summary=b.summary,
-        staff=b.staff,
-        contact_id=b.contact_id,
-        expected_version=v,
-    ),
-)
-_command(
-    "/care-actions",
-    "Record a customer-care action (客户关怀)",
-    RecordCare,
-    lambda a, c, r, b, v: a.record_customer_care(
-        c,
-        r,
-        care_id=b.care_id or uuid4(),
-        care_kind=b.care_kind,
-        note=b.note,
-        staff=b.staff,
-        expected_version=v,
-    ),
-)
+def care_actions(
+    relationship_id: UUID,
+    body: RecordCare,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.record_customer_care(
+        context(request, staff, body),
+        relationship_id,
+        care_id=body.care_id or uuid4(),
+        care_kind=body.care_kind,
+        note=body.note,
+        staff=body.staff,
+        expected_version=expected,
+    )
+    return accepted(response, result)
 
 
 ContactPath = Annotated[str, Path(min_length=1, max_length=64)]
@@ -362,20 +510,20 @@ ContactPath = Annotated[str, Path(min_length=1, max_length=64)]
 @router.post(
     "/{relationship_id}/contacts/{contact_id}/change",
     summary="Change a contact",
-    response_model=CommandAccepted,
     responses=COMMAND_ERRORS,
 )
 def change_contact(
     relationship_id: UUID,
     contact_id: ContactPath,
     body: ChangeContact,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
     expected: ExpectedVersion,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.change_contact(
-        context(s, staff, body),
+    result = s.app.relationships.change_contact(
+        context(request, staff, body),
         relationship_id,
         contact_id=contact_id,
         name=body.name,
@@ -390,91 +538,22 @@ def change_contact(
 @router.post(
     "/{relationship_id}/contacts/{contact_id}/remove",
     summary="Remove a contact",
-    response_model=CommandAccepted,
     responses=COMMAND_ERRORS,
 )
 def remove_contact(
     relationship_id: UUID,
     contact_id: ContactPath,
     body: CommandMeta,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
     expected: ExpectedVersion,
     response: Response,
 ) -> CommandAccepted:
-    result = s.app.remove_contact(
-        context(s, staff, body), relationship_id, contact_id=contact_id, expected_version=expected
+    result = s.app.relationships.remove_contact(
+        context(request, staff, body),
+        relationship_id,
+        contact_id=contact_id,
+        expected_version=expected,
     )
     return accepted(response, result)
-
-
-# --- reads -------------------------------------------------------------------------------
-
-
-@router.get(
-    "",
-    summary="List account status",
-    response_model=AccountPage,
-    responses=responses(401, 422, 503),
-)
-def list_relationships(
-    staff: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
-    s: Annotated[Services, Depends(services)],
-    kind: RelationshipKind | None = None,
-    lifecycle: Lifecycle | None = None,
-    branch: Annotated[str | None, Query(max_length=80), NoNul] = None,
-    region: Annotated[str | None, Query(max_length=80), NoNul] = None,
-    industry: Annotated[str | None, Query(max_length=80), NoNul] = None,
-    key_account: bool | None = None,
-    team_member: Annotated[
-        str | None, Query(max_length=64, description="Field or office rep"), NoNul
-    ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
-) -> AccountPage:
-    fresh_enough(conn, ACCOUNT_READ_MODELS, min_position, wait)
-    rows, next_cursor = list_accounts(
-        conn,
-        AccountFilter(
-            kind=kind,
-            lifecycle=lifecycle,
-            branch=scoped_branch(staff, branch),
-            region=region,
-            industry=industry,
-            key_account=key_account,
-            team_member=team_member,
-        ),
-        limit=limit,
-        cursor=cursor,
-    )
-    rows = with_model_value(rows, s.value_models().latest(conn))
-    return AccountPage(
-        items=[AccountStatus.model_validate(r) for r in rows], next_cursor=next_cursor
-    )
-
-
-@router.get(
-    "/{relationship_id}",
-    summary="Account status of one relationship",
-    response_model=AccountStatus,
-    responses=responses(401, 404, 422, 503),
-)
-def get_relationship(
-    relationship_id: UUID,
-    _: Staff,
-    conn: Annotated[ReadConnection, Depends(read_connection)],
-    s: Annotated[Services, Depends(services)],
-    response: Response,
-    min_position: MinPosition = None,
-    wait: Wait = 2.0,
-) -> AccountStatus:
-    fresh_enough(conn, ACCOUNT_READ_MODELS, min_position, wait)
-    row = get_account(conn, relationship_id)
-    if row is None:
-        raise HTTPException(404, f"no relationship with id {relationship_id}")
-    response.headers["ETag"] = f'"{row["version"]}"'
-    [status] = with_model_value([row], s.value_models().latest(conn))
-    return AccountStatus.model_validate(status)

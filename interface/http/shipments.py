@@ -1,94 +1,64 @@
-"""/v1/shipments: book shipments and work them under full-chain responsibility (全程负责制).
+"""/v1/shipments: book shipments and work their chain of links under full-chain
+responsibility (全程负责制), to delivery and the customer's evaluation.
 
-Commands only; the responsibility audit reads shipments. Every command answers with the
-shipment's new version (also as ``ETag``) and the log position of its last event. The
-business time of a command — when a link started, custody passed, the goods were delivered,
-an incident was discovered, the customer's claim arrived — is its ``occurred_at``.
+Commands only; the responsibility audit reads shipments (``shipment_reads``). A shipment's
+charges, incidents and claims are commanded in ``shipment_charges``, ``shipment_incidents``
+and ``shipment_claims``, with the field types and shared bodies of this module. Every
+command answers with the shipment's new version (also as ``ETag``) and the log position of
+its last event. The business time of a command — when a link started, custody passed, the
+goods were delivered, an incident was discovered, the customer's claim arrived — is its
+``occurred_at``.
 """
 
-# No `from __future__ import annotations` here: FastAPI reads the body types of the
-# generated command endpoints from their annotations at run time.
+# No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
-import inspect
-from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
-from functools import partial
-from typing import Annotated, Any, Self
-from uuid import UUID, uuid4
+from typing import Annotated, Self
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from application.service import CommandResult, Fullchain
-from domain.base import CommandContext
+from application.tokens import StaffMember
+from application.visibility import links_run_by
+from domain.cargo_conditions import CargoConditions, CargoObservation, DangerousGoods
+from domain.costs import Money
 from domain.liability import LiabilityRegime, TransportMode
 from domain.shipment import (
     Cargo,
     Charges,
     Condition,
+    Handover,
     IncidentKind,
     LinkFunction,
     LinkPlan,
+    LinkStatus,
     Party,
     PartyKind,
-    ResponsibilityBasis,
+    ResponsibilityStatus,
 )
-from interface.http.commands import COMMAND_ERRORS, accepted
+from interface.http.commands import COMMAND_ERRORS, WithReason, accepted
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
     ExpectedVersion,
-    Staff,
+    ServicesDep,
     context,
-    services,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
+from interface.http.fields import Currency, Name, Rating, Reason, Short, Text, amount
+from interface.http.permissions import HANDOVERS, LINKS, WORK
+from interface.http.routing import OneTripRoute
 
-router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/shipments", tags=["shipments"])
 
-Short = Annotated[str, Field(min_length=1, max_length=80)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Reason = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Signatory = Annotated[str, Field(min_length=1, max_length=120)]
-Currency = Annotated[
-    str, Field(pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. USD", examples=["USD"])
-]
-Money = Annotated[
-    Decimal,
-    Field(
-        gt=0,
-        le=Decimal("1000000000000"),
-        decimal_places=2,
-        description="An amount in the claim's currency, as a string or a number",
-        examples=["24000.00"],
-    ),
-]
-SdrRate = Annotated[
-    Decimal,
-    Field(
-        gt=0,
-        le=Decimal("100000"),
-        decimal_places=6,
-        description="Units of the claim's currency per SDR on the day that counts",
-        examples=["1.33"],
-    ),
-]
-Charge = Annotated[
-    Decimal,
-    Field(
-        gt=0,
-        le=Decimal("1000000000000"),
-        decimal_places=2,
-        description="What the customer is charged, as a string or a number",
-        examples=["9450.00"],
-    ),
-]
+Charge = Annotated[Decimal, amount("What the customer is charged", "9450.00")]
 Weight = Annotated[Decimal, Field(gt=0, le=Decimal("10000000"), decimal_places=3)]
 Packages = Annotated[int, Field(ge=1, le=1_000_000)]
 LinkNumber = Annotated[int, Field(ge=1, le=50, description="A link's place in the chain, from 1")]
-Rating = Annotated[int, Field(ge=1, le=5)]
 
 MAX_LINKS = 50
 
@@ -122,10 +92,22 @@ class PartyIn(BaseModel):
         return Party.our_branch(self.branch)
 
 
+class LinkCostIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[Decimal, amount("What the link's party charges us", "1820.00")]
+    currency: Currency
+
+
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    function: LinkFunction
+    function: LinkFunction = Field(
+        description="What the link does: pickup, main carriage, transshipment and delivery move "
+        "the goods; customs, warehousing, loading/unloading (装卸), handling (搬运), packaging "
+        "and distribution processing hold them at a place; logistics information (物流信息) "
+        "never holds them (custody passes over it; it cannot be the first or last link)"
+    )
     party: PartyIn
     planned_start: AwareDatetime
     planned_end: AwareDatetime
@@ -137,6 +119,109 @@ class LinkIn(BaseModel):
         description="Default: the mode's convention for main carriage and transshipment, "
         "company terms for everything else",
     )
+    cost: LinkCostIn | None = Field(
+        None, description="What the link's party charges us, as agreed (its planned cost)"
+    )
+
+
+# --- cargo conditions (货物特殊性/储存条件) and what a handover observed of them ---
+
+Celsius = Annotated[
+    Decimal,
+    Field(ge=-100, le=100, decimal_places=1, description="°C, to a tenth", examples=["2.0"]),
+]
+
+
+class DangerousGoodsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    un_number: Annotated[str, Field(min_length=1, max_length=8, examples=["3481"])] = Field(
+        description="The UN number: four digits, with or without the UN prefix"
+    )
+    hazard_class: Annotated[str, Field(min_length=1, max_length=4, examples=["9"])] = Field(
+        description="The UN hazard class, with its division where the class has divisions: "
+        "1.1–1.6, 2.1–2.3, 3, 4.1–4.3, 5.1–5.2, 6.1–6.2, 7, 8, 9"
+    )
+
+
+class CargoConditionsIn(BaseModel):
+    """What every link holding the goods must honour; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature_min_c: Celsius | None = Field(None, description="The lowest temperature, °C")
+    temperature_max_c: Celsius | None = Field(None, description="The highest temperature, °C")
+    dangerous_goods: DangerousGoodsIn | None = None
+    fragile: bool = False
+    high_value: bool = False
+
+    @classmethod
+    def of(cls, conditions: CargoConditions | None) -> "CargoConditionsIn | None":
+        if conditions is None:
+            return None
+        goods = conditions.dangerous_goods
+        return cls(
+            temperature_min_c=conditions.temperature_min_c,
+            temperature_max_c=conditions.temperature_max_c,
+            dangerous_goods=DangerousGoodsIn(
+                un_number=goods.un_number, hazard_class=goods.hazard_class
+            )
+            if goods
+            else None,
+            fragile=conditions.fragile,
+            high_value=conditions.high_value,
+        )
+
+    def conditions(self) -> CargoConditions:
+        goods = self.dangerous_goods
+        return CargoConditions(
+            self.temperature_min_c,
+            self.temperature_max_c,
+            DangerousGoods(goods.un_number, goods.hazard_class) if goods else None,
+            self.fragile,
+            self.high_value,
+        )
+
+
+class ObservedIn(BaseModel):
+    """What a handover observed of the goods against their conditions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature_c: Celsius | None = Field(None, description="Logged at the handover")
+    min_temperature_c: Celsius | None = Field(
+        None, description="The lowest logged while the link handing over held the goods"
+    )
+    max_temperature_c: Celsius | None = Field(
+        None, description="The highest logged while the link handing over held the goods"
+    )
+    packaging_intact: bool | None = Field(None, description="For fragile or dangerous goods")
+    seals_intact: bool | None = Field(None, description="For high-value goods")
+
+    @classmethod
+    def of(cls, observed: CargoObservation | None) -> "ObservedIn | None":
+        if observed is None:
+            return None
+        return cls(
+            temperature_c=observed.temperature_c,
+            min_temperature_c=observed.min_temperature_c,
+            max_temperature_c=observed.max_temperature_c,
+            packaging_intact=observed.packaging_intact,
+            seals_intact=observed.seals_intact,
+        )
+
+    def observation(self) -> CargoObservation:
+        return CargoObservation(
+            self.temperature_c,
+            self.min_temperature_c,
+            self.max_temperature_c,
+            self.packaging_intact,
+            self.seals_intact,
+        )
+
+
+def observation(observed: ObservedIn | None) -> CargoObservation | None:
+    return observed.observation() if observed is not None else None
 
 
 class CargoIn(BaseModel):
@@ -147,6 +232,9 @@ class CargoIn(BaseModel):
     gross_weight_kg: Weight
     declared_value: Annotated[Decimal, Field(ge=0, le=Decimal("1000000000000"), decimal_places=2)]
     currency: Currency
+    conditions: CargoConditionsIn | None = Field(
+        None, description="Its special character and storage conditions, if any"
+    )
 
 
 class ChargesIn(BaseModel):
@@ -192,6 +280,15 @@ class HandOver(CommandMeta):
     signed_by: Signatory
     reference: Short | None = Field(None, description="e.g. the air waybill or receipt number")
     remarks: Text | None = None
+    packages_affected: Packages | None = Field(
+        None, description="How many packages a damaged or short condition affects"
+    )
+    weight_affected_kg: Weight | None = Field(
+        None, description="The weight a damaged or short condition affects"
+    )
+    observed: ObservedIn | None = Field(
+        None, description="What was observed against the cargo's conditions"
+    )
 
 
 class ReportDelay(CommandMeta):
@@ -206,23 +303,15 @@ class Deliver(CommandMeta):
     signed_by: Signatory
     proof_of_delivery: Short
     remarks: Text | None = None
-
-
-class WithReason(CommandMeta):
-    reason: Reason
-
-
-class QuoteCharges(CommandMeta):
-    amount: Charge
-    currency: Currency
-
-
-class IssueInvoice(CommandMeta):
-    """``occurred_at`` is the invoice date."""
-
-    invoice_number: Short
-    amount: Charge
-    currency: Currency
+    packages_affected: Packages | None = Field(
+        None, description="How many packages a damaged or short condition affects"
+    )
+    weight_affected_kg: Weight | None = Field(
+        None, description="The weight a damaged or short condition affects"
+    )
+    observed: ObservedIn | None = Field(
+        None, description="What was observed against the cargo's conditions"
+    )
 
 
 class Evaluate(CommandMeta):
@@ -230,105 +319,22 @@ class Evaluate(CommandMeta):
     remarks: Text | None = None
 
 
-class ReportIncident(CommandMeta):
-    """``occurred_at`` is when the incident was discovered."""
-
-    link_sequence: LinkNumber = Field(description="The link at which it was found")
-    kind: IncidentKind
-    description: Text
-    packages_affected: Packages | None = None
-    weight_affected_kg: Weight | None = None
-    incident_id: UUID | None = Field(None, description="Chosen by the client; else generated")
-
-
-class RecordAction(CommandMeta):
-    action: Text
-    taken_by: Signatory | None = Field(None, description="Default: the caller")
-
-
-class AssignResponsibility(CommandMeta):
-    link_sequence: LinkNumber | None = Field(
-        None,
-        description="The responsible link. Omit it to take the shipment's proposal from its "
-        "custody history (with its basis)",
-    )
-    basis: ResponsibilityBasis | None = Field(
-        None, description="Required with link_sequence; arbitration is headquarters' only"
-    )
-    explanation: Text | None = Field(
-        None, description="Required with link_sequence; replaces the proposal's otherwise"
-    )
-
-
+# Accepting responsibility for an incident, closing a claim.
 class WithNote(CommandMeta):
     note: Text
 
 
-class Dispute(CommandMeta):
-    reason: Text
-
-
-class Arbitrate(CommandMeta):
-    link_sequence: LinkNumber = Field(description="The link finally responsible")
-    decision: Text
-
-
+# Resolving an incident. It stays in this module although only shipment_incidents sends it:
+# service cases have a Resolve too, so the API document names this one after its module
+# (interface__http__shipments__Resolve). A docstring would become its schema's description.
 class Resolve(CommandMeta):
     resolution: Text
-
-
-class FileClaim(CommandMeta):
-    """``occurred_at`` is the date of the customer's notice."""
-
-    incident_id: UUID
-    amount: Money
-    currency: Currency
-    claim_id: UUID | None = Field(None, description="Chosen by the client; else generated")
-
-
-class AssessLimit(CommandMeta):
-    sdr_rate: SdrRate
-
-
-class PayCompensation(CommandMeta):
-    amount: Money
-    payment_reference: Short
-
-
-class WithAmount(CommandMeta):
-    amount: Money
-
-
-class WaiveRecovery(CommandMeta):
-    reason: Text = Field(
-        description="Why we do not recover, e.g. goodwill towards the partner, or an amount "
-        "below the cost of pursuit"
-    )
-
-
-# --- answers -----------------------------------------------------------------------------
-
-
-class IncidentAccepted(CommandAccepted):
-    incident_id: UUID
-
-
-class ClaimAccepted(CommandAccepted):
-    claim_id: UUID
 
 
 # --- commands ----------------------------------------------------------------------------
 
 
-ServicesDep = Annotated[Services, Depends(services)]
-ShipmentId = Annotated[UUID, Path()]
 LinkSequence = Annotated[int, Path(ge=1, le=MAX_LINKS)]
-
-
-def _name(path: str) -> str:
-    for ch in "/-{}":
-        path = path.replace(ch, "_")
-    return "_".join(part for part in path.split("_") if part)
 
 
 @router.post(
@@ -339,12 +345,17 @@ def _name(path: str) -> str:
     "its charges if they are quoted. A prospect or target must first have its first business "
     "recorded on the relationship; every partner a link "
     "names must be a relationship of kind partner (unknown: 422, another kind: 409).",
-    response_model=CommandAccepted,
     responses=responses(401, 409, 422),
 )
-def book(body: BookShipment, staff: Staff, s: ServicesDep, response: Response) -> CommandAccepted:
-    result = s.app.book_shipment(
-        context(s, staff, body),
+def book(
+    body: BookShipment,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.book_shipment(
+        context(request, staff, body),
         customer_id=body.customer_id,
         reference=body.reference,
         origin=body.origin,
@@ -355,6 +366,7 @@ def book(body: BookShipment, staff: Staff, s: ServicesDep, response: Response) -
             gross_weight_kg=body.cargo.gross_weight_kg,
             declared_value=body.cargo.declared_value,
             currency=body.cargo.currency,
+            conditions=body.cargo.conditions.conditions() if body.cargo.conditions else None,
         ),
         links=[
             LinkPlan(
@@ -369,415 +381,380 @@ def book(body: BookShipment, staff: Staff, s: ServicesDep, response: Response) -
         ],
         charges=Charges(body.charges.amount, body.charges.currency) if body.charges else None,
         shipment_id=body.shipment_id,
+        link_costs={
+            sequence: Money(link.cost.amount, link.cost.currency)
+            for sequence, link in enumerate(body.links, 1)
+            if link.cost is not None
+        },
     )
     response.headers["Location"] = f"/v1/shipments/{result.aggregate_id}"
     return accepted(response, result)
 
 
-ShipmentHandler = Callable[[Fullchain, CommandContext, UUID, Any, int | None], CommandResult]
-MemberHandler = Callable[[Fullchain, CommandContext, UUID, Any, Any, int | None], CommandResult]
-
-
-def _command(
-    path: str,
-    summary: str,
-    body_type: type[CommandMeta],
-    handler: ShipmentHandler,
-    description: str | None = None,
-) -> None:
-    """A command on the shipment as a whole."""
-
-    def endpoint(
-        shipment_id: ShipmentId,
-        body: body_type,  # type: ignore[valid-type]
-        staff: Staff,
-        s: ServicesDep,
-        expected: ExpectedVersion,
-        response: Response,
-    ) -> CommandAccepted:
-        result = handler(s.app, context(s, staff, body), shipment_id, body, expected)
-        return accepted(response, result)
-
-    endpoint.__name__ = _name(path)
-    router.post(
-        "/{shipment_id}" + path,
-        summary=summary,
-        description=description or "",
-        response_model=CommandAccepted,
-        responses=COMMAND_ERRORS,
-    )(endpoint)
-
-
-def _member_command(
-    member: str,
-    id_name: str,
-    id_type: Any,
-    path: str,
-    summary: str,
-    body_type: type[CommandMeta],
-    handler: MemberHandler,
-    description: str | None = None,
-) -> None:
-    """A command on one member of the shipment: /{member}/{<id_name>}/..."""
-
-    def endpoint(**arguments: Any) -> CommandAccepted:
-        s: Services = arguments["s"]
-        body: CommandMeta = arguments["body"]
-        result = handler(
-            s.app,
-            context(s, arguments["staff"], body),
-            arguments["shipment_id"],
-            arguments[id_name],
-            body,
-            arguments["expected"],
-        )
-        return accepted(arguments["response"], result)
-
-    keyword = inspect.Parameter.KEYWORD_ONLY
-    endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
-        [
-            inspect.Parameter("shipment_id", keyword, annotation=ShipmentId),
-            inspect.Parameter(id_name, keyword, annotation=id_type),
-            inspect.Parameter("body", keyword, annotation=body_type),
-            inspect.Parameter("staff", keyword, annotation=Staff),
-            inspect.Parameter("s", keyword, annotation=ServicesDep),
-            inspect.Parameter("expected", keyword, annotation=ExpectedVersion),
-            inspect.Parameter("response", keyword, annotation=Response),
-        ],
-        return_annotation=CommandAccepted,
+@router.post(
+    "/{shipment_id}/links/{sequence}/replan",
+    summary="Replan a link that has not started",
+    responses=COMMAND_ERRORS,
+)
+def link_replan(
+    shipment_id: UUID,
+    sequence: LinkSequence,
+    body: ReplanLink,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.replan_link(
+        context(request, staff, body),
+        shipment_id,
+        sequence=sequence,
+        planned_start=body.planned_start,
+        planned_end=body.planned_end,
+        reason=body.reason,
+        expected_version=expected,
     )
-    endpoint.__name__ = f"{member.rstrip('s')}_{_name(path)}"
-    router.post(
-        f"/{{shipment_id}}/{member}/{{{id_name}}}{path}",
-        summary=summary,
-        description=description or "",
-        response_model=CommandAccepted,
-        responses=COMMAND_ERRORS,
-    )(endpoint)
-
-
-#: Commands on one link (by its sequence), one incident, one claim.
-_link_command = partial(_member_command, "links", "sequence", LinkSequence)
-_incident_command = partial(_member_command, "incidents", "incident_id", Annotated[UUID, Path()])
-_claim_command = partial(_member_command, "claims", "claim_id", Annotated[UUID, Path()])
-
-
-# --- the chain ---
-
-_link_command(
-    "/replan",
-    "Replan a link that has not started",
-    ReplanLink,
-    lambda a, c, sid, n, b, v: a.replan_link(
-        c,
-        sid,
-        sequence=n,
-        planned_start=b.planned_start,
-        planned_end=b.planned_end,
-        reason=b.reason,
-        expected_version=v,
-    ),
-)
-_link_command(
-    "/reassign",
-    "Reassign a link that has not started to another branch or partner",
-    ReassignLink,
-    lambda a, c, sid, n, b, v: a.reassign_link(
-        c, sid, sequence=n, party=b.party.party(), reason=b.reason, expected_version=v
-    ),
-)
-_link_command(
-    "/start",
-    "Start a link",
-    CommandMeta,
-    lambda a, c, sid, n, b, v: a.start_link(c, sid, sequence=n, expected_version=v),
-    "A link starts once the one before it has started; `occurred_at` is the start.",
-)
-_command(
-    "/handovers",
-    "Hand custody over to the next link",
-    HandOver,
-    lambda a, c, sid, b, v: a.hand_over(
-        c,
-        sid,
-        to_sequence=b.to_sequence,
-        condition=b.condition,
-        signed_by=b.signed_by,
-        reference=b.reference,
-        remarks=b.remarks,
-        expected_version=v,
-    ),
-    "Custody passes from the shipper to link 1, or from link k-1 to link k, at `occurred_at`; "
-    "the condition noted (good, damaged, short) points responsibility for later findings.",
-)
-_link_command(
-    "/complete",
-    "Complete a link",
-    CommandMeta,
-    lambda a, c, sid, n, b, v: a.complete_link(c, sid, sequence=n, expected_version=v),
-    "Links complete in order; the last one completes with the delivery.",
-)
-_link_command(
-    "/delays",
-    "Report a delay on a link, with a new estimate",
-    ReportDelay,
-    lambda a, c, sid, n, b, v: a.report_delay(
-        c, sid, sequence=n, estimated_end=b.estimated_end, reason=b.reason, expected_version=v
-    ),
-)
-_command(
-    "/deliver",
-    "Deliver to the consignee against proof of delivery",
-    Deliver,
-    lambda a, c, sid, b, v: a.deliver(
-        c,
-        sid,
-        condition=b.condition,
-        signed_by=b.signed_by,
-        proof_of_delivery=b.proof_of_delivery,
-        remarks=b.remarks,
-        expected_version=v,
-    ),
-    "The last link hands the goods to the consignee at `occurred_at`.",
-)
-_command(
-    "/cancel",
-    "Cancel a shipment before pickup",
-    WithReason,
-    lambda a, c, sid, b, v: a.cancel_shipment(c, sid, reason=b.reason, expected_version=v),
-)
-_command(
-    "/evaluate",
-    "Evaluate a delivered shipment (业务评价)",
-    Evaluate,
-    lambda a, c, sid, b, v: a.evaluate_shipment(
-        c, sid, rating=b.rating, remarks=b.remarks, expected_version=v
-    ),
-    "Once, after delivery; on time is derived from the last link's planned end.",
-)
-
-
-# --- charges ---
-
-_command(
-    "/charges",
-    "Quote the customer's charges",
-    QuoteCharges,
-    lambda a, c, sid, b, v: a.quote_charges(
-        c, sid, amount=b.amount, currency=b.currency, expected_version=v
-    ),
-    "Replaces the quote before it; until the goods are delivered.",
-)
-_command(
-    "/invoices",
-    "Invoice the customer",
-    IssueInvoice,
-    lambda a, c, sid, b, v: a.invoice_shipment(
-        c,
-        sid,
-        invoice_number=b.invoice_number,
-        amount=b.amount,
-        currency=b.currency,
-        expected_version=v,
-    ),
-    "At any time but after a cancellation; several invoices may be issued, each number once. "
-    "The invoiced amounts are the shipment's realised value.",
-)
-
-
-# --- incidents and responsibility ---
+    return accepted(response, result)
 
 
 @router.post(
-    "/{shipment_id}/incidents",
-    summary="Report an incident at a link",
-    description="Damage, loss, shortage, delay, contamination or a documentation error, "
-    "discovered at `occurred_at`. Goods incidents state the packages or the weight affected.",
-    response_model=IncidentAccepted,
+    "/{shipment_id}/links/{sequence}/reassign",
+    summary="Reassign a link that has not started to another branch or partner",
     responses=COMMAND_ERRORS,
 )
-def report_incident(
-    shipment_id: ShipmentId,
-    body: ReportIncident,
-    staff: Staff,
+def link_reassign(
+    shipment_id: UUID,
+    sequence: LinkSequence,
+    body: ReassignLink,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
     s: ServicesDep,
+    request: Request,
     expected: ExpectedVersion,
     response: Response,
-) -> IncidentAccepted:
-    incident_id = body.incident_id or uuid4()
-    result = s.app.report_incident(
-        context(s, staff, body),
+) -> CommandAccepted:
+    result = s.app.shipments.reassign_link(
+        context(request, staff, body),
         shipment_id,
-        incident_id=incident_id,
-        link_sequence=body.link_sequence,
-        kind=body.kind,
-        description=body.description,
+        sequence=sequence,
+        party=body.party.party(),
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{shipment_id}/links/{sequence}/start",
+    summary="Start a link",
+    description="A link starts once the one before it has started; `occurred_at` is the start.",
+    responses=COMMAND_ERRORS,
+)
+def link_start(
+    shipment_id: UUID,
+    sequence: LinkSequence,
+    body: CommandMeta,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.start_link(
+        context(request, staff, body), shipment_id, sequence=sequence, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{shipment_id}/handovers",
+    summary="Hand custody over to the next link",
+    description="Custody passes from the shipper to link 1, or from link k-1 to link k, at "
+    "`occurred_at` (over any link of logistics information between them, which never holds the "
+    "goods: a handover into one is refused, 409); the condition noted (good, damaged, short) and "
+    "what was observed against the cargo's conditions point responsibility for later findings.",
+    responses=COMMAND_ERRORS,
+)
+def handovers(
+    shipment_id: UUID,
+    body: HandOver,
+    staff: Annotated[StaffMember, Depends(Allowed(HANDOVERS))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.hand_over(
+        context(request, staff, body),
+        shipment_id,
+        to_sequence=body.to_sequence,
+        condition=body.condition,
+        signed_by=body.signed_by,
+        reference=body.reference,
+        remarks=body.remarks,
         packages_affected=body.packages_affected,
         weight_affected_kg=body.weight_affected_kg,
+        observed=observation(body.observed),
         expected_version=expected,
     )
-    return IncidentAccepted(**accepted(response, result).model_dump(), incident_id=incident_id)
-
-
-_incident_command(
-    "/actions",
-    "Record a coordination action",
-    RecordAction,
-    lambda a, c, sid, i, b, v: a.record_coordination_action(
-        c, sid, incident_id=i, action=b.action, taken_by=b.taken_by, expected_version=v
-    ),
-    "Who did what about the incident, at `occurred_at`.",
-)
-_incident_command(
-    "/responsibility",
-    "Assign responsibility to the party of a link",
-    AssignResponsibility,
-    lambda a, c, sid, i, b, v: a.assign_responsibility(
-        c,
-        sid,
-        incident_id=i,
-        link_sequence=b.link_sequence,
-        basis=b.basis,
-        explanation=b.explanation,
-        expected_version=v,
-    ),
-    "Name the link, its basis and an explanation; or send none of them to assign the "
-    "shipment's proposal: the party that handed the goods over damaged or short, else the one "
-    "that held them when the incident was discovered, else the party of the reporting link. "
-    "May be reassigned until accepted or disputed.",
-)
-_incident_command(
-    "/accept",
-    "The responsible party accepts responsibility",
-    WithNote,
-    lambda a, c, sid, i, b, v: a.accept_responsibility(
-        c, sid, incident_id=i, note=b.note, expected_version=v
-    ),
-)
-_incident_command(
-    "/dispute",
-    "The responsible party disputes responsibility",
-    Dispute,
-    lambda a, c, sid, i, b, v: a.dispute_responsibility(
-        c, sid, incident_id=i, reason=b.reason, expected_version=v
-    ),
-    "Only headquarters' arbitration settles a dispute.",
-)
-_incident_command(
-    "/arbitrate",
-    "Headquarters arbitrates a disputed responsibility (总部仲裁)",
-    Arbitrate,
-    lambda a, c, sid, i, b, v: a.arbitrate_responsibility(
-        c,
-        sid,
-        incident_id=i,
-        link_sequence=b.link_sequence,
-        decision=b.decision,
-        expected_version=v,
-    ),
-    "Headquarters' final decision, naming the link responsible. Arbitration is a headquarters "
-    "decision; until staff roles are enforced, any staff member may record it and is recorded "
-    "as the actor.",
-)
-_incident_command(
-    "/resolve",
-    "Resolve an incident",
-    Resolve,
-    lambda a, c, sid, i, b, v: a.resolve_incident(
-        c, sid, incident_id=i, resolution=b.resolution, expected_version=v
-    ),
-    "Once responsibility is accepted or arbitrated (or was never assigned).",
-)
-
-
-# --- claims ---
+    return accepted(response, result)
 
 
 @router.post(
-    "/{shipment_id}/claims",
-    summary="File the customer's claim for an incident",
-    description="One claim per incident; `occurred_at` is the date of the customer's notice.",
-    response_model=ClaimAccepted,
+    "/{shipment_id}/links/{sequence}/complete",
+    summary="Complete a link",
+    description="Links complete in order; the last one completes with the delivery.",
     responses=COMMAND_ERRORS,
 )
-def file_claim(
-    shipment_id: ShipmentId,
-    body: FileClaim,
-    staff: Staff,
+def link_complete(
+    shipment_id: UUID,
+    sequence: LinkSequence,
+    body: CommandMeta,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
     s: ServicesDep,
+    request: Request,
     expected: ExpectedVersion,
     response: Response,
-) -> ClaimAccepted:
-    claim_id = body.claim_id or uuid4()
-    result = s.app.file_claim(
-        context(s, staff, body),
+) -> CommandAccepted:
+    result = s.app.shipments.complete_link(
+        context(request, staff, body), shipment_id, sequence=sequence, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{shipment_id}/links/{sequence}/delays",
+    summary="Report a delay on a link, with a new estimate",
+    responses=COMMAND_ERRORS,
+)
+def link_delays(
+    shipment_id: UUID,
+    sequence: LinkSequence,
+    body: ReportDelay,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.report_delay(
+        context(request, staff, body),
         shipment_id,
-        claim_id=claim_id,
-        incident_id=body.incident_id,
-        amount=body.amount,
-        currency=body.currency,
+        sequence=sequence,
+        estimated_end=body.estimated_end,
+        reason=body.reason,
         expected_version=expected,
     )
-    return ClaimAccepted(**accepted(response, result).model_dump(), claim_id=claim_id)
+    return accepted(response, result)
 
 
-_claim_command(
-    "/limit",
-    "Assess the liability limit of the responsible link's regime",
-    AssessLimit,
-    lambda a, c, sid, k, b, v: a.assess_liability_limit(
-        c, sid, claim_id=k, sdr_rate=b.sdr_rate, expected_version=v
-    ),
-    "Once responsibility is final: the limit for the affected goods in the claim's currency at "
-    "the SDR rate given, with the notice deadline and time bar. May be reassessed until "
-    "recovery is claimed.",
+@router.post(
+    "/{shipment_id}/deliver",
+    summary="Deliver to the consignee against proof of delivery",
+    description="The last link hands the goods to the consignee at `occurred_at`.",
+    responses=COMMAND_ERRORS,
 )
-_claim_command(
-    "/compensation",
-    "Pay the customer compensation",
-    PayCompensation,
-    lambda a, c, sid, k, b, v: a.pay_compensation(
-        c,
-        sid,
-        claim_id=k,
-        amount=b.amount,
-        payment_reference=b.payment_reference,
-        expected_version=v,
-    ),
-    "We compensate the customer whoever was at fault (full-chain responsibility), up to the "
-    "amount claimed.",
+def deliver(
+    shipment_id: UUID,
+    body: Deliver,
+    staff: Annotated[StaffMember, Depends(Allowed(HANDOVERS))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.deliver(
+        context(request, staff, body),
+        shipment_id,
+        condition=body.condition,
+        signed_by=body.signed_by,
+        proof_of_delivery=body.proof_of_delivery,
+        remarks=body.remarks,
+        packages_affected=body.packages_affected,
+        weight_affected_kg=body.weight_affected_kg,
+        observed=observation(body.observed),
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{shipment_id}/cancel", summary="Cancel a shipment before pickup", responses=COMMAND_ERRORS
 )
-_claim_command(
-    "/recovery-claims",
-    "Claim recovery from the partner at fault",
-    WithAmount,
-    lambda a, c, sid, k, b, v: a.claim_recovery(
-        c, sid, claim_id=k, amount=b.amount, expected_version=v
-    ),
-    "Up to the assessed limit and the customer's loss, before the regime's time bar; never "
-    "from our own branch.",
+def cancel(
+    shipment_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.cancel_shipment(
+        context(request, staff, body), shipment_id, reason=body.reason, expected_version=expected
+    )
+    return accepted(response, result)
+
+
+@router.post(
+    "/{shipment_id}/evaluate",
+    summary="Evaluate a delivered shipment (业务评价)",
+    description="Once, after delivery; on time is derived from the last link's planned end.",
+    responses=COMMAND_ERRORS,
 )
-_claim_command(
-    "/recovery-receipts",
-    "Record recovery received from the partner",
-    WithAmount,
-    lambda a, c, sid, k, b, v: a.receive_recovery(
-        c, sid, claim_id=k, amount=b.amount, expected_version=v
-    ),
+def evaluate(
+    shipment_id: UUID,
+    body: Evaluate,
+    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.shipments.evaluate_shipment(
+        context(request, staff, body),
+        shipment_id,
+        rating=body.rating,
+        remarks=body.remarks,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+# --- the chain's links, as their parties see them ------------------------------------------
+
+
+class HandoverView(BaseModel):
+    at: datetime
+    condition: Condition
+    signed_by: str
+    reference: str | None
+    remarks: str | None
+    observed: ObservedIn | None = Field(
+        None, description="What was observed against the cargo's conditions"
+    )
+
+    @classmethod
+    def of(cls, handover: Handover | None) -> "HandoverView | None":
+        if handover is None:
+            return None
+        return cls(
+            at=handover.at,
+            condition=handover.condition,
+            signed_by=handover.signed_by,
+            reference=handover.reference,
+            remarks=handover.remarks,
+            observed=ObservedIn.of(handover.observed),
+        )
+
+
+class IncidentAtLink(BaseModel):
+    incident_id: UUID
+    kind: IncidentKind
+    discovered_at: datetime
+    description: str
+    responsibility_status: ResponsibilityStatus
+    responsible_link: int | None = Field(description="The link responsibility is assigned to")
+
+
+class LinkView(BaseModel):
+    sequence: int
+    function: LinkFunction
+    mode: TransportMode | None
+    party: PartyIn
+    regime: LiabilityRegime
+    holds_goods: bool = Field(
+        description="False for logistics information: custody passes over the link"
+    )
+    status: LinkStatus
+    planned_start: datetime
+    planned_end: datetime
+    estimated_end: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    received: HandoverView | None = Field(description="The handover into the link")
+    released: HandoverView | None = Field(description="The handover out of it")
+    incidents: list[IncidentAtLink] = Field(
+        description="Incidents found at the link, or whose responsibility is assigned to it"
+    )
+
+
+class ShipmentLinks(BaseModel):
+    shipment_id: UUID
+    version: int
+    cargo_conditions: CargoConditionsIn | None = Field(
+        description="What every link holding the goods must honour (货物特殊性/储存条件)"
+    )
+    links: list[LinkView]
+
+
+@router.get(
+    "/{shipment_id}/links",
+    summary="The shipment's links, as the caller may see them",
+    description="Every link, for our staff who may read the shipment; for a partner user, "
+    "only the links their partner runs, with the incidents found at them or assigned to "
+    "them.",
+    response_model=ShipmentLinks,
+    responses=responses(401, 403, 404, 422, 503),
 )
-_claim_command(
-    "/waive-recovery",
-    "Waive recovery from the party at fault",
-    WaiveRecovery,
-    lambda a, c, sid, k, b, v: a.waive_recovery(
-        c, sid, claim_id=k, reason=b.reason, expected_version=v
-    ),
-    "Once the customer is compensated and while no recovery has been claimed; afterwards "
-    "recovery is never claimed.",
-)
-_claim_command(
-    "/close",
-    "Close a claim",
-    WithNote,
-    lambda a, c, sid, k, b, v: a.close_claim(c, sid, claim_id=k, note=b.note, expected_version=v),
-)
+def shipment_links(
+    shipment_id: UUID,
+    staff: Annotated[StaffMember, Depends(Allowed(LINKS))],
+    s: ServicesDep,
+) -> ShipmentLinks:
+    shipment = s.app.shipments.get_shipment(shipment_id)
+    shown = (
+        links_run_by(None, shipment, staff.partner_id)
+        if staff.partner_id is not None
+        else frozenset(link.sequence for link in shipment.links)
+    )
+    views = []
+    for link in shipment.links:
+        if link.sequence not in shown:
+            continue
+        incidents = [
+            IncidentAtLink(
+                incident_id=incident.incident_id,
+                kind=incident.kind,
+                discovered_at=incident.discovered_at,
+                description=incident.description,
+                responsibility_status=incident.responsibility_status,
+                responsible_link=(
+                    incident.responsible.link_sequence if incident.responsible else None
+                ),
+            )
+            for incident in shipment.incidents.values()
+            if link.sequence
+            in (
+                incident.link_sequence,
+                incident.responsible.link_sequence if incident.responsible else None,
+            )
+        ]
+        party = link.party
+        views.append(
+            LinkView(
+                sequence=link.sequence,
+                function=link.function,
+                mode=link.mode,
+                party=PartyIn(
+                    kind=party.kind, branch=party.branch, relationship_id=party.relationship_id
+                ),
+                regime=link.regime,
+                holds_goods=link.takes_custody,
+                status=link.status,
+                planned_start=link.planned_start,
+                planned_end=link.planned_end,
+                estimated_end=link.estimated_end,
+                started_at=link.started_at,
+                completed_at=link.completed_at,
+                received=HandoverView.of(link.received),
+                released=HandoverView.of(link.released),
+                incidents=incidents,
+            )
+        )
+    return ShipmentLinks(
+        shipment_id=shipment.id,
+        version=shipment.version,
+        cargo_conditions=CargoConditionsIn.of(shipment.cargo.conditions),
+        links=views,
+    )

@@ -5,25 +5,27 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from application.tokens import StaffMember
 from domain.staff import Role
 from interface.http.deps import (
+    Allowed,
     CommandAccepted,
     CommandMeta,
-    Staff,
+    Reads,
+    ServicesDep,
     context,
-    read_connection,
-    services,
 )
 from interface.http.errors import responses
-from interface.runtime import Services
-from projections.queries import ReadConnection
+from interface.http.fields import STAFF_ID_PATTERN, StaffId
+from interface.http.permissions import EVERYONE, STAFF
+from interface.http.routing import OneTripRoute
 
-router = APIRouter(prefix="/v1/staff", tags=["staff"])
+router = APIRouter(route_class=OneTripRoute, prefix="/v1/staff", tags=["staff"])
 
-StaffId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
+StaffPath = Annotated[str, Path(min_length=1, max_length=64, pattern=STAFF_ID_PATTERN)]
 ERRORS = responses(401, 403, 404, 409, 422)
 
 
@@ -33,13 +35,21 @@ class StaffView(BaseModel):
     branch: str
     roles: list[Role]
     active: bool
+    partner_id: UUID | None = Field(None, description="The partner a partner user works for")
 
 
 class RegisterStaff(CommandMeta):
-    staff_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
+    staff_id: StaffId
     name: str = Field(min_length=1, max_length=200)
-    branch: str = Field(min_length=1, max_length=80)
+    branch: str = Field(
+        "", max_length=80, description="Required for our staff; none for a partner user"
+    )
     roles: list[Role] = Field(default_factory=list, max_length=len(Role))
+    partner_id: UUID | None = Field(
+        None,
+        description="A partner user: the partner (relationship id) they work for; "
+        "they hold the partner role only",
+    )
 
 
 class GrantRole(CommandMeta):
@@ -62,24 +72,24 @@ class Deactivate(CommandMeta):
 @router.get(
     "/me", summary="Who the token identifies", response_model=StaffView, responses=responses(401)
 )
-def me(staff: Staff) -> StaffView:
+def me(staff: Annotated[StaffMember, Depends(Allowed(EVERYONE))]) -> StaffView:
     return StaffView(
         staff_id=staff.staff_id,
         name=staff.display_name,
         branch=staff.branch,
         roles=sorted(staff.roles),
         active=True,
+        partner_id=staff.partner_id,
     )
 
 
 @router.get(
     "", summary="List staff members", response_model=list[StaffView], responses=responses(401, 403)
 )
-def list_staff(
-    _: Staff, conn: Annotated[ReadConnection, Depends(read_connection)]
-) -> list[StaffView]:
+def list_staff(_: Annotated[StaffMember, Depends(Allowed(STAFF))], conn: Reads) -> list[StaffView]:
     rows = conn.execute(
-        "SELECT staff_id, name, branch, roles, active FROM staff_access ORDER BY staff_id"
+        "SELECT staff_id, name, branch, roles, active, partner_id FROM staff_access "
+        "ORDER BY staff_id"
     ).fetchall()
     return [StaffView.model_validate(r) for r in rows]
 
@@ -92,12 +102,21 @@ def list_staff(
     responses=ERRORS,
 )
 def register(
-    body: RegisterStaff, staff: Staff, s: Annotated[Services, Depends(services)], response: Response
+    body: RegisterStaff,
+    staff: Annotated[StaffMember, Depends(Allowed(STAFF))],
+    s: ServicesDep,
+    request: Request,
+    response: Response,
 ) -> CommandAccepted:
-    ctx = context(s, staff, body)
-    result = s.app.register_staff(ctx, staff_id=body.staff_id, name=body.name, branch=body.branch)
-    for role in body.roles:
-        result = s.app.grant_role(ctx, body.staff_id, role=role)
+    ctx = context(request, staff, body)
+    result = s.app.staff.register_staff(
+        ctx,
+        staff_id=body.staff_id,
+        name=body.name,
+        branch=body.branch,
+        roles=body.roles,
+        partner_id=body.partner_id,
+    )
     response.headers["Location"] = f"/v1/staff/{body.staff_id}"
     return CommandAccepted.of(result)
 
@@ -106,9 +125,15 @@ def register(
     "/{staff_id}/roles", summary="Grant a role", response_model=CommandAccepted, responses=ERRORS
 )
 def grant(
-    staff_id: StaffId, body: GrantRole, staff: Staff, s: Annotated[Services, Depends(services)]
+    staff_id: StaffPath,
+    body: GrantRole,
+    staff: Annotated[StaffMember, Depends(Allowed(STAFF))],
+    s: ServicesDep,
+    request: Request,
 ) -> CommandAccepted:
-    return CommandAccepted.of(s.app.grant_role(context(s, staff, body), staff_id, role=body.role))
+    return CommandAccepted.of(
+        s.app.staff.grant_role(context(request, staff, body), staff_id, role=body.role)
+    )
 
 
 @router.post(
@@ -118,13 +143,16 @@ def grant(
     responses=ERRORS,
 )
 def revoke(
-    staff_id: StaffId,
+    staff_id: StaffPath,
     role: Role,
     body: CommandMeta,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(STAFF))],
+    s: ServicesDep,
+    request: Request,
 ) -> CommandAccepted:
-    return CommandAccepted.of(s.app.revoke_role(context(s, staff, body), staff_id, role=role))
+    return CommandAccepted.of(
+        s.app.staff.revoke_role(context(request, staff, body), staff_id, role=role)
+    )
 
 
 @router.post(
@@ -135,10 +163,14 @@ def revoke(
     responses=ERRORS,
 )
 def issue(
-    staff_id: StaffId, body: IssueToken, staff: Staff, s: Annotated[Services, Depends(services)]
+    staff_id: StaffPath,
+    body: IssueToken,
+    staff: Annotated[StaffMember, Depends(Allowed(STAFF))],
+    s: ServicesDep,
+    request: Request,
 ) -> IssuedToken:
-    result, token_id, token = s.app.issue_staff_token(
-        context(s, staff, body), staff_id, label=body.label
+    result, token_id, token = s.app.staff.issue_staff_token(
+        context(request, staff, body), staff_id, label=body.label
     )
     accepted = CommandAccepted.of(result)
     return IssuedToken(**accepted.model_dump(), token_id=token_id, token=token)
@@ -151,14 +183,15 @@ def issue(
     responses=ERRORS,
 )
 def revoke_token(
-    staff_id: StaffId,
+    staff_id: StaffPath,
     token_id: UUID,
     body: CommandMeta,
-    staff: Staff,
-    s: Annotated[Services, Depends(services)],
+    staff: Annotated[StaffMember, Depends(Allowed(STAFF))],
+    s: ServicesDep,
+    request: Request,
 ) -> CommandAccepted:
     return CommandAccepted.of(
-        s.app.revoke_staff_token(context(s, staff, body), staff_id, token_id=token_id)
+        s.app.staff.revoke_staff_token(context(request, staff, body), staff_id, token_id=token_id)
     )
 
 
@@ -169,8 +202,12 @@ def revoke_token(
     responses=ERRORS,
 )
 def deactivate(
-    staff_id: StaffId, body: Deactivate, staff: Staff, s: Annotated[Services, Depends(services)]
+    staff_id: StaffPath,
+    body: Deactivate,
+    staff: Annotated[StaffMember, Depends(Allowed(STAFF))],
+    s: ServicesDep,
+    request: Request,
 ) -> CommandAccepted:
     return CommandAccepted.of(
-        s.app.deactivate_staff(context(s, staff, body), staff_id, reason=body.reason)
+        s.app.staff.deactivate_staff(context(request, staff, body), staff_id, reason=body.reason)
     )

@@ -246,6 +246,26 @@ def test_an_interaction_id_is_logged_once() -> None:
     assert r.interaction_ids == {visit}
 
 
+def test_ids_restored_as_a_plain_set_by_an_earlier_snapshot_are_still_kept() -> None:
+    r = register()
+    earlier = uuid4()
+    r.interaction_ids = {earlier}  # type: ignore[assignment]  # as earlier snapshots hold them
+    later = uuid4()
+    r.log_interaction(
+        ctx(), interaction_id=later, channel=Channel.CALL, direction=Direction.INBOUND, summary="x"
+    )
+    assert r.interaction_ids == {earlier, later}
+    with pytest.raises(CommandRefused) as refused:
+        r.log_interaction(
+            ctx(),
+            interaction_id=earlier,
+            channel=Channel.CALL,
+            direction=Direction.INBOUND,
+            summary="y",
+        )
+    assert refused.value.rule == "interaction.duplicate_id"
+
+
 def test_invalid_values_are_refused_with_the_field() -> None:
     with pytest.raises(InvalidValue) as excinfo:
         Relationship.register(

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from uuid import UUID, uuid4
@@ -31,10 +31,13 @@ from domain.base import (
 )
 from domain.liability import (
     TERMS,
+    CarriageMoments,
+    ClaimKind,
+    HolidayCalendar,
     LiabilityRegime,
     TransportMode,
     add_months,
-    claim_deadlines,
+    deadlines,
     liability_limit,
 )
 from domain.relationship import RelationshipKind
@@ -330,8 +333,18 @@ def test_an_air_export_from_suzhou_to_chicago_damaged_at_import_is_compensated_a
     assert claim.limit.regime is LiabilityRegime.MONTREAL
     assert claim.limit.sdr == Decimal("2340.00")  # 26 SDR/kg x 90 kg
     assert claim.limit.amount == Decimal("3112.20")  # at 1.33 USD per SDR
-    assert claim.notice_deadline == at(100) + timedelta(days=14)
-    assert claim.time_bar == datetime(2027, 3, 7, 4, 0, tzinfo=UTC)
+    # The customer's deadlines run from the final delivery (Friday 7 March 2025, 04:00)
+    # under our company terms: 7 days, 9 months.
+    assert claim.assessment is not None
+    assert claim.assessment.customer_regime is LiabilityRegime.COMPANY_TERMS
+    assert claim.customer_notice_deadline == datetime(2025, 3, 14, 4, 0, tzinfo=UTC)
+    assert claim.customer_time_bar == datetime(2025, 12, 7, 4, 0, tzinfo=UTC)
+    # Ours against the airline run from its handover to the import agent (Wednesday
+    # 5 March 2025, 06:00), not from the final delivery: Montreal's 14 days and 2 years.
+    assert claim.recovery_notice_deadline == datetime(2025, 3, 19, 6, 0, tzinfo=UTC)
+    assert claim.recovery_time_bar == datetime(2027, 3, 5, 6, 0, tzinfo=UTC)
+    # The agent's note of the crushed cartons on that handover is the airline's notice.
+    assert shipment.recovery_noticed_at(claim) == at(54)
     assert claim.recoverable == Decimal("3112.20")
 
     with refused("recovery.exceeds_limit", unchanged=shipment):
@@ -511,6 +524,256 @@ def test_delays_documentation_errors_and_unheld_goods_point_at_the_reporting_lin
     )
 
 
+def carried_damaged(conditions: dict[int, Condition], at_delivery: Condition) -> Shipment:
+    """Carried through every link with the receipts noted in ``conditions``, and delivered
+    to the consignee in the condition ``at_delivery``."""
+    shipment = book()
+    run_links(shipment, DELIVERY, conditions)
+    shipment.deliver(
+        ctx(70), condition=at_delivery, signed_by="J. Miller", proof_of_delivery="POD-1"
+    )
+    return shipment
+
+
+def exceptions_of(shipment: Shipment) -> list[tuple[int | None, int | None, UUID | None]]:
+    return [(e.from_sequence, e.to_sequence, e.covered_by) for e in shipment.handover_exceptions()]
+
+
+def test_damage_reported_travels_with_the_goods_and_covers_the_handovers_after_it() -> None:
+    # The seed case: crushed at the airline's handover, noted again at every handover after.
+    shipment = carried_damaged(
+        {
+            IMPORT_CUSTOMS: Condition.DAMAGED,
+            WAREHOUSING: Condition.DAMAGED,
+            DELIVERY: Condition.DAMAGED,
+        },
+        Condition.DAMAGED,
+    )
+    assert exceptions_of(shipment) == [
+        (AIR_CARRIAGE, IMPORT_CUSTOMS, None),
+        (IMPORT_CUSTOMS, WAREHOUSING, None),
+        (WAREHOUSING, DELIVERY, None),
+        (DELIVERY, None, None),
+    ]
+    # Unreported, each is proposed to the link that handed the goods over damaged.
+    proposed = [e.responsible for e in shipment.handover_exceptions()]
+    assert [(r.link_sequence, r.party) for r in proposed] == [
+        (AIR_CARRIAGE, Party.partner(AIRLINE)),
+        (IMPORT_CUSTOMS, Party.partner(AGENT)),
+        (WAREHOUSING, Party.partner(WAREHOUSE)),
+        (DELIVERY, Party.partner(AGENT)),
+    ]
+    assert {r.basis for r in proposed} == {ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION}
+
+    damage = report(shipment, 75, IMPORT_CUSTOMS, packages=8)
+    assert exceptions_of(shipment) == [
+        (AIR_CARRIAGE, IMPORT_CUSTOMS, damage),
+        (IMPORT_CUSTOMS, WAREHOUSING, damage),
+        (WAREHOUSING, DELIVERY, damage),
+        (DELIVERY, None, damage),
+    ]
+    # The proposal for an exception is the one for an incident found at its handover.
+    assert shipment.handover_exceptions()[0].responsible == shipment.propose_responsibility(damage)
+
+
+def test_damage_of_another_kind_or_before_the_report_is_not_covered() -> None:
+    shipment = carried_damaged(
+        {AIR_CARRIAGE: Condition.DAMAGED, WAREHOUSING: Condition.DAMAGED},
+        Condition.SHORT,
+    )
+    damage = report(shipment, 75, WAREHOUSING, packages=3)
+    # Reported at the warehouse: the damaged handover into the airline, upstream, is not
+    # covered; the shortage at delivery is another kind, new.
+    assert exceptions_of(shipment) == [
+        (EXPORT_CUSTOMS, AIR_CARRIAGE, None),
+        (IMPORT_CUSTOMS, WAREHOUSING, damage),
+        (DELIVERY, None, None),
+    ]
+    loss = report(shipment, 76, DELIVERY, IncidentKind.LOSS, packages=2)
+    contamination = report(shipment, 77, AIR_CARRIAGE, IncidentKind.CONTAMINATION)
+    # The earliest report covering each: damaged goods by damage or contamination, short
+    # goods by a shortage or loss.
+    assert exceptions_of(shipment) == [
+        (EXPORT_CUSTOMS, AIR_CARRIAGE, contamination),
+        (IMPORT_CUSTOMS, WAREHOUSING, damage),
+        (DELIVERY, None, loss),
+    ]
+    delay = report(shipment, 78, PICKUP, IncidentKind.DELAY, None)
+    assert delay not in {e.covered_by for e in shipment.handover_exceptions()}
+
+
+def test_a_handover_noting_more_than_was_reported_is_new_damage() -> None:
+    # 8 of the laptops' cartons reported crushed at import.
+    shipment = book()
+    run_links(shipment, IMPORT_CUSTOMS, {IMPORT_CUSTOMS: Condition.DAMAGED})
+    damage = report(shipment, 42, IMPORT_CUSTOMS, packages=8)
+    shipment.complete_link(ctx(50), sequence=IMPORT_CUSTOMS)
+    shipment.start_link(ctx(50), sequence=WAREHOUSING)
+    shipment.hand_over(
+        ctx(51),
+        to_sequence=WAREHOUSING,
+        condition=Condition.DAMAGED,
+        signed_by="warehouse",
+        packages_affected=8,  # the same 8 cartons
+    )
+    shipment.complete_link(ctx(60), sequence=WAREHOUSING)
+    shipment.start_link(ctx(60), sequence=DELIVERY)
+    shipment.hand_over(
+        ctx(61),
+        to_sequence=DELIVERY,
+        condition=Condition.DAMAGED,
+        signed_by="driver",
+        packages_affected=11,  # 3 more crushed at the warehouse
+    )
+    shipment.deliver(
+        ctx(70),
+        condition=Condition.DAMAGED,
+        signed_by="consignee",
+        proof_of_delivery="POD-1",
+        weight_affected_kg=shipment.cargo.weight_of(8),  # the 8 cartons' weight: no more
+    )
+    assert exceptions_of(shipment) == [
+        (AIR_CARRIAGE, IMPORT_CUSTOMS, damage),
+        (IMPORT_CUSTOMS, WAREHOUSING, damage),
+        (WAREHOUSING, DELIVERY, None),
+        (DELIVERY, None, damage),
+    ]
+    # New damage at the warehouse's handover: proposed to the warehouse.
+    assert shipment.handover_exceptions()[2].responsible.party == Party.partner(WAREHOUSE)
+    # Reported, the 3 more cartons cover it with the 8: 11 in all.
+    report(shipment, 72, DELIVERY, packages=3)
+    assert [e.covered_by for e in shipment.handover_exceptions()] == [damage] * 4
+
+
+def test_only_a_damaged_or_short_handover_notes_an_extent_within_the_cargo() -> None:
+    shipment = book()
+    run_links(shipment, PICKUP)
+    shipment.start_link(ctx(20), sequence=EXPORT_CUSTOMS)
+    with refused("handover.extent_without_exception", InvalidValue, unchanged=shipment):
+        shipment.hand_over(
+            ctx(21),
+            to_sequence=EXPORT_CUSTOMS,
+            condition=Condition.GOOD,
+            signed_by="customs",
+            packages_affected=1,
+        )
+    with refused("handover.packages_range", InvalidValue, unchanged=shipment):
+        shipment.hand_over(
+            ctx(21),
+            to_sequence=EXPORT_CUSTOMS,
+            condition=Condition.SHORT,
+            signed_by="customs",
+            packages_affected=shipment.cargo.packages + 1,
+        )
+    with refused("handover.weight_range", InvalidValue, unchanged=shipment):
+        shipment.hand_over(
+            ctx(21),
+            to_sequence=EXPORT_CUSTOMS,
+            condition=Condition.DAMAGED,
+            signed_by="customs",
+            weight_affected_kg=shipment.cargo.gross_weight_kg + 1,
+        )
+
+
+def test_a_stored_v1_handover_and_delivery_load_through_the_upcasters() -> None:
+    """v1 handovers and deliveries noted no extent; replayed, they note none."""
+    shipment = carried_damaged({IMPORT_CUSTOMS: Condition.DAMAGED}, Condition.DAMAGED)
+    m = mapper()
+    stored = []
+    for record in (m.to_stored_event(event) for event in shipment.collect_events()):
+        if record.topic in ("Shipment.CustodyHandedOver", "Shipment.Delivered"):
+            state = json.loads(record.state)
+            assert state["class_version"] == 3
+            for name in ("class_version", "packages_affected", "weight_affected_kg", "observed"):
+                del state[name]
+            record = replace(record, state=json.dumps(state).encode())
+        stored.append(record)
+    replayed = rebuild([m.to_domain_event(record) for record in stored])
+    assert replayed.links == shipment.links
+    assert replayed.proof_of_delivery is not None
+    assert replayed.proof_of_delivery.packages_affected is None
+
+
+def test_goods_the_shipper_handed_over_damaged_are_proposed_to_the_first_link() -> None:
+    shipment = carried_damaged({PICKUP: Condition.DAMAGED}, Condition.GOOD)
+    (exception,) = shipment.handover_exceptions()
+    assert (exception.from_sequence, exception.to_sequence) == (None, PICKUP)
+    assert (exception.responsible.link_sequence, exception.responsible.basis) == (
+        PICKUP,
+        ResponsibilityBasis.HELD_CUSTODY,
+    )
+    assert carried_damaged({}, Condition.GOOD).handover_exceptions() == []
+
+
+def test_a_dispute_after_the_days_to_answer_is_refused_and_headquarters_still_arbitrates() -> None:
+    shipment = delivered({IMPORT_CUSTOMS: Condition.DAMAGED})
+    incident = report(shipment, 75, IMPORT_CUSTOMS)
+    shipment.assign_responsibility(
+        ctx(76),
+        incident_id=incident,
+        link_sequence=AIR_CARRIAGE,
+        basis=ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION,
+        explanation="handed over damaged",
+    )
+    two_days = timedelta(days=2)
+    # Proposed at hour 76: the days to answer end at hour 76 + 48 = 124.
+    assert shipment.answer_deadline(incident, two_days) == at(124)
+    assert shipment.answer_deadline(incident) == at(76 + 7 * 24)
+    assert not shipment.deemed_accepted(incident, at(124), two_days)
+    assert shipment.deemed_accepted(incident, at(124.01), two_days)
+    assert not shipment.deemed_accepted(incident, at(124.01))
+    with refused("responsibility.answer_overdue", unchanged=shipment):
+        shipment.dispute_responsibility(
+            ctx(124.01), incident_id=incident, reason="too late", answer_within=two_days
+        )
+    # Nobody disputed: headquarters cannot arbitrate before the deadline ...
+    with refused("arbitration.requires_dispute", unchanged=shipment):
+        shipment.arbitrate_responsibility(
+            ctx(123, actor="hq.arbiter"),
+            incident_id=incident,
+            link_sequence=IMPORT_CUSTOMS,
+            decision="x",
+            answer_within=two_days,
+        )
+    # ... but may after it, though the responsibility counts as accepted.
+    shipment.arbitrate_responsibility(
+        ctx(200, actor="hq.arbiter"),
+        incident_id=incident,
+        link_sequence=IMPORT_CUSTOMS,
+        decision="the agent's shed",
+        answer_within=two_days,
+    )
+    settled = shipment.incidents[incident]
+    assert settled.responsibility_status is ResponsibilityStatus.ARBITRATED
+    assert settled.responsible is not None
+    assert settled.responsible.party == Party.partner(AGENT)
+
+
+def test_a_dispute_on_the_last_moment_to_answer_is_accepted_and_arbitrated_later() -> None:
+    shipment = delivered({IMPORT_CUSTOMS: Condition.DAMAGED})
+    incident = report(shipment, 75, IMPORT_CUSTOMS)
+    shipment.assign_responsibility(
+        ctx(76),
+        incident_id=incident,
+        link_sequence=AIR_CARRIAGE,
+        basis=ResponsibilityBasis.HANDED_OVER_WITH_EXCEPTION,
+        explanation="handed over damaged",
+    )
+    shipment.dispute_responsibility(
+        ctx(124), incident_id=incident, reason="ULD intact", answer_within=timedelta(days=2)
+    )
+    assert shipment.incidents[incident].responsibility_status is ResponsibilityStatus.DISPUTED
+    # Arbitration of a dispute made in time has no deadline.
+    shipment.arbitrate_responsibility(
+        ctx(24 * 60, actor="hq.arbiter"),
+        incident_id=incident,
+        link_sequence=AIR_CARRIAGE,
+        decision="upheld",
+        answer_within=timedelta(days=2),
+    )
+    assert shipment.incidents[incident].responsibility_status is ResponsibilityStatus.ARBITRATED
+
+
 def test_a_disputed_responsibility_is_settled_by_headquarters_arbitration() -> None:
     shipment = delivered({IMPORT_CUSTOMS: Condition.DAMAGED})
     incident = report(shipment, 75, IMPORT_CUSTOMS)
@@ -651,7 +914,7 @@ def test_the_limit_may_be_reassessed_at_a_new_rate_until_recovery_is_claimed() -
         shipment.assess_liability_limit(ctx(85), claim_id=claim_id, sdr_rate=Decimal("1.50"))
 
 
-def test_deadlines_of_goods_never_delivered_run_from_discovery() -> None:
+def test_a_total_loss_runs_from_when_the_goods_were_due() -> None:
     shipment = book()
     run_links(shipment, AIR_CARRIAGE)
     lost = report(shipment, 40, AIR_CARRIAGE, IncidentKind.LOSS, packages=120)
@@ -669,11 +932,41 @@ def test_deadlines_of_goods_never_delivered_run_from_discovery() -> None:
     )
     shipment.assess_liability_limit(ctx(44), claim_id=claim_id, sdr_rate=Decimal("1.33"))
     claim = shipment.claims[claim_id]
-    assert claim.notice_deadline == at(40) + timedelta(days=14)
     assert claim.limit is not None
     assert claim.limit.weight_kg == Decimal("1800")
+    # No notice for a total loss. The customer's 9 months run from the planned delivery
+    # (Saturday 8 March 2025, 00:00); ours against the airline, Montreal's 2 years, from when
+    # its aircraft ought to have arrived: its planned end, Wednesday 5 March 2025, 00:00.
+    assert (claim.customer_notice_deadline, claim.recovery_notice_deadline) == (None, None)
+    assert claim.customer_time_bar == datetime(2025, 12, 8, tzinfo=UTC)
+    assert claim.recovery_time_bar == datetime(2027, 3, 5, tzinfo=UTC)
     with refused("recovery.time_barred", unchanged=shipment):
-        shipment.claim_recovery(ctx(40 + 24 * 731), claim_id=claim_id, amount=Decimal("1"))
+        shipment.claim_recovery(ctx(48 + 24 * 730 + 1), claim_id=claim_id, amount=Decimal("1"))
+    shipment.claim_recovery(ctx(48 + 24 * 730), claim_id=claim_id, amount=Decimal("1"))
+
+
+def test_damage_to_goods_never_handed_on_runs_from_discovery() -> None:
+    shipment = book()
+    run_links(shipment, AIR_CARRIAGE)
+    wet = report(shipment, 40, AIR_CARRIAGE, IncidentKind.DAMAGE, packages=2)
+    shipment.assign_responsibility(
+        ctx(41),
+        incident_id=wet,
+        link_sequence=AIR_CARRIAGE,
+        basis=ResponsibilityBasis.HELD_CUSTODY,
+        explanation="wet in the hold",
+    )
+    shipment.accept_responsibility(ctx(42), incident_id=wet, note="accepted")
+    claim_id = uuid4()
+    shipment.file_claim(
+        ctx(43), claim_id=claim_id, incident_id=wet, amount=Decimal("8000"), currency="USD"
+    )
+    shipment.assess_liability_limit(ctx(44), claim_id=claim_id, sdr_rate=Decimal("1.33"))
+    claim = shipment.claims[claim_id]
+    # Discovered Tuesday 4 March 2025, 16:00: 7 days for the customer, 14 for us.
+    assert claim.customer_notice_deadline == datetime(2025, 3, 11, 16, tzinfo=UTC)
+    assert claim.recovery_notice_deadline == datetime(2025, 3, 18, 16, tzinfo=UTC)
+    assert shipment.recovery_noticed_at(claim) is None
 
 
 # --- the liability regimes ------------------------------------------------------------------
@@ -728,24 +1021,30 @@ def test_the_limit_converts_to_the_claim_currency_at_the_sdr_rate() -> None:
 
 
 @pytest.mark.parametrize(
-    ("regime", "notice_days", "delay_notice_days", "time_bar"),
+    ("regime", "notice", "delay_notice", "time_bar"),
     [
-        (LiabilityRegime.MONTREAL, 14, 21, datetime(2027, 3, 31, tzinfo=UTC)),
-        (LiabilityRegime.CMR, 7, 21, datetime(2026, 3, 31, tzinfo=UTC)),
-        (LiabilityRegime.HAGUE_VISBY, 3, 3, datetime(2026, 3, 31, tzinfo=UTC)),
-        (LiabilityRegime.CIM, 7, 60, datetime(2026, 3, 31, tzinfo=UTC)),
-        (LiabilityRegime.COMPANY_TERMS, 7, 21, datetime(2025, 12, 31, tzinfo=UTC)),
+        # From Monday 31 March 2025: 14 days, delay 21, 2 years.
+        (LiabilityRegime.MONTREAL, (2025, 4, 14), (2025, 4, 21), (2027, 3, 31)),
+        # 7 days but Sunday 6 April: Tuesday 8 April; delay 21 calendar days.
+        (LiabilityRegime.CMR, (2025, 4, 8), (2025, 4, 21), (2026, 3, 31)),
+        # 3 days; the rules know no delay, which follows the damage notice.
+        (LiabilityRegime.HAGUE_VISBY, (2025, 4, 3), (2025, 4, 3), (2026, 3, 31)),
+        (LiabilityRegime.CIM, (2025, 4, 7), (2025, 5, 30), (2026, 3, 31)),
+        (LiabilityRegime.COMPANY_TERMS, (2025, 4, 7), (2025, 4, 21), (2025, 12, 31)),
     ],
 )
 def test_each_regime_sets_a_notice_period_and_a_time_bar(
-    regime: LiabilityRegime, notice_days: int, delay_notice_days: int, time_bar: datetime
+    regime: LiabilityRegime,
+    notice: tuple[int, int, int],
+    delay_notice: tuple[int, int, int],
+    time_bar: tuple[int, int, int],
 ) -> None:
-    delivered_at = datetime(2025, 3, 31, tzinfo=UTC)
-    damage = claim_deadlines(regime, running_from=delivered_at, delay=False)
-    delay = claim_deadlines(regime, running_from=delivered_at, delay=True)
-    assert damage.notice == delivered_at + timedelta(days=notice_days)
-    assert delay.notice == delivered_at + timedelta(days=delay_notice_days)
-    assert damage.time_bar == delay.time_bar == time_bar
+    moments = CarriageMoments(delivered_at=datetime(2025, 3, 31, tzinfo=UTC))
+    damage = deadlines(regime, ClaimKind.DAMAGE, moments)
+    delay = deadlines(regime, ClaimKind.DELAY, moments)
+    assert damage.notice == datetime(*notice, tzinfo=UTC)
+    assert delay.notice == datetime(*delay_notice, tzinfo=UTC)
+    assert damage.time_bar == delay.time_bar == datetime(*time_bar, tzinfo=UTC)
 
 
 def test_a_time_bar_in_a_shorter_month_falls_on_its_last_day() -> None:
@@ -1373,6 +1672,7 @@ def full_history() -> Shipment:
     """A shipment that has been through every event there is but a cancellation."""
     shipment = book()
     shipment.quote_charges(ctx(-47), amount=Decimal("9450.00"), currency="USD")
+    shipment.plan_link_cost(ctx(-47), sequence=AIR_CARRIAGE, amount=Decimal("4680"), currency="USD")
     shipment.replan_link(
         ctx(-20), sequence=DELIVERY, planned_start=at(97), planned_end=at(121), reason="dock slot"
     )
@@ -1383,6 +1683,13 @@ def full_history() -> Shipment:
     shipment.report_delay(ctx(61.5), sequence=DELIVERY, estimated_end=at(130), reason="snow")
     shipment.deliver(ctx(63), condition=Condition.DAMAGED, signed_by="x", proof_of_delivery="P")
     shipment.evaluate(ctx(64), rating=3, remarks="damaged")
+    shipment.record_link_invoice(
+        ctx(64),
+        sequence=AIR_CARRIAGE,
+        amount=Decimal("4712"),
+        currency="USD",
+        invoice_reference="A",
+    )
     shipment.invoice(ctx(64.5), invoice_number="INV-1", amount=Decimal("9450"), currency="USD")
     incident = report(shipment, 65, DELIVERY, IncidentKind.DELAY, packages=None)
     shipment.record_coordination_action(ctx(65), incident_id=incident, action="survey ordered")
@@ -1467,3 +1774,120 @@ def test_a_cancelled_shipment_round_trips_too() -> None:
     restored = rebuild([m.to_domain_event(m.to_stored_event(event)) for event in events])
     assert restored == shipment
     assert restored.status is ShipmentStatus.CANCELLED
+
+
+def test_a_stored_v1_limit_assessment_loads_through_the_upcaster() -> None:
+    """v1 recorded one pair of deadlines, which served the customer's claim and our
+    recovery alike; replayed, it is both, and recovery is time-barred by it as before."""
+    shipment, incident, claim_id = claimed()
+    shipment.accept_responsibility(ctx(81), incident_id=incident, note="accepted")
+    shipment.assess_liability_limit(ctx(82), claim_id=claim_id, sdr_rate=Decimal("1.25"))
+    m = mapper()
+    stored = [m.to_stored_event(event) for event in shipment.collect_events()]
+    assert stored[-1].topic == "Shipment.LiabilityLimitAssessed"
+    state = json.loads(stored[-1].state)
+    assert state["class_version"] == 2
+    for name in (
+        "class_version",
+        "customer_regime",
+        "customer_notice_deadline",
+        "customer_time_bar",
+        "recovery_notice_deadline",
+        "recovery_time_bar",
+    ):
+        del state[name]
+    state["notice_deadline"] = {"_type_": "datetime_iso", "_data_": "2025-03-21T04:00:00+00:00"}
+    state["time_bar"] = {"_type_": "datetime_iso", "_data_": "2027-03-07T04:00:00+00:00"}
+    v1 = replace(stored[-1], state=json.dumps(state).encode())
+
+    replayed = rebuild([m.to_domain_event(record) for record in [*stored[:-1], v1]])
+    claim = replayed.claims[claim_id]
+    assert claim.assessment is not None
+    assert claim.assessment.customer_regime is LiabilityRegime.MONTREAL  # the link's, in v1
+    notice, time_bar = datetime(2025, 3, 21, 4, tzinfo=UTC), datetime(2027, 3, 7, 4, tzinfo=UTC)
+    assert (claim.customer_notice_deadline, claim.customer_time_bar) == (notice, time_bar)
+    assert (claim.recovery_notice_deadline, claim.recovery_time_bar) == (notice, time_bar)
+    assert claim.limit == shipment.claims[claim_id].limit
+
+    late = CommandContext.issue(actor="ops.wang", now=time_bar, occurred_at=time_bar)
+    replayed.claim_recovery(late, claim_id=claim_id, amount=Decimal("100"))
+    again = rebuild([m.to_domain_event(record) for record in [*stored[:-1], v1]])
+    too_late = time_bar + timedelta(seconds=1)
+    with refused("recovery.time_barred", unchanged=again):
+        again.claim_recovery(
+            CommandContext.issue(actor="ops.wang", now=too_late, occurred_at=too_late),
+            claim_id=claim_id,
+            amount=Decimal("100"),
+        )
+
+
+def concealed_damage_on_main_carriage(mode: TransportMode) -> tuple[Shipment, UUID]:
+    """Pickup, main carriage by ``mode`` (the agent's), delivery. The carrier hands the
+    goods on in good order on Tuesday 4 March 2025 at 07:00; the consignee finds two
+    cartons damaged inside on Tuesday 11 March, and the carrier accepts."""
+    shipment = book(
+        [
+            plan(LinkFunction.PICKUP, SUZHOU, (0, 24), TransportMode.ROAD),
+            plan(LinkFunction.MAIN_CARRIAGE, Party.partner(AGENT), (24, 48), mode),
+            plan(LinkFunction.DELIVERY, Party.partner(WAREHOUSE), (48, 72), TransportMode.ROAD),
+        ]
+    )
+    run_links(shipment, 3)
+    assert shipment.links[1].custody_until == datetime(2025, 3, 4, 7, tzinfo=UTC)
+    shipment.deliver(
+        ctx(200), condition=Condition.GOOD, signed_by="consignee", proof_of_delivery="P"
+    )
+    damage = report(shipment, 201, 3, IncidentKind.DAMAGE, packages=2)
+    shipment.assign_responsibility(
+        ctx(202),
+        incident_id=damage,
+        link_sequence=2,
+        basis=ResponsibilityBasis.INVESTIGATION,
+        explanation="survey: forklift damage at the carrier's depot",
+    )
+    shipment.accept_responsibility(ctx(203), incident_id=damage, note="accepted")
+    claim_id = uuid4()
+    shipment.file_claim(
+        ctx(204), claim_id=claim_id, incident_id=damage, amount=Decimal("8000"), currency="USD"
+    )
+    return shipment, claim_id
+
+
+def test_a_cmr_recovery_notice_skips_sundays_and_the_holidays_passed_in() -> None:
+    shipment, claim_id = concealed_damage_on_main_carriage(TransportMode.ROAD)
+    # From Tuesday 4 March: Wed 5 (1), Thu 6 (2), Fri 7 (3), Sat 8 (4), Sun 9 skipped,
+    # Mon 10 (5), Tue 11 (6), Wed 12 (7).
+    shipment.assess_liability_limit(ctx(205), claim_id=claim_id, sdr_rate=Decimal("1.33"))
+    assert shipment.claims[claim_id].recovery_notice_deadline == datetime(
+        2025, 3, 12, 7, tzinfo=UTC
+    )
+    # Saturday 8 March a holiday too: ... Fri 7 (3), Mon 10 (4), ... Thu 13 (7).
+    shipment.assess_liability_limit(
+        ctx(206),
+        claim_id=claim_id,
+        sdr_rate=Decimal("1.33"),
+        holidays=HolidayCalendar(frozenset({date(2025, 3, 8)})),
+    )
+    claim = shipment.claims[claim_id]
+    assert claim.recovery_notice_deadline == datetime(2025, 3, 13, 7, tzinfo=UTC)
+    assert claim.recovery_time_bar == datetime(2026, 3, 4, 7, tzinfo=UTC)
+    # The customer's, under our terms, from the final delivery (Tuesday 11 March, 08:00).
+    assert claim.customer_notice_deadline == datetime(2025, 3, 18, 8, tzinfo=UTC)
+    assert claim.customer_time_bar == datetime(2025, 12, 11, 8, tzinfo=UTC)
+
+
+def test_a_hague_visby_recovery_may_follow_three_months_after_we_compensated() -> None:
+    shipment, claim_id = concealed_damage_on_main_carriage(TransportMode.SEA)
+    shipment.assess_liability_limit(ctx(205), claim_id=claim_id, sdr_rate=Decimal("1.33"))
+    claim = shipment.claims[claim_id]
+    assert claim.recovery_notice_deadline == datetime(2025, 3, 7, 7, tzinfo=UTC)  # 3 days
+    assert claim.recovery_time_bar == datetime(2026, 3, 4, 7, tzinfo=UTC)  # 1 year
+    # We pay the customer on Thursday 26 February 2026: the recourse action is allowed
+    # until 26 May 2026, after the year.
+    shipment.pay_compensation(
+        ctx(24 * 360), claim_id=claim_id, amount=Decimal("8000"), payment_reference="PAY-HV"
+    )
+    assert shipment.claims[claim_id].recovery_time_bar == datetime(2026, 5, 26, tzinfo=UTC)
+    with refused("recovery.time_barred", unchanged=shipment):
+        shipment.claim_recovery(ctx(24 * (360 + 89) + 1), claim_id=claim_id, amount=Decimal("100"))
+    shipment.claim_recovery(ctx(24 * 394), claim_id=claim_id, amount=Decimal("100"))

@@ -1,0 +1,477 @@
+"""The log's Merkle tree in PostgreSQL, built alongside the hash chain, off the append path.
+
+Leaf i is the i-th entry of the log in position order (positions may skip numbers: an
+append that rolled back used its number); its leaf hash is ``SHA-256(0x00 ‖ entry)``
+where the entry's bytes are those the chain hashes, without the previous hash::
+
+    position (int8) ‖ aggregate id (16 bytes) ‖ version (int8) ‖ len(topic) (int4) ‖
+    topic (UTF-8) ‖ len(state) (int4) ‖ state ‖ recorded_at (int8, µs since 1970)
+
+so an auditor recomputes it from the stored entry the audit package carries.
+
+Stored: every leaf (``fullchain_tree_leaf``: index, position, hash) and every *complete*
+interior node (``fullchain_tree_node``: level ≥ 1, index), each written once when its last
+leaf arrives and never changed. The hash of any tree size, and every proof, is read from
+O(log n) of them (``application.proofs.merkle``).
+
+``LogTree.extend`` brings the tree up to the log, in batches, each a transaction under an
+advisory lock (one builder at a time, whichever process). Appends commit in position
+order (the append locks the log), so the entries past the tree's last position are
+always a prefix of what is still to come: the tree never skips an entry. Checkpoints and
+proofs extend the tree first; nothing on the command path waits for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from application.proofs.customer_map import GENESIS, MapItem, chain_next, head_value, key_of
+from application.proofs.entries import entry_bytes
+from application.proofs.merkle import (
+    ProofError,
+    SubtreeHashes,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    tree_root,
+)
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE, Migration
+from domain.ownership import OWNERS, aggregate_type_of
+
+log = logging.getLogger(__name__)
+
+#: The advisory lock the builder holds while it extends the tree.
+TREE_LOCK = 0x66636D74  # "fcmt"
+
+MIGRATION = Migration(
+    "0025_merkle_tree",
+    "the log's Merkle tree: leaves, complete interior nodes and customers' chains, built "
+    "alongside the hash chain",
+    [
+        """
+        CREATE TABLE fullchain_tree_leaf (
+            idx bigint PRIMARY KEY,
+            position bigint NOT NULL UNIQUE,
+            hash bytea NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE fullchain_tree_node (
+            level smallint NOT NULL CHECK (level >= 1),
+            idx bigint NOT NULL,
+            hash bytea NOT NULL,
+            PRIMARY KEY (level, idx)
+        )
+        """,
+        """
+        CREATE TABLE fullchain_tree_owner (
+            aggregate_id uuid PRIMARY KEY,
+            customer_id uuid NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE fullchain_customer_entry (
+            customer_id uuid NOT NULL,
+            seq bigint NOT NULL CHECK (seq >= 1),
+            leaf_index bigint NOT NULL UNIQUE,
+            chain bytea NOT NULL,
+            PRIMARY KEY (customer_id, seq)
+        )
+        """,
+        f"""
+        CREATE FUNCTION fullchain_leaf_hash(e {EVENTS_TABLE}) RETURNS bytea
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT sha256(
+                '\\x00'::bytea
+                || int8send(e.notification_id)
+                || uuid_send(e.originator_id)
+                || int8send(e.originator_version)
+                || int4send(octet_length(convert_to(e.topic, 'UTF8')))
+                || convert_to(e.topic, 'UTF8')
+                || int4send(octet_length(e.state))
+                || e.state
+                || int8send((extract(epoch FROM e.recorded_at) * 1000000)::bigint)
+            )
+        $$
+        """,
+    ],
+)
+
+
+def entry_leaf_hash(**entry: Any) -> bytes:
+    return leaf_hash(entry_bytes(**entry))
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: bytes
+    root: bytes
+    proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class Consistency:
+    first: int
+    second: int
+    first_root: bytes
+    second_root: bytes
+    proof: list[bytes]
+
+
+@dataclass(frozen=True)
+class CustomerEntry:
+    seq: int
+    leaf_index: int
+    position: int
+    chain: bytes
+
+
+class TreeTooSmall(ProofError):
+    """A proof asked of a tree larger than the log."""
+
+
+class NotInLog(LookupError):
+    """No entry of the log at that position."""
+
+
+class _Nodes:
+    """Perfect-subtree hashes read from the tables, each at most once per use."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+        self.seen: dict[tuple[int, int], bytes] = {}
+
+    @classmethod
+    def prefetched(cls, conn: psycopg.Connection[Any], keys: set[tuple[int, int]]) -> _Nodes:
+        """The nodes ``keys`` read in two queries, whatever their number."""
+        nodes = cls(conn)
+        leaves = [index for level, index in keys if level == 0]
+        inner = [(level, index) for level, index in keys if level > 0]
+        for index, hashed in conn.execute(
+            "SELECT idx, hash FROM fullchain_tree_leaf WHERE idx = ANY(%s)", (leaves,)
+        ):
+            nodes.seen[0, int(index)] = bytes(hashed)
+        if inner:
+            for level, index, hashed in conn.execute(
+                "SELECT n.level, n.idx, n.hash FROM fullchain_tree_node n "
+                "JOIN unnest(%s::smallint[], %s::bigint[]) AS k(level, idx) "
+                "ON n.level = k.level AND n.idx = k.idx",
+                ([k[0] for k in inner], [k[1] for k in inner]),
+            ):
+                nodes.seen[int(level), int(index)] = bytes(hashed)
+        return nodes
+
+    def __call__(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in self.seen:
+            if level == 0:
+                row = self.conn.execute(
+                    "SELECT hash FROM fullchain_tree_leaf WHERE idx = %s", (index,)
+                ).fetchone()
+            else:
+                row = self.conn.execute(
+                    "SELECT hash FROM fullchain_tree_node WHERE level = %s AND idx = %s",
+                    (level, index),
+                ).fetchone()
+            if row is None:
+                raise ProofError(f"the tree holds no node ({level}, {index}) yet")
+            self.seen[key] = bytes(row[0])
+        return self.seen[key]
+
+
+def _size(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+    """The tree's size and the position of its last leaf (0, 0 when empty)."""
+    row = conn.execute(
+        "SELECT idx, position FROM fullchain_tree_leaf ORDER BY idx DESC LIMIT 1"
+    ).fetchone()
+    return (int(row[0]) + 1, int(row[1])) if row else (0, 0)
+
+
+def _pending(conn: psycopg.Connection[Any], size: int) -> dict[int, bytes]:
+    """The right edge of the tree of ``size`` leaves: per level, the complete node still
+    waiting for its right sibling (one per bit of ``size``)."""
+    nodes = _Nodes(conn)
+    return {
+        level: nodes(level, (size >> level) - 1)
+        for level in range(size.bit_length())
+        if size >> level & 1
+    }
+
+
+class _Chains:
+    """The customers' chains, extended by one batch of the log's entries."""
+
+    def __init__(
+        self, conn: psycopg.Connection[Any], mapper: Mapper[Any], rows: list[tuple[Any, ...]]
+    ) -> None:
+        self.mapper = mapper
+        aggregate_ids = list({row[2] for row in rows})
+        self.owner: dict[UUID, UUID] = dict(
+            conn.execute(
+                "SELECT aggregate_id, customer_id FROM fullchain_tree_owner "
+                "WHERE aggregate_id = ANY(%s)",
+                (aggregate_ids,),
+            ).fetchall()
+        )
+        self.new_owners: list[tuple[UUID, UUID]] = []
+        self.heads: dict[UUID, tuple[int, bytes]] = {}
+        self.entries: list[tuple[UUID, int, int, bytes]] = []
+        self._conn = conn
+
+    def _head(self, customer: UUID) -> tuple[int, bytes]:
+        if customer not in self.heads:
+            row = self._conn.execute(
+                "SELECT seq, chain FROM fullchain_customer_entry WHERE customer_id = %s "
+                "ORDER BY seq DESC LIMIT 1",
+                (customer,),
+            ).fetchone()
+            self.heads[customer] = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+        return self.heads[customer]
+
+    def add(
+        self, index: int, aggregate_id: UUID, version: int, topic: str, state: bytes, leaf: bytes
+    ) -> None:
+        owner = OWNERS.get(aggregate_type_of(topic))
+        if owner is None:
+            return  # an aggregate of no customer (a service offering, a staff member)
+        if version == 1:
+            event = self.mapper.to_domain_event(StoredEvent(aggregate_id, version, topic, state))
+            self.owner[aggregate_id] = owner(event)
+            self.new_owners.append((aggregate_id, self.owner[aggregate_id]))
+        customer = self.owner.get(aggregate_id)
+        if customer is None:
+            raise RuntimeError(f"aggregate {aggregate_id} has entries but no first one")
+        seq, chain = self._head(customer)
+        seq, chain = seq + 1, chain_next(chain, seq + 1, leaf)
+        self.heads[customer] = (seq, chain)
+        self.entries.append((customer, seq, index, chain))
+
+    def save(self, cursor: psycopg.Cursor[Any]) -> None:
+        with cursor.copy("COPY fullchain_tree_owner (aggregate_id, customer_id) FROM STDIN") as c:
+            for row in self.new_owners:
+                c.write_row(row)
+        with cursor.copy(
+            "COPY fullchain_customer_entry (customer_id, seq, leaf_index, chain) FROM STDIN"
+        ) as c:
+            for entry in self.entries:
+                c.write_row(entry)
+
+
+class LogTree:
+    """The Merkle tree of a database's log."""
+
+    def __init__(self, database: Database, mapper: Mapper[Any], *, batch: int = 5000) -> None:
+        """``mapper`` reads an aggregate's first event, which tells its customer."""
+        self.database = database
+        self.mapper = mapper
+        self.batch = batch
+
+    def extend(self, *, up_to: int | None = None) -> int:
+        """Add the log's entries the tree does not hold yet (those up to position
+        ``up_to``, when given); return the tree's size."""
+        while True:
+            with self.database.connect(purpose="tree") as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (TREE_LOCK,))
+                size, last = _size(conn)
+                limit = "AND e.notification_id <= %(up_to)s" if up_to is not None else ""
+                rows = conn.execute(
+                    "SELECT e.notification_id, fullchain_leaf_hash(e), e.originator_id, "
+                    "e.originator_version, e.topic, e.state "
+                    f"FROM {EVENTS_TABLE} e WHERE e.notification_id > %(last)s {limit} "
+                    "ORDER BY e.notification_id LIMIT %(batch)s",
+                    {"last": last, "up_to": up_to, "batch": self.batch},
+                ).fetchall()
+                if not rows:
+                    return size
+                pending = _pending(conn, size)
+                chains = _Chains(conn, self.mapper, rows)
+                leaves: list[tuple[int, int, bytes]] = []
+                nodes: list[tuple[int, int, bytes]] = []
+                for position, hashed, aggregate_id, version, topic, state in rows:
+                    index = size + len(leaves)
+                    current = bytes(hashed)
+                    leaves.append((index, int(position), current))
+                    chains.add(index, aggregate_id, int(version), topic, bytes(state), current)
+                    level = 0
+                    while index & 1:
+                        current = node_hash(pending.pop(level), current)
+                        level += 1
+                        index >>= 1
+                        nodes.append((level, index, current))
+                    pending[level] = current
+                with conn.cursor() as cursor:
+                    with cursor.copy(
+                        "COPY fullchain_tree_leaf (idx, position, hash) FROM STDIN"
+                    ) as copy:
+                        for leaf in leaves:
+                            copy.write_row(leaf)
+                    with cursor.copy(
+                        "COPY fullchain_tree_node (level, idx, hash) FROM STDIN"
+                    ) as copy:
+                        for node in nodes:
+                            copy.write_row(node)
+                    chains.save(cursor)
+                if len(rows) < self.batch:
+                    return size + len(leaves)
+
+    @staticmethod
+    def nodes(conn: psycopg.Connection[Any]) -> SubtreeHashes:
+        """The tree's perfect-subtree hashes, read on ``conn`` (each once)."""
+        return _Nodes(conn)
+
+    def size(self) -> int:
+        with self.database.connect(purpose="tree") as conn:
+            return _size(conn)[0]
+
+    def root(self, size: int) -> bytes:
+        with self.database.connect(purpose="tree") as conn:
+            self._holds(conn, size)
+            return tree_root(_Nodes(conn), size)
+
+    def inclusion(self, position: int, tree_size: int | None = None) -> Inclusion:
+        """The proof that the entry at ``position`` is in the tree of ``tree_size`` leaves
+        (the whole log's tree when None)."""
+        size = self.extend()
+        tree_size = size if tree_size is None else tree_size
+        with self.database.connect(purpose="tree") as conn:
+            self._holds(conn, tree_size)
+            row = conn.execute(
+                "SELECT idx, hash FROM fullchain_tree_leaf WHERE position = %s", (position,)
+            ).fetchone()
+            if row is None:
+                raise NotInLog(f"no entry at position {position}")
+            index = int(row[0])
+            if index >= tree_size:
+                raise ProofError(
+                    f"the entry at position {position} is leaf {index}, after the tree of "
+                    f"{tree_size} leaves"
+                )
+            nodes = _Nodes(conn)
+            return Inclusion(
+                position,
+                index,
+                tree_size,
+                bytes(row[1]),
+                tree_root(nodes, tree_size),
+                inclusion_proof(nodes, index, tree_size),
+            )
+
+    def inclusion_proofs(self, leaf_indexes: list[int], size: int) -> list[list[bytes]]:
+        """The audit paths of many leaves in the tree of ``size`` leaves, on one connection
+        (the nodes near the root, shared by all of them, are read once)."""
+        wanted: set[tuple[int, int]] = set()
+
+        def record(level: int, index: int) -> bytes:
+            wanted.add((level, index))
+            return b""
+
+        for index in leaf_indexes:  # which nodes the proofs read, without reading them
+            inclusion_proof(record, index, size)
+        with self.database.connect(purpose="tree") as conn:
+            self._holds(conn, size)
+            found = _Nodes.prefetched(conn, wanted)
+        return [inclusion_proof(found, index, size) for index in leaf_indexes]
+
+    def consistency(self, first: int, second: int | None = None) -> Consistency:
+        """The proof that the tree of ``first`` leaves is a prefix of the tree of
+        ``second`` leaves (the whole log's tree when None)."""
+        size = self.extend()
+        second = size if second is None else second
+        with self.database.connect(purpose="tree") as conn:
+            self._holds(conn, max(first, second))
+            nodes = _Nodes(conn)
+            return Consistency(
+                first,
+                second,
+                tree_root(nodes, first),
+                tree_root(nodes, second),
+                consistency_proof(nodes, first, second),
+            )
+
+    def customer_heads(self, size: int) -> list[MapItem]:
+        """Every customer's head in the tree of ``size`` leaves, as the map holds it."""
+        with self.database.connect(purpose="tree") as conn:
+            self._holds(conn, size)
+            rows = conn.execute(
+                "SELECT DISTINCT ON (customer_id) customer_id, seq, chain "
+                "FROM fullchain_customer_entry WHERE leaf_index < %s "
+                "ORDER BY customer_id, seq DESC",
+                (size,),
+            ).fetchall()
+        return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]
+
+    def customer_entries(self, customer_id: UUID, size: int) -> list[CustomerEntry]:
+        """The customer's entries in the tree of ``size`` leaves, first to last."""
+        with self.database.connect(purpose="tree") as conn:
+            self._holds(conn, size)
+            rows = conn.execute(
+                "SELECT c.seq, c.leaf_index, l.position, c.chain "
+                "FROM fullchain_customer_entry c JOIN fullchain_tree_leaf l "
+                "ON l.idx = c.leaf_index "
+                "WHERE c.customer_id = %s AND c.leaf_index < %s ORDER BY c.seq",
+                (customer_id, size),
+            ).fetchall()
+        return [CustomerEntry(int(s), int(i), int(p), bytes(c)) for s, i, p, c in rows]
+
+    @staticmethod
+    def _holds(conn: psycopg.Connection[Any], size: int) -> None:
+        built, _ = _size(conn)
+        if size > built:
+            raise TreeTooSmall(f"the log holds {built} entries, not {size}")
+
+    def leaves(self) -> Iterator[tuple[int, int, bytes]]:
+        """Every leaf: index, position, hash, in order."""
+        with self.database.connect(purpose="tree") as conn:
+            yield from (
+                (int(i), int(p), bytes(h))
+                for i, p, h in conn.execute(
+                    "SELECT idx, position, hash FROM fullchain_tree_leaf ORDER BY idx"
+                )
+            )
+
+
+class TreeKeeper:
+    """Extends the tree as the log grows, in a thread of the projection process: woken by
+    the log's notifications (or after ``poll_interval``), so that checkpoints, proofs and
+    packages find the tree up to date and never build much of it themselves."""
+
+    name = "merkle tree"
+
+    def __init__(self, tree: LogTree, *, poll_interval: float = 1.0) -> None:
+        self.tree = tree
+        self.poll_interval = poll_interval
+        self.stopping = threading.Event()
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    def run_forever(self) -> None:
+        backoff = 0.2
+        while not self.stopping.is_set():
+            try:
+                with self.tree.database.connect(purpose="tree", autocommit=True) as conn:
+                    conn.execute(f"LISTEN {EVENTS_TABLE}")
+                    backoff = 0.2
+                    while not self.stopping.is_set():
+                        self.tree.extend()
+                        for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                            pass
+            except psycopg.OperationalError as error:
+                if self.stopping.is_set():
+                    break
+                log.warning("merkle tree: database connection lost (%s); retrying", error)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)

@@ -1,0 +1,179 @@
+"""Re-check a Fullchain audit package offline: ``python verify_package.py DIR``.
+
+Needs Python 3.11 and the ``cryptography`` package, and nothing from the service: the
+modules it uses (``merkle``, ``customer_map``, ``entries``, ``note``) are in the package,
+beside it. It checks, naming the entry and the reason for anything that fails:
+
+1. the checkpoint (``checkpoint.note``) is signed by the key in ``verifier_key.txt``
+   (compare that key with ``GET /v1/audit/verifier-key`` and with what you kept);
+2. each entry, recomputed from its stored form, is in the signed tree: its Merkle leaf at
+   its leaf index, by its inclusion proof, under the checkpoint's root;
+3. the entries are the customer's entries 1, 2, … N in log order, chained one to the next;
+4. the customer's head in the checkpoint's map of customers is entry N with that chain:
+   no entry of the customer is missing from the package, before, between or after;
+5. each readable entry shows its stored facts (an edited amount is found);
+6. each witness's countersigned checkpoint (``cosignatures.json``) holds under the log's
+   and the witness's keys (compare those with what the witnesses publish), and this
+   package's checkpoint extends it.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+merkle: Any = importlib.import_module("merkle")
+customer_map: Any = importlib.import_module("customer_map")
+entries_module: Any = importlib.import_module("entries")
+note: Any = importlib.import_module("note")
+
+
+def check(folder: Path) -> tuple[list[str], str]:
+    """The problems found (none: the package is proved), and a one-line verdict."""
+    problems: list[str] = []
+    try:
+        verifier = note.Verifier.decode((folder / "verifier_key.txt").read_text().strip())
+        head = note.open_checkpoint((folder / "checkpoint.note").read_text(), verifier)
+        customers_root = _customers_root(head)
+    except (OSError, ValueError) as error:
+        return [f"checkpoint: {error}"], "the checkpoint does not hold: nothing is proved"
+    customer = json.loads((folder / "customer.json").read_text(encoding="utf-8"))
+    customer_id = UUID(customer["relationship_id"])
+
+    chain = customer_map.GENESIS
+    last_leaf = -1
+    count = 0
+    lines = (folder / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate(lines, 1):
+        entry = json.loads(line)
+        where = f"entry {number} (position {entry.get('position')})"
+        stored, proof = entry["stored"], entry["proof"]
+        expected_seq = count + 1
+        if proof["seq"] != expected_seq:
+            problems.append(
+                f"{where}: is the customer's entry {proof['seq']}, where entry "
+                f"{expected_seq} belongs: an entry was deleted, inserted or moved"
+            )
+        state = base64.b64decode(stored["state"])
+        leaf = merkle.leaf_hash(
+            entries_module.entry_bytes(
+                position=entry["position"],
+                aggregate_id=UUID(entry["aggregate_id"]),
+                version=entry["version"],
+                topic=stored["topic"],
+                state=state,
+                recorded_at=stored["recorded_at_micros"],
+            )
+        )
+        try:
+            merkle.verify_inclusion(
+                leaf,
+                proof["leaf_index"],
+                head.size,
+                [base64.b64decode(p) for p in proof["inclusion"]],
+                head.root,
+            )
+        except ValueError:
+            problems.append(
+                f"{where}: is not in the signed log as it stands here: its content or its "
+                "proof was changed"
+            )
+        if proof["leaf_index"] <= last_leaf:
+            problems.append(f"{where}: out of log order")
+        last_leaf = proof["leaf_index"]
+        if entry.get("event_name") != stored["topic"]:
+            problems.append(f"{where}: shown as {entry.get('event_name')}, stored as another")
+        try:
+            facts = entries_module.stored_facts(state)
+        except ValueError:
+            problems.append(f"{where}: the stored state is not JSON")
+            facts = {}
+        for name, value in facts.items():
+            if not entries_module.same(value, entry.get("data", {}).get(name)):
+                problems.append(f"{where}: shows {name} other than the stored entry holds")
+        count += 1
+        chain = customer_map.chain_next(chain, count, leaf)
+
+    try:
+        customer_map.verify_map_proof(
+            customers_root,
+            customer_map.key_of(customer_id),
+            customer_map.head_value(count, chain),
+            [base64.b64decode(s) for s in customer["map_proof"]],
+        )
+    except ValueError:
+        problems.append(
+            f"the package's {count} entries are not the customer's entries as the checkpoint "
+            "signed them: entries are missing, added, reordered or changed"
+        )
+    witnessed = _cosignatures(folder, verifier, head, problems)
+    if problems:
+        return problems, f"{len(problems)} problem(s) found: the package is not proved"
+    return problems, (
+        f"{count} entries of customer {customer_id}: complete and intact in the log of "
+        f"{head.size} entries signed by {verifier.name} at {head.signed_at.isoformat()}"
+        + "".join(f"; {w}" for w in witnessed)
+    )
+
+
+def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -> list[str]:
+    """Each witness's countersigned checkpoint in the package: its witness's signature and
+    the log's hold, and this package's checkpoint extends it (no split view)."""
+    path = folder / "cosignatures.json"
+    if not path.exists():
+        return []
+    found = json.loads(path.read_text(encoding="utf-8"))
+    witnesses = {}
+    for text in found.get("witness_keys", []):
+        key = note.Verifier.decode(text)
+        witnesses[key.name] = key
+    witnessed = []
+    for c in found.get("cosignatures", []):
+        name = c["witness"]
+        try:
+            earlier = note.open_checkpoint(c["checkpoint"], verifier)
+            key = witnesses.get(name)
+            if key is None or not note.Note.parse(c["checkpoint"]).verified_by(key):
+                raise ValueError(f"no signature of the witness {name} holds on it")
+            merkle.verify_consistency(
+                earlier.size,
+                head.size,
+                earlier.root,
+                head.root,
+                [base64.b64decode(p) for p in c["consistency"]],
+            )
+        except ValueError as error:
+            problems.append(f"cosignature of {name}: {error}")
+            continue
+        witnessed.append(
+            f"countersigned by {name} at {earlier.size} entries, which this checkpoint extends"
+        )
+    return witnessed
+
+
+def _customers_root(head: Any) -> bytes:
+    for line in head.extensions:
+        name, _, value = line.partition(" ")
+        if name == "customers":
+            return base64.b64decode(value, validate=True)
+    raise ValueError("the checkpoint commits to no map of customers' heads")
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[1] if len(argv) > 1 else ".")
+    problems, verdict = check(folder)
+    for problem in problems:
+        print(problem)
+    print(verdict)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,210 @@
+"""Who looked: every read of a customer's history, of an aggregate's state or diff, of an
+audit package or an EPCIS export, recorded with who read what and when.
+
+The access log is a table of its own, not the business log: reading is not a business
+fact, and the business log's proofs must not change because someone looked. It is
+append-only as the business log is (triggers refuse UPDATE, DELETE and TRUNCATE) and
+hash-chained: each entry's hash is ``SHA-256(prev ‖ seq ‖ read_at (µs) ‖ staff id ‖ what ‖
+aggregate type ‖ aggregate id ‖ customer ‖ detail)`` (texts with an int4 length first, the
+customer as 16 zero bytes when none). The chaining trigger takes an advisory lock and only
+then numbers the entry, so entries are numbered and chained in the order they commit.
+Checkpoints commit to its head (``access <seq> <base64 hash>``), so an entry removed or
+changed afterwards breaks either the chain or the signed head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from psycopg.rows import dict_row
+
+from application.store.database import Database
+from application.store.schema import Migration
+
+GENESIS = bytes(32)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_LOCK = 0x66636163  # "fcac"
+
+MIGRATION = Migration(
+    "0026_access_log",
+    "who read which customer's history, state, diff, audit package or export, hash-chained",
+    [
+        """
+        CREATE TABLE fullchain_access_log (
+            seq bigserial PRIMARY KEY,
+            read_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            staff_id text NOT NULL,
+            what text NOT NULL,
+            aggregate_type text NOT NULL,
+            aggregate_id uuid NOT NULL,
+            relationship_id uuid,
+            detail text NOT NULL DEFAULT '',
+            prev_hash bytea NOT NULL,
+            entry_hash bytea NOT NULL
+        )
+        """,
+        "CREATE INDEX fullchain_access_customer_idx ON fullchain_access_log (relationship_id, seq)",
+        "CREATE INDEX fullchain_access_staff_idx ON fullchain_access_log (staff_id, seq)",
+        f"""
+        CREATE FUNCTION fullchain_access_chain() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            prev bytea;
+        BEGIN
+            PERFORM pg_advisory_xact_lock({_LOCK});
+            NEW.seq := nextval(pg_get_serial_sequence('fullchain_access_log', 'seq'));
+            NEW.read_at := clock_timestamp();
+            SELECT entry_hash INTO prev FROM fullchain_access_log ORDER BY seq DESC LIMIT 1;
+            NEW.prev_hash := COALESCE(prev, '\\x{GENESIS.hex()}'::bytea);
+            NEW.entry_hash := sha256(
+                NEW.prev_hash
+                || int8send(NEW.seq)
+                || int8send((extract(epoch FROM NEW.read_at) * 1000000)::bigint)
+                || int4send(octet_length(convert_to(NEW.staff_id, 'UTF8')))
+                || convert_to(NEW.staff_id, 'UTF8')
+                || int4send(octet_length(convert_to(NEW.what, 'UTF8')))
+                || convert_to(NEW.what, 'UTF8')
+                || int4send(octet_length(convert_to(NEW.aggregate_type, 'UTF8')))
+                || convert_to(NEW.aggregate_type, 'UTF8')
+                || uuid_send(NEW.aggregate_id)
+                || COALESCE(uuid_send(NEW.relationship_id), '\\x{bytes(16).hex()}'::bytea)
+                || int4send(octet_length(convert_to(NEW.detail, 'UTF8')))
+                || convert_to(NEW.detail, 'UTF8')
+            );
+            RETURN NEW;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER fullchain_access_chained BEFORE INSERT ON fullchain_access_log
+        FOR EACH ROW EXECUTE FUNCTION fullchain_access_chain()
+        """,
+        """
+        CREATE TRIGGER fullchain_access_append_only BEFORE UPDATE OR DELETE
+        ON fullchain_access_log FOR EACH ROW EXECUTE FUNCTION fullchain_refuse_rewrite()
+        """,
+        """
+        CREATE TRIGGER fullchain_access_no_truncate BEFORE TRUNCATE ON fullchain_access_log
+        FOR EACH STATEMENT EXECUTE FUNCTION fullchain_refuse_rewrite()
+        """,
+    ],
+)
+
+
+def record_access(
+    database: Database,
+    *,
+    staff_id: str,
+    what: str,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    detail: str = "",
+) -> None:
+    """Record that ``staff_id`` read ``what`` of the aggregate; the customer it belongs to
+    is found from the history's map of owners (a relationship is its own)."""
+    with database.connect(purpose="access") as conn:
+        conn.execute(
+            "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
+            "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
+            "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
+            "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
+            "%(detail)s, '', '')",
+            {
+                "staff": staff_id,
+                "what": what,
+                "type": aggregate_type,
+                "id": aggregate_id,
+                "detail": detail[:500],
+            },
+        )
+        conn.commit()
+
+
+@dataclass(frozen=True)
+class AccessVerification:
+    intact: bool
+    entries: int
+    head_seq: int
+    head_hash: bytes
+    broken_at: int | None = None
+
+
+def entry_hash(prev: bytes, row: dict[str, Any]) -> bytes:
+    def text(value: str) -> bytes:
+        encoded = value.encode()
+        return struct.pack(">i", len(encoded)) + encoded
+
+    read_at: datetime = row["read_at"]
+    micros = (read_at - _EPOCH) // timedelta(microseconds=1)
+    customer: UUID | None = row["relationship_id"]
+    return hashlib.sha256(
+        prev
+        + struct.pack(">q", row["seq"])
+        + struct.pack(">q", micros)
+        + text(row["staff_id"])
+        + text(row["what"])
+        + text(row["aggregate_type"])
+        + row["aggregate_id"].bytes
+        + (customer.bytes if customer else bytes(16))
+        + text(row["detail"])
+    ).digest()
+
+
+def verify_access_log(database: Database) -> AccessVerification:
+    """Recompute the access log's chain; the first entry where it breaks, if any."""
+    prev = GENESIS
+    entries = 0
+    seq = 0
+    with database.connect(purpose="access") as conn, conn.transaction():
+        cursor = conn.cursor(name="fullchain_access_verify", row_factory=dict_row)
+        cursor.execute("SELECT * FROM fullchain_access_log ORDER BY seq")
+        for row in cursor:
+            if bytes(row["prev_hash"]) != prev or entry_hash(prev, row) != bytes(row["entry_hash"]):
+                return AccessVerification(False, entries, seq, prev, int(row["seq"]))
+            prev, seq = bytes(row["entry_hash"]), int(row["seq"])
+            entries += 1
+    return AccessVerification(True, entries, seq, prev)
+
+
+def access_head(database: Database) -> tuple[int, bytes]:
+    """The last entry's number and hash (0 and 32 zero bytes before the first)."""
+    with database.connect(purpose="access") as conn:
+        row = conn.execute(
+            "SELECT seq, entry_hash FROM fullchain_access_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+
+
+def access_entries(
+    conn: Any,
+    *,
+    relationship_id: UUID | None,
+    staff_id: str | None,
+    after: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Entries after ``after``, oldest first, of a customer and/or a staff member."""
+    clauses = ["seq > %(after)s"]
+    params: dict[str, Any] = {"after": after, "limit": limit}
+    if relationship_id is not None:
+        clauses.append("relationship_id = %(customer)s")
+        params["customer"] = relationship_id
+    if staff_id is not None:
+        clauses.append("staff_id = %(staff)s")
+        params["staff"] = staff_id
+    rows: list[dict[str, Any]] = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "SELECT seq, read_at, staff_id, what, aggregate_type, aggregate_id, relationship_id,"
+            " detail, entry_hash FROM fullchain_access_log WHERE "
+            + " AND ".join(clauses)
+            + " ORDER BY seq LIMIT %(limit)s",
+            params,
+        )
+        .fetchall()
+    )
+    return rows

@@ -1,0 +1,65 @@
+"""The service's endpoints and the roles each declares, collected from the routes
+themselves, and ``docs/permissions.md`` generated from them::
+
+    python -m interface.http.route_table > docs/permissions.md
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
+
+from application.visibility import RULE
+from domain.staff import Role
+from interface.http.app import ROUTERS
+from interface.http.deps import declared_roles
+
+Endpoint = tuple[str, str]
+
+
+def table(routes: Iterable[BaseRoute]) -> dict[Endpoint, frozenset[Role]]:
+    """Every endpoint (method and path) that declares the roles it allows, with them."""
+    endpoints: dict[Endpoint, frozenset[Role]] = {}
+    for context in iter_route_contexts(list(routes)):
+        route = context.original_route
+        if not isinstance(route, APIRoute):
+            continue
+        roles = declared_roles(route)
+        if roles is not None:
+            endpoints.update({(method, route.path): roles for method in route.methods or ()})
+    return endpoints
+
+
+def markdown(endpoints: dict[Endpoint, frozenset[Role]]) -> str:
+    """The table as Markdown, one row per endpoint."""
+    roles = list(Role)
+    lines = [
+        "# Permissions",
+        "",
+        "Generated from the roles each endpoint declares "
+        "(`python -m interface.http.route_table > docs/permissions.md`).",
+        "",
+        "## Branches",
+        "",
+        "From `application/visibility.py`:",
+        "",
+        RULE,
+        "",
+        "## Roles",
+        "",
+        "A role's staff may call the endpoints it is ticked for; anyone else is refused (403).",
+        "",
+        "| endpoint | " + " | ".join(r.value for r in roles) + " |",
+        "|---|" + "---|" * len(roles),
+    ]
+    for method, path in sorted(endpoints, key=lambda e: (e[1], e[0])):
+        cells = ["✔" if r in endpoints[(method, path)] else "" for r in roles]
+        lines.append(f"| `{method} {path}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(markdown(table(route for router in ROUTERS for route in router.routes)))

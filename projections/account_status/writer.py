@@ -1,0 +1,154 @@
+"""The account-status writer: one row per relationship, folded from its events.
+
+"Interactions in the last 90 days" depends on when you ask, not on when the events were
+applied, so each interaction is kept as a row of ``account_interaction`` and the count is
+taken at read time (``queries``). ``registered_at`` is the business time of the
+registration; ``updated_at`` is the recording time of the last event applied to the row
+(not the time the worker ran), so a rebuild reproduces the model exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from domain.relationship import Relationship
+from projections.account_status.migration import MIGRATION
+from projections.engine import BatchProjection, Connection, ProjectedEvent
+
+COLUMNS = (
+    "relationship_id",
+    "name",
+    "kind",
+    "lifecycle",
+    "industry",
+    "key_account",
+    "region",
+    "branch",
+    "field_rep",
+    "office_rep",
+    "contact_count",
+    "last_interaction_at",
+    "last_interaction_channel",
+    "care_action_count",
+    "registered_position",
+    "registered_at",
+    "version",
+    "position",
+    "updated_at",
+)
+
+_UPSERT = (
+    f"INSERT INTO account_status ({', '.join(COLUMNS)}) "
+    f"VALUES ({', '.join('%(' + c + ')s' for c in COLUMNS)}) "
+    "ON CONFLICT (relationship_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
+)
+
+R = Relationship
+
+
+def apply_event(row: dict[str, Any] | None, item: ProjectedEvent) -> dict[str, Any] | None:
+    """The account-status row after one event (``None`` while there is no row)."""
+    e = item.event
+    if isinstance(e, R.Registered):
+        row = {
+            "relationship_id": e.originator_id,
+            "name": e.name,
+            "kind": e.kind,
+            "lifecycle": "active",
+            "industry": e.industry,
+            "key_account": e.key_account,
+            "region": e.region,
+            "branch": e.branch,
+            "field_rep": None,
+            "office_rep": None,
+            "contact_count": 0,
+            "last_interaction_at": None,
+            "last_interaction_channel": None,
+            "care_action_count": 0,
+            "registered_position": item.position,
+            "registered_at": e.occurred_at,
+        }
+    elif row is None:
+        return None  # only possible for a log that does not start at registration
+    elif isinstance(e, R.Renamed):
+        row["name"] = e.name
+    elif isinstance(e, R.QualifiedAsTarget):
+        row["kind"] = "target"
+    elif isinstance(e, R.ReturnedToProspect):
+        row["kind"] = "prospect"
+    elif isinstance(e, R.BecameCustomer):
+        row["kind"] = "customer"
+        row["lifecycle"] = "active"
+    elif isinstance(e, R.MarkedDormant):
+        row["lifecycle"] = "dormant"
+    elif isinstance(e, R.Reactivated):
+        row["lifecycle"] = "active"
+    elif isinstance(e, R.MarkedLost):
+        row["lifecycle"] = "lost"
+    elif isinstance(e, R.WonBack):
+        row["lifecycle"] = "won_back"
+    elif isinstance(e, R.IndustryChanged):
+        row["industry"] = e.industry
+    elif isinstance(e, R.KeyAccountDesignated):
+        row["key_account"] = True
+    elif isinstance(e, R.KeyAccountWithdrawn):
+        row["key_account"] = False
+    elif isinstance(e, R.MovedToBranch):
+        row["region"] = e.region
+        row["branch"] = e.branch
+    elif isinstance(e, R.AccountTeamAssigned):
+        row["field_rep"] = e.field_rep
+        row["office_rep"] = e.office_rep
+    elif isinstance(e, R.ContactAdded):
+        row["contact_count"] += 1
+    elif isinstance(e, R.ContactRemoved):
+        row["contact_count"] -= 1
+    elif isinstance(e, R.InteractionLogged):
+        last = row["last_interaction_at"]
+        if last is None or e.occurred_at >= last:
+            row["last_interaction_at"] = e.occurred_at
+            row["last_interaction_channel"] = e.channel
+    elif isinstance(e, R.CustomerCareRecorded):
+        row["care_action_count"] += 1
+    row["version"] = e.originator_version
+    row["position"] = item.position
+    row["updated_at"] = item.recorded_at
+    return row
+
+
+class AccountStatusProjection(BatchProjection):
+    name = "account_status"
+    migration = MIGRATION
+    tables = ("account_status", "account_interaction")
+
+    def handles(self, topic: str) -> bool:
+        return topic.startswith("Relationship.")
+
+    def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        ids = list({item.event.originator_id for item in events})
+        rows: dict[Any, dict[str, Any] | None] = dict.fromkeys(ids)
+        with conn.cursor() as cur:
+            cur.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM account_status WHERE relationship_id = ANY(%s)",
+                (ids,),
+            )
+            for values in cur.fetchall():
+                rows[values[0]] = dict(zip(COLUMNS, values, strict=True))
+        interactions: list[tuple[Any, ...]] = []
+        for item in events:
+            rid = item.event.originator_id
+            rows[rid] = apply_event(rows[rid], item)
+            if isinstance(item.event, R.InteractionLogged):
+                e = item.event
+                interactions.append((rid, e.interaction_id, e.occurred_at, e.channel))
+        with conn.cursor() as cur:
+            cur.executemany(_UPSERT, [row for row in rows.values() if row is not None])
+            if interactions:
+                cur.executemany(
+                    "INSERT INTO account_interaction "
+                    "(relationship_id, interaction_id, happened_at, channel) "
+                    "VALUES (%s, %s, %s, %s)",
+                    interactions,
+                )

@@ -1,0 +1,69 @@
+"""What every decision view shares: the customers it covers (``Scope``, by their branch,
+region and industry), and the read models it reads."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from projections.freshness import ReadConnection
+
+#: Every decision view reads these read models.
+DECISION_READ_MODELS = (
+    "account_status",
+    "responsibility_audit",
+    "customer_value",
+    "opportunities",
+    "service_cases",
+)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which customers a view covers: by their branch, region and industry."""
+
+    branch: str | None = None
+    region: str | None = None
+    industry: str | None = None
+
+    def sql(self, alias: str = "a") -> str:
+        return (
+            f"(%(branch)s::text IS NULL OR {alias}.branch = %(branch)s) "
+            f"AND (%(region)s::text IS NULL OR {alias}.region = %(region)s) "
+            f"AND (%(industry)s::text IS NULL OR {alias}.industry = %(industry)s)"
+        )
+
+    def params(self, **more: Any) -> dict[str, Any]:
+        return {"branch": self.branch, "region": self.region, "industry": self.industry, **more}
+
+
+def customers_in_scope(
+    conn: ReadConnection, scope: Scope, *, kind: str | None = None
+) -> dict[UUID, dict[str, Any]]:
+    rows = conn.execute(
+        f"""
+        SELECT relationship_id, name, kind, lifecycle, branch, region, industry
+        FROM account_status a WHERE {scope.sql()} AND (%(kind)s::text IS NULL OR a.kind = %(kind)s)
+        """,
+        scope.params(kind=kind),
+    ).fetchall()
+    return {r["relationship_id"]: dict(r) for r in rows}
+
+
+def business_days(conn: ReadConnection, scope: Scope) -> dict[UUID, list[date]]:
+    """The delivery days (UTC) of each in-scope customer's delivered shipments."""
+    rows = conn.execute(
+        f"""
+        SELECT v.customer_id, (v.delivered_at AT TIME ZONE 'UTC')::date AS day
+        FROM value_shipment v JOIN account_status a ON a.relationship_id = v.customer_id
+        WHERE v.delivered_at IS NOT NULL AND NOT v.cancelled AND {scope.sql()}
+        """,
+        scope.params(),
+    ).fetchall()
+    days: dict[UUID, list[date]] = defaultdict(list)
+    for r in rows:
+        days[r["customer_id"]].append(r["day"])
+    return days

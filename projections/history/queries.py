@@ -1,0 +1,148 @@
+"""Reading a customer's history: the index walked for one relationship, the log joined by
+position for the payloads, each event as a readable entry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg.rows import dict_row
+
+from application.jsonable import jsonable
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE
+from projections.freshness import ReadConnection, decode_cursor, page
+
+#: Fields every event carries that a history entry shows as its own columns.
+METADATA = frozenset(
+    {
+        "originator_id",
+        "originator_version",
+        "originator_topic",
+        "timestamp",
+        "actor",
+        "command_id",
+        "correlation_id",
+        "causation_id",
+        "occurred_at",
+    }
+)
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which events of a history: a time range ``[since, until)`` on the recording time or
+    the business time, some event names, one actor."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    time: Literal["recorded", "occurred"] = "recorded"
+    event_names: Sequence[str] = ()
+    actor: str | None = None
+
+
+def history_length(conn: ReadConnection, relationship_id: UUID) -> int:
+    """How many events the relationship's history holds."""
+    row = conn.execute(
+        "SELECT count(*) AS n FROM history_index WHERE relationship_id = %s", (relationship_id,)
+    ).fetchone()
+    return int(row["n"]) if row else 0
+
+
+def relationship_known(conn: ReadConnection, relationship_id: UUID) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM aggregate_owner WHERE aggregate_id = %s AND relationship_id = %s",
+        (relationship_id, relationship_id),
+    ).fetchone()
+    return row is not None
+
+
+def history_page(
+    conn: ReadConnection,
+    mapper: Mapper[Any],
+    relationship_id: UUID,
+    where: HistoryFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of the relationship's history in log order, and the cursor of the next."""
+    clauses = ["h.relationship_id = %s"]
+    params: list[Any] = [relationship_id]
+    if cursor is not None:
+        clauses.append("h.position > %s")
+        params.append(decode_cursor(cursor))
+    column = "h.recorded_at" if where.time == "recorded" else "h.occurred_at"
+    if where.since is not None:
+        clauses.append(f"{column} >= %s")
+        params.append(where.since)
+    if where.until is not None:
+        clauses.append(f"{column} < %s")
+        params.append(where.until)
+    if where.event_names:
+        clauses.append("h.event_name = ANY(%s)")
+        params.append(list(where.event_names))
+    if where.actor is not None:
+        clauses.append("h.actor = %s")
+        params.append(where.actor)
+    params.append(limit + 1)
+    rows = conn.execute(
+        "SELECT h.position, h.aggregate_id, h.aggregate_type, h.version, h.recorded_at, "
+        f"e.topic, e.state FROM history_index h JOIN {EVENTS_TABLE} e "
+        f"ON e.notification_id = h.position WHERE {' AND '.join(clauses)} "
+        "ORDER BY h.position LIMIT %s",
+        params,
+    ).fetchall()
+    rows, next_cursor = page(rows, limit, "position")
+    return [history_entry(mapper, row) for row in rows], next_cursor
+
+
+def history_entry(mapper: Mapper[Any], row: Mapping[str, Any]) -> dict[str, Any]:
+    event: Any = mapper.to_domain_event(
+        StoredEvent(row["aggregate_id"], row["version"], row["topic"], bytes(row["state"]))
+    )
+    return {
+        "position": row["position"],
+        "aggregate_id": row["aggregate_id"],
+        "aggregate_type": row["aggregate_type"],
+        "version": row["version"],
+        "event_name": row["topic"],
+        "occurred_at": event.occurred_at,
+        "recorded_at": row["recorded_at"],
+        "actor": event.actor,
+        "command_id": event.command_id,
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "data": {
+            name: jsonable(value) for name, value in vars(event).items() if name not in METADATA
+        },
+    }
+
+
+def chained_history(
+    database: Database, mapper: Mapper[Any], relationship_id: UUID, *, batch: int = 2000
+) -> Iterator[tuple[dict[str, Any], Mapping[str, Any]]]:
+    """The relationship's whole history in log order, each entry with its row of the log as
+    chained (``topic``, ``state``, ``recorded_at``, ``prev_hash``, ``chain_hash``); read on
+    a connection of its own, a batch at a time."""
+    position = 0
+    with database.connect() as conn:
+        cursor = conn.cursor(row_factory=dict_row)
+        while True:
+            rows = cursor.execute(
+                "SELECT h.position, h.aggregate_id, h.aggregate_type, h.version, h.recorded_at, "
+                "e.topic, e.state, e.prev_hash, e.chain_hash FROM history_index h "
+                f"JOIN {EVENTS_TABLE} e ON e.notification_id = h.position "
+                "WHERE h.relationship_id = %s AND h.position > %s "
+                "ORDER BY h.position LIMIT %s",
+                (relationship_id, position, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for row in rows:
+                yield history_entry(mapper, row), row
+            position = int(rows[-1]["position"])

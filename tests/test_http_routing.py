@@ -1,0 +1,126 @@
+"""What the routes declare is what a request gets: a method a path does not have is 405
+naming every method it has, whatever Idempotency-Key the request carries; a query
+parameter an endpoint does not take is 422 naming it, on every endpoint."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from domain.staff import Role
+from interface.http.app import create_app
+from interface.runtime import Services
+from tests.staffing import enroll
+
+METHODS = ("get", "post", "put", "patch", "delete")
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    token = enroll(services, "qian.lin", "Qian Lin 钱琳", roles=(Role.HQ, Role.ADMIN))
+    with TestClient(create_app(services)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def document(client: TestClient) -> dict[str, Any]:
+    served: dict[str, Any] = client.get("/openapi.json").json()
+    return served
+
+
+def url(path: str) -> str:
+    """The path with every parameter named: ids nobody has, and plain values."""
+    values = {"contact_id": "c1", "sequence": "1", "staff_id": "nobody", "role": "hq"}
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), str(uuid4())), path)
+
+
+def register(client: TestClient, **headers: str) -> Any:
+    body = {"name": "苏州华芯电子", "kind": "prospect", "industry": "electronics"}
+    body |= {"region": "East China", "branch": "Suzhou"}
+    return client.post("/v1/relationships", json=body, headers=headers)
+
+
+def test_a_method_a_path_lacks_is_405_naming_every_method_it_has(client: TestClient) -> None:
+    checked = 0
+    for path, item in document(client)["paths"].items():
+        has = sorted(m.upper() for m in item if m in METHODS)
+        for method in (m for m in METHODS if m not in item):
+            response = client.request(method.upper(), url(path), json={})
+            assert response.status_code == 405, (method, path, response.text)
+            assert response.headers["Allow"] == ", ".join(has), (method, path)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert ", ".join(has) in response.json()["detail"]
+            checked += 1
+    assert checked > 300
+    assert client.put("/v1/relationships", json={}).headers["Allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+def test_an_idempotency_key_never_turns_a_wrong_method_into_another_answer(
+    client: TestClient, method: str
+) -> None:
+    created = register(client, **{"Idempotency-Key": "first"})
+    assert created.status_code == 201
+    rid = created.json()["aggregate_id"]
+    rename = f"/v1/relationships/{rid}/rename"
+    for key in ("first", "fresh-key", "bad\x7fkey", " "):
+        # A key used by another request, a fresh one, one that is not a key at all.
+        for path in (rename, "/v1/relationships"):
+            response = client.request(
+                method, path, json={"name": "x"}, headers={"Idempotency-Key": key}
+            )
+            assert response.status_code == 405, (key, path, response.text)
+            assert "Idempotent-Replayed" not in response.headers
+    # A POST to a path that only reads, with a key, is 405 too.
+    audit = client.post(
+        f"/v1/shipments/{uuid4()}/responsibility", json={}, headers={"Idempotency-Key": "first"}
+    )
+    assert (audit.status_code, audit.headers["Allow"]) == (405, "GET")
+    # Nothing was claimed: the fresh key still makes its first command.
+    renamed = client.post(rename, json={"name": "B"}, headers={"Idempotency-Key": "fresh-key"})
+    assert renamed.status_code == 200
+    assert "Idempotent-Replayed" not in renamed.headers
+
+
+def test_a_query_parameter_an_endpoint_does_not_take_is_422_naming_it_everywhere(
+    client: TestClient,
+) -> None:
+    checked = 0
+    for path, item in document(client)["paths"].items():
+        for method, operation in item.items():
+            assert "422" in operation["responses"], (method, path)
+            response = client.request(
+                method.upper(), url(path), params={"q": "x", "path": "y"}, json={}
+            )
+            assert response.status_code == 422, (method, path, response.text)
+            assert response.json()["errors"] == [
+                {"field": "q", "reason": "unknown query parameter"},
+                {"field": "path", "reason": "unknown query parameter"},
+            ], (method, path)
+            checked += 1
+    assert checked == sum(len(item) for item in document(client)["paths"].values()) > 100
+
+
+def test_declared_query_parameters_pass_and_the_refusal_comes_after_identity(
+    client: TestClient, services: Services
+) -> None:
+    params = {"kind": "prospect", "min_position": 0, "wait": 0, "limit": 5}
+    assert client.get("/v1/relationships", params=params).status_code == 200
+    # Search is not a filter of this list: refused, not ignored with everything listed.
+    register(client)
+    searched = client.get("/v1/relationships", params={"q": "nothing like it"})
+    assert searched.status_code == 422
+    assert searched.json()["errors"][0]["field"] == "q"
+    # Who asks, and whether they may, is answered first.
+    anonymous = client.get("/v1/relationships", params={"q": "x"}, headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    auditor = enroll(services, "gao.min", "Gao Min", roles=(Role.AUDITOR,))
+    refused = client.get(
+        "/v1/staff", params={"q": "x"}, headers={"Authorization": f"Bearer {auditor}"}
+    )
+    assert refused.status_code == 403

@@ -1,0 +1,225 @@
+"""The log's Merkle tree on real PostgreSQL: built alongside the chain in any batch size,
+equal to the tree computed from the entries themselves, proofs that verify against it,
+and a rewritten entry that no proof can hide."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from application.proofs.customer_map import GENESIS, chain_next, head_value, key_of, map_root
+from application.proofs.entries import entry_bytes
+from application.proofs.merkle import (
+    ProofError,
+    leaf_hash,
+    root_of,
+    verify_consistency,
+    verify_inclusion,
+)
+from application.proofs.tree import LogTree, NotInLog, TreeTooSmall
+from application.store.database import Database
+from bench.projections import generate_log
+from interface.runtime import Services
+from tests.domain.test_shipment import CUSTOMER
+from tests.test_integrity import write_history
+from tests.test_responsibility import seed_case
+from tests.waiting import wait_until
+
+
+def entries(services: Services) -> list[tuple[int, bytes]]:
+    """(position, leaf hash) of every entry, computed here from the stored rows."""
+    with services.database.connect() as conn:
+        rows = conn.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state, "
+            "recorded_at FROM fullchain_events ORDER BY notification_id"
+        ).fetchall()
+    return [
+        (
+            position,
+            leaf_hash(
+                entry_bytes(
+                    position=position,
+                    aggregate_id=aggregate_id,
+                    version=version,
+                    topic=topic,
+                    state=bytes(state),
+                    recorded_at=recorded_at,
+                )
+            ),
+        )
+        for position, aggregate_id, version, topic, state, recorded_at in rows
+    ]
+
+
+@pytest.mark.parametrize("batch", [1, 3, 5000])
+def test_the_tree_is_the_tree_of_the_entries_whatever_the_batches(
+    services: Services, batch: int
+) -> None:
+    write_history(services, 3)  # 9 entries
+    tree = LogTree(services.database, services.app.mapper, batch=batch)
+    assert tree.extend(up_to=entries(services)[3][0]) == 4
+    write_history(services, 2)  # 6 more
+    assert tree.extend() == 15
+    assert tree.extend() == 15  # nothing new: nothing added
+    leaves = [h for _, h in entries(services)]
+    assert [(i, p, h) for i, p, h in tree.leaves()] == [
+        (i, p, h) for i, (p, h) in enumerate(entries(services))
+    ]
+    for size in range(1, 16):
+        assert tree.root(size) == root_of(leaves[:size]), size
+
+
+def test_every_entry_is_proved_in_every_later_tree_and_every_tree_consistent(
+    services: Services,
+) -> None:
+    write_history(services, 4)  # 12 entries
+    tree = LogTree(services.database, services.app.mapper, batch=5)
+    log = entries(services)
+    leaves = [h for _, h in log]
+    for size in range(1, 13):
+        for index in range(size):
+            proof = tree.inclusion(log[index][0], size)
+            assert (proof.leaf_index, proof.leaf_hash) == (index, leaves[index])
+            verify_inclusion(leaves[index], index, size, proof.proof, root_of(leaves[:size]))
+        for first in range(0, size + 1):
+            c = tree.consistency(first, size)
+            verify_consistency(
+                first, size, root_of(leaves[:first]), root_of(leaves[:size]), c.proof
+            )
+
+
+def test_a_position_not_in_the_log_or_a_tree_beyond_it_is_refused(services: Services) -> None:
+    write_history(services, 1)
+    tree = LogTree(services.database, services.app.mapper)
+    last = entries(services)[-1][0]
+    with pytest.raises(NotInLog):
+        tree.inclusion(last + 100)
+    with pytest.raises(TreeTooSmall):
+        tree.inclusion(last, 4)
+    with pytest.raises(ProofError, match="after the tree of 2 leaves"):
+        tree.inclusion(last, 2)
+    with pytest.raises(TreeTooSmall):
+        tree.consistency(1, 4)
+
+
+def test_positions_an_append_gave_up_are_no_leaves(
+    services: Services, owner_database: Database
+) -> None:
+    """A rolled-back append uses a position: the tree's leaves follow the entries, not the
+    numbers."""
+    write_history(services, 1)
+    with owner_database.connect() as conn:
+        conn.execute(
+            "SELECT nextval(pg_get_serial_sequence('fullchain_events', 'notification_id'))"
+        )
+    write_history(services, 1)
+    log = entries(services)
+    assert log[3][0] > log[2][0] + 1  # a number was skipped
+    tree = LogTree(services.database, services.app.mapper)
+    assert tree.extend() == 6
+    assert tree.inclusion(log[3][0]).leaf_index == 3
+
+
+def test_a_rewritten_entry_cannot_be_proved_consistent_with_an_earlier_tree(
+    services: Services, superuser_database: Database
+) -> None:
+    """Someone with the database's keys rewrites an entry and rebuilds the tree from
+    scratch: the earlier tree head no longer follows from any proof the log can give."""
+    write_history(services, 3)
+    tree = LogTree(services.database, services.app.mapper)
+    size = tree.extend()
+    earlier_root = tree.root(size)
+    victim = entries(services)[2][0]
+    with superuser_database.connect(autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "UPDATE fullchain_events SET state = convert_to('{}', 'UTF8') "
+            "WHERE notification_id = %s",
+            (victim,),
+        )
+        conn.execute(
+            "TRUNCATE fullchain_tree_leaf, fullchain_tree_node, fullchain_tree_owner, "
+            "fullchain_customer_entry"
+        )
+    write_history(services, 1)
+    later = tree.consistency(size)
+    assert later.first_root != earlier_root
+    with pytest.raises(ProofError):
+        verify_consistency(size, later.second, earlier_root, later.second_root, later.proof)
+
+
+def test_the_service_cannot_rewrite_the_log_it_builds_the_tree_from(services: Services) -> None:
+    write_history(services, 1)
+    with services.database.connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("UPDATE fullchain_events SET topic = 'x'")
+
+
+def test_each_customer_has_its_own_chain_of_what_belongs_to_it(services: Services) -> None:
+    """The relationships' entries and the shipment's, each chained per customer in log
+    order; the map of heads at a size is the one computed from those chains."""
+    write_history(services, 2)
+    shipment, _, _ = seed_case(services)
+    tree = LogTree(services.database, services.app.mapper, batch=4)
+    size = tree.extend()
+    leaf_of = dict(entries(services))
+
+    with services.database.connect() as conn:
+        shipment_positions = [
+            int(p)
+            for (p,) in conn.execute(
+                "SELECT notification_id FROM fullchain_events WHERE originator_id = %s "
+                "ORDER BY notification_id",
+                (shipment.id,),
+            )
+        ]
+    mine = tree.customer_entries(CUSTOMER, size)
+    assert [e.position for e in mine] == shipment_positions
+    assert [e.seq for e in mine] == list(range(1, len(shipment_positions) + 1))
+    chain = GENESIS
+    for e in mine:
+        chain = chain_next(chain, e.seq, leaf_of[e.position])
+        assert e.chain == chain
+
+    heads = tree.customer_heads(size)
+    assert len(heads) == 3  # two relationships and the shipment's customer
+    assert (key_of(CUSTOMER), head_value(len(mine), chain)) in heads
+    # The map at an earlier size holds the heads as they were then.
+    earlier = tree.customer_heads(mine[2].leaf_index + 1)
+    assert (key_of(CUSTOMER), head_value(3, mine[2].chain)) in earlier
+    assert map_root(earlier) != map_root(heads)
+
+
+def test_a_checkpoint_kept_before_ten_thousand_appends_is_proved_a_prefix_after_them(
+    services: Services,
+) -> None:
+    write_history(services, 2)
+    tree = LogTree(services.database, services.app.mapper)
+    kept_size = tree.extend()
+    kept_root = tree.root(kept_size)
+    appended = generate_log(services.database, 10_000)
+    assert appended >= 10_000
+    later = tree.consistency(kept_size)
+    assert later.second == kept_size + appended
+    assert later.first_root == kept_root
+    assert len(later.proof) <= 2 * later.second.bit_length()
+    verify_consistency(kept_size, later.second, kept_root, later.second_root, later.proof)
+    # Every customer has its head in the map, the two from before unchanged.
+    with services.database.connect() as conn:
+        row = conn.execute(
+            "SELECT count(DISTINCT originator_id) FROM fullchain_events "
+            "WHERE topic LIKE 'Relationship.%'"
+        ).fetchone()
+    assert row is not None
+    heads = tree.customer_heads(later.second)
+    assert len(heads) == row[0]
+    assert set(tree.customer_heads(kept_size)) <= set(heads)
+
+
+def test_the_projection_process_keeps_the_tree_up_with_the_log(services: Services) -> None:
+    services.start_workers(tree=True)
+    write_history(services, 2)
+    tree = LogTree(services.database, services.app.mapper)
+    wait_until(lambda: tree.size() == len(entries(services)), what="the tree kept up")
+    write_history(services, 1)
+    wait_until(lambda: tree.size() == len(entries(services)), what="the tree kept up again")
+    assert [h for _, _, h in tree.leaves()] == [h for _, h in entries(services)]

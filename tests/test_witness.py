@@ -1,0 +1,180 @@
+"""Witnesses countersign checkpoints that extend the last one they countersigned; the
+service keeps the cosignatures of trusted witnesses and audit packages carry them, checked
+offline."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from application.proofs.note import Note, Signer, Verifier
+from application.proofs.witness import WITNESS_KEYS_VARIABLE, WitnessRefusal, cosign
+from application.store.database import Database
+from domain.staff import Role
+from interface.http.app import create_app
+from interface.runtime import Services
+from tests.domain.test_shipment import CUSTOMER
+from tests.staffing import enroll
+from tests.test_audit_package import check
+from tests.test_integrity import write_history
+from tests.test_responsibility import catch_up, register_parties, seed_case
+
+WITNESS = Signer("witness.example/auditor-qian", Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+def client(services: Services, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv(WITNESS_KEYS_VARIABLE, WITNESS.verifier.encode())
+    token = enroll(services, "auditor.qian", "Qian Lin 钱琳", roles=(Role.AUDITOR,))
+    with TestClient(create_app(services)) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def log_keys(client: TestClient) -> list[Verifier]:
+    return [Verifier.decode(client.get("/v1/audit/verifier-key").json()["verifier_key"])]
+
+
+def proof(client: TestClient, first: int, second: int) -> list[bytes]:
+    answer = client.get("/v1/audit/proofs/consistency", params={"first": first, "second": second})
+    return [base64.b64decode(p) for p in answer.json()["proof"]]
+
+
+def size_of(note: str) -> int:
+    return int(note.split("\n")[1])
+
+
+def test_a_witness_countersigns_only_a_log_that_extends_what_it_countersigned(
+    services: Services, client: TestClient, superuser_database: Database
+) -> None:
+    log = log_keys(client)
+    write_history(services, 1)
+    first = client.post("/v1/audit/tree-heads").text
+    first_cosigned = cosign(first, log, WITNESS, last=None, proof=[])
+    assert Note.parse(first_cosigned).verified_by(WITNESS.verifier)
+    assert Note.parse(first_cosigned).verified_by(log[0])
+
+    write_history(services, 1)
+    second = client.post("/v1/audit/tree-heads").text
+    extends = proof(client, size_of(first), size_of(second))
+    cosign(second, log, WITNESS, last=first_cosigned, proof=extends)
+
+    with pytest.raises(WitnessRefusal, match="does not extend"):
+        cosign(second, log, WITNESS, last=first_cosigned, proof=extends[1:])
+    with pytest.raises(WitnessRefusal, match="shrank"):
+        cosign(first, log, WITNESS, last=second, proof=[])
+    stranger = [Verifier(log[0].name, Ed25519PrivateKey.generate().public_key())]
+    with pytest.raises(WitnessRefusal, match="not the log's checkpoint"):
+        cosign(second, stranger, WITNESS, last=None, proof=[])
+
+    # A rewritten history: the log's next checkpoint is of another tree.
+    with superuser_database.connect(autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "UPDATE fullchain_events SET state = convert_to('{}', 'UTF8') WHERE notification_id"
+            " = (SELECT min(notification_id) FROM fullchain_events)"
+        )
+        conn.execute(
+            "TRUNCATE fullchain_tree_leaf, fullchain_tree_node, fullchain_tree_owner, "
+            "fullchain_customer_entry"
+        )
+    write_history(services, 1)
+    rewritten = client.post("/v1/audit/tree-heads").text
+    with pytest.raises(WitnessRefusal, match="does not extend"):
+        cosign(
+            rewritten,
+            log,
+            WITNESS,
+            last=first_cosigned,
+            proof=proof(client, size_of(first), size_of(rewritten)),
+        )
+
+
+def test_the_witness_on_the_command_line(
+    services: Services, client: TestClient, tmp_path: Path
+) -> None:
+    key_file = tmp_path / "witness.pem"
+    key_file.write_bytes(
+        WITNESS.private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    log_key = client.get("/v1/audit/verifier-key").json()["verifier_key"]
+    write_history(services, 1)
+    (tmp_path / "first.note").write_text(client.post("/v1/audit/tree-heads").text)
+    write_history(services, 1)
+    second = client.post("/v1/audit/tree-heads").text
+    (tmp_path / "second.note").write_text(second)
+    answer = client.get(
+        "/v1/audit/proofs/consistency",
+        params={"first": size_of((tmp_path / "first.note").read_text()), "second": size_of(second)},
+    )
+    (tmp_path / "proof.json").write_text(answer.text)
+
+    def witness(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "interface.cli", "witness", "--key", str(key_file),
+             "--name", WITNESS.name, "--log-key", log_key, *args],
+            env=dict(os.environ), capture_output=True, text=True,
+        )  # fmt: skip
+
+    first, proved = str(tmp_path / "first.note"), str(tmp_path / "proof.json")
+    signed = witness("--last", first, "--proof", proved, str(tmp_path / "second.note"))
+    assert signed.returncode == 0, signed.stderr
+    assert Note.parse(signed.stdout).verified_by(WITNESS.verifier)
+    refused = witness("--last", str(tmp_path / "second.note"), str(tmp_path / "first.note"))
+    assert refused.returncode == 1
+    assert "not countersigned" in refused.stderr
+
+
+def test_trusted_cosignatures_are_kept_and_travel_in_the_audit_package(
+    services: Services, client: TestClient, tmp_path: Path
+) -> None:
+    register_parties(services)
+    seed_case(services)
+    catch_up(services)
+    log = log_keys(client)
+    note = client.post("/v1/audit/tree-heads").text
+    cosigned = cosign(note, log, WITNESS, last=None, proof=[])
+    kept = client.post("/v1/audit/cosignatures", json={"checkpoint": cosigned})
+    assert kept.status_code == 201, kept.text
+    assert kept.json() == {"witnesses": [WITNESS.name]}
+    other = Signer("someone.example/w", Ed25519PrivateKey.generate())
+    refused = client.post(
+        "/v1/audit/cosignatures", json={"checkpoint": cosign(note, log, other, last=None, proof=[])}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "checkpoint"
+
+    services.app.relationships.rename_relationship(
+        services.app.context("li.wei"), CUSTOMER, name="苏州华芯电子有限公司 (renamed)"
+    )
+    package = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
+    folder = tmp_path / "package"
+    with zipfile.ZipFile(io.BytesIO(package.content)) as archive:
+        archive.extractall(folder)
+    ok = check(folder)
+    assert ok.returncode == 0, ok.stdout
+    assert f"countersigned by {WITNESS.name} at {size_of(note)} entries" in ok.stdout
+
+    # A cosignature whose checkpoint this package's does not extend is named.
+    carried = json.loads((folder / "cosignatures.json").read_text())
+    carried["cosignatures"][0]["consistency"] = []
+    (folder / "cosignatures.json").write_text(json.dumps(carried))
+    bad = check(folder)
+    assert bad.returncode == 1
+    assert f"cosignature of {WITNESS.name}:" in bad.stdout
