@@ -31,6 +31,7 @@ from projections.activity.queries import (
     list_contacts,
     list_entries,
     office_team,
+    relationship_known,
     weekly_activity,
 )
 
@@ -197,6 +198,11 @@ def team_scope(conn: Reads, staff: StaffMember) -> ActivityScope:
     return ActivityScope(branch=staff.branch, staff=frozenset({staff.staff_id}))
 
 
+def _known(conn: Reads, relationship_id: UUID) -> None:
+    if not relationship_known(conn, relationship_id):
+        raise HTTPException(404, f"no relationship with id {relationship_id}")
+
+
 def _within_team(scope: ActivityScope, staff_id: str | None) -> None:
     if staff_id is not None and scope.staff is not None and staff_id not in scope.staff:
         raise HTTPException(403, f"staff {staff_id!r} is not of the caller's team")
@@ -223,6 +229,7 @@ def relationship_contacts(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> ContactPage:
+    _known(conn, relationship_id)
     rows, next_cursor = list_contacts(
         conn, relationship_id, include_removed=include_removed, limit=limit, cursor=cursor
     )
@@ -259,6 +266,7 @@ def relationship_interactions(
     cursor: Cursor = None,
 ) -> ActivityPage:
     where = _entry_filter(kind, since, until, channel, care_kind, staff_id, contact_id)
+    _known(conn, relationship_id)
     rows, next_cursor = list_entries(
         conn, where, ActivityScope(relationship_id=relationship_id), limit=limit, cursor=cursor
     )

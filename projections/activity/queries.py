@@ -31,6 +31,14 @@ _ENTRY_CURSOR = "a"
 # --- contacts ------------------------------------------------------------------------------
 
 
+def relationship_known(conn: ReadConnection, relationship_id: UUID) -> bool:
+    """Whether the read model holds the relationship."""
+    row = conn.execute(
+        "SELECT 1 FROM activity_relationship WHERE relationship_id = %s", (relationship_id,)
+    ).fetchone()
+    return row is not None
+
+
 def list_contacts(
     conn: ReadConnection,
     relationship_id: UUID,
