@@ -105,7 +105,7 @@ def all_pages(world: Clients, client: TestClient, path: str, **params: Any) -> l
     items: list[Any] = []
     cursor = None
     while True:
-        extra = {"cursor": cursor} if cursor else {}
+        extra: dict[str, Any] = {"cursor": cursor} if cursor else {}
         response = world.get(client, path, limit=2, **params, **extra)
         assert response.status_code == 200, response.text
         items += response.json()["items"]
