@@ -44,6 +44,13 @@ from interface.demo.stories.cargo import (
 )
 from interface.http.shipment_reads import RESPONSIBILITY_AUDIT, unassigned_after
 from interface.runtime import Services
+from projections.activity.queries import (
+    ActivityScope,
+    EntryFilter,
+    list_contacts,
+    list_entries,
+    weekly_activity,
+)
 from projections.responsibility_audit.queries import findings
 from tests.clock import NOW
 from tests.conftest import fresh_database, open_services, truncate_all
@@ -62,7 +69,7 @@ MOMENTS = {
 }
 
 #: The read models the tests below read.
-READ_MODELS = ("account_status", "offerings", "opportunities", "service_cases")
+READ_MODELS = ("account_status", "offerings", "opportunities", "service_cases", "activity")
 
 
 @pytest.fixture(scope="module")
@@ -671,3 +678,46 @@ def test_the_demo_costs_each_link_and_rewards_and_penalises_partners(demo: Demo)
             if bonus.period_start <= i.discovered_at < bonus.period_end:
                 assert i.responsible is None or i.responsible.party.relationship_id != ocean_line.id
     assert ran > 0
+
+
+def test_the_demo_reads_back_contacts_with_their_changes_and_the_teams_activity(
+    demo: Demo,
+) -> None:
+    services, now = demo
+    with services.reads.connection() as conn:
+        row = conn.execute(
+            "SELECT relationship_id, branch FROM activity_relationship "
+            "WHERE name = '苏州华芯电子有限公司'"
+        ).fetchone()
+        assert row is not None
+        rid, branch = row["relationship_id"], row["branch"]
+        contacts, _ = list_contacts(conn, rid, include_removed=True, limit=50, cursor=None)
+        changes = [[h["change"] for h in c["history"]] for c in contacts]
+        # The buyer promoted, then a new number; another's mailbox moved; a project contact
+        # added for the tender and removed when it ended.
+        assert ["added", "changed", "changed"] in changes
+        assert ["added", "changed"] in changes
+        project = [c for c in contacts if c["contact_id"] == "xu.tender"]
+        assert [c["removed"] for c in project] == [True]
+        assert [h["change"] for h in project[0]["history"]] == ["added", "removed"]
+        current, _ = list_contacts(conn, rid, include_removed=False, limit=50, cursor=None)
+        assert "xu.tender" not in {c["contact_id"] for c in current}
+
+        timeline, _ = list_entries(
+            conn, EntryFilter(), ActivityScope(relationship_id=rid), limit=500, cursor=None
+        )
+        assert {e["kind"] for e in timeline} == {"interaction", "care"}
+        times = [e["occurred_at"] for e in timeline]
+        assert times == sorted(times, reverse=True)
+        assert all(t <= now for t in times)
+
+        # The branch's staff were busy every recent week.
+        weeks = weekly_activity(
+            conn,
+            ActivityScope(branch=branch),
+            first=(now - timedelta(weeks=12)).date(),
+            last=now.date(),
+            zone_name="Asia/Shanghai",
+        )
+        assert len({w["week"] for w in weeks}) >= 6
+        assert sum(w["interactions"] for w in weeks) > 10
