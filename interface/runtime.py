@@ -97,6 +97,7 @@ def all_migrations() -> list[Migration]:
         log_tree.MIGRATION,
         access_log.MIGRATION,
         witness.MIGRATION,
+        responsibility_audit_migration.ATTACHMENTS_MIGRATION,
     ]
 
 
