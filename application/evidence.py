@@ -22,13 +22,16 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from application.store.database import data_dir
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from application.store.database import Database, data_dir
+from application.store.schema import EVENTS_TABLE
 
 EVIDENCE_DIR_VARIABLE = "FULLCHAIN_EVIDENCE_DIR"
 S3_BUCKET_VARIABLE = "FULLCHAIN_EVIDENCE_S3_BUCKET"
@@ -255,3 +258,58 @@ def check_files(store: EvidenceStore, attached: Iterable[tuple[str, str]]) -> li
         if state is not FileState.PRESENT:
             problems.append(FileProblem(sha256, state, where))
     return problems
+
+
+#: The stored names of the events that attach a file.
+ATTACHING_TOPICS = ("Shipment.EvidenceAttached", "Relationship.EvidenceAttached")
+
+
+def attached_in_log(database: Database, mapper: Mapper[Any]) -> Iterator[tuple[str, str]]:
+    """Every file the log attaches, in log order: its SHA-256 and where it is attached
+    (``Shipment <id> incident <id> at position <n>``)."""
+    with database.connect() as conn, conn.transaction():
+        cursor = conn.cursor(name="fullchain_evidence")
+        cursor.execute(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {EVENTS_TABLE} WHERE topic = ANY(%s) ORDER BY notification_id",
+            (list(ATTACHING_TOPICS),),
+        )
+        for position, aggregate_id, version, topic, state in cursor:
+            event: Any = mapper.to_domain_event(
+                StoredEvent(aggregate_id, version, topic, bytes(state))
+            )
+            aggregate = topic.split(".")[0]
+            yield (
+                event.sha256,
+                f"{aggregate} {aggregate_id} {event.target} {event.target_id} "
+                f"at position {position}",
+            )
+
+
+@dataclass(frozen=True)
+class EvidenceCheck:
+    """What ``fullchain verify`` found of the attached files."""
+
+    attachments: int
+    problems: list[FileProblem]
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        head = (
+            f"evidence: intact, {self.attachments} attachments"
+            if self.intact
+            else f"evidence: {len(self.problems)} of {self.attachments} attachments not intact"
+        )
+        return [head] + [
+            f"evidence {p.sha256}: {p.state.value} (attached to {p.attached_to})"
+            for p in self.problems
+        ]
+
+
+def verify_evidence(database: Database, mapper: Mapper[Any], store: EvidenceStore) -> EvidenceCheck:
+    """Each file the log attaches, present in ``store`` and hashing to its name?"""
+    attached = list(attached_in_log(database, mapper))
+    return EvidenceCheck(len(attached), check_files(store, attached))
