@@ -83,7 +83,10 @@ def upload(
     content_type: str = "application/octet-stream",
     headers: dict[str, str] | None = None,
 ) -> httpx.Response:
-    return client.post(path, files={"file": (name, data, content_type)}, headers=headers or {})
+    response: httpx.Response = client.post(
+        path, files={"file": (name, data, content_type)}, headers=headers or {}
+    )
+    return response
 
 
 def log_interaction(services: Services) -> UUID:
