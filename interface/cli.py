@@ -350,6 +350,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 name=services.app.relationships.get_relationship(rid).name,
                 now=services.app.clock(),
                 key_in_database=configured_signing_key() is None,
+                evidence=services.app.evidence,
             )
             _operator_looked(services, "export", "Relationship", rid)
             default = f"audit-package-{rid}.zip"
