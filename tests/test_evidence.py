@@ -30,7 +30,7 @@ from domain.relationship import Channel, Direction
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
-from tests.domain.test_shipment import CUSTOMER
+from tests.domain.test_shipment import AIR_CARRIAGE, AIRLINE, CUSTOMER
 from tests.staffing import enroll
 from tests.test_responsibility import register_parties, seed_case
 from tests.waiting import read_fresh
@@ -323,3 +323,26 @@ def test_verify_reports_each_missing_or_altered_file(
     assert f"evidence {sha(PDF)}: altered" in run.stdout
     assert f"evidence {sha(JPEG)}" not in run.stdout
     assert "verdict: the log is NOT intact" in run.stdout
+
+
+def test_a_partner_user_attaches_to_the_handovers_of_its_links_only(
+    clients: Clients, services: Services
+) -> None:
+    register_parties(services)
+    shipment, incident, _ = seed_case(services)
+    airline = enroll(services, "ce.cargo", "China Eastern Cargo desk", partner_id=AIRLINE)
+    headers = {"Authorization": f"Bearer {airline}"}
+    base = f"/v1/shipments/{shipment.id}"
+    # Into the airline's link, and out of it into import customs: the airline's handovers.
+    for number in (AIR_CARRIAGE, AIR_CARRIAGE + 1):
+        signed = upload(
+            clients.suzhou, f"{base}/handovers/{number}/attachments", JPEG, headers=headers
+        )
+        assert signed.status_code == 200, signed.text
+    # The pickup is not the airline's handover; incidents and claims are not its to attach.
+    refused = upload(clients.suzhou, f"{base}/handovers/1/attachments", JPEG, headers=headers)
+    assert refused.status_code == 403
+    on_incident = upload(
+        clients.suzhou, f"{base}/incidents/{incident}/attachments", PNG, headers=headers
+    )
+    assert on_incident.status_code == 403

@@ -39,7 +39,7 @@ from interface.http.deps import (
     fresh,
 )
 from interface.http.errors import FieldError, problem, responses
-from interface.http.permissions import CLAIMS, READ, WORK
+from interface.http.permissions import CLAIMS, HANDOVERS, READ, WORK
 from interface.http.routing import OneTripRoute
 from interface.runtime import Services
 from projections.responsibility_audit.queries import attached_file
@@ -142,7 +142,8 @@ _DESCRIPTION = (
     "/v1/shipments/{shipment_id}/incidents/{incident_id}/attachments",
     summary="Attach evidence to an incident",
     description=_DESCRIPTION + "409 `incident.resolved`: a resolved incident's evidence is "
-    "what it was resolved on.",
+    "what it was resolved on. Staff of a branch that runs the incident's link attach to it "
+    "too.",
     response_model=AttachmentAccepted,
     responses=UPLOAD_ERRORS,
 )
@@ -214,7 +215,9 @@ def attach_to_claim(
     "/v1/shipments/{shipment_id}/handovers/{number}/attachments",
     summary="Attach evidence to a handover (a signed waybill, a POD, photos at handover)",
     description=_DESCRIPTION + "404 for a handover the shipment does not have; 409 "
-    "`handover.not_yet` for one that has not happened.",
+    "`handover.not_yet` for one that has not happened. The parties of the handover's links "
+    "attach to it too: staff of a branch that runs one, and partner users of a partner "
+    "that does.",
     response_model=AttachmentAccepted,
     responses=UPLOAD_ERRORS,
 )
@@ -222,7 +225,7 @@ def attach_to_handover(
     shipment_id: UUID,
     number: HandoverNumber,
     file: Upload,
-    staff: Annotated[StaffMember, Depends(Allowed(WORK))],
+    staff: Annotated[StaffMember, Depends(Allowed(HANDOVERS))],
     s: ServicesDep,
     request: Request,
     expected: ExpectedVersion,
