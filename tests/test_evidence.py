@@ -307,6 +307,12 @@ def test_verify_reports_each_missing_or_altered_file(
     }
     [altered] = [p for p in checked.problems if p.state is FileState.ALTERED]
     assert f"Shipment {shipment.id} claim {claim}" in altered.attached_to
+    over_http = clients.auditor.post("/v1/audit/verify", json={}).json()["evidence"]
+    assert (over_http["intact"], over_http["attachments"]) == (False, 3)
+    assert {(p["sha256"], p["state"]) for p in over_http["problems"]} == {
+        (sha(PNG), "missing"),
+        (sha(PDF), "altered"),
+    }
     # An altered file is never served as the evidence.
     assert clients.suzhou.get(f"{base}/attachments/{sha(PDF)}").status_code == 404
 
