@@ -16,6 +16,10 @@ A zip archive with:
   one, with a consistency proof to it, and the witnesses' keys;
 * ``checkpoint.json``, ``public_key.pem``, ``verification.json`` — the hash chain's
   checkpoint, its key, and the service's verification of the whole chain;
+* ``evidence/<sha256>`` — each file an entry attaches as evidence (``domain/evidence.py``:
+  the photos, survey reports and proofs of delivery of its incidents, claims, handovers and
+  interactions), as the evidence store holds it; one that is not there is left out (and
+  the offline verifier names it);
 * ``verify_package.py`` with the modules it runs (``application.proofs``: ``merkle``,
   ``customer_map``, ``entries``, ``note``, copied verbatim) and ``README.md``.
 
@@ -40,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Mapper
 from psycopg.rows import dict_row
 
+from application.evidence import ATTACHING_TOPICS, EvidenceStore
 from application.jsonable import jsonable
 from application.proofs.checkpoints import log_origin, sign_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
@@ -81,7 +86,9 @@ It proves, or names the entry that fails and why:
    before (customer sequence and chain hash, in `proof`);
 4. the customer's head in the signed map (`customer.json`: its proof) is entry N: nothing
    is missing before, between or after the entries here;
-5. the readable fields of each entry are its stored facts.
+5. the readable fields of each entry are its stored facts;
+6. each file an entry attaches as evidence is in `evidence/`, named by the SHA-256 of its
+   bytes as the entry records it.
 
 Later, online: `GET /v1/audit/proofs/consistency?first={size}` proves today's log extends
 this checkpoint (check it with `merkle.verify_consistency`); `checkpoint.json` and
@@ -155,6 +162,7 @@ def build(
     name: str,
     now: datetime,
     key_in_database: bool,
+    evidence: EvidenceStore,
 ) -> bytes:
     """The audit package as a zip archive: the customer's entries as the tree head signed
     now holds them, with every proof an auditor needs offline."""
@@ -168,11 +176,18 @@ def build(
     verification = verify(database)
     buffer = io.BytesIO()
     entries = 0
+    attached: list[str] = []
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("history.jsonl", "w") as history:
             for entry in package_entries(database, mapper, tree, relationship_id, head.size):
                 history.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
                 entries += 1
+                if entry["stored"]["topic"] in ATTACHING_TOPICS:
+                    attached.append(entry["data"]["sha256"])
+        for sha256 in dict.fromkeys(attached):
+            data = evidence.get(sha256)
+            if data is not None:
+                archive.writestr(f"evidence/{sha256}", data)
         archive.writestr("checkpoint.note", signed)
         archive.writestr(
             "cosignatures.json",

@@ -264,6 +264,34 @@ class RelationshipService:
             ),
         )
 
+    def attach_evidence(
+        self,
+        ctx: CommandContext,
+        rid: UUID,
+        *,
+        interaction_id: UUID,
+        sha256: str,
+        size: int,
+        media_type: str,
+        file_name: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Attach a file the evidence store holds (``application.evidence``) to one of
+        the relationship's interactions."""
+        return self._relationship(
+            ctx,
+            rid,
+            expected_version,
+            lambda r: r.attach_evidence(
+                ctx,
+                interaction_id=interaction_id,
+                sha256=sha256,
+                size=size,
+                media_type=media_type,
+                file_name=file_name,
+            ),
+        )
+
     def record_customer_care(
         self,
         ctx: CommandContext,

@@ -16,6 +16,7 @@ from eventsourcing.application import Application
 
 from application.cases import CaseService
 from application.commands import CommandPath
+from application.evidence import EvidenceStore, configured_store
 from application.relationships import RelationshipService
 from application.sales import SalesService
 from application.shipments import ShipmentService
@@ -65,6 +66,8 @@ class Fullchain(Application[UUID]):
         #: The staff members tokens identified in this process (``application.tokens``).
         self.staff_access = StaffAccessCache()
         self.staff = StaffService(self.commands, self.staff_access)
+        #: The files attached as evidence, by their SHA-256 (``application.evidence``).
+        self.evidence: EvidenceStore = configured_store()
 
     def context(
         self, actor: str, *, claim: command_log.Claim | None = None, **kwargs: Any

@@ -16,6 +16,7 @@ from application.commands import CommandPath, CommandResult, NotFound, nameable
 from domain.base import CommandContext, CommandRefused, InvalidValue, require
 from domain.cargo_conditions import CargoObservation
 from domain.costs import Money
+from domain.evidence import EvidenceTarget
 from domain.liability import NO_HOLIDAYS, HolidayCalendar
 from domain.relationship import Relationship, RelationshipKind
 from domain.shipment import (
@@ -424,6 +425,36 @@ class ShipmentService:
             expected_version,
             lambda s: s.record_coordination_action(
                 ctx, incident_id=incident_id, action=action, taken_by=taken_by
+            ),
+        )
+
+    def attach_evidence(
+        self,
+        ctx: CommandContext,
+        sid: UUID,
+        *,
+        target: EvidenceTarget,
+        target_id: str,
+        sha256: str,
+        size: int,
+        media_type: str,
+        file_name: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Attach a file the evidence store holds (``application.evidence``) to an
+        incident, a claim or a handover of the shipment."""
+        return self._shipment(
+            ctx,
+            sid,
+            expected_version,
+            lambda s: s.attach_evidence(
+                ctx,
+                target=target,
+                target_id=target_id,
+                sha256=sha256,
+                size=size,
+                media_type=media_type,
+                file_name=file_name,
             ),
         )
 

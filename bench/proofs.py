@@ -155,6 +155,7 @@ def bench_package(admin: str, entries: int, rounds: int) -> None:
                 name="bench customer",
                 now=app.clock(),
                 key_in_database=False,
+                evidence=app.evidence,
             )
             built.add(len(rows), time.perf_counter() - started)
 

@@ -44,6 +44,7 @@ from domain.base import (
     require,
 )
 from domain.costs import Money
+from domain.evidence import EvidenceTarget, evidence_fields
 from domain.idset import IdSet
 from domain.values import optional_text, required_text, utc_moment
 
@@ -336,6 +337,20 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             pass
+
+    class EvidenceAttached(Event):
+        """A file attached to an interaction (``domain/evidence.py``)."""
+
+        TOPIC = "Relationship.EvidenceAttached"
+        target: str
+        target_id: str
+        sha256: str
+        size: int
+        media_type: str
+        file_name: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            pass  # the evidence decides nothing the relationship does
 
     # --- state -------------------------------------------------------------------------
 
@@ -632,6 +647,28 @@ class Relationship(Aggregate, created_event_name="Registered"):
             care_kind=CareActionKind(care_kind).value,
             note=required_text(note, "note", max_length=2000),
             staff=required_text(staff or ctx.actor, "staff", max_length=64),
+            **ctx.event_fields(),
+        )
+
+    def attach_evidence(
+        self,
+        ctx: CommandContext,
+        *,
+        interaction_id: UUID,
+        sha256: str,
+        size: int,
+        media_type: str,
+        file_name: str,
+    ) -> None:
+        """Attach a stored file to a logged interaction (a visit's photos, a signed
+        document); 404 for an interaction it has not logged."""
+        if interaction_id not in self.interaction_ids:
+            raise UnknownMember("interaction.unknown", f"no interaction with id {interaction_id}")
+        self.trigger_event(
+            self.EvidenceAttached,
+            target=EvidenceTarget.INTERACTION.value,
+            target_id=str(interaction_id),
+            **evidence_fields(sha256=sha256, size=size, media_type=media_type, file_name=file_name),
             **ctx.event_fields(),
         )
 

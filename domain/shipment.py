@@ -146,12 +146,14 @@ from eventsourcing.domain import Aggregate
 from domain.base import (
     AttributedEvent,
     CommandContext,
+    InvalidValue,
     UnknownMember,
     refuse_unless,
     require,
 )
 from domain.cargo_conditions import BreachKind, CargoConditions, CargoObservation, breaches
 from domain.costs import LinkCost, Money
+from domain.evidence import EvidenceTarget, evidence_fields
 from domain.liability import (
     CENT,
     NO_HOLIDAYS,
@@ -1317,6 +1319,21 @@ class Shipment(Aggregate, created_event_name="Booked"):
                 self.claim_id, closed_at=self.occurred_at, closing_note=self.note
             )
 
+    class EvidenceAttached(Event):
+        """A file attached to an incident, a claim or a handover (``domain/evidence.py``);
+        ``target_id``: the incident's or claim's id, or the handover's number."""
+
+        TOPIC = "Shipment.EvidenceAttached"
+        target: str
+        target_id: str
+        sha256: str
+        size: int
+        media_type: str
+        file_name: str
+
+        def apply(self, aggregate: Shipment) -> None:
+            pass  # the evidence decides nothing the shipment does
+
     # --- state -------------------------------------------------------------------------------
 
     def __init__(
@@ -2466,6 +2483,52 @@ class Shipment(Aggregate, created_event_name="Booked"):
             self.ClaimClosed,
             claim_id=claim_id,
             note=required_text(note, "note", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def attach_evidence(
+        self,
+        ctx: CommandContext,
+        *,
+        target: EvidenceTarget,
+        target_id: str,
+        sha256: str,
+        size: int,
+        media_type: str,
+        file_name: str,
+    ) -> None:
+        """Attach a stored file to an incident, a claim or a handover. Refused (409) on a
+        resolved incident or a closed claim: what was decided on stays what it was decided
+        on, and the audit package of a settled claim does not change afterwards; a
+        handover must have happened."""
+        target = EvidenceTarget(target)
+        if target is EvidenceTarget.INCIDENT:
+            self._unresolved_incident(UUID(target_id))
+        elif target is EvidenceTarget.CLAIM:
+            self._open_claim(UUID(target_id))
+        elif target is EvidenceTarget.HANDOVER:
+            number = int(target_id)
+            last = len(self.links)
+            if not 1 <= number <= last + 1:
+                raise UnknownMember("handover.unknown", f"the shipment has no handover {number}")
+            happened = (
+                self.links[last - 1].released
+                if number == last + 1
+                else self.links[number - 1].received
+            )
+            refuse_unless(
+                happened is not None,
+                "handover.not_yet",
+                f"handover {number} has not happened yet",
+            )
+            target_id = str(number)
+        else:
+            raise InvalidValue("evidence.target", f"a shipment has no {target}", field="target")
+        self.trigger_event(
+            self.EvidenceAttached,
+            target=target.value,
+            target_id=target_id,
+            **evidence_fields(sha256=sha256, size=size, media_type=media_type, file_name=file_name),
             **ctx.event_fields(),
         )
 

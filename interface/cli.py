@@ -112,6 +112,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     import json
 
+    from application.evidence import verify_evidence
     from application.store.access_log import verify_access_log
     from application.store.integrity import Checkpoint, check_checkpoint, signing_key, verify
 
@@ -126,6 +127,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         else f"access log: broken at entry {looked.broken_at}"
     )
     ok = ok and looked.intact
+    services = _services(init=False)
+    try:
+        files = verify_evidence(database, services.app.mapper, services.app.evidence)
+    finally:
+        services.close()
+    for line in files.lines():
+        print(line)
+    ok = ok and files.intact
     if args.checkpoint:
         with open(args.checkpoint, encoding="utf-8") as f:
             checkpoint = Checkpoint(**json.load(f))
@@ -341,6 +350,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 name=services.app.relationships.get_relationship(rid).name,
                 now=services.app.clock(),
                 key_in_database=configured_signing_key() is None,
+                evidence=services.app.evidence,
             )
             _operator_looked(services, "export", "Relationship", rid)
             default = f"audit-package-{rid}.zip"

@@ -100,6 +100,7 @@ def all_migrations() -> list[Migration]:
         access_log.MIGRATION,
         witness.MIGRATION,
         ActivityProjection.migration,
+        responsibility_audit_migration.ATTACHMENTS_MIGRATION,
     ]
 
 

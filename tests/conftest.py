@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from application.evidence import EVIDENCE_DIR_VARIABLE
 from application.store.database import (
     DATABASE_URL_VARIABLE,
     Database,
@@ -44,6 +46,15 @@ class SessionDatabase:
     superuser: Database
     owner: Database
     runtime: Database
+
+
+@pytest.fixture(scope="session", autouse=True)
+def evidence_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's evidence store, a folder of its own (``application.evidence``): no
+    test writes files into the project's ``.data``."""
+    folder = tmp_path_factory.mktemp("evidence")
+    os.environ[EVIDENCE_DIR_VARIABLE] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -20,9 +21,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from application.evidence import LocalEvidenceStore
 from application.proofs.merkle import verify_consistency
 from application.proofs.note import Verifier, open_checkpoint
 from application.store.integrity import chain_hash
+from domain.evidence import EvidenceTarget
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
@@ -304,3 +307,52 @@ def test_the_command_line_stops_quietly_at_a_closed_pipe_and_exports_to_standard
     folder = unpack(exported.stdout, tmp_path / "from-stdout")
     assert check(folder).returncode == 0
     assert exported.stderr.decode().strip().endswith("bytes to standard output")
+
+
+def test_the_package_carries_the_evidence_of_the_customers_claims_and_incidents(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    store = LocalEvidenceStore(tmp_path / "evidence")
+    services.app.evidence = store
+    register_parties(services)
+    shipment, incident, claim = seed_case(services)
+    photo = b"\x89PNG\r\n\x1a\n crushed cartons"
+    survey = b"%PDF-1.4\n survey report\n%%EOF\n"
+    for target, target_id, data, name in (
+        (EvidenceTarget.INCIDENT, incident, photo, "cartons.png"),
+        (EvidenceTarget.CLAIM, claim, survey, "survey.pdf"),
+        (EvidenceTarget.CLAIM, claim, photo, "cartons.png"),
+    ):
+        stored = store.put(data)
+        services.app.shipments.attach_evidence(
+            services.app.context("zhou.min"),
+            shipment.id,
+            target=target,
+            target_id=str(target_id),
+            sha256=stored.sha256,
+            size=stored.size,
+            media_type="image/png" if data is photo else "application/pdf",
+            file_name=name,
+        )
+    catch_up(services)
+    response = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
+    assert response.status_code == 200
+    package = unpack(response.content, tmp_path / "package")
+    files = sorted(p.name for p in (package / "evidence").iterdir())
+    assert files == sorted({sha256(photo).hexdigest(), sha256(survey).hexdigest()})
+    proved = check(package)
+    assert proved.returncode == 0, proved.stdout
+    assert "with the 3 evidence file(s) they attach" in proved.stdout
+
+    missing = copy_of(package, tmp_path, "missing")
+    (missing / "evidence" / sha256(survey).hexdigest()).unlink()
+    found = check(missing)
+    assert found.returncode == 1
+    assert f"evidence {sha256(survey).hexdigest()} (survey.pdf) is missing" in found.stdout
+    altered = copy_of(package, tmp_path, "altered")
+    (altered / "evidence" / sha256(photo).hexdigest()).write_bytes(photo + b"retouched")
+    found = check(altered)
+    assert found.returncode == 1
+    assert (
+        found.stdout.count(f"evidence {sha256(photo).hexdigest()} (cartons.png) was altered") == 2
+    )

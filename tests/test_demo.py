@@ -12,12 +12,15 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from hashlib import sha256
 from typing import Any, LiteralString, NamedTuple
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 
 from application.epcis import custody_document
+from application.evidence import verify_evidence
 from application.places import zone_name_of
 from application.store.database import Database
 from application.tokens import identify
@@ -721,3 +724,38 @@ def test_the_demo_reads_back_contacts_with_their_changes_and_the_teams_activity(
         )
         assert len({w["week"] for w in weeks}) >= 6
         assert sum(w["interactions"] for w in weeks) > 10
+
+
+def test_the_demos_incidents_and_claims_carry_their_evidence(demo: Demo) -> None:
+    services, _ = demo
+    app = services.app
+    attached: list[Any] = [
+        app.mapper.to_domain_event(
+            StoredEvent(r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"]))
+        )
+        for r in _rows(
+            services,
+            "SELECT originator_id, originator_version, topic, state FROM fullchain_events "
+            "WHERE topic = 'Shipment.EvidenceAttached'",
+        )
+    ]
+    claims = _rows(
+        services, "SELECT state FROM fullchain_events WHERE topic = 'Shipment.ClaimFiled'"
+    )
+    incidents = _rows(
+        services, "SELECT state FROM fullchain_events WHERE topic = 'Shipment.IncidentReported'"
+    )
+    # A photo of each incident's damage, a survey report on each claim.
+    kinds = Counter((e.target, e.media_type) for e in attached)
+    assert kinds == {
+        ("incident", "image/png"): len(incidents),
+        ("claim", "application/pdf"): len(claims),
+    }
+    for e in attached:
+        data = app.evidence.get(e.sha256)
+        assert data is not None
+        assert sha256(data).hexdigest() == e.sha256
+        assert len(data) == e.size
+    assert len({e.sha256 for e in attached}) == len(attached)
+    checked = verify_evidence(services.database, app.mapper, app.evidence)
+    assert (checked.intact, checked.attachments) == (True, len(attached))

@@ -119,6 +119,9 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "token_id": "00000000-0000-4000-8000-000000000004",
         "contact_id": "c1",
         "sequence": "1",
+        "number": "1",
+        "interaction_id": "00000000-0000-4000-8000-000000000008",
+        "sha256": "0" * 64,
         "staff_id": "nobody",
         "role": "hq",
     }

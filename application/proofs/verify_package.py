@@ -14,12 +14,16 @@ beside it. It checks, naming the entry and the reason for anything that fails:
 5. each readable entry shows its stored facts (an edited amount is found);
 6. each witness's countersigned checkpoint (``cosignatures.json``) holds under the log's
    and the witness's keys (compare those with what the witnesses publish), and this
-   package's checkpoint extends it.
+   package's checkpoint extends it;
+7. each file an entry attaches as evidence (a damage photo, a survey report, a proof of
+   delivery) is in the package, ``evidence/<sha256>``, and its bytes hash to the SHA-256
+   the stored entry names.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import importlib
 import json
 import sys
@@ -50,6 +54,7 @@ def check(folder: Path) -> tuple[list[str], str]:
     chain = customer_map.GENESIS
     last_leaf = -1
     count = 0
+    evidence = 0
     lines = (folder / "history.jsonl").read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, 1):
         entry = json.loads(line)
@@ -98,6 +103,11 @@ def check(folder: Path) -> tuple[list[str], str]:
         for name, value in facts.items():
             if not entries_module.same(value, entry.get("data", {}).get(name)):
                 problems.append(f"{where}: shows {name} other than the stored entry holds")
+        if stored["topic"].endswith(EVIDENCE_ATTACHED):
+            evidence += 1
+            problem = _evidence_file(folder, facts)
+            if problem is not None:
+                problems.append(f"{where}: {problem}")
         count += 1
         chain = customer_map.chain_next(chain, count, leaf)
 
@@ -119,8 +129,27 @@ def check(folder: Path) -> tuple[list[str], str]:
     return problems, (
         f"{count} entries of customer {customer_id}: complete and intact in the log of "
         f"{head.size} entries signed by {verifier.name} at {head.signed_at.isoformat()}"
+        + (f", with the {evidence} evidence file(s) they attach" if evidence else "")
         + "".join(f"; {w}" for w in witnessed)
     )
+
+
+#: The stored name's ending of the events that attach a file as evidence.
+EVIDENCE_ATTACHED = ".EvidenceAttached"
+
+
+def _evidence_file(folder: Path, facts: dict[str, Any]) -> str | None:
+    """What is wrong with the file the stored entry attaches, if anything."""
+    sha256 = str(facts.get("sha256", ""))
+    name = facts.get("file_name")
+    if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        return "attaches evidence without a SHA-256"
+    path = folder / "evidence" / sha256
+    if not path.is_file():
+        return f"evidence {sha256} ({name}) is missing from the package"
+    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        return f"evidence {sha256} ({name}) was altered: its bytes hash to another name"
+    return None
 
 
 def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ from interface.http import (
     competitors,
     decisions,
     errors,
+    evidence,
     history,
     imports,
     offerings,
@@ -72,6 +73,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     decisions.router,
     imports.router,
     activity.router,
+    evidence.router,
 )
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from application.evidence import verify_evidence
 from application.proofs.checkpoints import (
     check_since,
     log_origin,
@@ -63,6 +64,20 @@ class CheckpointResult(BaseModel):
     detail: str
 
 
+class EvidenceProblem(BaseModel):
+    sha256: str
+    state: str = Field(description="missing, or altered (its bytes hash to another name)")
+    attached_to: str = Field(description="Where the log attaches it, and at which position")
+
+
+class EvidenceResult(BaseModel):
+    """The files the log attaches as evidence, checked in the evidence store."""
+
+    intact: bool
+    attachments: int
+    problems: list[EvidenceProblem]
+
+
 class VerifyResult(BaseModel):
     intact: bool
     entries: int
@@ -73,6 +88,9 @@ class VerifyResult(BaseModel):
     detail: str | None
     summary: str
     checkpoint: CheckpointResult | None = None
+    evidence: EvidenceResult | None = Field(
+        None, description="Every attached file present and hashing to its name?"
+    )
 
 
 class PublicKey(BaseModel):
@@ -86,7 +104,9 @@ class PublicKey(BaseModel):
     summary="Recompute the hash chain over the whole log",
     description="Answers either intact up to position N, or the first position where the "
     "chain breaks and why. With an earlier checkpoint, also whether today's log extends "
-    "it (signature valid, same chain hash at its position).",
+    "it (signature valid, same chain hash at its position). `evidence`: each file the log "
+    "attaches, present in the evidence store and hashing to its name, or named missing or "
+    "altered.",
     response_model=VerifyResult,
     responses=responses(401, 422),
 )
@@ -104,7 +124,16 @@ def verify_log(
         checked = CheckpointResult(
             signature_valid=check.signature_valid, extends=check.extends, detail=check.detail
         )
+    files = verify_evidence(s.database, s.app.mapper, s.app.evidence)
     return VerifyResult(
+        evidence=EvidenceResult(
+            intact=files.intact,
+            attachments=files.attachments,
+            problems=[
+                EvidenceProblem(sha256=p.sha256, state=p.state.value, attached_to=p.attached_to)
+                for p in files.problems
+            ],
+        ),
         intact=result.intact,
         entries=result.entries,
         intact_up_to=result.intact_up_to,

@@ -315,6 +315,7 @@ def audit_package(
         name=name,
         now=s.app.clock(),
         key_in_database=configured_signing_key() is None,
+        evidence=s.app.evidence,
     )
     looked(s, staff, "audit_package", "Relationship", relationship_id, f"{len(archive)} bytes")
     return Response(

@@ -12,6 +12,7 @@ import psycopg
 from eventsourcing.persistence import PersistenceError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from application import evidence
 from application.store import command_log
 from interface.http.replies import PROBLEM_JSON, replay
 from interface.http.replies import problem as _problem
@@ -25,6 +26,35 @@ Message = MutableMapping[str, Any]
 MAX_BODY_BYTES = 256 * 1024
 #: File uploads have a limit of their own, per path.
 MAX_UPLOAD_BYTES = {"/v1/imports/relationships": 4 * 1024 * 1024}
+#: Evidence uploads (``.../attachments``): the evidence store's limit on a file
+#: (``application.evidence.max_bytes``) plus room for the multipart form around it; a file
+#: over the limit in a body under this one is refused by the endpoint, also 413.
+UPLOAD_SUFFIX = "/attachments"
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def body_limit(path: str) -> int:
+    """The largest request body accepted at ``path``."""
+    if path in MAX_UPLOAD_BYTES:
+        return MAX_UPLOAD_BYTES[path]
+    if path.endswith(UPLOAD_SUFFIX):
+        return evidence.max_bytes() + FORM_OVERHEAD_BYTES
+    return MAX_BODY_BYTES
+
+
+def _hashed_body(body: bytes, content_type: bytes | None) -> bytes:
+    """The body as the request's hash covers it: a multipart form without the boundary
+    its client picked for this one request, so a retry of the same upload under the same
+    Idempotency-Key is the same request."""
+    if content_type is None or not content_type.lower().startswith(b"multipart/"):
+        return body
+    for part in content_type.split(b";")[1:]:
+        name, _, value = part.strip().partition(b"=")
+        if name.lower() == b"boundary" and value:
+            return body.replace(value.strip(b'"'), b"")
+    return body
+
+
 MAX_KEY_LENGTH = 200
 
 
@@ -140,7 +170,7 @@ class RequestGuards:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        limit = MAX_UPLOAD_BYTES.get(scope["path"], MAX_BODY_BYTES)
+        limit = body_limit(scope["path"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._too_large(send, limit)
@@ -167,7 +197,12 @@ class RequestGuards:
             return
         request_hash = hashlib.sha256(
             b"\0".join(
-                [scope["method"].encode(), scope["path"].encode(), scope["query_string"], body]
+                [
+                    scope["method"].encode(),
+                    scope["path"].encode(),
+                    scope["query_string"],
+                    _hashed_body(body, headers.get(b"content-type")),
+                ]
             )
         ).digest()
         claim = command_log.Claim(hashlib.sha256(credentials).digest(), text, request_hash)

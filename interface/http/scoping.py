@@ -63,6 +63,21 @@ def _handover(shipment: Shipment, params: Mapping[str, Any], body: Any) -> froze
     return frozenset({to} if giver is None else {giver.sequence, to})
 
 
+def _handover_in_path(
+    shipment: Shipment, params: Mapping[str, Any], body: Any
+) -> frozenset[int] | None:
+    """Handover k (in the path) passes custody into link k from the last link before it
+    that holds goods; one past the last link, from the last link to the consignee."""
+    number = _number(params.get("number"))
+    last = len(shipment.links)
+    if number is None or not 1 <= number <= last + 1:
+        return None
+    if number == last + 1:
+        return frozenset({last})
+    giver = shipment.custody_giver(number)
+    return frozenset({number} if giver is None else {giver.sequence, number})
+
+
 def _last_link(shipment: Shipment, params: Mapping[str, Any], body: Any) -> frozenset[int] | None:
     return frozenset({len(shipment.links)})
 
@@ -111,6 +126,8 @@ LINK_COMMANDS: dict[str, LinksOf] = {
     f"{_SHIPMENT}/incidents/{{incident_id}}/actions": _link_of_incident,
     f"{_SHIPMENT}/incidents/{{incident_id}}/accept": _link_responsible,
     f"{_SHIPMENT}/incidents/{{incident_id}}/dispute": _link_responsible,
+    f"{_SHIPMENT}/handovers/{{number}}/attachments": _handover_in_path,
+    f"{_SHIPMENT}/incidents/{{incident_id}}/attachments": _link_of_incident,
 }
 
 

@@ -286,3 +286,32 @@ LINK_COSTS_MIGRATION = Migration(
         "CREATE INDEX audit_partner_reward_shipment_idx ON audit_partner_reward (shipment_id)",
     ],
 )
+
+
+#: The evidence attached to shipments' incidents, claims and handovers and to
+#: relationships' interactions (``domain/evidence.py``), one row per file and record it is
+#: attached to (the first attachment; attaching it again adds no row). No such event
+#: existed before, so the read model keeps its rows and its position.
+ATTACHMENTS_MIGRATION = Migration(
+    "0031_attachments",
+    "responsibility audit: evidence attached to incidents, claims, handovers, interactions",
+    [
+        """
+        CREATE TABLE audit_evidence (
+            aggregate_id uuid NOT NULL,
+            target text NOT NULL
+                CHECK (target IN ('incident', 'claim', 'handover', 'interaction')),
+            target_id text NOT NULL,
+            sha256 text NOT NULL,
+            size bigint NOT NULL,
+            media_type text NOT NULL,
+            file_name text NOT NULL,
+            attached_by text NOT NULL,
+            attached_at timestamptz NOT NULL,
+            position bigint NOT NULL,
+            PRIMARY KEY (aggregate_id, target, target_id, sha256)
+        )
+        """,
+        "CREATE INDEX audit_evidence_file_idx ON audit_evidence (aggregate_id, sha256)",
+    ],
+)

@@ -132,9 +132,55 @@ def get_responsibility(conn: ReadConnection, shipment_id: UUID) -> dict[str, Any
     current = current_names(conn, sorted({p["key"] for p in parties}))
     for party in parties:
         party["current_name"] = current.get(party["key"])
+    _with_attachments(view, attachments(conn, shipment_id))
     view["position"] = row["position"]
     view["updated_at"] = row["updated_at"]
     return view
+
+
+def attachments(conn: ReadConnection, aggregate_id: UUID) -> list[dict[str, Any]]:
+    """The files attached to a shipment's incidents, claims and handovers, or to a
+    relationship's interactions, in the order they were attached (a file once per record
+    it is attached to)."""
+    return [
+        dict(row)
+        for row in conn.execute(
+            "SELECT target, target_id, sha256, size, media_type, file_name, attached_by, "
+            "attached_at, position FROM audit_evidence WHERE aggregate_id = %s "
+            "ORDER BY position, target, target_id, sha256",
+            (aggregate_id,),
+        ).fetchall()
+    ]
+
+
+def attached_file(conn: ReadConnection, aggregate_id: UUID, sha256: str) -> str | None:
+    """The media type of a file attached to the shipment or relationship; None: no such
+    file is attached to it."""
+    row = conn.execute(
+        "SELECT media_type FROM audit_evidence WHERE aggregate_id = %s AND sha256 = %s LIMIT 1",
+        (aggregate_id, sha256),
+    ).fetchone()
+    return None if row is None else str(row["media_type"])
+
+
+def _with_attachments(view: dict[str, Any], files: list[dict[str, Any]]) -> None:
+    """Each incident, claim and handover of the view with the files attached to it, and
+    the view with all of them (``attachments``)."""
+
+    def of(target: str, target_id: object) -> list[dict[str, Any]]:
+        return [f for f in files if f["target"] == target and f["target_id"] == str(target_id)]
+
+    view["attachments"] = files
+    for incident in view.get("incidents", []):
+        incident["attachments"] = of("incident", incident["incident_id"])
+    for claim in view.get("claims", []):
+        claim["attachments"] = of("claim", claim["claim_id"])
+    links = view.get("chain", [])
+    for link in links:
+        if link.get("handover_in") is not None:
+            link["handover_in"]["attachments"] = of("handover", link["sequence"])
+    if links and links[-1].get("handover_out") is not None:
+        links[-1]["handover_out"]["attachments"] = of("handover", len(links) + 1)
 
 
 def _partner_parties(value: Any) -> Any:

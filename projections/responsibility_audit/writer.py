@@ -454,6 +454,21 @@ def _reward(item: ProjectedEvent) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
+#: Files attached to a shipment's incidents, claims and handovers or to a relationship's
+#: interactions (``domain/evidence.py``).
+_EVIDENCE = (Shipment.EvidenceAttached, Relationship.EvidenceAttached)
+_EVIDENCE_TOPICS = frozenset(event.TOPIC for event in _EVIDENCE)
+
+
+def _evidence(item: ProjectedEvent) -> tuple[Any, ...]:
+    """An attached file, as a row of ``audit_evidence``."""
+    e = item.event
+    return (
+        e.originator_id, e.target, e.target_id, e.sha256, e.size, e.media_type, e.file_name,
+        e.actor, e.occurred_at, item.position,
+    )  # fmt: skip
+
+
 class ResponsibilityProjection(BatchProjection):
     name = "responsibility_audit"
     migration = MIGRATION
@@ -466,14 +481,25 @@ class ResponsibilityProjection(BatchProjection):
         "audit_handover_exception",
         "audit_condition_breach",
     )
-    tables = (*shipment_tables, "audit_partner_reward", "audit_party_ref", "audit_party_name")
+    tables = (
+        *shipment_tables,
+        "audit_partner_reward",
+        "audit_party_ref",
+        "audit_party_name",
+        "audit_evidence",
+    )
 
     def __init__(self, mapper: Mapper[Any]) -> None:
         self.shipments = AggregatesOfBatch(mapper, Shipment, cache_size=CACHE_SIZE)
         self._booked_position: dict[UUID, int] = {}
 
     def handles(self, topic: str) -> bool:
-        return topic.startswith("Shipment.") or topic in NAMING_TOPICS or topic in _REWARD_TOPICS
+        return (
+            topic.startswith("Shipment.")
+            or topic in NAMING_TOPICS
+            or topic in _REWARD_TOPICS
+            or topic in _EVIDENCE_TOPICS
+        )
 
     def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
         rewards = [_reward(item) for item in events if isinstance(item.event, _REWARDS)]
@@ -486,7 +512,20 @@ class ResponsibilityProjection(BatchProjection):
                     "%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                     rewards,
                 )
-        events = [item for item in events if not isinstance(item.event, _REWARDS)]
+        evidence = [_evidence(item) for item in events if isinstance(item.event, _EVIDENCE)]
+        if evidence:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO audit_evidence (aggregate_id, target, target_id, sha256, size, "
+                    "media_type, file_name, attached_by, attached_at, position) VALUES (%s, %s, "
+                    "%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    evidence,
+                )
+        events = [
+            item
+            for item in events
+            if not isinstance(item.event, (*_REWARDS, Relationship.EvidenceAttached))
+        ]
         if not events:
             return
         last: dict[UUID, ProjectedEvent] = {}

@@ -19,11 +19,13 @@ from functools import partial
 from uuid import UUID, uuid5
 
 from application.commands import CommandResult
+from domain.evidence import EvidenceTarget
 from domain.liability import liability_limit
 from interface.demo.catalogue import HQ_OPERATIONS
 from interface.demo.incidents import INCIDENTS, IncidentStory, Responsibility, Who
 from interface.demo.plan import Plan, Voyage
 from interface.demo.routes import ROUTES
+from interface.demo.stories import evidence
 from interface.demo.stories.cases import complaint
 from interface.demo.stories.shipments import book, carry, evaluate, recording_office
 
@@ -104,6 +106,16 @@ def tell(plan: Plan, story: IncidentStory) -> None:
         description=happened.description,
         packages_affected=happened.packages_affected,
         weight_affected_kg=happened.weight_affected_kg,
+    )
+    chronicle.step(
+        found + timedelta(minutes=30),
+        Who.RECORDING_OFFICE,
+        partial(evidence.attach, app=plan.app),
+        "evidence",
+        target=EvidenceTarget.INCIDENT,
+        target_id=incident_id,
+        data=evidence.photo(f"{voyage.reference} {happened.description}"),
+        file_name=f"{voyage.reference}-incident.png",
     )
     for action in story.coordination:
         chronicle.step(
@@ -206,6 +218,23 @@ def settle(chronicle: Chronicle, story: IncidentStory, incident_id: UUID, claim_
         incident_id=incident_id,
         amount=claim.amount,
         currency=currency,
+    )
+    chronicle.step(
+        filed + timedelta(minutes=30),
+        Who.ACCOUNT_OFFICE,
+        partial(evidence.attach, app=chronicle.plan.app),
+        "evidence",
+        target=EvidenceTarget.CLAIM,
+        target_id=claim_id,
+        data=evidence.report(
+            f"Survey report {voyage.reference}",
+            [
+                story.incident.description,
+                f"Claimed: {claim.amount} {currency}",
+                f"Filed: {filed.date().isoformat()}",
+            ],
+        ),
+        file_name=f"{voyage.reference}-survey.pdf",
     )
     if claim.paid_after is None:
         return
