@@ -22,6 +22,7 @@ from interface.http import (
     relationship_reads,
     relationship_rewards,
     relationships,
+    search,
     shipment_charges,
     shipment_claims,
     shipment_costs,
@@ -70,6 +71,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     competitors.router,
     decisions.router,
     imports.router,
+    search.router,
 )
 
 
