@@ -250,7 +250,7 @@ def test_pages_follow_each_other_in_rank(world: World) -> None:
     cursor = None
     while True:
         extra: dict[str, str] = {"cursor": cursor} if cursor else {}
-        body = world.search("华芯", limit=1, **extra)
+        body = world.search("华芯", None, limit=1, **extra)
         assert len(body["items"]) <= 1
         pages += [f"{i['kind']} {i['label']}" for i in body["items"]]
         cursor = body["next_cursor"]
