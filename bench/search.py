@@ -15,7 +15,7 @@ queries of every shape:
 each timed as one call of the query a request makes (``projections.search.queries.search``,
 a page of 20, for staff of one branch), on one open connection. Printed: p50 and p99 of
 each shape and their ratios to the lookup by id, and the plan of one search (the GIN index
-is used).
+finds the candidates).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from psycopg.rows import dict_row
 from application.store.database import Database
 from bench.database import server_conninfo, server_version, throwaway_database
 from projections.freshness import ReadConnection
-from projections.search.queries import SearchScope, search
+from projections.search.queries import SEARCH_SQL, SearchScope, search, search_parameters
 from projections.search.text import pinyin_keys
 from projections.search.writer import (
     ENTRY_COLUMNS,
@@ -206,9 +206,9 @@ def main() -> None:
                         times.setdefault(shape, []).append(timed(call))
             counts = hits(conn, samples)
             q = samples["trade"][0]
-            plan = conn.execute(
-                "EXPLAIN SELECT entry_id FROM search_entry WHERE grams @> %s::text[]", ([q],)
-            ).fetchall()
+            scope = SearchScope(BRANCHES[0], frozenset({"partner", "competitor"}))
+            parameters = search_parameters(q, scope=scope, kind=None, limit=PAGE, cursor=None)
+            plan = conn.execute("EXPLAIN " + SEARCH_SQL, parameters).fetchall()
     base50, base99 = percentile(times["by id"], 50), percentile(times["by id"], 99)
     print(f"  {'shape':<18} {'p50 ms':>8} {'p99 ms':>8} {'p50 ×id':>8} {'p99 ×id':>8}")
     for shape, values in times.items():
@@ -217,7 +217,7 @@ def main() -> None:
               f"{p50 / base50:8.1f} {p99 / base99:8.1f}")  # fmt: skip
     print(f"  entries holding a sampled trade name (what one search ranks): median "
           f"{statistics.median(counts):,.0f}, max {max(counts):,}")  # fmt: skip
-    print("  plan of the index lookup (" + q + "):")
+    print(f"  plan of a search for {q}:")
     for line in plan:
         print("    " + str(line["QUERY PLAN"]))
 

@@ -34,7 +34,7 @@ class SearchScope:
     kinds: frozenset[str]
 
 
-_SEARCH = f"""
+SEARCH_SQL = f"""
 WITH candidate AS (
     SELECT e.*, o.name AS relationship_name, o.kind AS relationship_kind, o.branch,
            CASE WHEN %(key)s = ANY(e.keys) THEN 0
@@ -78,21 +78,26 @@ def search(
     key = query_key(query)
     if not key:
         return [], None
-    after = None if cursor is None else decode_cursor(cursor, _CURSOR_TAG)
     rows = conn.execute(
-        _SEARCH,
-        {
-            "key": key,
-            "grams": query_grams(key),
-            "kind": kind,
-            "branch": None if scope is None else scope.branch,
-            "kinds": [] if scope is None else sorted(scope.kinds),
-            "after": after,
-            "limit": limit + 1,
-        },
+        SEARCH_SQL, search_parameters(key, scope=scope, kind=kind, limit=limit, cursor=cursor)
     ).fetchall()
     rows, next_cursor = page(rows, limit, "sort_key", _CURSOR_TAG)
     return [_answer(row, key) for row in rows], next_cursor
+
+
+def search_parameters(
+    key: str, *, scope: SearchScope | None, kind: str | None, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The parameters of ``SEARCH_SQL`` for a query's key (``text.query_key``)."""
+    return {
+        "key": key,
+        "grams": query_grams(key),
+        "kind": kind,
+        "branch": None if scope is None else scope.branch,
+        "kinds": [] if scope is None else sorted(scope.kinds),
+        "after": None if cursor is None else decode_cursor(cursor, _CURSOR_TAG),
+        "limit": limit + 1,
+    }
 
 
 def _answer(row: dict[str, Any], key: str) -> dict[str, Any]:
