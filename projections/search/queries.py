@@ -36,7 +36,7 @@ class SearchScope:
 
 SEARCH_SQL = f"""
 WITH candidate AS (
-    SELECT e.*, o.name AS relationship_name, o.kind AS relationship_kind, o.branch,
+    SELECT e.*,
            CASE WHEN %(key)s = ANY(e.keys) THEN 0
                 WHEN EXISTS (SELECT 1 FROM unnest(e.keys) k WHERE starts_with(k, %(key)s))
                     THEN 1
@@ -44,16 +44,22 @@ WITH candidate AS (
                     THEN 2
            END AS match_rank
     FROM search_entry e
-    JOIN search_owner o USING (relationship_id)
     WHERE e.grams @> %(grams)s::text[]
       AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)
-      AND (%(branch)s::text IS NULL OR o.branch = %(branch)s OR o.kind = ANY(%(kinds)s))
 ), ranked AS (
-    SELECT *, ((match_rank * 3 + CASE kind WHEN 'relationship' THEN 0
+    SELECT c.*, o.name AS relationship_name, o.kind AS relationship_kind, o.branch,
+           ((c.match_rank * 3 + CASE c.kind WHEN 'relationship' THEN 0
                                             WHEN 'contact' THEN 1 ELSE 2 END)::bigint
-               << {_PLACE_BITS}) | created_position AS sort_key
-    FROM candidate
-    WHERE match_rank IS NOT NULL
+            << {_PLACE_BITS}) | c.created_position AS sort_key
+    FROM candidate c
+    -- Each candidate's owner by its key (OFFSET 0 keeps it a lookup per candidate: never
+    -- a scan of every owner of a branch, whatever the planner guesses of the candidates).
+    CROSS JOIN LATERAL (
+        SELECT name, kind, branch FROM search_owner o
+        WHERE o.relationship_id = c.relationship_id OFFSET 0
+    ) o
+    WHERE c.match_rank IS NOT NULL
+      AND (%(branch)s::text IS NULL OR o.branch = %(branch)s OR o.kind = ANY(%(kinds)s))
 )
 SELECT entry_id, kind, relationship_id, relationship_name, relationship_kind, branch,
        shipment_id, contact_id, label, terms, keys, match_rank, sort_key, position

@@ -21,6 +21,7 @@ record is indexed exactly as a query looks for it.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -58,9 +59,15 @@ def pinyin_keys(text: str) -> list[str]:
     Characters that are not Chinese stay as they are in both (``ABC物流`` → ``abcwuliu``,
     ``abcwl``). Each run of Chinese characters is read as a whole, so a character that is
     read two ways is read as in its words (``重庆`` → ``chongqing``)."""
+    return list(_pinyin_keys(text))
+
+
+@functools.lru_cache(maxsize=65536)
+def _pinyin_keys(text: str) -> tuple[str, ...]:
+    """``pinyin_keys``, remembered: names repeat (people's most of all)."""
     normal = unicodedata.normalize("NFKC", text)
     if not has_han(normal):
-        return []
+        return ()
     full: list[str] = []
     initials: list[str] = []
     for run in _HAN_RUN.split(normal):
@@ -76,7 +83,7 @@ def pinyin_keys(text: str) -> list[str]:
             folded = fold(run)
             full.append(folded)
             initials.append(folded)
-    return _unique(("".join(full), "".join(initials)))
+    return tuple(_unique(("".join(full), "".join(initials))))
 
 
 def phone_keys(phone: str) -> list[str]:
