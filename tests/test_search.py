@@ -20,6 +20,8 @@ from domain.shipment import Cargo, Condition, LinkFunction, LinkPlan, Party
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from projections.search.queries import SEARCH_SQL, SearchScope, search_parameters
+from projections.search.text import query_key
 from tests.clock import NOW
 from tests.staffing import enroll
 from tests.waiting import read_fresh
@@ -341,3 +343,21 @@ def test_searching_takes_a_staff_member(world: World) -> None:
         world.hq.get("/v1/search", params={"q": "华芯"}, headers={"Authorization": ""}).status_code
         == 401
     )
+
+
+def test_the_search_finds_its_candidates_through_the_grams_index(world: World) -> None:
+    """On a table this small the planner would rather scan it; forbidden to, it must be able
+    to answer the search from the GIN index (the query keeps the index usable)."""
+    world.found("华芯")  # the read model is up to date
+    parameters = search_parameters(
+        query_key("华芯"),
+        scope=SearchScope("Suzhou", frozenset()),
+        kind=None,
+        limit=20,
+        cursor=None,
+    )
+    with world.services.reads.connection() as conn, conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(r["QUERY PLAN"] for r in conn.execute("EXPLAIN " + SEARCH_SQL, parameters))
+    assert "Bitmap Index Scan on search_entry_grams_idx" in plan, plan
+    assert "Index Scan using search_owner_pkey" in plan, plan
