@@ -20,6 +20,7 @@ from domain.shipment import Cargo, Condition, LinkFunction, LinkPlan, Party
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from projections.freshness import encode_cursor
 from projections.search.queries import SEARCH_SQL, SearchScope, search_parameters
 from projections.search.text import query_key
 from tests.clock import NOW
@@ -260,9 +261,10 @@ def test_pages_follow_each_other_in_rank(world: World) -> None:
             break
     assert pages == everything
     assert len(pages) == 3
-    # A cursor of another list is refused.
-    response = world.hq.get("/v1/search", params={"q": "华芯", "cursor": "cDEw"})
-    assert response.status_code == 422, response.text
+    # A cursor of another list, or one naming no place in a search, is refused.
+    for forged in ("cDEw", encode_cursor(1 << 70, "s"), encode_cursor(-1, "s")):
+        response = world.hq.get("/v1/search", params={"q": "华芯", "cursor": forged})
+        assert response.status_code == 422, response.text
 
 
 def test_staff_of_a_branch_find_only_their_branchs_customers(world: World) -> None:

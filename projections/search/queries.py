@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from projections.freshness import ReadConnection, decode_cursor, page
+from projections.freshness import InvalidCursorError, ReadConnection, decode_cursor, page
 from projections.search.text import match_rank, query_grams, query_key, term_keys
 
 #: The read models a search waits for.
@@ -101,9 +101,16 @@ def search_parameters(
         "kind": kind,
         "branch": None if scope is None else scope.branch,
         "kinds": [] if scope is None else sorted(scope.kinds),
-        "after": None if cursor is None else decode_cursor(cursor, _CURSOR_TAG),
+        "after": None if cursor is None else _after(cursor),
         "limit": limit + 1,
     }
+
+
+def _after(cursor: str) -> int:
+    after = decode_cursor(cursor, _CURSOR_TAG)
+    if not 0 <= after < 1 << 62:
+        raise InvalidCursorError("cursor is not one this service issued")
+    return after
 
 
 def _answer(row: dict[str, Any], key: str) -> dict[str, Any]:
