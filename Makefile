@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.http
 	$(BIN)/python -m bench.growth
 	$(BIN)/python -m bench.proofs
+	$(BIN)/python -m bench.search
 
 # Every benchmark in a short run that only shows it still works (no timings judged).
 bench-quick: $(STAMP)
@@ -51,6 +52,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.http --quick
 	$(BIN)/python -m bench.growth --quick
 	$(BIN)/python -m bench.proofs --quick
+	$(BIN)/python -m bench.search --quick
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

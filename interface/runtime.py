@@ -50,6 +50,7 @@ from projections.offerings.writer import OfferingsProjection
 from projections.opportunities.writer import OpportunitiesProjection
 from projections.responsibility_audit import migration as responsibility_audit_migration
 from projections.responsibility_audit.writer import ResponsibilityProjection
+from projections.search.writer import SearchProjection
 from projections.service_cases.writer import ServiceCasesProjection
 from projections.snapshots.writer import SnapshotProjection
 
@@ -67,6 +68,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         ServiceCasesProjection(mapper),
         CustomerValueProjection(),
         ActivityProjection(),
+        SearchProjection(),
     ]
 
 
@@ -99,6 +101,7 @@ def all_migrations() -> list[Migration]:
         log_tree.MIGRATION,
         access_log.MIGRATION,
         witness.MIGRATION,
+        SearchProjection.migration,
         ActivityProjection.migration,
         responsibility_audit_migration.ATTACHMENTS_MIGRATION,
     ]

@@ -55,6 +55,7 @@ from projections.activity.queries import (
     weekly_activity,
 )
 from projections.responsibility_audit.queries import findings
+from projections.search.queries import search
 from tests.clock import NOW
 from tests.conftest import fresh_database, open_services, truncate_all
 from tests.epcis_schema import errors, schema_or_skip
@@ -759,3 +760,18 @@ def test_the_demos_incidents_and_claims_carry_their_evidence(demo: Demo) -> None
     assert len({e.sha256 for e in attached}) == len(attached)
     checked = verify_evidence(services.database, app.mapper, app.evidence)
     assert (checked.intact, checked.attachments) == (True, len(attached))
+
+
+def test_the_demo_is_found_by_a_part_of_a_chinese_name_and_its_initials(demo: Demo) -> None:
+    """The README's searches: 华芯 and hxdz find 苏州华芯电子有限公司; the air waybills
+    signed at its handovers find their shipments."""
+    services = demo.services
+    [projection] = [p for p in services.projections if p.name == "search"]
+    services.worker(projection).catch_up()
+    with services.reads.connection() as conn:
+        for q in ("华芯", "hxdz", "HuaXin"):
+            items, _ = search(conn, q, scope=None, kind="relationship", limit=5, cursor=None)
+            assert "苏州华芯电子有限公司" in [i["label"] for i in items], q
+        shipments, _ = search(conn, "AWB 999", scope=None, kind="shipment", limit=5, cursor=None)
+        assert shipments, "the demo's air waybills are found"
+        assert all(s["matched"].startswith("AWB 999-") for s in shipments)

@@ -24,6 +24,7 @@ from interface.http import (
     relationship_reads,
     relationship_rewards,
     relationships,
+    search,
     shipment_charges,
     shipment_claims,
     shipment_costs,
@@ -74,6 +75,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     imports.router,
     activity.router,
     evidence.router,
+    search.router,
 )
 
 
