@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from application.branches import BranchService
 from application.cases import CaseService
 from application.commands import CommandPath
 from application.relationships import RelationshipService
@@ -65,6 +66,7 @@ class Fullchain(Application[UUID]):
         #: The staff members tokens identified in this process (``application.tokens``).
         self.staff_access = StaffAccessCache()
         self.staff = StaffService(self.commands, self.staff_access)
+        self.branches = BranchService(self.commands)
 
     def context(
         self, actor: str, *, claim: command_log.Claim | None = None, **kwargs: Any

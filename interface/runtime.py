@@ -40,6 +40,7 @@ from application.time_travel import POOL_SIZE as TIME_TRAVEL_POOL_SIZE
 from application.time_travel import TimeTravel
 from application.tokens import StaffAccessCache
 from projections.account_status.writer import AccountStatusProjection
+from projections.branches.writer import BranchesProjection
 from projections.customer_value.queries import ValueModelCache
 from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
@@ -65,6 +66,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         OpportunitiesProjection(mapper),
         ServiceCasesProjection(mapper),
         CustomerValueProjection(),
+        BranchesProjection(mapper),
     ]
 
 
@@ -97,6 +99,7 @@ def all_migrations() -> list[Migration]:
         log_tree.MIGRATION,
         access_log.MIGRATION,
         witness.MIGRATION,
+        BranchesProjection.migration,
     ]
 
 

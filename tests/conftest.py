@@ -31,6 +31,7 @@ from application.store.database import (
 )
 from application.store.schema import TRACKING_TABLE
 from interface.runtime import Services, all_migrations, init_database
+from tests.branches import register_test_branches
 from tests.clock import NOW, PinnedClock
 
 #: The server's superuser conninfo, once the session has one (see ``truncate_all``).
@@ -147,9 +148,11 @@ def truncate_all(database: Database) -> None:
 
 
 def open_services(database: Database, now: datetime = NOW) -> Services:
-    """Services on ``database`` whose clock starts at ``now`` (see ``tests.clock``)."""
+    """Services on ``database`` whose clock starts at ``now`` (see ``tests.clock``), its
+    branch registry holding the branches tests name (``tests.branches``)."""
     s = Services.open(database)
     s.app.clock = PinnedClock(now)
+    register_test_branches(s)
     return s
 
 

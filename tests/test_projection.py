@@ -69,7 +69,7 @@ def bulk_history(services: Services, relationships: int, interactions_each: int)
             kind=RelationshipKind.PROSPECT,
             industry="electronics",
             region="East China",
-            branch=f"Branch {i % 3}",
+            branch=("Suzhou", "Shanghai", "Beijing")[i % 3],
         )
         r.add_contact(ctx, contact_id="c1", name="王芳")
         for j in range(interactions_each):

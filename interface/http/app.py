@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from application.store import command_log
 from interface.http import (
     audit,
+    branches,
     cases,
     competitors,
     decisions,
@@ -70,6 +71,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     competitors.router,
     decisions.router,
     imports.router,
+    branches.router,
 )
 
 
