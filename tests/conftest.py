@@ -147,12 +147,14 @@ def truncate_all(database: Database) -> None:
         conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'")
 
 
-def open_services(database: Database, now: datetime = NOW) -> Services:
+def open_services(database: Database, now: datetime = NOW, *, branches: bool = True) -> Services:
     """Services on ``database`` whose clock starts at ``now`` (see ``tests.clock``), its
-    branch registry holding the branches tests name (``tests.branches``)."""
+    branch registry holding the branches tests name (``tests.branches``) unless
+    ``branches`` is false (a log left empty, for the demo to fill)."""
     s = Services.open(database)
     s.app.clock = PinnedClock(now)
-    register_test_branches(s)
+    if branches:
+        register_test_branches(s)
     return s
 
 
