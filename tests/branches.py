@@ -33,3 +33,7 @@ def register_test_branches(services: Services) -> None:
                 time_zone=zone,
                 currency=currency,
             )
+
+
+#: The events registering them: the first positions of every test's log.
+BRANCH_EVENTS = len(TEST_BRANCHES)

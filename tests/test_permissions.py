@@ -120,6 +120,7 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "contact_id": "c1",
         "sequence": "1",
         "staff_id": "nobody",
+        "code": "Suzhou",
         "role": "hq",
     }
     partner = UUID(register(services, "申航国际货运航空", "Suzhou", RelationshipKind.PARTNER))
