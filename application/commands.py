@@ -42,6 +42,7 @@ from application.store.recorder import AppendOutcomeUnknown, CommandRecord, Side
 from application.store.snapshots import UNRESTORABLE, AggregateShapes, AggregateSnapshot
 from application.visibility import Access, access, owner_of
 from domain.base import CommandContext, DomainError, InvalidValue
+from domain.branch import BRANCH_CODE, Branch
 from domain.relationship import Relationship, RelationshipKind
 from domain.staff import Staff
 
@@ -402,6 +403,28 @@ class CommandPath:
                 f"{field} {named or aggregate_id} refers to nothing",
                 field=field,
             ) from None
+
+    def branch(self, code: str | None, field: str = "branch") -> Branch:
+        """The open branch a command refers to by ``code`` in ``field``: invalid input if
+        no such branch is registered, refused if it is closed. Read afresh when the cached
+        copy says it is closed (it may have been reopened since)."""
+        code = (code or "").strip()
+        if not BRANCH_CODE.match(code):
+            raise InvalidValue(
+                "branch.format",
+                f"{code!r} is no branch code (a letter, then up to 39 letters, digits, _ or -)",
+                field=field,
+            )
+        try:
+            found = self.load(Branch, Branch.id_for(code), fresh=False)
+        except NotFound:
+            raise InvalidValue(
+                "branch.unknown", f"no branch {code!r} is registered", field=field
+            ) from None
+        if not found.open:
+            found = self.load(Branch, found.id, fresh=True)
+        found.require_open()
+        return found
 
     def relationship_kind(
         self,

@@ -360,6 +360,11 @@ class Importer:
         branch = row.get("branch")
         if ctx.branch_scope is not None and branch and branch != ctx.branch_scope:
             errors.append(RowError("branch", f"branch {branch!r} is not yours"))
+        elif branch:
+            try:
+                self.commands.branch(branch)
+            except DomainError as refused:
+                errors.append(RowError("branch", refused.message))
         if errors:
             raise _Invalid(errors)
         if key:

@@ -42,6 +42,7 @@ class RelationshipService:
             key_account=key_account,
             relationship_id=relationship_id,
         )
+        self.commands.branch(relationship.branch)
         return self.commands.create(ctx, "relationship", relationship)
 
     def _relationship(
@@ -159,12 +160,11 @@ class RelationshipService:
         branch: str,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._relationship(
-            ctx,
-            rid,
-            expected_version,
-            lambda r: r.move_to_branch(ctx, region=region, branch=branch),
-        )
+        def move(relationship: Relationship) -> None:
+            relationship.move_to_branch(ctx, region=region, branch=branch)
+            self.commands.branch(relationship.branch)
+
+        return self._relationship(ctx, rid, expected_version, move)
 
     def assign_account_team(
         self,

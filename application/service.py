@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from application.branches import BranchService
 from application.cases import CaseService
 from application.commands import CommandPath
 from application.evidence import EvidenceStore, configured_store
@@ -68,6 +69,7 @@ class Fullchain(Application[UUID]):
         self.staff = StaffService(self.commands, self.staff_access)
         #: The files attached as evidence, by their SHA-256 (``application.evidence``).
         self.evidence: EvidenceStore = configured_store()
+        self.branches = BranchService(self.commands)
 
     def context(
         self, actor: str, *, claim: command_log.Claim | None = None, **kwargs: Any

@@ -126,6 +126,8 @@ class ShipmentService:
         command may not name) is refused with the field that names it."""
         kinds: dict[UUID, str] = {}
         for field, party in parties:
+            if party.branch is not None:
+                self.commands.branch(party.branch, f"{field}.branch")
             rid = party.relationship_id
             if rid is None or rid in kinds:
                 continue

@@ -47,6 +47,8 @@ class StaffService:
         staff = Staff.register(
             ctx, staff_id=staff_id, name=name, branch=branch, partner_id=partner_id
         )
+        if partner_id is None:
+            self.commands.branch(staff.branch)
         for role in dict.fromkeys(roles):
             staff.grant(ctx, role=role)
         return self.commands.create(ctx, "staff member", staff)
@@ -92,7 +94,11 @@ class StaffService:
     def move_staff_to_branch(
         self, ctx: CommandContext, staff_id: str, *, branch: str
     ) -> CommandResult:
-        return self._staff(ctx, staff_id, lambda s: s.move_to_branch(ctx, branch=branch))
+        def move(staff: Staff) -> None:
+            staff.move_to_branch(ctx, branch=branch)
+            self.commands.branch(staff.branch)
+
+        return self._staff(ctx, staff_id, move)
 
     def deactivate_staff(self, ctx: CommandContext, staff_id: str, *, reason: str) -> CommandResult:
         return self._staff(ctx, staff_id, lambda s: s.deactivate(ctx, reason=reason))

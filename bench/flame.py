@@ -42,8 +42,7 @@ def record(out: Path, seconds: int, reads: str | None) -> None:
             paths = {
                 "status": [f"/v1/relationships/{i}" for i in ids],
                 "list": [
-                    f"/v1/relationships?kind=customer&branch=Branch%20{n}&limit=50"
-                    for n in range(4)
+                    f"/v1/relationships?kind=customer&branch=Branch-{n}&limit=50" for n in range(4)
                 ],
                 "history": [f"/v1/relationships/{i}/history?limit=50" for i in ids],
             }[reads]

@@ -36,6 +36,7 @@ from fastapi.testclient import TestClient
 
 from application.store.database import Database
 from application.store.integrity import verify
+from bench.branches import register_branches
 from bench.database import server_conninfo, throwaway_database
 from bench.projections import generate_log, log_extent
 from domain.relationship import Channel, Direction, RelationshipKind
@@ -162,6 +163,7 @@ def run(sizes: list[int], rounds: int) -> None:
         services = Services.open(database)
         try:
             app = services.app
+            register_branches(app, "Headquarters", "branch-3")
             token = app.staff.enroll(
                 app.context("admin"),
                 staff_id="bench.hq",

@@ -45,6 +45,7 @@ from eventsourcing.persistence import StoredEvent
 from application.service import Fullchain
 from application.store.database import Database
 from application.time_travel import TimeTravel
+from bench.branches import register_branches
 from bench.database import server_conninfo, server_version, throwaway_database
 from bench.stats import Rate, paired_ratio, ratio
 from domain.base import CommandContext
@@ -568,6 +569,7 @@ def opened(database: Database) -> Iterator[tuple[Services, TestClient]]:
     services = Services.open(database)
     try:
         app = services.app
+        register_branches(app, "Headquarters", "Suzhou")
         token = app.staff.enroll(
             app.context("admin"),
             staff_id="auditor.qian",

@@ -42,6 +42,7 @@ import psutil  # type: ignore[import-untyped]
 
 from application.store.database import Database
 from application.store.integrity import new_signing_key_pem
+from bench.branches import register_branches
 from bench.database import server_conninfo, throwaway_database
 from domain.relationship import RelationshipKind
 from domain.staff import Role
@@ -168,6 +169,7 @@ def _seed(database: Database) -> tuple[str, list[str]]:
     services = Services.open(database)
     try:
         app = services.app
+        register_branches(app, "Headquarters", *(f"Branch-{n}" for n in range(4)))
         token = app.staff.enroll(
             app.context("admin"),
             staff_id="bench.hq",
@@ -183,7 +185,7 @@ def _seed(database: Database) -> tuple[str, list[str]]:
                     kind=RelationshipKind.CUSTOMER,
                     industry="electronics",
                     region="East China",
-                    branch=f"Branch {i % 4}",
+                    branch=f"Branch-{i % 4}",
                 ).aggregate_id
             )
             for i in range(CUSTOMERS)
@@ -256,7 +258,7 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                 "list",
                 "GET",
                 [
-                    f"/v1/relationships?kind=customer&branch=Branch%20{i % 4}&limit=50"
+                    f"/v1/relationships?kind=customer&branch=Branch-{i % 4}&limit=50"
                     for i in range(4)
                 ],
                 token,

@@ -42,6 +42,7 @@ from uuid import UUID
 from application.service import Fullchain
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE
+from bench.branches import register_branches
 from bench.commands import raw_insert_loop
 from bench.projections import log_extent
 from bench.stats import Rate
@@ -88,6 +89,8 @@ class Parties:
 
 
 def register_parties(app: Fullchain) -> Parties:
+    register_branches(app, "Suzhou", "Shanghai", "Chicago")
+
     def register(
         name: str, kind: RelationshipKind, industry: str, region: str, branch: str
     ) -> UUID:

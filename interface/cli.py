@@ -246,6 +246,52 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_branch(args: argparse.Namespace) -> int:
+    """Operators keep the branch registry from the shell; every change is a Branch event."""
+    import getpass
+
+    from domain.base import DomainError
+
+    services = _services(init=False)
+    app = services.app
+    ctx = app.context(f"operator:{getpass.getuser()}"[:64])
+    try:
+        if args.branch_command == "add":
+            app.branches.register_branch(
+                ctx,
+                code=args.code,
+                name_zh=args.name_zh,
+                name_en=args.name_en,
+                region=args.region,
+                time_zone=args.time_zone,
+                currency=args.currency,
+            )
+            print(f"registered branch {args.code}")
+        elif args.branch_command == "change":
+            app.branches.change_branch(
+                ctx,
+                args.code,
+                name_zh=args.name_zh,
+                name_en=args.name_en,
+                region=args.region,
+                time_zone=args.time_zone,
+                currency=args.currency,
+            )
+            print(f"changed branch {args.code}")
+        elif args.branch_command == "close":
+            app.branches.close_branch(ctx, args.code, reason=args.reason)
+            print(f"closed branch {args.code}")
+        elif args.branch_command == "reopen":
+            app.branches.reopen_branch(ctx, args.code)
+            print(f"reopened branch {args.code}")
+    except (DomainError, NotFound, AlreadyExists) as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """A customer's history as a readable timeline, oldest first."""
     relationship_id = UUID(args.relationship)
@@ -663,6 +709,26 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_token.add_argument("staff_id")
     revoke_token.add_argument("token_id")
     staff.set_defaults(func=cmd_staff)
+
+    branch = sub.add_parser("branch", help="the branch registry")
+    branch_sub = branch.add_subparsers(dest="branch_command", required=True)
+    for name, help_text, required in (
+        ("add", "register a branch", True),
+        ("change", "change a branch's names, region, time zone or currency", False),
+    ):
+        p = branch_sub.add_parser(name, help=help_text)
+        p.add_argument("code", help="what staff, relationships and links name it by")
+        p.add_argument("--name-zh", required=required)
+        p.add_argument("--name-en", required=required)
+        p.add_argument("--region", required=required)
+        p.add_argument("--time-zone", required=required, help="IANA, e.g. Asia/Shanghai")
+        p.add_argument("--currency", required=required, help="ISO 4217, e.g. CNY")
+    close = branch_sub.add_parser("close", help="close a branch: no new references")
+    close.add_argument("code")
+    close.add_argument("--reason", required=True)
+    reopen = branch_sub.add_parser("reopen", help="reopen a closed branch")
+    reopen.add_argument("code")
+    branch.set_defaults(func=cmd_branch)
 
     imports = sub.add_parser("import", help="import records from a file")
     imports_sub = imports.add_subparsers(dest="import_command", required=True)

@@ -41,6 +41,7 @@ from application.time_travel import TimeTravel
 from application.tokens import StaffAccessCache
 from projections.account_status.writer import AccountStatusProjection
 from projections.activity.writer import ActivityProjection
+from projections.branches.writer import BranchesProjection
 from projections.customer_value.queries import ValueModelCache
 from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
@@ -69,6 +70,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         CustomerValueProjection(),
         ActivityProjection(),
         SearchProjection(),
+        BranchesProjection(mapper),
     ]
 
 
@@ -104,6 +106,7 @@ def all_migrations() -> list[Migration]:
         SearchProjection.migration,
         ActivityProjection.migration,
         responsibility_audit_migration.ATTACHMENTS_MIGRATION,
+        BranchesProjection.migration,
     ]
 
 

@@ -33,6 +33,7 @@ from application.store.database import (
 )
 from application.store.schema import TRACKING_TABLE
 from interface.runtime import Services, all_migrations, init_database
+from tests.branches import register_test_branches
 from tests.clock import NOW, PinnedClock
 
 #: The server's superuser conninfo, once the session has one (see ``truncate_all``).
@@ -157,10 +158,14 @@ def truncate_all(database: Database) -> None:
         conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'")
 
 
-def open_services(database: Database, now: datetime = NOW) -> Services:
-    """Services on ``database`` whose clock starts at ``now`` (see ``tests.clock``)."""
+def open_services(database: Database, now: datetime = NOW, *, branches: bool = True) -> Services:
+    """Services on ``database`` whose clock starts at ``now`` (see ``tests.clock``), its
+    branch registry holding the branches tests name (``tests.branches``) unless
+    ``branches`` is false (a log left empty, for the demo to fill)."""
     s = Services.open(database)
     s.app.clock = PinnedClock(now)
+    if branches:
+        register_test_branches(s)
     return s
 
 

@@ -84,7 +84,7 @@ def test_unknown_ids_and_duplicates(services: Services) -> None:
             kind=RelationshipKind.PROSPECT,
             industry="x",
             region="x",
-            branch="x",
+            branch="Suzhou",
             relationship_id=rid,
         )
 

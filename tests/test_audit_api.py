@@ -16,6 +16,7 @@ from application.store.database import DATABASE_URL_VARIABLE, Database
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.branches import BRANCH_EVENTS as B
 from tests.staffing import enroll
 from tests.test_integrity import write_history
 
@@ -36,7 +37,7 @@ def test_an_auditor_keeps_a_checkpoint_and_checks_it_later(
     checkpoint = client.post("/v1/audit/checkpoints")
     assert checkpoint.status_code == 201
     kept = checkpoint.json()
-    assert kept["position"] == enrolled + 6
+    assert kept["position"] == B + enrolled + 6
     key = client.get("/v1/audit/public-key").json()
     assert key["key_id"] == kept["key_id"]
     assert key["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
@@ -44,12 +45,12 @@ def test_an_auditor_keeps_a_checkpoint_and_checks_it_later(
     write_history(services, 1)
     result = client.post("/v1/audit/verify", json={"checkpoint": kept}).json()
     assert result["intact"] is True
-    head = enrolled + 9
+    head = B + enrolled + 9
     assert result["summary"] == f"intact up to position {head} ({head} entries)"
     assert result["checkpoint"] == {
         "signature_valid": True,
         "extends": True,
-        "detail": f"today's log extends the checkpoint at position {enrolled + 6}",
+        "detail": f"today's log extends the checkpoint at position {B + enrolled + 6}",
     }
     forged = {**kept, "position": kept["position"] - 1}
     refused = client.post("/v1/audit/verify", json={"checkpoint": forged}).json()
@@ -75,7 +76,7 @@ def test_verify_on_the_command_line(
     )
     path = tmp_path / "checkpoint.json"
     path.write_text(signed.stdout)
-    assert json.loads(signed.stdout)["position"] == 3
+    assert json.loads(signed.stdout)["position"] == B + 3
     ok = subprocess.run(
         [sys.executable, "-m", "interface.cli", "verify", "--checkpoint", str(path)],
         env=env,
@@ -83,11 +84,11 @@ def test_verify_on_the_command_line(
         text=True,
     )
     assert ok.returncode == 0, ok.stderr
-    assert "intact up to position 3 (3 entries)" in ok.stdout
-    assert "extends the checkpoint at position 3" in ok.stdout
+    assert f"intact up to position {B + 3} ({B + 3} entries)" in ok.stdout
+    assert f"extends the checkpoint at position {B + 3}" in ok.stdout
     with superuser_database.connect(autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
-        conn.execute("DELETE FROM fullchain_events WHERE notification_id = 2")
+        conn.execute("DELETE FROM fullchain_events WHERE notification_id = %s", (B + 2,))
     broken = subprocess.run(
         [sys.executable, "-m", "interface.cli", "verify"],
         env=env,
@@ -95,4 +96,4 @@ def test_verify_on_the_command_line(
         text=True,
     )
     assert broken.returncode == 1
-    assert "broken at position 3: missing" in broken.stdout
+    assert f"broken at position {B + 3}: missing" in broken.stdout

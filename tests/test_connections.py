@@ -41,6 +41,7 @@ from interface.runtime import (
 )
 from projections.account_status.queries import get_account
 from projections.freshness import wait_for_position
+from tests.branches import register_test_branches
 from tests.conftest import truncate_all
 
 #: Libpq parameters beyond where and who, as an operator's URL might carry them.
@@ -81,6 +82,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 30) -> bool:
 @contextmanager
 def opened(database: Database, *, workers: bool) -> Iterator[Services]:
     services = Services.open(database)
+    register_test_branches(services)
     try:
         if workers:
             services.start_workers()

@@ -109,10 +109,11 @@ class World:
         invoices: Sequence[tuple[str, str]] = (),
         party: Party | None = None,
         on_time: bool = True,
+        at: datetime | None = None,
     ) -> Shipment:
         """A one-link delivery shipment, delivered at noon ``delivered_days_ago`` days ago
-        (None: still on its way), with its quote and invoices (amount, currency)."""
-        delivered = noon(delivered_days_ago or 1)
+        (None: still on its way) or ``at``, with its quote and invoices (amount, currency)."""
+        delivered = at or noon(delivered_days_ago or 1)
         booked = delivered - timedelta(days=2)
         shipment = Shipment.book(
             ctx(booked),
@@ -143,7 +144,7 @@ class World:
             condition=Condition.GOOD,
             signed_by="shipper",
         )
-        if delivered_days_ago is not None:
+        if delivered_days_ago is not None or at is not None:
             shipment.deliver(
                 ctx(delivered),
                 condition=Condition.GOOD,
@@ -388,6 +389,25 @@ def test_retention_per_month_is_the_share_of_last_months_customers_back_this_mon
     ]
     assert [m["period"] for m in months] == [
         f"{month_day(n).year}-{month_day(n).month:02d}" for n in (3, 2, 1)
+    ]
+
+
+def test_months_are_the_months_of_the_customers_branch_not_utcs(world: World) -> None:
+    # One moment, 02:00 UTC on the first of last month: still the last day of the month
+    # before in Chicago (the evening before), already the first in Suzhou (10:00).
+    first = month_day(1, 1)
+    moment = datetime.combine(first, time(2), tzinfo=UTC)
+    chicago = world.relationship("Windy City Imports", branch="Chicago")
+    suzhou = world.relationship("苏州华芯电子有限公司", branch="Suzhou")
+    world.shipment(chicago, None, quote=("100", "USD"), at=moment)
+    world.shipment(suzhou, None, quote=("700", "CNY"), at=moment)
+    world.catch_up()
+    as_of = month_day(0, 1) - timedelta(days=1)
+    with world.services.reads.connection() as conn:
+        months = value_by_period(conn, Scope(), kind=PeriodKind.MONTH, periods=2, as_of=as_of)
+    assert [(m["period"], m["realised_value"], m["active_customers"]) for m in months] == [
+        (f"{month_day(2).year}-{month_day(2).month:02d}", {"USD": Decimal("100")}, 1),
+        (f"{first.year}-{first.month:02d}", {"CNY": Decimal("700")}, 1),
     ]
 
 

@@ -46,6 +46,7 @@ from interface.runtime import Services, all_migrations, init_database
 from projections.account_status.queries import get_account
 from projections.engine import rebuild
 from projections.freshness import wait_for_position
+from tests.branches import register_test_branches
 from tests.conftest import SessionDatabase
 
 Connection = psycopg.Connection[tuple[Any, ...]]
@@ -427,6 +428,7 @@ def test_db_init_hands_a_database_of_an_earlier_version_to_the_owner(
     runtime = session_database.runtime.with_dbname(dbname)
     apply_as_earlier_versions_did(superuser)
     earlier = Services.open(superuser)
+    register_test_branches(earlier)
     try:
         rid, _ = register(earlier, "Written by an earlier version")
     finally:
@@ -504,11 +506,31 @@ def test_the_embedded_database_creates_both_roles_and_fixes_an_earlier_layout(
         done = fullchain(env, "db", "init")
         assert done.returncode == 0, done.stderr
         assert "schema up to date" in done.stdout
+    unknown = fullchain(env, "staff", "add", "li.wei", "Li Wei", "--branch", "Suzhou")
+    assert unknown.returncode == 1
+    assert "no branch 'Suzhou' is registered" in unknown.stderr
+    branch = fullchain(
+        env,
+        "branch",
+        "add",
+        "Suzhou",
+        "--name-zh",
+        "苏州分公司",
+        "--name-en",
+        "Suzhou Branch",
+        "--region",
+        "East China",
+        "--time-zone",
+        "Asia/Shanghai",
+        "--currency",
+        "CNY",
+    )
+    assert branch.returncode == 0, branch.stderr
     added = fullchain(env, "staff", "add", "li.wei", "Li Wei", "--branch", "Suzhou")
     assert added.returncode == 0, added.stderr
     checked = fullchain(env, "verify")
     assert checked.returncode == 0, checked.stderr
-    assert "intact up to position 1" in checked.stdout
+    assert "intact up to position 2" in checked.stdout
     with superuser.connect(autocommit=True) as conn:
         roles = dict(
             rows(

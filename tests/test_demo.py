@@ -95,7 +95,7 @@ def demo(request: pytest.FixtureRequest, demo_database: Database) -> Iterator[De
     tests read caught up; the application's clock starts at that moment."""
     now: datetime = request.param
     truncate_all(demo_database)
-    services = open_services(demo_database, now)
+    services = open_services(demo_database, now, branches=False)
     try:
         assert not has_data(services)
         summary = load_demo(services, now=now)
@@ -232,7 +232,7 @@ def test_the_same_seed_and_moment_give_the_same_log(database: Database) -> None:
     logs = []
     for _ in range(2):
         truncate_all(database)
-        services = open_services(database, NOW)
+        services = open_services(database, NOW, branches=False)
         try:
             load_demo(services, now=NOW)
             logs.append(_log(services))

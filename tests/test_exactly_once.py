@@ -21,6 +21,7 @@ from domain.shipment import IncidentKind
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.branches import register_test_branches
 from tests.conftest import truncate_all
 from tests.faults import FaultyProxy, LiveServer
 from tests.staffing import enroll
@@ -47,6 +48,7 @@ def proxy(database: Database) -> Iterator[FaultyProxy]:
 def proxied(proxy: FaultyProxy) -> Iterator[Services]:
     """The service with every connection to its database through the proxy."""
     s = Services.open(proxy.database)
+    register_test_branches(s)
     yield s
     s.close()
 

@@ -17,6 +17,7 @@ from application.store.integrity import (
 )
 from domain.relationship import RelationshipKind
 from interface.runtime import Services
+from tests.branches import BRANCH_EVENTS as B
 
 
 def write_history(services: Services, relationships: int = 4) -> int:
@@ -53,8 +54,8 @@ def test_an_untouched_log_is_intact(services: Services) -> None:
     result = verify(services.database)
     assert result.intact
     assert result.intact_up_to == last
-    assert result.entries == 12
-    assert result.summary() == f"intact up to position {last} (12 entries)"
+    assert result.entries == B + 12
+    assert result.summary() == f"intact up to position {last} ({B + 12} entries)"
 
 
 def test_neither_the_service_nor_the_schema_owner_can_update_delete_or_truncate_the_log(
@@ -75,7 +76,7 @@ def test_neither_the_service_nor_the_schema_owner_can_update_delete_or_truncate_
             ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege, match=refusal):
                     conn.execute(statement)
-    assert verify(services.database).entries == 3
+    assert verify(services.database).entries == B + 3
 
 
 def test_a_changed_row_is_found_at_its_position(
@@ -85,11 +86,12 @@ def test_a_changed_row_is_found_at_its_position(
     superuser.execute(
         "UPDATE fullchain_events SET state = "
         "convert_to(replace(convert_from(state, 'UTF8'), 'volume', 'nothing'), 'UTF8') "
-        "WHERE notification_id = 5"
+        "WHERE notification_id = %s",
+        (B + 5,),
     )
     result = verify(services.database)
     assert not result.intact
-    assert (result.broken_at, result.reason, result.intact_up_to) == (5, "changed", 4)
+    assert (result.broken_at, result.reason, result.intact_up_to) == (B + 5, "changed", B + 4)
 
 
 def test_a_deleted_row_is_found_after_the_gap(
@@ -121,7 +123,7 @@ def test_a_checkpoint_is_accepted_after_appends_and_rejected_after_a_rewrite(
     write_history(services, 2)
     key = signing_key(services.database)
     checkpoint = sign_head(services.database, key)
-    assert checkpoint.position == 6
+    assert checkpoint.position == B + 6
     write_history(services, 2)  # the log grows
     check = check_checkpoint(services.database, checkpoint, key.public_key())
     assert (check.signature_valid, check.extends) == (True, True)
@@ -134,14 +136,15 @@ def test_a_checkpoint_is_accepted_after_appends_and_rejected_after_a_rewrite(
     superuser.execute(
         "UPDATE fullchain_events SET state = "
         "convert_to(replace(convert_from(state, 'UTF8'), 'volume', 'rumour'), 'UTF8') "
-        "WHERE notification_id = 2"
+        "WHERE notification_id = %s",
+        (B + 2,),
     )
     superuser.execute(
-        """
+        f"""
         DO $$
         DECLARE r fullchain_events; prev bytea;
         BEGIN
-            FOR r IN SELECT * FROM fullchain_events WHERE notification_id >= 2
+            FOR r IN SELECT * FROM fullchain_events WHERE notification_id >= 2 + {B}
                      ORDER BY notification_id LOOP
                 SELECT chain_hash INTO prev FROM fullchain_events
                 WHERE notification_id < r.notification_id

@@ -29,6 +29,7 @@ from domain.relationship import RelationshipKind
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services, init_database
+from tests.branches import register_test_branches
 from tests.faults import LiveServer
 from tests.staffing import enroll
 from tests.waiting import wait_until
@@ -83,6 +84,7 @@ def outage_services(own_server: OwnServer, monkeypatch: pytest.MonkeyPatch) -> I
     database = Database(own_server.admin, embedded=False).with_dbname(name)
     init_database(database)
     services = Services.open(database)
+    register_test_branches(services)
     services.app.commands.settle_timeout = 30.0
     yield services
     services.close()

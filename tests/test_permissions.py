@@ -123,6 +123,7 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "interaction_id": "00000000-0000-4000-8000-000000000008",
         "sha256": "0" * 64,
         "staff_id": "nobody",
+        "code": "Suzhou",
         "role": "hq",
     }
     partner = UUID(register(services, "申航国际货运航空", "Suzhou", RelationshipKind.PARTNER))

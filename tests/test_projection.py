@@ -28,6 +28,7 @@ from projections.engine import (
     tracking_position,
 )
 from projections.freshness import projection_position, wait_for_position
+from tests.branches import BRANCH_EVENTS as B
 from tests.waiting import wait_until
 
 
@@ -69,7 +70,7 @@ def bulk_history(services: Services, relationships: int, interactions_each: int)
             kind=RelationshipKind.PROSPECT,
             industry="electronics",
             region="East China",
-            branch=f"Branch {i % 3}",
+            branch=("Suzhou", "Shanghai", "Beijing")[i % 3],
         )
         r.add_contact(ctx, contact_id="c1", name="王芳")
         for j in range(interactions_each):
@@ -129,7 +130,7 @@ def test_each_event_is_applied_exactly_once(services: Services, worker: Projecti
     register(services)
     register(services, "Second")
     with worker.connect() as conn:
-        assert worker.process_batch(conn) == 2
+        assert worker.process_batch(conn) == B + 2
         assert worker.process_batch(conn) == 0  # nothing new: nothing applied again
         before = read_model(services)
         # A batch ending at a position already applied (say, by a second worker that
@@ -144,7 +145,7 @@ def test_each_event_is_applied_exactly_once(services: Services, worker: Projecti
             with pytest.raises(TrackingConflictError):
                 apply_batch_ending_at(stale)
         assert read_model(services) == before
-        assert tracking_position(conn, "account_status") == 2
+        assert tracking_position(conn, "account_status") == B + 2
 
 
 def test_rebuild_reproduces_the_incremental_read_model(
@@ -154,7 +155,7 @@ def test_rebuild_reproduces_the_incremental_read_model(
     worker.catch_up()
     incremental = read_model(services)
     assert len(incremental) == 30 + 30 * 5
-    assert rebuild(worker) == 30 * 7
+    assert rebuild(worker) == B + 30 * 7
     assert read_model(services) == incremental
 
 
@@ -281,10 +282,10 @@ def test_a_worker_killed_mid_batch_resumes_to_the_same_model_as_a_rebuild(
     wait_until(lambda: not worker_sessions(services), what="the killed worker's session ends")
     with services.reads.connection() as conn:
         after_kill = projection_position(conn, "account_status")
-    assert 0 < after_kill < total
+    assert 0 < after_kill < B + total
     assert after_kill % batch_size == 0  # only whole batches were committed
 
-    assert worker.catch_up() == total - after_kill
+    assert worker.catch_up() == B + total - after_kill
     resumed = read_model(services)
     rebuild(worker)
     assert read_model(services) == resumed

@@ -12,6 +12,7 @@ from application.store.database import Database
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.branches import register_test_branches
 from tests.conftest import truncate_all
 from tests.staffing import enroll
 from tests.waiting import wait_until
@@ -22,6 +23,7 @@ def two_processes(database: Database) -> Iterator[tuple[Services, Services]]:
     """Two API processes on one database (two services, each with its own listener)."""
     truncate_all(database)
     a, b = Services.open(database), Services.open(database)
+    register_test_branches(a)
     yield a, b
     a.close()
     b.close()

@@ -60,7 +60,7 @@ import random
 from datetime import datetime, timedelta
 
 from domain.staff import Role
-from interface.demo.catalogue import DEMO_EXPLORER, staff_roster
+from interface.demo.catalogue import BRANCHES, DEMO_EXPLORER, staff_roster
 from interface.demo.incidents import SEED_CASE_ID
 from interface.demo.plan import Plan
 from interface.demo.stories import tell_the_year
@@ -104,9 +104,29 @@ def _display_name(staff_id: str) -> str:
 
 
 def _enroll_staff(services: Services, when: datetime) -> None:
-    """Every demo staff member, with the roles of their job, registered by the admin."""
+    """The branches, and every demo staff member with the roles of their job, registered by
+    the admin."""
     app = services.app
     ctx = app.context("admin", occurred_at=when)
+    for branch in BRANCHES.values():
+        app.branches.register_branch(
+            ctx.then(f"branch {branch.name}"),
+            code=branch.name,
+            name_zh=branch.name_zh,
+            name_en=branch.name_en,
+            region=branch.region,
+            time_zone=branch.zone_name,
+            currency=branch.currency,
+        )
+    app.branches.register_branch(
+        ctx.then("branch Headquarters"),
+        code="Headquarters",
+        name_zh="总部",
+        name_en="Headquarters",
+        region="East China",
+        time_zone="Asia/Shanghai",
+        currency="CNY",
+    )
     for staff_id, branch_name, role in staff_roster():
         app.staff.register_staff(
             ctx.then(staff_id),

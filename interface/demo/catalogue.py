@@ -47,8 +47,12 @@ HQ_OPERATIONS = "song.jian"
 
 @dataclass(frozen=True)
 class Branch:
+    #: The demo's short key of the branch (shipment and invoice references start with it).
     code: str
+    #: The branch's code in the registry: what staff, relationships and links carry.
     name: str
+    name_zh: str
+    name_en: str
     region: str
     zone: tzinfo
     manager: str
@@ -56,36 +60,41 @@ class Branch:
     office_reps: tuple[str, ...]
     #: Country and area code of the branch's landlines.
     phone_prefix: str
+    currency: str = "CNY"
     english: bool = False
+
+    @property
+    def zone_name(self) -> str:
+        return str(getattr(self.zone, "key", "Asia/Shanghai" if self.zone is CHINA else "UTC"))
 
 
 BRANCHES: dict[str, Branch] = {
     b.code: b
     for b in (
         Branch(
-            "SZV", "Suzhou 苏州分公司", "East China", CHINA,
+            "SZV", "Suzhou", "苏州分公司", "Suzhou Branch", "East China", CHINA,
             manager="zhou.hui", field_reps=("li.wei", "wu.gang"), office_reps=("zhang.min",),
             phone_prefix="+86 512",
         ),
         Branch(
-            "SHA", "Shanghai 上海分公司", "East China", CHINA,
+            "SHA", "Shanghai", "上海分公司", "Shanghai Branch", "East China", CHINA,
             manager="xu.jun", field_reps=("chen.jing", "liu.yang"), office_reps=("wang.fang",),
             phone_prefix="+86 21",
         ),
         Branch(
-            "SZX", "Shenzhen 深圳分公司", "South China", CHINA,
+            "SZX", "Shenzhen", "深圳分公司", "Shenzhen Branch", "South China", CHINA,
             manager="huang.lei", field_reps=("lin.tao",), office_reps=("he.xiaoli",),
             phone_prefix="+86 755",
         ),
         Branch(
-            "BJS", "Beijing 北京分公司", "North China", CHINA,
+            "BJS", "Beijing", "北京分公司", "Beijing Branch", "North China", CHINA,
             manager="zhao.qiang", field_reps=("sun.peng",), office_reps=("ma.li",),
             phone_prefix="+86 10",
         ),
         Branch(
-            "CHI", "Chicago Office 芝加哥办事处", "North America", CHICAGO,
+            "CHI", "Chicago", "芝加哥办事处", "Chicago Office", "North America", CHICAGO,
             manager="david.chen", field_reps=("sarah.miller",), office_reps=("emily.johnson",),
-            phone_prefix="+1 312", english=True,
+            phone_prefix="+1 312", currency="USD", english=True,
         ),
     )
 }  # fmt: skip

@@ -12,6 +12,7 @@ from application.store import command_log
 from interface.http import (
     activity,
     audit,
+    branches,
     cases,
     competitors,
     decisions,
@@ -76,6 +77,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     activity.router,
     evidence.router,
     search.router,
+    branches.router,
 )
 
 

@@ -57,3 +57,6 @@ CHECKPOINTS = frozenset({H, A, D})
 ACCESS_LOG = frozenset({H, A, D})
 EVERYONE = frozenset(Role)
 STAFF = frozenset({D})
+#: The branch registry: kept by administrators and headquarters, read by all our staff.
+BRANCHES = frozenset({D, H})
+BRANCH_REGISTRY = READ | {D}

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from domain.value import active_periods, month_period, retention_rates
-from projections.decisions.scope import Scope, business_days
+from projections.decisions.scope import LOCAL_ZONE, Scope, business_days
 from projections.freshness import ReadConnection
 
 
@@ -66,9 +66,10 @@ def value_by_period(
     revenue: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for r in conn.execute(
         f"""
-        SELECT (v.delivered_at AT TIME ZONE 'UTC')::date AS day, v.currency, v.amount
+        SELECT (v.delivered_at AT TIME ZONE {LOCAL_ZONE})::date AS day, v.currency, v.amount
         FROM value_revenue v JOIN account_status a ON a.relationship_id = v.customer_id
-        WHERE v.delivered_at >= %(start)s AND {scope.sql()}
+        LEFT JOIN branch b ON b.code = a.branch
+        WHERE v.delivered_at >= %(start)s::date - 1 AND {scope.sql()}
         """,
         scope.params(start=start_of_first),
     ).fetchall():

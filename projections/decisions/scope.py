@@ -40,6 +40,12 @@ class Scope:
         return {"branch": self.branch, "region": self.region, "industry": self.industry, **more}
 
 
+#: The time zone a customer's days and months are counted in: its branch's, from the branch
+#: registry (``b``, joined on the customer's branch); UTC for a branch the registry does not
+#: hold (a record from before branches were registered).
+LOCAL_ZONE = "coalesce(b.time_zone, 'UTC')"
+
+
 def customers_in_scope(
     conn: ReadConnection, scope: Scope, *, kind: str | None = None
 ) -> dict[UUID, dict[str, Any]]:
@@ -54,11 +60,13 @@ def customers_in_scope(
 
 
 def business_days(conn: ReadConnection, scope: Scope) -> dict[UUID, list[date]]:
-    """The delivery days (UTC) of each in-scope customer's delivered shipments."""
+    """The delivery days of each in-scope customer's delivered shipments, in the time zone
+    of the customer's branch (``LOCAL_ZONE``)."""
     rows = conn.execute(
         f"""
-        SELECT v.customer_id, (v.delivered_at AT TIME ZONE 'UTC')::date AS day
+        SELECT v.customer_id, (v.delivered_at AT TIME ZONE {LOCAL_ZONE})::date AS day
         FROM value_shipment v JOIN account_status a ON a.relationship_id = v.customer_id
+        LEFT JOIN branch b ON b.code = a.branch
         WHERE v.delivered_at IS NOT NULL AND NOT v.cancelled AND {scope.sql()}
         """,
         scope.params(),

@@ -1,0 +1,1 @@
+"""The branch registry as staff read it: one row per branch."""

@@ -1,0 +1,19 @@
+"""Reading the branch registry: one branch, or all of them in the order of their codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.branches.writer import COLUMNS
+from projections.freshness import ReadConnection
+
+_SELECT = f"SELECT {', '.join(COLUMNS)} FROM branch"
+
+
+def get_branch(conn: ReadConnection, code: str) -> dict[str, Any] | None:
+    return conn.execute(_SELECT + " WHERE code = %s", (code,)).fetchone()
+
+
+def list_branches(conn: ReadConnection, *, include_closed: bool) -> list[dict[str, Any]]:
+    where = "" if include_closed else " WHERE open"
+    return conn.execute(_SELECT + where + " ORDER BY code").fetchall()
