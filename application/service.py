@@ -1,8 +1,9 @@
 """The write side: one event-sourced application whose log holds every aggregate of the
 product, and the services of each family of commands, composed.
 
-``Fullchain.relationships``, ``.shipments``, ``.sales``, ``.cases`` and ``.staff`` each have
-one method per command; all decide through the one command path (``application.commands``).
+``Fullchain.relationships``, ``.shipments``, ``.sales``, ``.cases``, ``.follow_ups`` and
+``.staff`` each have one method per command; all decide through the one command path
+(``application.commands``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from eventsourcing.application import Application
 
 from application.cases import CaseService
 from application.commands import CommandPath
+from application.follow_ups import FollowUpService
 from application.relationships import RelationshipService
 from application.sales import SalesService
 from application.shipments import ShipmentService
@@ -62,6 +64,7 @@ class Fullchain(Application[UUID]):
         self.shipments = ShipmentService(self.commands)
         self.sales = SalesService(self.commands)
         self.cases = CaseService(self.commands)
+        self.follow_ups = FollowUpService(self.commands)
         #: The staff members tokens identified in this process (``application.tokens``).
         self.staff_access = StaffAccessCache()
         self.staff = StaffService(self.commands, self.staff_access)
