@@ -88,9 +88,7 @@ class FollowUpService:
                 )
         return relationship
 
-    def _subject(
-        self, ctx: CommandContext, kind: SubjectKind, subject_id: UUID
-    ) -> Relationship:
+    def _subject(self, ctx: CommandContext, kind: SubjectKind, subject_id: UUID) -> Relationship:
         """The relationship the subject belongs to (the subject itself, for one)."""
         if SubjectKind(kind) is SubjectKind.RELATIONSHIP:
             return self._relationship(ctx, subject_id, "subject_id")

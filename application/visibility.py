@@ -24,9 +24,9 @@ A = TypeVar("A", bound=Aggregate)
 
 RULE = """\
 * Customers, prospects and targets belong to their branch, and so do their shipments,
-  opportunities, service cases, follow-ups, care plans and history. Staff of a branch (field staff, office staff,
-  branch managers) read and command only their own branch's; headquarters, auditors and
-  administrators see every branch.
+  opportunities, service cases, follow-ups, care plans and history. Staff of a branch
+  (field staff, office staff, branch managers) read and command only their own branch's;
+  headquarters, auditors and administrators see every branch.
 * Partners and competitors are the company's reference data: every staff member may read
   them (the relationship, a partner's scorecard, a competitor's profile) and name them in
   commands (a link's responsible party, a competitor in an opportunity, the competitor a

@@ -268,9 +268,7 @@ class FollowUp(Aggregate, created_event_name="Scheduled"):
         self.trigger_event(self.Cancelled, reason=why, **ctx.event_fields())
 
     def _require_open(self) -> None:
-        refuse_unless(
-            self.is_open, "follow_up.closed", f"the follow-up is {self.state.value}"
-        )
+        refuse_unless(self.is_open, "follow_up.closed", f"the follow-up is {self.state.value}")
 
 
 class CarePlan(Aggregate, created_event_name="Started"):

@@ -43,6 +43,7 @@ from projections.account_status.writer import AccountStatusProjection
 from projections.customer_value.queries import ValueModelCache
 from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
+from projections.follow_ups.writer import FollowUpsProjection
 from projections.freshness import PositionWatch, log_head
 from projections.history.writer import HistoryProjection
 from projections.offerings.writer import OfferingsProjection
@@ -65,6 +66,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         OpportunitiesProjection(mapper),
         ServiceCasesProjection(mapper),
         CustomerValueProjection(),
+        FollowUpsProjection(mapper),
     ]
 
 
@@ -97,6 +99,7 @@ def all_migrations() -> list[Migration]:
         log_tree.MIGRATION,
         access_log.MIGRATION,
         witness.MIGRATION,
+        FollowUpsProjection.migration,
     ]
 
 

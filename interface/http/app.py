@@ -15,6 +15,7 @@ from interface.http import (
     competitors,
     decisions,
     errors,
+    follow_ups,
     history,
     imports,
     offerings,
@@ -70,6 +71,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     competitors.router,
     decisions.router,
     imports.router,
+    follow_ups.router,
 )
 
 

@@ -215,4 +215,7 @@ def test_the_interval_is_bounded(every: int, unit: str) -> None:
 def test_every_event_has_a_stable_stored_name() -> None:
     for cls in (FollowUp, CarePlan):
         for event in event_classes(cls):
-            assert event.TOPIC == f"{cls.__name__}.{event.__name__}"
+            assert (event.__name__, event.TOPIC) == (
+                event.__name__,
+                f"{cls.__name__}.{event.__name__}",
+            )
