@@ -98,6 +98,11 @@ def add_interval(moment: datetime, every: int, unit: IntervalUnit) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+def care_plan_follow_up_id(care_plan_id: UUID, sequence: int) -> UUID:
+    """The id of a care plan's ``sequence``-th follow-up (from 1)."""
+    return uuid5(_NAMESPACE, f"{care_plan_id}/{sequence}")
+
+
 class FollowUp(Aggregate, created_event_name="Scheduled"):
     TOPIC = "FollowUp"
 
@@ -332,7 +337,7 @@ class CarePlan(Aggregate, created_event_name="Started"):
 
     def follow_up_id(self, sequence: int) -> UUID:
         """The id of the plan's ``sequence``-th follow-up (from 1)."""
-        return uuid5(_NAMESPACE, f"{self.id}/{sequence}")
+        return care_plan_follow_up_id(self.id, sequence)
 
     @classmethod
     def start(

@@ -2,7 +2,8 @@
 (with their interactions and customer care), sales, service cases, shipments run to
 delivery, incidents with their claims, compensation and recovery, charges and invoices,
 special cargo on chains with every function of logistics (told last: what the others draw
-stays the same); what each link costs us, and the partners' rewards and penalties."""
+stays the same); what each link costs us, and the partners' rewards and penalties; and the
+follow-ups and care plans of staff's daily work (drawn from a generator of their own)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from interface.demo.plan import Plan, PlannedRelationship
 from interface.demo.stories import (
     cargo,
     cases,
+    follow_ups,
     incidents,
     relationships,
     rewards,
@@ -36,3 +38,4 @@ def tell_the_year(plan: Plan) -> None:
         sales.pipeline(plan, rel)
         cases.service(plan, rel)
     cargo.tell_all(plan)
+    follow_ups.tell_all(plan)
