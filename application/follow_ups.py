@@ -76,16 +76,15 @@ class FollowUpService:
 
     def _relationship(self, ctx: CommandContext, rid: UUID, field: str) -> Relationship:
         """The relationship ``field`` names, which the command's branch must command."""
+        # Named within a branch, it is read afresh (``nameable``): its branch as it is now.
         relationship = self.commands.referenced(Relationship, rid, field, ctx=ctx)
-        if ctx.branch_scope is not None:
-            relationship = self.commands.load(Relationship, rid, fresh=True)
-            if access(ctx.branch_scope, relationship.branch, relationship.kind) < Access.COMMAND:
-                raise InvalidValue(
-                    f"{field}.other_branch",
-                    f"{field} {rid} belongs to branch {relationship.branch!r}, whose staff "
-                    "schedule its follow-ups",
-                    field=field,
-                )
+        if access(ctx.branch_scope, relationship.branch, relationship.kind) < Access.COMMAND:
+            raise InvalidValue(
+                f"{field}.other_branch",
+                f"{field} {rid} belongs to branch {relationship.branch!r}, whose staff "
+                "schedule its follow-ups",
+                field=field,
+            )
         return relationship
 
     def _subject(self, ctx: CommandContext, kind: SubjectKind, subject_id: UUID) -> Relationship:

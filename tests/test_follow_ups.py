@@ -241,6 +241,21 @@ def test_the_refusals(office: Office) -> None:
     assert "due_at" in problem_field(naive)
     assert "subject_id" in problem_field(schedule(office, "field", str(uuid4()), NOW, 422))
     assert "subject_id" in problem_field(schedule(office, "field", shanghai, NOW, 422))
+    # A partner of another branch: every branch reads it, its own branch works it.
+    airline = office.post(
+        "hq",
+        "/v1/relationships",
+        {
+            "name": "东方航空物流",
+            "kind": "partner",
+            "industry": "airline",
+            "region": "East China",
+            "branch": "Shanghai",
+        },
+        201,
+    )["aggregate_id"]
+    refused = schedule(office, "field", airline, NOW, 422)
+    assert (refused["rule"], problem_field(refused)) == ("subject_id.other_branch", {"subject_id"})
     for assignee in ("nobody.here", "chen.jing", "ma.li"):
         answer = office.post("field", f"/v1/follow-ups/{fid}/assign", {"assignee": assignee}, 422)
         assert "assignee" in problem_field(answer), answer
