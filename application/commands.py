@@ -204,12 +204,22 @@ class CommandPath:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
-    def create(self, ctx: CommandContext, what: str, aggregate: Aggregate) -> CommandResult:
-        pending = list(aggregate._pending_events)
+    def create(
+        self,
+        ctx: CommandContext,
+        what: str,
+        aggregate: Aggregate,
+        *,
+        along: Sequence[Aggregate] = (),
+    ) -> CommandResult:
+        """Append a new aggregate (and ``along``, the new aggregates created with it, in
+        the same append); the answer is the first's."""
+        created = [aggregate, *along]
+        pending = [list(a._pending_events) for a in created]
         unsure = False
         for _ in range(MAX_ATTEMPTS):
             try:
-                return self._append(ctx, [aggregate], created=True)
+                return self._append(ctx, created, created=True)
             except IntegrityError as error:
                 recorded = self._recorded_after_conflict(ctx, error, unsure=unsure)
                 if recorded is not None:
@@ -221,7 +231,8 @@ class CommandPath:
                     return recorded
                 unsure = True
                 # It did not commit: append the same decision again.
-                aggregate._pending_events[:] = pending
+                for a, events in zip(created, pending, strict=True):
+                    a._pending_events[:] = events
         raise ConcurrencyConflict(aggregate.id, MAX_ATTEMPTS)
 
     def _recorded_after_conflict(

@@ -1,8 +1,9 @@
 """The write side: one event-sourced application whose log holds every aggregate of the
 product, and the services of each family of commands, composed.
 
-``Fullchain.relationships``, ``.shipments``, ``.sales``, ``.cases`` and ``.staff`` each have
-one method per command; all decide through the one command path (``application.commands``).
+``Fullchain.relationships``, ``.shipments``, ``.sales``, ``.cases``, ``.follow_ups`` and
+``.staff`` each have one method per command; all decide through the one command path
+(``application.commands``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from application.branches import BranchService
 from application.cases import CaseService
 from application.commands import CommandPath
 from application.evidence import EvidenceStore, configured_store
+from application.follow_ups import FollowUpService
 from application.relationships import RelationshipService
 from application.sales import SalesService
 from application.shipments import ShipmentService
@@ -64,6 +66,7 @@ class Fullchain(Application[UUID]):
         self.shipments = ShipmentService(self.commands)
         self.sales = SalesService(self.commands)
         self.cases = CaseService(self.commands)
+        self.follow_ups = FollowUpService(self.commands)
         #: The staff members tokens identified in this process (``application.tokens``).
         self.staff_access = StaffAccessCache()
         self.staff = StaffService(self.commands, self.staff_access)

@@ -14,6 +14,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.competitor import CompetitorProfile
+from domain.follow_up import CarePlan, FollowUp
 from domain.opportunity import Opportunity
 from domain.relationship import Relationship, RelationshipKind
 from domain.service_case import ServiceCase
@@ -23,9 +24,9 @@ A = TypeVar("A", bound=Aggregate)
 
 RULE = """\
 * Customers, prospects and targets belong to their branch, and so do their shipments,
-  opportunities, service cases and history. Staff of a branch (field staff, office staff,
-  branch managers) read and command only their own branch's; headquarters, auditors and
-  administrators see every branch.
+  opportunities, service cases, follow-ups, care plans and history. Staff of a branch
+  (field staff, office staff, branch managers) read and command only their own branch's;
+  headquarters, auditors and administrators see every branch.
 * Partners and competitors are the company's reference data: every staff member may read
   them (the relationship, a partner's scorecard, a competitor's profile) and name them in
   commands (a link's responsible party, a competitor in an opportunity, the competitor a
@@ -107,6 +108,6 @@ def owner_of(aggregate: Aggregate) -> UUID | None:
         return aggregate.id
     if isinstance(aggregate, Shipment):
         return aggregate.customer_id
-    if isinstance(aggregate, Opportunity | ServiceCase | CompetitorProfile):
+    if isinstance(aggregate, Opportunity | ServiceCase | CompetitorProfile | FollowUp | CarePlan):
         return aggregate.relationship_id
     return None

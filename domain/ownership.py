@@ -1,6 +1,7 @@
 """Which customer relationship each aggregate belongs to, told by the aggregate's first
 event: a relationship belongs to itself, a shipment to its customer, an opportunity and a
-service case to their relationship, a competitor's profile to the competitor. An aggregate
+service case to their relationship, a competitor's profile to the competitor, a
+follow-up and a care plan to their relationship. An aggregate
 of a type without an owner (a service offering, a staff member) belongs to no customer.
 
 A customer's history, its audit package and its completeness proof all follow this map.
@@ -21,6 +22,8 @@ OWNERS: Mapping[str, Owner] = {
     "Opportunity": lambda identified: identified.relationship_id,
     "ServiceCase": lambda opened: opened.relationship_id,
     "CompetitorProfile": lambda started: started.relationship_id,
+    "FollowUp": lambda scheduled: scheduled.relationship_id,
+    "CarePlan": lambda started: started.relationship_id,
 }
 
 

@@ -45,6 +45,7 @@ from projections.branches.writer import BranchesProjection
 from projections.customer_value.queries import ValueModelCache
 from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
+from projections.follow_ups.writer import FollowUpsProjection
 from projections.freshness import PositionWatch, log_head
 from projections.history.writer import HistoryProjection
 from projections.offerings.writer import OfferingsProjection
@@ -71,6 +72,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         ActivityProjection(),
         SearchProjection(),
         BranchesProjection(mapper),
+        FollowUpsProjection(mapper),
     ]
 
 
@@ -105,6 +107,7 @@ def all_migrations() -> list[Migration]:
         witness.MIGRATION,
         SearchProjection.migration,
         ActivityProjection.migration,
+        FollowUpsProjection.migration,
         responsibility_audit_migration.ATTACHMENTS_MIGRATION,
         BranchesProjection.migration,
     ]

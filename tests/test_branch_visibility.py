@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -581,6 +582,25 @@ def case(relationship_id: str) -> dict[str, Any]:
     }
 
 
+def follow_up(subject_kind: str, subject_id: str) -> dict[str, Any]:
+    return {
+        "subject_kind": subject_kind,
+        "subject_id": subject_id,
+        "kind": "call",
+        "due_at": "2026-03-05T10:00:00+08:00",
+    }
+
+
+def care_plan(relationship_id: str) -> dict[str, Any]:
+    return {
+        "relationship_id": relationship_id,
+        "kind": "visit",
+        "every": 1,
+        "unit": "months",
+        "first_due_at": "2026-03-05T10:00:00+08:00",
+    }
+
+
 def references(world: World) -> list[tuple[Reference, str, Callable[[str], dict[str, Any]]]]:
     """Every reference field with a body that is right in every other respect (our own
     records), as a function of the id the field names."""
@@ -676,6 +696,24 @@ def references(world: World) -> list[tuple[Reference, str, Callable[[str], dict[
             f"{shipment}/claims",
             lambda iid: {"incident_id": iid, "amount": "10", "currency": "USD"},
         ),
+        *(
+            (
+                Reference("POST", "/v1/follow-ups", "subject_id", hidden),
+                "/v1/follow-ups",
+                partial(follow_up, subject_kind),
+            )
+            for subject_kind, hidden in (
+                ("relationship", ("customer", "prospect")),
+                ("shipment", ("shipment",)),
+                ("opportunity", ("opportunity",)),
+                ("case", ("case",)),
+            )
+        ),
+        (
+            Reference("POST", "/v1/care-plans", "relationship_id", ("customer", "prospect")),
+            "/v1/care-plans",
+            care_plan,
+        ),
     ]
 
 
@@ -686,6 +724,9 @@ NEW_IDS = {
     ("POST", "/v1/shipments", "shipment_id"): "shipment",
     ("POST", "/v1/opportunities", "opportunity_id"): "opportunity",
     ("POST", "/v1/cases", "case_id"): "case",
+    # Ids are unique across aggregates of every kind: a customer's is taken for a follow-up.
+    ("POST", "/v1/follow-ups", "follow_up_id"): "customer",
+    ("POST", "/v1/care-plans", "care_plan_id"): "customer",
     # A member of the command's own aggregate: another aggregate's members are no concern.
     ("POST", "/v1/relationships/{relationship_id}/interactions", "interaction_id"): None,
     ("POST", "/v1/relationships/{relationship_id}/care-actions", "care_id"): None,
@@ -778,6 +819,8 @@ def test_an_id_taken_by_another_branch_is_refused_as_one_taken_by_our_own(world:
         "/v1/shipments": booking(customer, partner),
         "/v1/opportunities": deal(world, customer),
         "/v1/cases": case(customer),
+        "/v1/follow-ups": follow_up("relationship", customer),
+        "/v1/care-plans": care_plan(customer),
     }
     problems: list[str] = []
     for (_, path, field), what in NEW_IDS.items():

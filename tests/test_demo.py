@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from hashlib import sha256
 from typing import Any, LiteralString, NamedTuple
@@ -21,6 +21,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.epcis import custody_document
 from application.evidence import verify_evidence
+from application.follow_ups import company_time_zone
 from application.places import zone_name_of
 from application.store.database import Database
 from application.tokens import identify
@@ -54,6 +55,7 @@ from projections.activity.queries import (
     list_entries,
     weekly_activity,
 )
+from projections.follow_ups.queries import Bucket, my_day
 from projections.responsibility_audit.queries import findings
 from projections.search.queries import search
 from tests.clock import NOW
@@ -74,6 +76,7 @@ MOMENTS = {
 
 #: The read models the tests below read.
 READ_MODELS = ("account_status", "offerings", "opportunities", "service_cases", "activity")
+READ_MODELS = ("account_status", "offerings", "opportunities", "service_cases", "follow_ups")
 
 
 @pytest.fixture(scope="module")
@@ -343,6 +346,39 @@ def test_the_demo_books_a_year_of_shipments_and_tells_the_seed_case(demo: Demo) 
         customers.add(app.shipments.get_shipment(shipment_id).customer_id)
     assert len(customers) >= 15
     assert all(app.relationships.get_relationship(c).is_customer for c in customers)
+
+
+def test_the_demo_plans_staff_daily_work_and_care(demo: Demo) -> None:
+    services, now = demo
+    zone = company_time_zone()
+    today = now.astimezone(zone).date()
+    end_of_today = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
+    with services.reads.connection() as conn:
+        day = my_day(
+            conn,
+            "li.wei",
+            now=now,
+            end_of_today=end_of_today,
+            end_of_upcoming=end_of_today + timedelta(days=7),
+            branch=None,
+            limit=100,
+        )
+    # Suzhou's first field rep (the README's "my day"): due today, overdue and upcoming.
+    assert all(day[bucket][0] >= 1 for bucket in Bucket), day
+    rows = _rows(services, "SELECT * FROM follow_up")
+    states = Counter(r["state"] for r in rows)
+    assert {"open", "done", "cancelled"} <= set(states)
+    assert {r["subject_kind"] for r in rows} >= {"relationship", "shipment"}
+    # Key accounts visited monthly: the plans' first visits done, some next ones overdue.
+    planned = [r for r in rows if r["care_plan_id"] is not None]
+    assert len({r["care_plan_id"] for r in planned}) >= 2
+    assert any(r["state"] == "done" for r in planned)
+    late = [r for r in planned if r["state"] == "open" and r["due_at"] < now]
+    assert late
+    done = [r for r in rows if r["state"] == "done"]
+    for row in done:  # each completion logged its interaction on the relationship
+        relationship = services.app.relationships.get_relationship(row["relationship_id"])
+        assert row["interaction_id"] in relationship.interaction_ids
 
 
 def test_the_demo_sells_serves_and_bills_a_year(demo: Demo) -> None:

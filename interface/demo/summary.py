@@ -60,6 +60,10 @@ def summary(services: Services, plan: Plan, tally: Counter[str]) -> str:
             f"{kind_changes} kind changes, "
             f"{tally['dormant'] + tally['reactivated'] + tally['lost'] + tally['won_back']} "
             "lifecycle changes.",
+            f"  {total('follow_up:scheduled')} follow-ups scheduled "
+            f"({tally['follow_up:completed']} done, {tally['follow_up:cancelled']} cancelled), "
+            f"{tally['care_plan:started']} care plans "
+            f"({tally['care_plan:visited']} visits done).",
             *shipment_summary(services, plan),
             *sales_summary(services, plan),
             f"  {events} events in the log, from {min(s.when for s in plan.steps):%Y-%m-%d} "

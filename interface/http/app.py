@@ -18,6 +18,7 @@ from interface.http import (
     decisions,
     errors,
     evidence,
+    follow_ups,
     history,
     imports,
     offerings,
@@ -78,6 +79,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     evidence.router,
     search.router,
     branches.router,
+    follow_ups.router,
 )
 
 

@@ -417,7 +417,7 @@ def segments_view(
     summary="Customers at risk, and why",
     description="Dormant or lost (no delivered shipment for the given days), repeated "
     "incidents or breached SLAs within the window, an RFM segment of good customers "
-    "slipping away (at_risk, cannot_lose).",
+    "slipping away (at_risk, cannot_lose), a key account's follow-ups overdue.",
     response_model=CustomersAtRisk,
     responses=READ_ERRORS,
     dependencies=[fresh(*DECISION_READ_MODELS)],

@@ -80,6 +80,9 @@ class AccountStatus(BaseModel):
     sla_breaches: int = Field(
         description="Service cases with a breached SLA, open or opened in the last 90 days"
     )
+    overdue_follow_ups: int = Field(
+        description="Open follow-ups past their due time, as at the time of asking"
+    )
     registered_at: datetime
     version: int
     position: int = Field(description="Log position of the last event applied to this row")

@@ -27,6 +27,8 @@ PATH_RECORDS: dict[str, tuple[str, Callable[[Fullchain, UUID], Aggregate]]] = {
     "shipment_id": ("shipment", lambda app, rid: app.shipments.get_shipment(rid)),
     "opportunity_id": ("opportunity", lambda app, rid: app.sales.get_opportunity(rid)),
     "case_id": ("service case", lambda app, rid: app.cases.get_service_case(rid)),
+    "follow_up_id": ("follow-up", lambda app, rid: app.follow_ups.get_follow_up(rid)),
+    "care_plan_id": ("care plan", lambda app, rid: app.follow_ups.get_care_plan(rid)),
 }
 
 #: Commands that create a record in the branch their body names.

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from projections.follow_ups.queries import overdue_follow_ups_sql
 from projections.freshness import ReadConnection, decode_cursor, page
 from projections.service_cases.queries import sla_breached
 
@@ -15,13 +16,15 @@ RECENT_INTERACTIONS_DAYS = 90
 
 #: Account status joins the responsibility audit for the customer's shipments, the
 #: customer-value model for its revenue, and the opportunities and service cases, so a read
-#: that must include a position waits for all of these read models.
+#: that must include a position waits for all of these read models (and the follow-ups,
+#: for the overdue ones).
 ACCOUNT_READ_MODELS = (
     "account_status",
     "responsibility_audit",
     "customer_value",
     "opportunities",
     "service_cases",
+    "follow_ups",
 )
 
 #: Service cases with a breached SLA count on the account while open or this many days
@@ -49,6 +52,7 @@ def _account_select(source: str = "account_status") -> str:
     COALESCE(pipeline.open_opportunities, 0) AS open_opportunities,
     COALESCE(cases.open_cases, 0) AS open_cases,
     COALESCE(cases.sla_breaches, 0) AS sla_breaches,
+    {overdue_follow_ups_sql("%(now)s", "a.relationship_id")} AS overdue_follow_ups,
     (SELECT v.purchases_position FROM value_inputs v) AS value_inputs_position
     FROM {source} a
     LEFT JOIN LATERAL (

@@ -1,5 +1,5 @@
 """Customers at risk, and why: no business for long, repeated incidents, SLA breaches, an
-RFM segment of good customers slipping away."""
+RFM segment of good customers slipping away, a key account's follow-ups overdue."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from domain.relationship import Lifecycle
 from domain.value import DormancyPolicy, RfmSegment
 from projections.customer_value.queries import ValueModels
 from projections.decisions.scope import Scope, business_days, customers_in_scope
+from projections.follow_ups.queries import overdue
 from projections.freshness import ReadConnection
 from projections.service_cases.queries import sla_breached
 
@@ -24,6 +25,7 @@ class RiskKind(StrEnum):
     REPEATED_INCIDENTS = "repeated_incidents"
     SLA_BREACHES = "sla_breaches"
     RFM_SLIPPING = "rfm_slipping"
+    FOLLOW_UPS_OVERDUE = "follow_ups_overdue"
 
 
 #: RFM segments of good customers going quiet.
@@ -85,6 +87,18 @@ def customers_at_risk(
             params,
         ).fetchall()
     }
+    late_care = {
+        r["relationship_id"]: (int(r["n"]), r["oldest"])
+        for r in conn.execute(
+            f"""
+            SELECT f.relationship_id, count(*) AS n, min(f.due_at) AS oldest
+            FROM follow_up f JOIN account_status a ON a.relationship_id = f.relationship_id
+            WHERE a.key_account AND {overdue("%(now)s")} AND {scope.sql()}
+            GROUP BY f.relationship_id
+            """,
+            params,
+        ).fetchall()
+    }
     as_of = models.as_of
     window = policy.window_days
     at_risk = []
@@ -138,6 +152,15 @@ def customers_at_risk(
                         f"monetary {value.rfm.monetary}; last purchase {value.last_purchase})",
                     }
                 )
+        late, oldest = late_care.get(customer_id, (0, None))
+        if late:
+            reasons.append(
+                {
+                    "kind": RiskKind.FOLLOW_UPS_OVERDUE,
+                    "detail": f"a key account with {late} follow-up{'s' if late != 1 else ''} "
+                    f"overdue, the oldest due {oldest.isoformat()}",
+                }
+            )
         if reasons:
             at_risk.append(
                 {

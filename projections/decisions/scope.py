@@ -18,6 +18,7 @@ DECISION_READ_MODELS = (
     "customer_value",
     "opportunities",
     "service_cases",
+    "follow_ups",
 )
 
 

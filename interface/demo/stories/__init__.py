@@ -2,8 +2,9 @@
 (with their interactions and customer care), sales, service cases, shipments run to
 delivery, incidents with their claims, compensation and recovery, charges and invoices,
 special cargo on chains with every function of logistics (told last: what the others draw
-stays the same); what each link costs us, the partners' rewards and penalties, and the
-changes of contacts (told after the cargo, drawing nothing)."""
+stays the same); what each link costs us, the partners' rewards and penalties, the
+changes of contacts (told after the cargo, drawing nothing), and the follow-ups and care
+plans of staff's daily work (drawn from a generator of their own)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from interface.demo.stories import (
     cargo,
     cases,
     contacts,
+    follow_ups,
     incidents,
     relationships,
     rewards,
@@ -39,3 +41,4 @@ def tell_the_year(plan: Plan) -> None:
         cases.service(plan, rel)
     cargo.tell_all(plan)
     contacts.tell_all(plan)
+    follow_ups.tell_all(plan)
