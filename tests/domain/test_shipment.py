@@ -29,6 +29,7 @@ from domain.base import (
     UnknownMember,
     event_classes,
 )
+from domain.evidence import EvidenceTarget
 from domain.liability import (
     TERMS,
     CarriageMoments,
@@ -1693,6 +1694,15 @@ def full_history() -> Shipment:
     shipment.invoice(ctx(64.5), invoice_number="INV-1", amount=Decimal("9450"), currency="USD")
     incident = report(shipment, 65, DELIVERY, IncidentKind.DELAY, packages=None)
     shipment.record_coordination_action(ctx(65), incident_id=incident, action="survey ordered")
+    shipment.attach_evidence(
+        ctx(65),
+        target=EvidenceTarget.INCIDENT,
+        target_id=str(incident),
+        sha256="ab" * 32,
+        size=48213,
+        media_type="image/jpeg",
+        file_name="cartons.jpg",
+    )
     shipment.assign_responsibility(
         ctx(66),
         incident_id=incident,
