@@ -326,7 +326,7 @@ def test_a_care_plan_schedules_the_next_follow_up_when_one_completes(office: Off
     assert refused["rule"] == "care_plan.ended"
 
 
-def test_my_day_in_the_company_time_zone_across_a_day_boundary(
+def test_my_day_in_the_branchs_time_zone_across_a_day_boundary(
     office: Office, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 17:00 UTC on 4 March: already 01:00 on 5 March in Shanghai.
@@ -363,8 +363,13 @@ def test_my_day_in_the_company_time_zone_across_a_day_boundary(
     assert ids(shanghai["upcoming"]) == [next_week]
     assert all(item["overdue"] for item in shanghai["overdue"]["items"])
 
+    # The company's setting does not move a branch's day; the branch's own zone does.
     monkeypatch.setenv(TIME_ZONE_VARIABLE, "UTC")
-    utc = day()
+    assert (day()["time_zone"], day()["today"]) == ("Asia/Shanghai", "2026-03-05")
+    app = office.services.app
+    moved = app.branches.change_branch(app.context("admin"), "Suzhou", time_zone="UTC")
+    answer = office.get("field", "/v1/my-day", min_position=moved.position)
+    utc: dict[str, Any] = answer
     assert (utc["time_zone"], utc["today"]) == ("UTC", "2026-03-04")
     assert ids(utc["overdue"]) == [missed]
     assert ids(utc["due_today"]) == [dawn]

@@ -1,13 +1,14 @@
 """/v1/follow-ups, /v1/care-plans and /v1/my-day: follow-ups (跟进) scheduled on a
 relationship, shipment, opportunity or case — assigned, rescheduled, completed with the
 interaction they produced, cancelled —, recurring care plans, and each staff member's day
-(overdue, due today, upcoming) in the company's time zone."""
+(overdue, due today, upcoming) in the time zone of their branch."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -33,6 +34,7 @@ from interface.http.fields import StaffId, Text
 from interface.http.permissions import READ, WORK
 from interface.http.reads import Cursor, Limit, NextCursor, found
 from interface.http.routing import OneTripRoute
+from projections.branches.queries import branch_time_zone
 from projections.follow_ups.queries import (
     FOLLOW_UP_READ_MODELS,
     Bucket,
@@ -137,8 +139,10 @@ class DayBucket(BaseModel):
 
 class MyDay(BaseModel):
     as_of: datetime
-    time_zone: str = Field(description=f"The company's time zone (${TIME_ZONE_VARIABLE})")
-    today: date = Field(description="Today in the company's time zone")
+    time_zone: str = Field(
+        description=f"The caller's branch's time zone, else the company's (${TIME_ZONE_VARIABLE})"
+    )
+    today: date = Field(description="Today in that time zone")
     overdue: DayBucket = Field(description="Open and past their due time")
     due_today: DayBucket = Field(description="Due later today")
     upcoming: DayBucket = Field(description=f"Due in the {UPCOMING_DAYS} days after today")
@@ -343,13 +347,14 @@ def end_care_plan(
 @router.get(
     "/v1/my-day",
     summary="My day: my follow-ups overdue, due today and upcoming",
-    description="Today is the day in the company's time zone "
-    f"(${TIME_ZONE_VARIABLE}, Asia/Shanghai by default) at the time of asking. Overdue: open "
+    description="Today is the day in the time zone of the caller's branch (the branch "
+    "registry's), else in the company's "
+    f"(${TIME_ZONE_VARIABLE}, Asia/Shanghai by default), at the time of asking. Overdue: open "
     "and past the due time; due today: by the end of today; upcoming: in the "
     f"{UPCOMING_DAYS} days after. Each bucket by due time, its first `limit` items.",
     response_model=MyDay,
     responses=responses(401, 422, 503),
-    dependencies=[fresh(*FOLLOW_UP_READ_MODELS)],
+    dependencies=[fresh(*FOLLOW_UP_READ_MODELS, "branches")],
 )
 def my_day_view(
     staff: Annotated[StaffMember, Depends(Allowed(WORK))],
@@ -358,7 +363,8 @@ def my_day_view(
     limit: Limit = 100,
 ) -> MyDay:
     now = s.app.clock()
-    zone = company_time_zone()
+    branch_zone = branch_time_zone(conn, staff.branch) if staff.branch else None
+    zone = ZoneInfo(branch_zone) if branch_zone else company_time_zone()
     today = now.astimezone(zone).date()
     end_of_today = datetime.combine(today + timedelta(days=1), time(), tzinfo=zone)
     end_of_upcoming = datetime.combine(
