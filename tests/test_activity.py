@@ -333,6 +333,19 @@ def test_managers_weekly_summary_counts_weeks_in_the_company_time_zone(world: Cl
     )
     utc = {(i["staff_id"], i["week"]): i for i in response.json()["items"]}
     assert utc["wang.fang", "2026-W08"]["interactions_by_channel"] == {"call": 1, "visit": 1}
+    # A branch whose registry zone is UTC counts its weeks in UTC without being told.
+    app = world.services.app
+    world.position = app.branches.change_branch(
+        app.context("admin"), "Suzhou", time_zone="UTC"
+    ).position
+    own = world.get(
+        manager, "/v1/activity/weekly", **{"from": "2026-02-16", "to": "2026-02-28"}
+    ).json()
+    assert own["time_zone"] == "UTC"
+    assert own["items"] == response.json()["items"]
+    world.position = app.branches.change_branch(
+        app.context("admin"), "Suzhou", time_zone="Asia/Shanghai"
+    ).position
 
     # One week only: the weeks holding from and to.
     one = world.get(manager, "/v1/activity/weekly", **{"from": "2026-02-25", "to": "2026-02-25"})

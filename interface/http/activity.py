@@ -34,6 +34,7 @@ from projections.activity.queries import (
     relationship_known,
     weekly_activity,
 )
+from projections.branches.queries import branch_time_zone
 
 router = APIRouter(route_class=OneTripRoute, tags=["activity"])
 
@@ -313,12 +314,13 @@ def team_activity(
     summary="The team's activity per person and ISO week",
     description="Per staff member and ISO week, from the week holding `from` through the "
     "one holding `to` (days in `tz`, at most 53 weeks): interactions per channel, care "
-    "actions, distinct relationships touched. Weeks are counted in `tz` (default "
-    f"{COMPANY_TIME_ZONE}, the company's), from each entry's business time. Branch "
+    "actions, distinct relationships touched. Weeks are counted in `tz` (default: the "
+    f"time zone of the caller's branch in the branch registry, else {COMPANY_TIME_ZONE}, the "
+    "company's), from each entry's business time. Branch "
     "managers see their branch's relationships; headquarters and auditors every branch's.",
     response_model=WeeklyActivity,
     responses=responses(401, 422, 503),
-    dependencies=[fresh(ACTIVITY)],
+    dependencies=[fresh(ACTIVITY, "branches")],
 )
 def weekly(
     staff: Annotated[StaffMember, Depends(Allowed(OVERSIGHT))],
@@ -326,16 +328,18 @@ def weekly(
     first: Annotated[date, Query(alias="from", description="A day of the first week")],
     last: Annotated[date, Query(alias="to", description="A day of the last week")],
     tz: Annotated[
-        str,
+        str | None,
         Query(
             min_length=1,
             max_length=64,
             pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$",
             description="IANA time zone the weeks are counted in",
         ),
-    ] = COMPANY_TIME_ZONE,
+    ] = None,
     staff_id: StaffQuery = None,
 ) -> WeeklyActivity:
+    if tz is None:
+        tz = (branch_time_zone(conn, staff.branch) if staff.branch else None) or COMPANY_TIME_ZONE
     if last < first:
         raise InvalidValue("to.order", "to must not be before from", field="to")
     if (last - first).days > 7 * MAX_WEEKS:
