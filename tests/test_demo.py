@@ -75,8 +75,14 @@ MOMENTS = {
 }
 
 #: The read models the tests below read.
-READ_MODELS = ("account_status", "offerings", "opportunities", "service_cases", "activity")
-READ_MODELS = ("account_status", "offerings", "opportunities", "service_cases", "follow_ups")
+READ_MODELS = (
+    "account_status",
+    "offerings",
+    "opportunities",
+    "service_cases",
+    "activity",
+    "follow_ups",
+)
 
 
 @pytest.fixture(scope="module")

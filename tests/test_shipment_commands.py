@@ -789,9 +789,13 @@ def test_every_shipment_command_is_documented(client: TestClient) -> None:
         for path, op in spec["paths"].items()
         if path.startswith("/v1/shipments/") and "post" in op
     ]
-    assert len(commands) == 27
+    assert len(commands) == 30  # 27 commands, and evidence attached to 3 kinds of record
     for path, op in commands:
         assert {"200", "401", "404", "409", "412", "422"} <= set(op["responses"]), path
+    uploads = [path for path, _ in commands if path.endswith("/attachments")]
+    assert len(uploads) == 3
+    for path in uploads:
+        assert {"413", "415"} <= set(spec["paths"][path]["post"]["responses"]), path
     book = spec["paths"]["/v1/shipments"]["post"]
     assert {"201", "401", "409", "422"} <= set(book["responses"])
     arbitrate = spec["paths"]["/v1/shipments/{shipment_id}/incidents/{incident_id}/arbitrate"]
