@@ -36,36 +36,44 @@ class SearchScope:
 
 SEARCH_SQL = f"""
 WITH candidate AS (
-    SELECT e.*,
-           CASE WHEN %(key)s = ANY(e.keys) THEN 0
-                WHEN EXISTS (SELECT 1 FROM unnest(e.keys) k WHERE starts_with(k, %(key)s))
-                    THEN 1
-                WHEN EXISTS (SELECT 1 FROM unnest(e.keys) k WHERE strpos(k, %(key)s) > 0)
-                    THEN 2
-           END AS match_rank
+    -- Every entry holding the query's grams, its rank from one pass over its keys, sorted
+    -- narrow (ids and rank only): a query most names hold sorts numbers, not rows.
+    SELECT e.entry_id, e.relationship_id, r.match_rank, s.sort_key
     FROM search_entry e
+    CROSS JOIN LATERAL (
+        SELECT min(CASE WHEN k = %(key)s THEN 0
+                        WHEN starts_with(k, %(key)s) THEN 1
+                        WHEN strpos(k, %(key)s) > 0 THEN 2 END) AS match_rank
+        FROM unnest(e.keys) k
+    ) r
+    CROSS JOIN LATERAL (
+        SELECT ((r.match_rank * 3 + CASE e.kind WHEN 'relationship' THEN 0
+                                                WHEN 'contact' THEN 1 ELSE 2 END)::bigint
+                << {_PLACE_BITS}) | e.created_position AS sort_key
+    ) s
     WHERE e.grams @> %(grams)s::text[]
       AND (%(kind)s::text IS NULL OR e.kind = %(kind)s)
-), ranked AS (
-    SELECT c.*, o.name AS relationship_name, o.kind AS relationship_kind, o.branch,
-           ((c.match_rank * 3 + CASE c.kind WHEN 'relationship' THEN 0
-                                            WHEN 'contact' THEN 1 ELSE 2 END)::bigint
-            << {_PLACE_BITS}) | c.created_position AS sort_key
-    FROM candidate c
-    -- Each candidate's owner by its key (OFFSET 0 keeps it a lookup per candidate: never
-    -- a scan of every owner of a branch, whatever the planner guesses of the candidates).
-    CROSS JOIN LATERAL (
-        SELECT name, kind, branch FROM search_owner o
-        WHERE o.relationship_id = c.relationship_id OFFSET 0
-    ) o
-    WHERE c.match_rank IS NOT NULL
-      AND (%(branch)s::text IS NULL OR o.branch = %(branch)s OR o.kind = ANY(%(kinds)s))
+      AND r.match_rank IS NOT NULL
+      AND (%(after)s::bigint IS NULL OR s.sort_key > %(after)s)
+    ORDER BY s.sort_key
+    OFFSET 0
 )
-SELECT entry_id, kind, relationship_id, relationship_name, relationship_kind, branch,
-       shipment_id, contact_id, label, terms, keys, match_rank, sort_key, position
-FROM ranked
-WHERE %(after)s::bigint IS NULL OR sort_key > %(after)s
-ORDER BY sort_key
+-- In that order, each candidate's owner by its key (OFFSET 0 keeps it a lookup per
+-- candidate, never a scan of a branch's owners) until a page is full: the owners and the
+-- rows of the candidates past the page are never read.
+SELECT x.entry_id, x.kind, c.relationship_id, o.name AS relationship_name,
+       o.kind AS relationship_kind, o.branch, x.shipment_id, x.contact_id, x.label, x.terms,
+       x.keys, c.match_rank, c.sort_key, x.position
+FROM candidate c
+CROSS JOIN LATERAL (
+    SELECT name, kind, branch FROM search_owner o
+    WHERE o.relationship_id = c.relationship_id OFFSET 0
+) o
+CROSS JOIN LATERAL (
+    SELECT * FROM search_entry x WHERE x.entry_id = c.entry_id OFFSET 0
+) x
+WHERE %(branch)s::text IS NULL OR o.branch = %(branch)s OR o.kind = ANY(%(kinds)s)
+ORDER BY c.sort_key
 LIMIT %(limit)s
 """
 
