@@ -419,6 +419,55 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_warehouse(args: argparse.Namespace) -> int:
+    """The data-warehouse feed: the log and every read model as Parquet in DIR, what is new
+    since the last export (``application.warehouse``); with ``--verify``, only check the
+    files against the manifest (no database needed). Exits 1 if the folder's files do not
+    match the manifest, 2 if the folder cannot be exported into."""
+    from pathlib import Path
+
+    from application.warehouse import ReadModelTables, Warehouse, WarehouseError, verify
+
+    directory = Path(args.directory)
+    try:
+        if args.verify:
+            result = verify(directory)
+            for problem in result.problems:
+                print(f"{directory}: {problem}", file=sys.stderr)
+            print(
+                f"{directory}: {result.files} files, {result.rows} rows"
+                + (", intact" if result.intact else f", {len(result.problems)} problems")
+            )
+            return 0 if result.intact else 1
+        services = _services(init=False)
+        try:
+            # Every read model the service runs, with its tables: a read model added to
+            # the composition root is exported without a word here.
+            read_models = [ReadModelTables(p.name, tuple(p.tables)) for p in services.projections]
+            warehouse = Warehouse(services.database, services.app.mapper, read_models, directory)
+            exported = warehouse.export(services.app.clock(), wait=args.wait)
+        finally:
+            services.close()
+    except WarehouseError as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 2
+    for path in exported.removed:
+        print(f"removed {path} (left by an interrupted export)", file=sys.stderr)
+    for name, position in sorted(exported.behind.items()):
+        print(
+            f"{name}: exported as of position {position}, behind the log's {exported.log_to}",
+            file=sys.stderr,
+        )
+    if exported.export is None:
+        print(f"{directory}: nothing new since position {exported.log_to}")
+    else:
+        print(
+            f"{directory}: export {exported.export}, log positions {exported.log_from}.."
+            f"{exported.log_to} ({exported.events} entries), {len(exported.files)} files"
+        )
+    return 0
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """Imports relationships and contacts from a CSV or XLSX file as the operator (every
     branch): the rows as ``POST /v1/imports/relationships`` takes them. Prints the report
@@ -682,6 +731,27 @@ def build_parser() -> argparse.ArgumentParser:
         "a terminal, else a file named from the id)",
     )
     export.set_defaults(func=cmd_export)
+
+    warehouse = sub.add_parser(
+        "export-warehouse",
+        help="write the log and every read model as Parquet partitions by day into DIR, "
+        "what is new since the last export (the data-warehouse feed)",
+    )
+    warehouse.add_argument("directory", metavar="DIR", help="the warehouse folder")
+    warehouse.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="wait this long for read models behind the log; one still behind is "
+        "exported at its own position, which the manifest records (default 60)",
+    )
+    warehouse.add_argument(
+        "--verify",
+        action="store_true",
+        help="export nothing: check every file against the manifest's SHA-256 and row count",
+    )
+    warehouse.set_defaults(func=cmd_export_warehouse)
 
     staff = sub.add_parser("staff", help="staff members, roles and tokens")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
