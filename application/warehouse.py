@@ -336,7 +336,8 @@ class Warehouse:
     def export(self, now: datetime, *, wait: float = 0.0) -> ExportResult:
         """Export what is new since the manifest's position. ``now`` names the day of the
         read models' snapshots; ``wait``: seconds to wait for read models behind the log."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # A new folder is its owner's alone: it holds every branch's records.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         with self._locked():
             manifest = Manifest.load(self.directory)
             self._check_present(manifest)
