@@ -29,6 +29,7 @@ entry exactly once. A lock file keeps two exports from writing into one folder a
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -287,6 +288,12 @@ class _PartWriter:
         with open(self.temporary, "rb+") as f:
             os.fsync(f.fileno())
 
+    def discard(self) -> None:
+        """Close and remove the unfinished file (an export that failed before publishing)."""
+        with contextlib.suppress(Exception):
+            self.writer.close()
+        self.temporary.unlink(missing_ok=True)
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -349,34 +356,42 @@ class Warehouse:
     def _export(self, manifest: Manifest, now: datetime, removed: tuple[str, ...]) -> ExportResult:
         number = len(manifest.exports) + 1
         day = now.date().isoformat()
-        with self.database.connect(purpose="warehouse") as conn:
-            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-            conn.read_only = True
-            head = _log_head(conn)
-            positions = self._positions(conn)
-            if head < manifest.position:
-                raise WarehouseError(
-                    f"the log ends at {head}, before the manifest's position {manifest.position}"
-                    ": this folder was exported from another database"
-                )
-            writers = self._export_events(conn, manifest.position, head)
-            events = sum(w.rows for w in writers)
-            for model in self.read_models:
-                position = positions[model.name]
-                before = manifest.read_models.get(model.name, 0)
-                if position <= before and model.name in manifest.read_models:
-                    continue  # unchanged, or being rebuilt: the last snapshot stands
-                for table in model.tables:
-                    writers.append(
-                        self._export_table(conn, table, position, f"day={day}", before + 1)
+        opened: list[_PartWriter] = []
+        try:
+            with self.database.connect(purpose="warehouse") as conn:
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                conn.read_only = True
+                head = _log_head(conn)
+                positions = self._positions(conn)
+                if head < manifest.position:
+                    raise WarehouseError(
+                        f"the log ends at {head}, before the manifest's position "
+                        f"{manifest.position}: this folder was exported from another database"
                     )
-            conn.rollback()
+                writers = self._export_events(conn, manifest.position, head, opened)
+                events = sum(w.rows for w in writers)
+                for model in self.read_models:
+                    position = positions[model.name]
+                    before = manifest.read_models.get(model.name, 0)
+                    if position <= before and model.name in manifest.read_models:
+                        continue  # unchanged, or being rebuilt: the last snapshot stands
+                    for table in model.tables:
+                        writers.append(
+                            self._export_table(
+                                conn, table, position, f"day={day}", before + 1, opened
+                            )
+                        )
+                conn.rollback()
+            for writer in writers:
+                writer.close()
+        except BaseException:
+            for writer in opened:
+                writer.discard()
+            raise
         behind = {name: p for name, p in positions.items() if p < head}
         if not writers:
             return ExportResult(None, head + 1, head, 0, (), behind, removed)
         files = []
-        for writer in writers:
-            writer.close()
         for writer in writers:
             files.append(
                 ExportedFile(
@@ -432,7 +447,7 @@ class Warehouse:
                 delay = min(delay * 2, 0.5)
 
     def _export_events(
-        self, conn: psycopg.Connection[Any], after: int, head: int
+        self, conn: psycopg.Connection[Any], after: int, head: int, opened: list[_PartWriter]
     ) -> list[_PartWriter]:
         """The log's entries after ``after`` up to ``head``, one file per recording day."""
         firsts: dict[date, int] = {}
@@ -454,9 +469,9 @@ class Warehouse:
                 lasts[day] = int(row[0])
                 pending.setdefault(day, []).append(self._event_row(row))
                 if len(pending[day]) >= BATCH:
-                    self._flush_events(writers, day, pending.pop(day), firsts)
+                    self._flush_events(writers, day, pending.pop(day), firsts, opened)
         for day, rows in pending.items():
-            self._flush_events(writers, day, rows, firsts)
+            self._flush_events(writers, day, rows, firsts, opened)
         # Named by the range each file holds: a temporary name until all is known.
         result = []
         for day, writer in sorted(writers.items()):
@@ -473,6 +488,7 @@ class Warehouse:
         day: date,
         rows: list[dict[str, Any]],
         firsts: dict[date, int],
+        opened: list[_PartWriter],
     ) -> None:
         if day not in writers:
             writers[day] = _PartWriter(
@@ -480,6 +496,7 @@ class Warehouse:
                 f"{EVENTS}/day={day.isoformat()}/part-{firsts[day]}.parquet",
                 EVENT_SCHEMA,
             )
+            opened.append(writers[day])
         writers[day].write({name: [r[name] for r in rows] for name in EVENT_SCHEMA.names})
 
     def _event_row(self, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -515,6 +532,7 @@ class Warehouse:
         position: int,
         partition: str,
         first: int,
+        opened: list[_PartWriter],
     ) -> _PartWriter:
         """A snapshot of the table, every row with the read model's ``position``."""
         columns = _columns(conn, table)
@@ -525,6 +543,7 @@ class Warehouse:
         writer = _PartWriter(
             self.directory, f"{table}/{partition}/part-{first}-{position}.parquet", schema
         )
+        opened.append(writer)
         query = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(c.select for c in columns), sql.Identifier(table)
         )

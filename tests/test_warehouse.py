@@ -516,3 +516,21 @@ def test_the_demos_export_is_whole_and_verifies(demo_export: tuple[Services, Pat
     for file in manifest.files:
         if file.table != EVENTS:
             assert file.rows == count_rows(services, file.table), file.table
+
+
+def test_a_value_without_an_exact_parquet_form_is_refused_and_nothing_is_left(
+    services: Services, tmp_path: Path
+) -> None:
+    register(services, "苏州华芯电子")
+    catch_up(services)
+    # A read model row as only someone with the database's keys could write it: an amount
+    # with thirteen decimals, which DECIMAL(38, 12) would have to round.
+    with services.database.connect() as conn:
+        conn.execute(
+            "INSERT INTO value_revenue (shipment_id, currency, customer_id, delivered_at, "
+            "amount, invoiced) VALUES (%s, 'CNY', %s, %s, %s, true)",
+            (uuid4(), uuid4(), NOW, Decimal("1.0000000000001")),
+        )
+    with pytest.raises(WarehouseError, match="value_revenue"):
+        warehouse(services, tmp_path).export(NOW)
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [".lock"]
