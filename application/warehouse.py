@@ -59,9 +59,12 @@ FORMAT = "fullchain-warehouse/1"
 EVENTS = "events"
 #: The column each read model row carries: the read model's position of the snapshot.
 SNAPSHOT_POSITION = "snapshot_position"
-#: Exact decimals (amounts, probabilities) as Parquet DECIMAL(38, 12): 26 digits before
-#: the point, 12 after. A value with more decimals is refused, never rounded.
-DECIMAL = pa.decimal128(38, 12)
+#: Decimals (amounts, probabilities, ratios) as Parquet DECIMAL(38, 12): 26 digits before
+#: the point, 12 after. Amounts (4 decimals at most) are exact; a ratio a read model
+#: computed with more decimals is rounded to 12 (PostgreSQL's ``round``: half away from
+#: zero); a value of 26 digits or more before the point is refused.
+DECIMAL_SCALE = 12
+DECIMAL = pa.decimal128(38, DECIMAL_SCALE)
 #: Rows of one table read and converted at a time.
 BATCH = 5000
 
@@ -233,7 +236,7 @@ def _bytes(value: Any) -> Any:
 
 def _columns(conn: psycopg.Connection[Any], table: str) -> list[_Column]:
     """The table's columns as Parquet columns, found in the catalog: integers, floats,
-    booleans, text, times and bytes as themselves, exact decimals as ``DECIMAL``, arrays as
+    booleans, text, times and bytes as themselves, decimals as ``DECIMAL``, arrays as
     lists of text, and anything else (uuid, json, jsonb, …) as its text."""
     rows = conn.execute(
         "SELECT a.attname, t.typname, t.typcategory FROM pg_attribute a "
@@ -249,7 +252,8 @@ def _columns(conn: psycopg.Connection[Any], table: str) -> list[_Column]:
             convert = _bytes if type_name == "bytea" else None
             columns.append(_Column(name, ident, _PLAIN[type_name], convert))
         elif type_name == "numeric":
-            columns.append(_Column(name, ident, DECIMAL))
+            rounded = sql.SQL("round({}, {})").format(ident, sql.Literal(DECIMAL_SCALE))
+            columns.append(_Column(name, rounded, DECIMAL))
         elif category == "A":
             columns.append(
                 _Column(name, sql.SQL("{}::text[]").format(ident), pa.list_(pa.string()))

@@ -518,19 +518,31 @@ def test_the_demos_export_is_whole_and_verifies(demo_export: tuple[Services, Pat
             assert file.rows == count_rows(services, file.table), file.table
 
 
-def test_a_value_without_an_exact_parquet_form_is_refused_and_nothing_is_left(
+def test_decimals_are_exported_to_twelve_places_and_a_huge_one_is_refused(
     services: Services, tmp_path: Path
 ) -> None:
     register(services, "苏州华芯电子")
     catch_up(services)
-    # A read model row as only someone with the database's keys could write it: an amount
-    # with thirteen decimals, which DECIMAL(38, 12) would have to round.
-    with services.database.connect() as conn:
-        conn.execute(
-            "INSERT INTO value_revenue (shipment_id, currency, customer_id, delivered_at, "
-            "amount, invoiced) VALUES (%s, 'CNY', %s, %s, %s, true)",
-            (uuid4(), uuid4(), NOW, Decimal("1.0000000000001")),
-        )
+
+    # Read model rows as only someone with the database's keys could write them.
+    def revenue(amount: Decimal) -> None:
+        with services.database.connect() as conn:
+            conn.execute(
+                "INSERT INTO value_revenue (shipment_id, currency, customer_id, delivered_at, "
+                "amount, invoiced) VALUES (%s, 'CNY', %s, %s, %s, true)",
+                (uuid4(), uuid4(), NOW, amount),
+            )
+
+    revenue(Decimal("1234.56"))
+    revenue(Decimal("1") / Decimal("3"))  # a ratio: 28 decimals in Python
+    warehouse(services, tmp_path / "fits").export(NOW)
+    assert sorted(latest(tmp_path / "fits", "value_revenue", "amount")) == [
+        (Decimal("0.333333333333"),),
+        (Decimal("1234.560000000000"),),
+    ]
+
+    revenue(Decimal(10) ** 27)
     with pytest.raises(WarehouseError, match="value_revenue"):
-        warehouse(services, tmp_path).export(NOW)
-    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == [".lock"]
+        warehouse(services, tmp_path / "refused").export(NOW)
+    # What the failed export had begun is gone.
+    assert [p.name for p in (tmp_path / "refused").rglob("*") if p.is_file()] == [".lock"]
