@@ -563,9 +563,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             services.start_workers(tree=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nFullchain CRM at {url}  (API documentation: {url}/docs)")
+        print(f"Console: {url}/")
         if demo:
             name, token = demo_token(services)
-            print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}\n")
+            print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}")
+            print(f"Console signed in as {name}: {url}/#token={token}\n")
         uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="info")
     finally:
         services.close()

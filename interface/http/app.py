@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 
 from application.store import command_log
+from interface import console
 from interface.http import (
     activity,
     audit,
@@ -95,6 +96,9 @@ def create_app(services: Services) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         dependencies=[Depends(known_query_only)],
+        # /docs is served by ``console.install`` from local files; no ReDoc (a CDN's).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)
@@ -115,6 +119,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(RequestGuards, find=find_command, keep=keep_response)
     for included in ROUTERS:
         app.include_router(included)
+    console.install(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
