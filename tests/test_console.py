@@ -70,6 +70,7 @@ def test_the_console_and_the_documentation_are_served_from_the_service(
         assert page.status_code == 200, path
         assert page.headers["content-type"].startswith("text/html")
         assert '<script type="module" src="/console/static/app.js">' in page.text
+        assert page.headers["content-security-policy"].startswith("default-src 'self';")
     assert plain_client.get("/console", follow_redirects=False).headers["location"] == "/"
     docs = plain_client.get("/docs")
     assert docs.status_code == 200
@@ -219,8 +220,11 @@ def page(browser: Browser, office: Office) -> Iterator[Page]:
     context = browser.new_context(locale="en-US", base_url=office.url)
     context.set_default_timeout(20_000)
     opened = context.new_page()
+    uncaught: list[str] = []
+    opened.on("pageerror", lambda error: uncaught.append(str(error)))
     yield opened
     context.close()
+    assert uncaught == []  # no script failed on any page the test went through
 
 
 def sign_in(page: Page, office: Office, who: str = "field") -> None:

@@ -19,6 +19,11 @@ STATIC = Path(__file__).parent / "static"
 #: Where the browser finds them.
 STATIC_URL = "/console/static"
 #: Swagger UI's distribution files, as the ``swagger-ui-py`` package installs them.
+#: The console's pages may load and call nothing but the service itself.
+CONSOLE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 SWAGGER_UI = Path(str(files("swagger_ui") / "static"))
 SWAGGER_URL = "/docs/assets"
 DOCS_URL = "/docs"
@@ -33,7 +38,10 @@ def install(app: FastAPI) -> None:
     app.mount(SWAGGER_URL, StaticFiles(directory=SWAGGER_UI), name="swagger-ui")
 
     async def console(_: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+        return FileResponse(
+            STATIC / "index.html",
+            headers={"Cache-Control": "no-cache", "Content-Security-Policy": CONSOLE_POLICY},
+        )
 
     async def to_console(_: Request) -> Response:
         return RedirectResponse("/", status_code=308)
