@@ -292,6 +292,7 @@ def test_search_finds_the_customer_and_opens_its_page(page: Page, office: Office
     expect(page.locator("#contacts")).to_contain_text("Wang Fang 王芳")
     expect(page.locator("#contacts")).to_contain_text("+86 512 6666 0001")
     expect(page.locator("[data-field='customer.branch']")).to_have_text("Suzhou")
+    expect(page.locator("[data-field='customer.kind']")).to_have_text("Customer")
     expect(page.locator("#timeline")).to_contain_text("No interactions yet.")
     # The search box is on every page, the customer's too.
     page.get_by_role("searchbox").fill("no such customer zzz")
@@ -420,6 +421,7 @@ def test_the_language_switch_shows_chinese_and_is_remembered(page: Page, office:
     # The refusal of a stale page, in Chinese.
     page.goto(f"/console/customers/{office.huaxin}")
     expect(page.get_by_role("heading", name="记录一次联系")).to_be_visible()
+    expect(page.locator("[data-field='customer.kind']")).to_have_text("客户")
     office.post(
         "office",
         f"/v1/relationships/{office.huaxin}/interactions",

@@ -239,8 +239,8 @@ async function customer(view, id) {
     title.textContent = status.name;
     const yesNo = (value) => (value ? t("customer.yes") : t("customer.no"));
     const facts = [
-      ["customer.kind", status.kind],
-      ["customer.lifecycle", status.lifecycle],
+      ["customer.kind", tOr(`kind.${status.kind}`, status.kind)],
+      ["customer.lifecycle", tOr(`lifecycle.${status.lifecycle}`, status.lifecycle)],
       ["customer.branch", status.branch],
       ["customer.keyAccount", yesNo(status.key_account)],
       ["customer.fieldRep", status.field_rep || "—"],
