@@ -23,6 +23,7 @@ from interface.http import (
     imports,
     offerings,
     opportunities,
+    performance,
     relationship_reads,
     relationship_rewards,
     relationships,
@@ -80,6 +81,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     branches.router,
     follow_ups.router,
+    performance.router,
 )
 
 
