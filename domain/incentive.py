@@ -92,9 +92,10 @@ def is_clean_month(*, facts: int, breaches: int, incidents: int) -> bool:
     return facts > 0 and breaches == 0 and incidents == 0
 
 
-def fact_proposal_id(position: int) -> UUID:
-    """The id of the proposal a measured fact (the event at ``position``) makes."""
-    return uuid5(_NAMESPACE, f"fact/{position}")
+def fact_proposal_id(measure: Measure, subject_id: UUID) -> UUID:
+    """The id of the proposal a fact of ``measure`` makes about its subject: a won
+    opportunity, a case's first response, an incident — each happens once."""
+    return uuid5(_NAMESPACE, f"{Measure(measure).value}/{subject_id}")
 
 
 def clean_month_proposal_id(staff_id: str, month: str) -> UUID:

@@ -13,12 +13,14 @@ that are no registered staff are not measured):
   kept when given no later than it was due (``ServiceCase.first_response_breached``);
 - ``satisfaction_rated``: a case's rating, credited to the case's owner (else its first
   responder): the satisfaction of the customers they serve;
-- ``shipment_incident``: an incident reported on a shipment, credited to whoever booked it.
+- ``shipment_incident``: an incident reported on a shipment, credited to whoever booked it
+  (its subject: the incident).
 
 Each fact carries the staff member's branch as it was, and the ISO week and month it falls
 in, in that branch's time zone as it was (its registration, or its change), else the
 company's. A fact whose measure the incentive rules in force (the latest set before it in
-the log) give points for carries them and its proposal's id. Every row follows from the
+the log) give points for carries them and its proposal's id (``fact_proposal_id``: of the
+measure and the subject, so whoever decides it can name it). Every row follows from the
 events in log order alone, whatever the batches.
 """
 
@@ -229,7 +231,7 @@ def _fact(
             "source": source,
             "rating": rating,
             "points": points,
-            "proposal_id": None if points is None else fact_proposal_id(item.position),
+            "proposal_id": None if points is None else fact_proposal_id(RULED[measure], subject_id),
         }
     )
 
@@ -324,7 +326,7 @@ def _apply(state: _State, item: ProjectedEvent) -> None:
             item,
             booked_by,
             "shipment_incident",
-            oid,
+            e.incident_id,
             f"shipment {reference}: {e.incident_kind}",
         )
 

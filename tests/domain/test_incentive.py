@@ -65,7 +65,10 @@ def test_a_clean_month_is_worked_without_a_breach_or_an_incident() -> None:
 
 
 def test_proposal_ids_are_one_per_fact_and_per_staff_month() -> None:
-    assert fact_proposal_id(41) == fact_proposal_id(41) != fact_proposal_id(42)
+    won = Measure.OPPORTUNITY_WON
+    assert fact_proposal_id(won, PROPOSAL) == fact_proposal_id(won, PROPOSAL)
+    assert fact_proposal_id(won, PROPOSAL) != fact_proposal_id(Measure.SLA_KEPT, PROPOSAL)
+    assert fact_proposal_id(won, PROPOSAL) != fact_proposal_id(won, UUID(int=1))
     assert clean_month_proposal_id("wu.fang", "2026-02") != clean_month_proposal_id(
         "wu.fang", "2026-03"
     )
