@@ -531,3 +531,53 @@ def test_rules_are_set_by_headquarters_and_periods_are_checked(office: Office) -
     office.get("hq", "/v1/incentives/ranking", 422, period="2026-W05")
     office.get("hq", "/v1/staff/li.na/performance", 422, period="2026/02")
     office.get("hq", "/v1/performance", 422)  # the period is required
+
+
+def test_a_staff_member_who_moves_counts_for_each_branch_in_turn(office: Office) -> None:
+    """Facts carry the branch the staff member was of when they happened: the month shows
+    a row per branch, their own figures are the sum, and the branch they left no longer
+    sees them as its own."""
+    app = office.services.app
+    customers = {
+        branch: app.relationships.register_relationship(
+            app.context("li.na", occurred_at=datetime(2026, 1, 2, tzinfo=UTC)),
+            name=f"{branch} Components",
+            kind=RelationshipKind.CUSTOMER,
+            industry="electronics",
+            region="East China",
+            branch=branch,
+        ).aggregate_id
+        for branch in ("Suzhou", "Shanghai")
+    }
+
+    def visit(branch: str, day: int) -> int:
+        return app.relationships.log_interaction(
+            app.context("zhou.min", occurred_at=feb(day)),
+            customers[branch],
+            interaction_id=uuid4(),
+            channel=Channel.VISIT,
+            direction=Direction.OUTBOUND,
+            summary="visit",
+        ).position
+
+    visit("Suzhou", 2)
+    visit("Suzhou", 3)
+    app.staff.move_staff_to_branch(
+        app.context("admin", occurred_at=feb(9)), "zhou.min", branch="Shanghai"
+    )
+    office.position = visit("Shanghai", 12)
+
+    month = office.get("hq", "/v1/performance", period="2026-02")
+    rows = [(i["staff_id"], i["branch"], i["visits"]) for i in month["staff"]]
+    assert rows == [("zhou.min", "Shanghai", 1), ("zhou.min", "Suzhou", 2)]
+    assert [(t["branch"], t["staff"], t["visits"]) for t in month["teams"]] == [
+        ("Shanghai", 1, 1),
+        ("Suzhou", 1, 2),
+    ]
+    own = office.get("hq", "/v1/staff/zhou.min/performance", period="2026-02")
+    assert (own["branch"], own["figures"]["visits"]) == ("Shanghai", 3)
+    assert [(w["week"], w["visits"]) for w in own["weeks"]] == [("2026-W06", 2), ("2026-W07", 1)]
+    office.get("manager", "/v1/staff/zhou.min/performance", 404, period="2026-02")
+    office.get("shanghai_manager", "/v1/staff/zhou.min/performance", period="2026-02")
+    suzhou = office.get("manager", "/v1/performance", period="2026-02")
+    assert [(i["staff_id"], i["visits"]) for i in suzhou["staff"]] == [("zhou.min", 2)]

@@ -283,7 +283,9 @@ def staff_performance(
     when = parse_period(period)
     member = _visible(conn, staff, staff_id)
     rows = staff_figures(conn, when, Team(staff_id=staff_id))
-    figures = Figures.model_validate(rows[0]) if rows else Figures.model_validate(_empty())
+    # One row per branch the staff member was of in the period: their figures are the sum.
+    totals = branch_totals([{**r, "branch": member["branch"]} for r in rows])
+    figures = Figures.model_validate(totals[0] if totals else _empty())
     weeks: list[WeekFigures] = []
     pending: list[Proposal] = []
     points = None
