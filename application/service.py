@@ -20,6 +20,7 @@ from application.cases import CaseService
 from application.commands import CommandPath
 from application.evidence import EvidenceStore, configured_store
 from application.follow_ups import FollowUpService
+from application.incentives import IncentiveService
 from application.relationships import RelationshipService
 from application.sales import SalesService
 from application.shipments import ShipmentService
@@ -73,6 +74,8 @@ class Fullchain(Application[UUID]):
         #: The files attached as evidence, by their SHA-256 (``application.evidence``).
         self.evidence: EvidenceStore = configured_store()
         self.branches = BranchService(self.commands)
+        #: Staff incentives (奖惩): the rules and the decisions on proposals.
+        self.incentives = IncentiveService(self.commands)
 
     def context(
         self, actor: str, *, claim: command_log.Claim | None = None, **kwargs: Any

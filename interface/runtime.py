@@ -50,6 +50,7 @@ from projections.freshness import PositionWatch, log_head
 from projections.history.writer import HistoryProjection
 from projections.offerings.writer import OfferingsProjection
 from projections.opportunities.writer import OpportunitiesProjection
+from projections.performance.writer import PerformanceProjection
 from projections.responsibility_audit import migration as responsibility_audit_migration
 from projections.responsibility_audit.writer import ResponsibilityProjection
 from projections.search.writer import SearchProjection
@@ -73,6 +74,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         SearchProjection(),
         BranchesProjection(mapper),
         FollowUpsProjection(mapper),
+        PerformanceProjection(),
     ]
 
 
@@ -110,6 +112,7 @@ def all_migrations() -> list[Migration]:
         FollowUpsProjection.migration,
         responsibility_audit_migration.ATTACHMENTS_MIGRATION,
         BranchesProjection.migration,
+        PerformanceProjection.migration,
     ]
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from hashlib import sha256
 from typing import Any, LiteralString, NamedTuple
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 from eventsourcing.persistence import StoredEvent
@@ -56,6 +57,7 @@ from projections.activity.queries import (
     weekly_activity,
 )
 from projections.follow_ups.queries import Bucket, my_day
+from projections.performance.queries import Team, parse_period, proposed, ranking, staff_figures
 from projections.responsibility_audit.queries import findings
 from projections.search.queries import search
 from tests.clock import NOW
@@ -82,6 +84,7 @@ READ_MODELS = (
     "service_cases",
     "activity",
     "follow_ups",
+    "performance",
 )
 
 
@@ -817,3 +820,39 @@ def test_the_demo_is_found_by_a_part_of_a_chinese_name_and_its_initials(demo: De
         shipments, _ = search(conn, "AWB 999", scope=None, kind="shipment", limit=5, cursor=None)
         assert shipments, "the demo's air waybills are found"
         assert all(s["matched"].startswith("AWB 999-") for s in shipments)
+
+
+def test_the_demo_has_a_month_of_staff_scores_with_awards_and_a_penalty(demo: Demo) -> None:
+    """Last month in Suzhou: headquarters' rules, the field rep's win and the office rep's
+    kept and breached first responses, confirmed by the branch manager with their reasons;
+    the month's ranking; the rest of the branch's proposals still wait."""
+    services = demo.services
+    month = demo.now.astimezone(ZoneInfo("Asia/Shanghai")).date().replace(day=1) - timedelta(days=1)
+    period = f"{month:%Y-%m}"
+    with services.reads.connection() as conn:
+        decided = conn.execute(
+            "SELECT staff_id, measure, points, decision, decided_by, reason, proposal_id "
+            "FROM performance_incentive ORDER BY position"
+        ).fetchall()
+        assert [(d["staff_id"], d["measure"], d["points"], d["decided_by"]) for d in decided] == [
+            ("li.wei", "opportunity_won", 50, "zhou.hui"),
+            ("zhang.min", "sla_kept", 5, "zhou.hui"),
+            ("zhang.min", "sla_breached", -10, "zhou.hui"),
+        ]
+        assert all(d["decision"] == "confirmed" and d["reason"] for d in decided)
+        people, branches = ranking(conn, period, branch=None)
+        assert [(p["rank"], p["staff_id"], p["points"]) for p in people] == [
+            (1, "li.wei", 50),
+            (2, "zhang.min", -5),
+        ]
+        assert [(b["branch"], b["points"]) for b in branches] == [("Suzhou", 45)]
+        scores = {
+            i["staff_id"]: i
+            for i in staff_figures(conn, parse_period(period), Team(branch="Suzhou"))
+        }
+        assert scores["li.wei"]["opportunities_won"] >= 1
+        assert scores["zhang.min"]["cases_within_sla"] >= 1
+        assert scores["zhang.min"]["cases_breached"] >= 1
+        assert scores["li.wei"]["points"] == 50
+        waiting = proposed(conn, period, branch="Suzhou", now=demo.now)
+        assert {d["proposal_id"] for d in decided}.isdisjoint(p["proposal_id"] for p in waiting)

@@ -118,6 +118,7 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "case_id": "00000000-0000-4000-8000-000000000007",
         "follow_up_id": "00000000-0000-4000-8000-000000000008",
         "care_plan_id": "00000000-0000-4000-8000-000000000009",
+        "proposal_id": "00000000-0000-4000-8000-00000000000a",
         "token_id": "00000000-0000-4000-8000-000000000004",
         "contact_id": "c1",
         "sequence": "1",
@@ -149,7 +150,7 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
             response = (
                 app_client.get(url, headers=headers, params={"wait": 0})
                 if method == "GET"
-                else app_client.post(url, headers=headers, json={})
+                else app_client.request(method, url, headers=headers, json={})
             )
             if role in allowed[(method, path)]:
                 assert response.status_code != 403, (role, method, path, response.text)

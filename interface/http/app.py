@@ -24,6 +24,7 @@ from interface.http import (
     imports,
     offerings,
     opportunities,
+    performance,
     relationship_reads,
     relationship_rewards,
     relationships,
@@ -81,6 +82,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     branches.router,
     follow_ups.router,
+    performance.router,
 )
 
 
