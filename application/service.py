@@ -22,6 +22,7 @@ from application.evidence import EvidenceStore, configured_store
 from application.follow_ups import FollowUpService
 from application.relationships import RelationshipService
 from application.sales import SalesService
+from application.self_service import SelfService
 from application.shipments import ShipmentService
 from application.staff import StaffService
 from application.store import command_log
@@ -67,6 +68,7 @@ class Fullchain(Application[UUID]):
         self.sales = SalesService(self.commands)
         self.cases = CaseService(self.commands)
         self.follow_ups = FollowUpService(self.commands)
+        self.self_service = SelfService(self.commands, self.sales, self.cases)
         #: The staff members tokens identified in this process (``application.tokens``).
         self.staff_access = StaffAccessCache()
         self.staff = StaffService(self.commands, self.staff_access)

@@ -110,6 +110,7 @@ def all_migrations() -> list[Migration]:
         FollowUpsProjection.migration,
         responsibility_audit_migration.ATTACHMENTS_MIGRATION,
         BranchesProjection.migration,
+        tokens.CUSTOMER_MIGRATION,
     ]
 
 

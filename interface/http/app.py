@@ -27,6 +27,7 @@ from interface.http import (
     relationship_rewards,
     relationships,
     search,
+    self_service,
     shipment_charges,
     shipment_claims,
     shipment_costs,
@@ -80,6 +81,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     branches.router,
     follow_ups.router,
+    self_service.router,
 )
 
 
