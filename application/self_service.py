@@ -37,6 +37,9 @@ PUBLIC_FORM_ACTOR = "public:quote-form"
 #: The kinds a quote request may be matched to: those we sell to.
 MATCHED_KINDS = (RelationshipKind.CUSTOMER, RelationshipKind.PROSPECT, RelationshipKind.TARGET)
 
+#: The contact id of the requester, on a prospect the form registers.
+QUOTE_FORM_CONTACT = "quote-form"
+
 _PROSPECT_NAMESPACE = UUID("2b7f0f3e-8d64-4c1a-9b3e-5a1c7e2d9f60")
 
 
@@ -142,6 +145,7 @@ class SelfService:
         subject: str,
         indicative_value: Decimal,
         currency: str,
+        opportunity_id: UUID | None = None,
     ) -> CommandResult:
         """An opportunity with the customer, in the generation stage, for its account team."""
         return self.sales.identify_opportunity(
@@ -152,6 +156,7 @@ class SelfService:
             expected_value=indicative_value,
             currency=currency,
             probability=QUOTE_PROBABILITY,
+            opportunity_id=opportunity_id,
         )
 
     def matching_relationship(self, conn: Any, company: str) -> UUID | None:
@@ -186,6 +191,7 @@ class SelfService:
         subject: str,
         indicative_value: Decimal,
         currency: str,
+        opportunity_id: UUID | None = None,
     ) -> tuple[CommandResult, UUID, bool]:
         """The public form's request: an opportunity with ``matched`` (the relationship
         ``matching_relationship`` found), or with a new prospect registered with it.
@@ -193,7 +199,9 @@ class SelfService:
         key = company_key(company)
         require(bool(key), "company.required", "a company name", field="company")
         if matched is not None:
-            return self._existing(ctx, matched, offering_id, subject, indicative_value, currency)
+            return self._existing(
+                ctx, matched, offering_id, subject, indicative_value, currency, opportunity_id
+            )
         self.commands.branch(branch)
         prospect = Relationship.register(
             ctx,
@@ -205,7 +213,7 @@ class SelfService:
             relationship_id=prospect_id_for(key),
         )
         prospect.add_contact(
-            ctx, contact_id="quote-form", name=contact_name, phone=phone, email=email
+            ctx, contact_id=QUOTE_FORM_CONTACT, name=contact_name, phone=phone, email=email
         )
         opportunity = Opportunity.identify(
             ctx,
@@ -217,12 +225,13 @@ class SelfService:
             expected_value=indicative_value,
             currency=currency,
             probability=QUOTE_PROBABILITY,
+            opportunity_id=opportunity_id,
         )
         try:
             both = self.commands.create(ctx, "relationship", prospect, along=[opportunity])
         except AlreadyExists:  # registered a moment ago by a request of the same company
             return self._existing(
-                ctx, prospect.id, offering_id, subject, indicative_value, currency
+                ctx, prospect.id, offering_id, subject, indicative_value, currency, opportunity_id
             )
         result = CommandResult(opportunity.id, opportunity.version, both.position)
         return result, prospect.id, True
@@ -235,6 +244,7 @@ class SelfService:
         subject: str,
         indicative_value: Decimal,
         currency: str,
+        opportunity_id: UUID | None,
     ) -> tuple[CommandResult, UUID, bool]:
         result = self.sales.identify_opportunity(
             ctx,
@@ -244,5 +254,6 @@ class SelfService:
             expected_value=indicative_value,
             currency=currency,
             probability=QUOTE_PROBABILITY,
+            opportunity_id=opportunity_id,
         )
         return result, rid, False

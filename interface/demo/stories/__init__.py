@@ -4,7 +4,8 @@ delivery, incidents with their claims, compensation and recovery, charges and in
 special cargo on chains with every function of logistics (told last: what the others draw
 stays the same); what each link costs us, the partners' rewards and penalties, the
 changes of contacts (told after the cargo, drawing nothing), and the follow-ups and care
-plans of staff's daily work (drawn from a generator of their own)."""
+plans of staff's daily work and the customer self-service of 苏州华芯电子's buyer and of a
+prospect's quote request (each drawn from a generator of its own)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from interface.demo.stories import (
     relationships,
     rewards,
     sales,
+    self_service,
     shipments,
 )
 
@@ -42,3 +44,4 @@ def tell_the_year(plan: Plan) -> None:
     cargo.tell_all(plan)
     contacts.tell_all(plan)
     follow_ups.tell_all(plan)
+    self_service.tell_all(plan)
