@@ -24,7 +24,7 @@ from domain.base import CommandRefused
 from domain.evidence import EvidenceTarget
 from domain.liability import TransportMode
 from domain.relationship import RelationshipKind
-from domain.shipment import Condition, LinkFunction, LinkPlan, Party, Shipment
+from domain.shipment import Condition, IncidentKind, LinkFunction, LinkPlan, Party, Shipment
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.http.deps import declared_roles
@@ -36,6 +36,7 @@ from tests.selling import get, post
 from tests.staffing import enroll
 from tests.test_shipment_commands import LAPTOPS, START, at, register
 
+INCIDENT = UUID("00000000-0000-4000-8000-00000000d001")
 PDF = b"%PDF-1.4\n% signed proof of delivery\n%%EOF\n"
 
 
@@ -112,6 +113,16 @@ def world(services: Services) -> Iterator[World]:
         size=stored.size,
         media_type="application/pdf",
         file_name="pod signed.pdf",
+    )
+    app.shipments.report_incident(
+        app.context("zhang.min", occurred_at=at(12)),
+        delivered,
+        incident_id=INCIDENT,
+        link_sequence=1,
+        kind=IncidentKind.DAMAGE,
+        description="2 cartons dented at unloading",
+        packages_affected=2,
+        weight_affected_kg=Decimal("30"),
     )
     app.shipments.invoice_shipment(
         app.context("he.xiaoli", occurred_at=at(20)),
@@ -223,6 +234,16 @@ def test_a_customer_user_sees_its_shipments_and_nothing_of_our_costs(world: Worl
     delivery = view["links"][0]["handover_out"]
     assert delivery["reference"] == "POD-PVG-001"
     assert [f["file_name"] for f in delivery["attachments"]] == ["pod signed.pdf"]
+    assert view["incidents"] == [
+        {
+            "incident_id": str(INCIDENT),
+            "link_sequence": 1,
+            "kind": "damage",
+            "discovered_at": view["incidents"][0]["discovered_at"],
+            "description": "2 cartons dented at unloading",
+            "resolved": False,
+        }
+    ]
     text = str(view)
     for secret in ("cost", "claims", "evaluation", "signed_by", "zhang.min", "customer_id"):
         assert secret not in text, secret
@@ -497,6 +518,18 @@ def test_a_prospect_requests_a_quote_with_no_account(world: World) -> None:
         201,
     )
     assert (again["new_prospect"], again["relationship_id"]) == (False, first["relationship_id"])
+    # A key chosen by one requester replays nothing to another: each is a request.
+    keyed = [
+        w.client.post(
+            "/v1/public/quote-requests",
+            json=public_body(w.offering, subject=subject),
+            headers={"Idempotency-Key": "k1"},
+        )
+        for subject in ("first by key", "second by key")
+    ]
+    assert [r.status_code for r in keyed] == [201, 201]
+    assert keyed[0].json()["opportunity_id"] != keyed[1].json()["opportunity_id"]
+    assert "Idempotent-Replayed" not in keyed[1].headers
     # A customer we know: matched by its name.
     known = post(
         w.client,

@@ -27,6 +27,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
+from application.self_service import PUBLIC_FORM_ACTOR
 from application.tokens import StaffMember
 from domain.base import CommandContext
 from domain.service_case import CaseKind
@@ -588,7 +589,7 @@ class QuoteRequestAccepted(BaseModel):
     "(normalised: case folded, letters and digits only) or registers a new prospect of the "
     "branch named, with the requester as its contact, and opens an opportunity with it in "
     "the generation stage. At most 5 requests per client address per hour (429 with "
-    "Retry-After).",
+    "Retry-After). An Idempotency-Key is not honoured: each request is one of its own.",
     status_code=201,
     dependencies=[Depends(PUBLIC)],
     responses=responses(422, 429, 503),
@@ -607,7 +608,9 @@ def public_quote_request(
     app = s.app
     with s.reads.connection() as conn:
         matched = app.self_service.matching_relationship(conn, body.company)
-    ctx = app.context("public:quote-form", claim=getattr(request.state, "idempotency_claim", None))
+    # No Idempotency-Key: with no credentials to scope a key by, a key one requester chose
+    # could replay the answer to another's request.
+    ctx = app.context(PUBLIC_FORM_ACTOR)
     result, rid, new = app.self_service.public_quote_request(
         ctx,
         matched=matched,
