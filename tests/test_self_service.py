@@ -214,6 +214,8 @@ def test_a_branch_manager_registers_a_customer_user_and_others_may_not(world: Wo
     partner = register(w.services.app, "江苏顺达公路运输有限公司", RelationshipKind.PARTNER)
     refused = w.post("hq", f"/v1/relationships/{partner}/customer-users", body, 409)
     assert refused["rule"] == "customer_user.not_customer"
+    me = w.get("buyer", "/v1/staff/me")
+    assert (me["roles"], me["branch"], me["customer_id"]) == (["customer"], "", str(w.ours))
     user = w.services.app.staff.get_staff("buyer.huaxin")
     assert (user.roles, user.branch, user.customer_id) == ({Role.CUSTOMER}, "", w.ours)
     # The customer role is a customer user's only: our staff cannot be granted it.
