@@ -23,6 +23,7 @@ from application.follow_ups import FollowUpService
 from application.incentives import IncentiveService
 from application.relationships import RelationshipService
 from application.sales import SalesService
+from application.self_service import SelfService
 from application.shipments import ShipmentService
 from application.staff import StaffService
 from application.store import command_log
@@ -68,6 +69,7 @@ class Fullchain(Application[UUID]):
         self.sales = SalesService(self.commands)
         self.cases = CaseService(self.commands)
         self.follow_ups = FollowUpService(self.commands)
+        self.self_service = SelfService(self.commands, self.sales, self.cases)
         #: The staff members tokens identified in this process (``application.tokens``).
         self.staff_access = StaffAccessCache()
         self.staff = StaffService(self.commands, self.staff_access)

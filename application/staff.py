@@ -32,9 +32,11 @@ class StaffService:
         branch: str,
         roles: Iterable[Role] = (),
         partner_id: UUID | None = None,
+        customer_id: UUID | None = None,
     ) -> CommandResult:
         """Register a staff member with their roles: one command, one append. With
-        ``partner_id`` (a partner relationship), a partner user, of no branch."""
+        ``partner_id`` (a partner relationship), a partner user, of no branch; with
+        ``customer_id`` (a customer relationship), a customer user, of no branch."""
         if partner_id is not None:
             kind = self.commands.relationship_kind(
                 ctx, partner_id, "partner_id", {RelationshipKind.PARTNER}
@@ -44,10 +46,24 @@ class StaffService:
                     "partner_user.not_partner",
                     f"partner users work for a partner; {partner_id} is a {kind}",
                 )
+        if customer_id is not None:
+            kind = self.commands.relationship_kind(
+                ctx, customer_id, "customer_id", {RelationshipKind.CUSTOMER}
+            )
+            if kind != RelationshipKind.CUSTOMER:
+                raise CommandRefused(
+                    "customer_user.not_customer",
+                    f"customer users act for a customer; {customer_id} is a {kind}",
+                )
         staff = Staff.register(
-            ctx, staff_id=staff_id, name=name, branch=branch, partner_id=partner_id
+            ctx,
+            staff_id=staff_id,
+            name=name,
+            branch=branch,
+            partner_id=partner_id,
+            customer_id=customer_id,
         )
-        if partner_id is None:
+        if partner_id is None and customer_id is None:
             self.commands.branch(staff.branch)
         for role in dict.fromkeys(roles):
             staff.grant(ctx, role=role)
@@ -113,6 +129,7 @@ class StaffService:
         roles: tuple[Role, ...],
         label: str = "token",
         partner_id: UUID | None = None,
+        customer_id: UUID | None = None,
     ) -> str:
         """Register a staff member with the roles (or grant a known one those they lack),
         issue a token; return the token. Each step is a command of its own that follows
@@ -125,6 +142,7 @@ class StaffService:
                 branch=branch,
                 roles=roles,
                 partner_id=partner_id,
+                customer_id=customer_id,
             )
         current = self.commands.current(Staff, Staff.id_for(staff_id))
         for role in roles:

@@ -67,6 +67,12 @@ PARTNER_MIGRATION = Migration(
     ["ALTER TABLE staff_access ADD COLUMN partner_id uuid"],
 )
 
+CUSTOMER_MIGRATION = Migration(
+    "0035_staff_customer",
+    "the customer a customer user acts for",
+    ["ALTER TABLE staff_access ADD COLUMN customer_id uuid"],
+)
+
 
 @dataclass(frozen=True)
 class StaffMember:
@@ -76,6 +82,8 @@ class StaffMember:
     roles: frozenset[Role] = frozenset()
     #: The partner (relationship id) a partner user works for; None for our staff.
     partner_id: UUID | None = None
+    #: The customer (relationship id) a customer user acts for; None for our staff.
+    customer_id: UUID | None = None
 
     @property
     def sees_all_branches(self) -> bool:
@@ -93,7 +101,8 @@ def identify(conn: psycopg.Connection[Any], token: str) -> StaffMember | None:
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return StaffMember(ADMIN_STAFF_ID, "Administrator", "Headquarters", frozenset({Role.ADMIN}))
     row = conn.execute(
-        "SELECT a.staff_id, a.name, a.branch, a.roles, a.partner_id FROM staff_token t "
+        "SELECT a.staff_id, a.name, a.branch, a.roles, a.partner_id, a.customer_id "
+        "FROM staff_token t "
         "JOIN staff_access a ON a.staff_id = t.staff_id "
         "WHERE t.token_sha256 = %s AND a.active",
         (hashlib.sha256(token.encode()).digest(),),
@@ -107,6 +116,7 @@ def identify(conn: psycopg.Connection[Any], token: str) -> StaffMember | None:
         str(values[2]),
         frozenset(Role(r) for r in values[3]),
         values[4],
+        values[5],
     )
 
 
@@ -168,9 +178,9 @@ def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEff
         if isinstance(e, Staff.Registered):
             effects.append(
                 (
-                    "INSERT INTO staff_access (staff_id, name, branch, roles, active, partner_id) "
-                    "VALUES (%s, %s, %s, '{}', true, %s)",
-                    (e.staff_id, e.name, e.branch, e.partner_id),
+                    "INSERT INTO staff_access (staff_id, name, branch, roles, active, partner_id, "
+                    "customer_id) VALUES (%s, %s, %s, '{}', true, %s, %s)",
+                    (e.staff_id, e.name, e.branch, e.partner_id, e.customer_id),
                 )
             )
             continue

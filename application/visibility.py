@@ -55,6 +55,13 @@ RULE = """\
   into and out of them, and accept or dispute the responsibility assigned to them, with
   a reason; any other link is refused (403), and a shipment their partner runs no link of
   is answered as one that does not exist, as is every other record.
+* Customer users (the customer role: a customer's own people, 自我服务) belong to their
+  customer, not to a branch. They call the self-service endpoints only (`/v1/self-service/`),
+  which show their customer's shipments (status, where the goods are and who holds them,
+  handovers and incidents; no link's cost, no charge-back or bonus, no claim, no internal
+  evaluation or note), its invoices and proofs of delivery, and its service cases; every
+  record of another customer is answered as one that does not exist. Their customer's
+  branch manager, headquarters and administrators register them.
 * Offerings and staff belong to no branch.
 * An id a client chooses for a new record must be unused across the company: one already
   taken is refused (409) whoever holds it, and the answer names only that id."""

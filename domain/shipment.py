@@ -673,6 +673,17 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class CustomerRating:
+    """The customer's own rating of a delivered shipment, given by a customer user
+    (自我服务); our staff's evaluation (业务评价) is another, ``Evaluation``."""
+
+    rating: int
+    comment: str | None
+    rated_at: datetime
+    rated_by: str
+
+
+@dataclass(frozen=True)
 class Cancellation:
     reason: str
     cancelled_at: datetime
@@ -1009,6 +1020,18 @@ class Shipment(Aggregate, created_event_name="Booked"):
                 self.on_time, self.rating, self.remarks, self.occurred_at, self.actor
             )
 
+    class RatedByCustomer(Event):
+        """A customer user rates the delivered shipment, once."""
+
+        TOPIC = "Shipment.RatedByCustomer"
+        rating: int
+        comment: str | None
+
+        def apply(self, aggregate: Shipment) -> None:
+            aggregate.customer_rating = CustomerRating(
+                self.rating, self.comment, self.occurred_at, self.actor
+            )
+
     # --- charges ---
 
     class ChargesQuoted(Event):
@@ -1336,6 +1359,13 @@ class Shipment(Aggregate, created_event_name="Booked"):
 
     # --- state -------------------------------------------------------------------------------
 
+    # v1 (a snapshot's state) had no customer rating; v2 added it.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["customer_rating"] = None
+
     def __init__(
         self,
         customer_id: UUID,
@@ -1355,6 +1385,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         self.booked_at = occurred_at
         self.cancellation: Cancellation | None = None
         self.evaluation: Evaluation | None = None
+        self.customer_rating: CustomerRating | None = None
         self.incidents: dict[UUID, Incident] = {}
         self.claims: dict[UUID, Claim] = {}
         self.quoted_charges: Charges | None = None
@@ -1715,6 +1746,29 @@ class Shipment(Aggregate, created_event_name="Booked"):
             on_time=delivered_at <= self.planned_delivery,
             rating=rating,
             remarks=optional_text(remarks, "remarks", max_length=2000),
+            **ctx.event_fields(),
+        )
+
+    def rate_by_customer(
+        self, ctx: CommandContext, *, rating: int, comment: str | None = None
+    ) -> None:
+        """The customer's rating, 1 to 5, once, after delivery (409 before delivery or
+        when already rated: a rating stands as given)."""
+        require(1 <= rating <= 5, "rating.range", "rating is from 1 to 5", field="rating")
+        refuse_unless(
+            self.status is ShipmentStatus.DELIVERED,
+            "rating.before_delivery",
+            f"a shipment is rated after delivery; it is {self.status}",
+        )
+        refuse_unless(
+            self.customer_rating is None,
+            "rating.already_given",
+            "the customer has already rated this shipment",
+        )
+        self.trigger_event(
+            self.RatedByCustomer,
+            rating=rating,
+            comment=optional_text(comment, "comment", max_length=2000),
             **ctx.event_fields(),
         )
 

@@ -5,7 +5,9 @@ is issued tokens and has them revoked, and may be deactivated (which ends every 
 Tokens themselves never enter the log: only the SHA-256 of each, and an id to revoke it.
 
 A partner user (a person at an airline, a trucker, a warehouse) is registered for the
-partner (its relationship id) instead of a branch, and holds the partner role only.
+partner (its relationship id) instead of a branch, and holds the partner role only. A
+customer user (a customer's logistics buyer, 自我服务) is registered likewise for the
+customer relationship it acts for, and holds the customer role only.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"  # reads everything, writes nothing
     ADMIN = "admin"  # staff management
     PARTNER = "partner"  # a partner user: the links their partner runs
+    CUSTOMER = "customer"  # a customer user: its customer's own shipments, cases, quotes
 
     @property
     def sees_all_branches(self) -> bool:
@@ -46,18 +49,24 @@ class Staff(Aggregate, created_event_name="Registered"):
 
     class Registered(Event, Aggregate.Created):
         TOPIC = "Staff.Registered"
-        # v1 had no partner; v2 added it (see upcast_v1_v2).
-        class_version = 2
+        # v1 had no partner; v2 added it (see upcast_v1_v2); v3 added the customer.
+        class_version = 3
 
         staff_id: str
         name: str
         branch: str
         #: The partner a partner user works for (its relationship id); None for our staff.
         partner_id: UUID | None
+        #: The customer a customer user acts for (its relationship id); None for others.
+        customer_id: UUID | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["partner_id"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["customer_id"] = None
 
     Created = Registered
 
@@ -108,20 +117,30 @@ class Staff(Aggregate, created_event_name="Registered"):
 
     ROLES: ClassVar[tuple[Role, ...]] = tuple(Role)
 
-    # v1 (a snapshot's state) had no partner; v2 added it.
-    class_version = 2
+    # v1 (a snapshot's state) had no partner; v2 added it; v3 added the customer.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["partner_id"] = None
 
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["customer_id"] = None
+
     def __init__(
-        self, staff_id: str, name: str, branch: str, partner_id: UUID | None = None
+        self,
+        staff_id: str,
+        name: str,
+        branch: str,
+        partner_id: UUID | None = None,
+        customer_id: UUID | None = None,
     ) -> None:
         self.staff_id = staff_id
         self.name = name
         self.branch = branch
         self.partner_id = partner_id
+        self.customer_id = customer_id
         self.roles: frozenset[Role] = frozenset()
         self.tokens: dict[UUID, str] = {}
         self.active = True
@@ -140,9 +159,10 @@ class Staff(Aggregate, created_event_name="Registered"):
         name: str,
         branch: str,
         partner_id: UUID | None = None,
+        customer_id: UUID | None = None,
     ) -> Staff:
         """Our staff member, of a branch; or, with ``partner_id``, a partner user, of no
-        branch."""
+        branch; or, with ``customer_id``, a customer user, of no branch."""
         require(
             bool(_STAFF_ID.match(staff_id)),
             "staff_id.format",
@@ -151,7 +171,13 @@ class Staff(Aggregate, created_event_name="Registered"):
         )
         name, branch = name.strip(), branch.strip()
         require(bool(name) and len(name) <= 200, "name.required", "a name", field="name")
-        if partner_id is None:
+        require(
+            partner_id is None or customer_id is None,
+            "customer_id.partner_user",
+            "a user acts for a partner or for a customer, not both",
+            field="customer_id",
+        )
+        if partner_id is None and customer_id is None:
             require(
                 bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch"
             )
@@ -159,7 +185,7 @@ class Staff(Aggregate, created_event_name="Registered"):
             require(
                 not branch,
                 "branch.partner_user",
-                "a partner user belongs to its partner, not to a branch",
+                "a partner's or customer's user belongs to its relationship, not to a branch",
                 field="branch",
             )
         return cls._create(
@@ -169,12 +195,17 @@ class Staff(Aggregate, created_event_name="Registered"):
             name=name,
             branch=branch,
             partner_id=partner_id,
+            customer_id=customer_id,
             **ctx.event_fields(),
         )
 
     @property
     def is_partner_user(self) -> bool:
         return self.partner_id is not None
+
+    @property
+    def is_customer_user(self) -> bool:
+        return self.customer_id is not None
 
     def grant(self, ctx: CommandContext, *, role: Role) -> None:
         self._require_active()
@@ -183,6 +214,11 @@ class Staff(Aggregate, created_event_name="Registered"):
             (Role(role) is Role.PARTNER) == self.is_partner_user,
             "role.partner_users_only",
             "the partner role is a partner user's, and a partner user's only role",
+        )
+        refuse_unless(
+            (Role(role) is Role.CUSTOMER) == self.is_customer_user,
+            "role.customer_users_only",
+            "the customer role is a customer user's, and a customer user's only role",
         )
         self.trigger_event(self.RoleGranted, role=Role(role).value, **ctx.event_fields())
 
@@ -218,7 +254,9 @@ class Staff(Aggregate, created_event_name="Registered"):
     def move_to_branch(self, ctx: CommandContext, *, branch: str) -> None:
         self._require_active()
         refuse_unless(
-            not self.is_partner_user, "branch.partner_user", "a partner user has no branch"
+            not self.is_partner_user and not self.is_customer_user,
+            "branch.partner_user",
+            "a partner's or customer's user has no branch",
         )
         branch = branch.strip()
         require(bool(branch) and len(branch) <= 80, "branch.required", "a branch", field="branch")

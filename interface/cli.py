@@ -217,6 +217,19 @@ def cmd_staff(args: argparse.Namespace) -> int:
             )
             listed = ", ".join(role.value for role in roles)
             print(f"registered {args.staff_id} for partner {args.partner}: {listed}")
+        elif args.staff_command == "add" and args.customer is not None:
+            # A customer user: of the customer, not of a branch, with the customer role only.
+            roles = [Role(role) for role in args.role or [Role.CUSTOMER.value]]
+            app.staff.register_staff(
+                ctx,
+                staff_id=args.staff_id,
+                name=args.name,
+                branch="",
+                roles=roles,
+                customer_id=args.customer,
+            )
+            listed = ", ".join(role.value for role in roles)
+            print(f"registered {args.staff_id} for customer {args.customer}: {listed}")
         elif args.staff_command == "add":
             app.staff.register_staff(
                 ctx,
@@ -768,6 +781,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=_partner_id,
         metavar="RELATIONSHIP_ID",
         help="a partner user: the partner they work for (they get the partner role)",
+    )
+    where.add_argument(
+        "--customer",
+        type=_partner_id,
+        metavar="RELATIONSHIP_ID",
+        help="a customer user: the customer they act for (they get the customer role)",
     )
     add.add_argument("--role", action="append", choices=roles)
     for name, help_text in (("grant", "grant a role"), ("revoke", "revoke a role")):

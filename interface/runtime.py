@@ -113,6 +113,7 @@ def all_migrations() -> list[Migration]:
         responsibility_audit_migration.ATTACHMENTS_MIGRATION,
         BranchesProjection.migration,
         PerformanceProjection.migration,
+        tokens.CUSTOMER_MIGRATION,
     ]
 
 

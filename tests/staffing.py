@@ -16,12 +16,16 @@ def enroll(
     roles: tuple[Role, ...] = (Role.HQ,),
     branch: str = "Headquarters",
     partner_id: UUID | None = None,
+    customer_id: UUID | None = None,
 ) -> str:
     """A bearer token for the staff member, registered and granted ``roles`` if needed;
-    with ``partner_id``, a partner user of that partner (no branch, the partner role)."""
+    with ``partner_id``, a partner user of that partner (no branch, the partner role); with
+    ``customer_id``, a customer user of that customer (no branch, the customer role)."""
     app = services.app
     if partner_id is not None:
         branch, roles = "", (Role.PARTNER,)
+    if customer_id is not None:
+        branch, roles = "", (Role.CUSTOMER,)
     return app.staff.enroll(
         app.context("admin"),
         staff_id=staff_id,
@@ -29,4 +33,5 @@ def enroll(
         branch=branch,
         roles=roles,
         partner_id=partner_id,
+        customer_id=customer_id,
     )

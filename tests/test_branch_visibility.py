@@ -738,6 +738,7 @@ NEW_IDS = {
 NO_BRANCH = {
     ("POST", "/v1/opportunities", "offering_id"),
     ("POST", "/v1/opportunities/{opportunity_id}/change-offering", "offering_id"),
+    ("POST", "/v1/public/quote-requests", "offering_id"),
 }
 
 

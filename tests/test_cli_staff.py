@@ -119,3 +119,36 @@ def test_add_a_partner_user_for_a_partner(services: Services) -> None:
     garbled = fullchain(services, "staff", "add", "z", "Z", "--partner", "lakeshore")
     assert garbled.returncode == 2
     assert "not a relationship id" in garbled.stderr
+
+
+def test_add_a_customer_user_for_a_customer(services: Services) -> None:
+    def register(name: str, kind: RelationshipKind) -> str:
+        return str(
+            services.app.relationships.register_relationship(
+                services.app.context("admin"),
+                name=name,
+                kind=kind,
+                industry="retail",
+                region="North America",
+                branch="Chicago",
+            ).aggregate_id
+        )
+
+    customer = register("Lakeshore Retail", RelationshipKind.CUSTOMER)
+    prospect = register("Prairie Outfitters", RelationshipKind.PROSPECT)
+    added = fullchain(services, "staff", "add", "buyer@retail", "Buyer", "--customer", customer)
+    assert added.returncode == 0, added.stderr
+    assert f"for customer {customer}: customer" in added.stdout
+    issued = fullchain(services, "staff", "token", "buyer@retail")
+    assert issued.returncode == 0, issued.stderr
+    with services.reads.connection() as conn:
+        user = identify(conn, issued.stdout.strip().splitlines()[-1])
+    assert user is not None
+    assert (user.roles, user.branch, str(user.customer_id)) == ({Role.CUSTOMER}, "", customer)
+    not_customer = fullchain(services, "staff", "add", "x@prairie", "X", "--customer", prospect)
+    assert not_customer.returncode == 1
+    assert "customer users act for a customer" in not_customer.stderr
+    both = fullchain(
+        services, "staff", "add", "z", "Z", "--customer", customer, "--partner", customer
+    )
+    assert both.returncode == 2

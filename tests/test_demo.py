@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from eventsourcing.persistence import StoredEvent
+from fastapi.testclient import TestClient
 
 from application.epcis import custody_document
 from application.evidence import verify_evidence
@@ -37,8 +38,10 @@ from domain.shipment import (
     PartyKind,
     ResponsibilityBasis,
     ResponsibilityStatus,
+    Shipment,
     ShipmentStatus,
 )
+from domain.staff import Role
 from interface.demo import DEMO_EXPLORER, SEED_CASE_ID, demo_token, has_data, load_demo
 from interface.demo.stories.cargo import (
     BROKEN_AT_LINK,
@@ -47,6 +50,7 @@ from interface.demo.stories.cargo import (
     DANGEROUS_GOODS_ID,
     FRAGILE_HIGH_VALUE_ID,
 )
+from interface.http.app import create_app
 from interface.http.shipment_reads import RESPONSIBILITY_AUDIT, unassigned_after
 from interface.runtime import Services
 from projections.activity.queries import (
@@ -856,3 +860,57 @@ def test_the_demo_has_a_month_of_staff_scores_with_awards_and_a_penalty(demo: De
         assert scores["li.wei"]["points"] == 50
         waiting = proposed(conn, period, branch="Suzhou", now=demo.now)
         assert {d["proposal_id"] for d in decided}.isdisjoint(p["proposal_id"] for p in waiting)
+
+
+def test_the_demo_has_a_customer_user_and_a_prospects_quote_request(demo: Demo) -> None:
+    services, _ = demo
+    for projection in services.projections:
+        if projection.name == RESPONSIBILITY_AUDIT:
+            services.worker(projection).catch_up()
+    accounts = {a["name"]: a for a in _rows(services, "SELECT * FROM account_status")}
+    huaxin = accounts["苏州华芯电子有限公司"]["relationship_id"]
+    buyer = services.app.staff.get_staff("buyer.huaxin")
+    assert (buyer.roles, buyer.customer_id, buyer.branch) == ({Role.CUSTOMER}, huaxin, "")
+    # The buyer rated a delivered shipment of its own, complained about it, asked a quote.
+    rated = [
+        e
+        for e in services.app.events.get(buyer_shipment(services, huaxin))
+        if isinstance(e, Shipment.RatedByCustomer)
+    ]
+    assert [e.actor for e in rated] == ["buyer.huaxin"]
+    cases = _rows(services, "SELECT * FROM service_case WHERE opened_by = 'buyer.huaxin'")
+    assert [(c["relationship_id"], c["kind"]) for c in cases] == [(huaxin, "complaint")]
+    quotes = _rows(
+        services,
+        "SELECT * FROM opportunity WHERE title LIKE 'Quote request:%%' ORDER BY relationship_id",
+    )
+    prospect = accounts["昆山精锐模具有限公司"]
+    assert (prospect["kind"], prospect["contact_count"]) == ("prospect", 1)
+    assert prospect["field_rep"]
+    assert prospect["office_rep"]
+    assert sorted((q["relationship_id"], q["stage"]) for q in quotes) == sorted(
+        [(huaxin, "generation"), (prospect["relationship_id"], "generation")]
+    )
+    # Over HTTP, with a token of the buyer's: its own shipments, and none of another's.
+    token = services.app.staff.issue_staff_token(services.app.context("admin"), "buyer.huaxin")[2]
+    with TestClient(create_app(services)) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        mine = client.get("/v1/self-service/shipments", headers=headers, params={"limit": 500})
+        assert mine.status_code == 200
+        ours = _rows(services, "SELECT shipment_id, customer_id FROM shipment_audit")
+        expected = {str(r["shipment_id"]) for r in ours if r["customer_id"] == huaxin}
+        assert {s["shipment_id"] for s in mine.json()["items"]} == expected
+        other = next(r["shipment_id"] for r in ours if r["customer_id"] != huaxin)
+        assert client.get(f"/v1/self-service/shipments/{other}", headers=headers).status_code == 404
+
+
+def buyer_shipment(services: Services, customer: UUID) -> UUID:
+    """The shipment the demo's customer user rated."""
+    rows = _rows(
+        services,
+        "SELECT originator_id FROM fullchain_events WHERE topic = 'Shipment.RatedByCustomer'",
+    )
+    assert len(rows) == 1
+    shipment = services.app.shipments.get_shipment(rows[0]["originator_id"])
+    assert shipment.customer_id == customer
+    return shipment.id

@@ -29,6 +29,7 @@ from interface.http import (
     relationship_rewards,
     relationships,
     search,
+    self_service,
     shipment_charges,
     shipment_claims,
     shipment_costs,
@@ -83,6 +84,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     branches.router,
     follow_ups.router,
     performance.router,
+    self_service.router,
 )
 
 

@@ -86,6 +86,27 @@ class Allowed:
         return staff
 
 
+class Public:
+    """Declares an endpoint public: called with no token (``/v1/public/...``), by no staff
+    member; it guards itself against abuse. Declared on the route::
+
+        @router.post("/v1/public/...", dependencies=[Depends(PUBLIC)])
+    """
+
+    async def __call__(self) -> None:
+        return None
+
+
+PUBLIC = Public()
+
+#: Who calls a public endpoint: no one the service knows, with no role.
+ANONYMOUS = StaffMember("anonymous", "Anonymous")
+
+
+def is_public(route: APIRoute) -> bool:
+    return any(isinstance(d.call, Public) for d in route.dependant.dependencies)
+
+
 def declared_roles(route: APIRoute) -> frozenset[Role] | None:
     """The roles the route declares it allows; None if it declares none, or more than once."""
     declared = [d.call for d in route.dependant.dependencies if isinstance(d.call, Allowed)]
@@ -99,7 +120,10 @@ async def current_staff(
 ) -> StaffMember:
     """The staff member the bearer token identifies, if one of their roles is one the
     endpoint declares (``Allowed``) and they may call it on this resource (else 401 or 403,
-    and the refusal is logged)."""
+    and the refusal is logged). A public endpoint's caller is ``ANONYMOUS``."""
+    route = request.scope.get("route")
+    if isinstance(route, APIRoute) and is_public(route):
+        return ANONYMOUS
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(
             401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
@@ -121,7 +145,6 @@ async def current_staff(
         raise HTTPException(
             401, "the token identifies no staff member", headers={"WWW-Authenticate": "Bearer"}
         )
-    route = request.scope.get("route")
     endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
     roles = declared_roles(route) if isinstance(route, APIRoute) else None
     if not staff.roles & (roles or frozenset()):

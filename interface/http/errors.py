@@ -102,6 +102,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "The uploaded file is of a type the endpoint does not take",
         422: "Invalid input: the field and the reason (a query parameter the endpoint does "
         "not take is refused, named)",
+        429: "Too many requests from the client address; retry after Retry-After",
         503: "The database cannot be reached just now, or the read model has not reached "
         "min_position in time; retry after Retry-After",
     }

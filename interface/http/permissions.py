@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from domain.staff import Role
 
-F, O, M, H, A, D, P = (  # noqa: E741
+F, O, M, H, A, D, P, C = (  # noqa: E741
     Role.FIELD_STAFF,
     Role.OFFICE_STAFF,
     Role.BRANCH_MANAGER,
@@ -26,6 +26,7 @@ F, O, M, H, A, D, P = (  # noqa: E741
     Role.AUDITOR,
     Role.ADMIN,
     Role.PARTNER,
+    Role.CUSTOMER,
 )
 
 READ = frozenset({F, O, M, H, A})
@@ -55,6 +56,10 @@ AUDIT = frozenset({H, A})
 CHECKPOINTS = frozenset({H, A, D})
 #: Who read which customer's history, state, packages and exports: auditors and admins.
 ACCESS_LOG = frozenset({H, A, D})
+#: Customer self-service (自我服务): a customer user's own customer, and no one else's.
+SELF_SERVICE = frozenset({C})
+#: Who registers a customer's users: its branch's manager, headquarters, administrators.
+CUSTOMER_USERS = frozenset({M, H, D})
 EVERYONE = frozenset(Role)
 STAFF = frozenset({D})
 #: The branch registry: kept by administrators and headquarters, read by all our staff.

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute
 from application.visibility import RULE
 from domain.staff import Role
 from interface.http.app import ROUTERS
-from interface.http.deps import declared_roles
+from interface.http.deps import declared_roles, is_public
 
 Endpoint = tuple[str, str]
 
@@ -27,7 +27,7 @@ def table(routes: Iterable[BaseRoute]) -> dict[Endpoint, frozenset[Role]]:
         route = context.original_route
         if not isinstance(route, APIRoute):
             continue
-        roles = declared_roles(route)
+        roles = frozenset(Role) if is_public(route) else declared_roles(route)
         if roles is not None:
             endpoints.update({(method, route.path): roles for method in route.methods or ()})
     return endpoints
@@ -51,6 +51,8 @@ def markdown(endpoints: dict[Endpoint, frozenset[Role]]) -> str:
         "## Roles",
         "",
         "A role's staff may call the endpoints it is ticked for; anyone else is refused (403).",
+        "Endpoints under `/v1/public/` take no token: anyone may call them, within a rate",
+        "limit per client address (429 with Retry-After).",
         "",
         "| endpoint | " + " | ".join(r.value for r in roles) + " |",
         "|---|" + "---|" * len(roles),

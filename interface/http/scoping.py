@@ -194,6 +194,10 @@ async def refusal(request: Request, app: Fullchain, staff: StaffMember) -> str |
         if found is None:
             raise NotFound(what, rid)
         record, owner = found
+        if staff.customer_id is not None:  # a customer user: its own customer's only
+            if owner.id != staff.customer_id:
+                raise NotFound(what, rid)
+            return None
         level = access(scope, owner.branch, owner.kind)
         if level is Access.NONE and isinstance(record, Shipment):
             runs = links_run_by(scope, record, staff.partner_id)

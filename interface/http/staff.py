@@ -36,6 +36,7 @@ class StaffView(BaseModel):
     roles: list[Role]
     active: bool
     partner_id: UUID | None = Field(None, description="The partner a partner user works for")
+    customer_id: UUID | None = Field(None, description="The customer a customer user acts for")
 
 
 class RegisterStaff(CommandMeta):
@@ -80,6 +81,7 @@ def me(staff: Annotated[StaffMember, Depends(Allowed(EVERYONE))]) -> StaffView:
         roles=sorted(staff.roles),
         active=True,
         partner_id=staff.partner_id,
+        customer_id=staff.customer_id,
     )
 
 
@@ -88,7 +90,7 @@ def me(staff: Annotated[StaffMember, Depends(Allowed(EVERYONE))]) -> StaffView:
 )
 def list_staff(_: Annotated[StaffMember, Depends(Allowed(STAFF))], conn: Reads) -> list[StaffView]:
     rows = conn.execute(
-        "SELECT staff_id, name, branch, roles, active, partner_id FROM staff_access "
+        "SELECT staff_id, name, branch, roles, active, partner_id, customer_id FROM staff_access "
         "ORDER BY staff_id"
     ).fetchall()
     return [StaffView.model_validate(r) for r in rows]

@@ -350,6 +350,14 @@ def audit_view(s: Shipment, names: Names = NO_NAMES) -> dict[str, Any]:
             "evaluated_by": s.evaluation.evaluated_by,
             "evaluated_by_name": names.staff(s.evaluation.evaluated_by),
         },
+        "customer_rating": None
+        if s.customer_rating is None
+        else {
+            "rating": s.customer_rating.rating,
+            "comment": s.customer_rating.comment,
+            "rated_at": s.customer_rating.rated_at,
+            "rated_by": s.customer_rating.rated_by,
+        },
         "cancellation": None
         if s.cancellation is None
         else {"reason": s.cancellation.reason, "cancelled_at": s.cancellation.cancelled_at},

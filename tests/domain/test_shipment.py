@@ -1684,6 +1684,7 @@ def full_history() -> Shipment:
     shipment.report_delay(ctx(61.5), sequence=DELIVERY, estimated_end=at(130), reason="snow")
     shipment.deliver(ctx(63), condition=Condition.DAMAGED, signed_by="x", proof_of_delivery="P")
     shipment.evaluate(ctx(64), rating=3, remarks="damaged")
+    shipment.rate_by_customer(ctx(64), rating=2, comment="damaged on arrival")
     shipment.record_link_invoice(
         ctx(64),
         sequence=AIR_CARRIAGE,

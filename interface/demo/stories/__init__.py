@@ -4,8 +4,9 @@ delivery, incidents with their claims, compensation and recovery, charges and in
 special cargo on chains with every function of logistics (told last: what the others draw
 stays the same); what each link costs us, the partners' rewards and penalties, the
 changes of contacts (told after the cargo, drawing nothing), and the follow-ups and care
-plans of staff's daily work and a month of staff incentives (奖惩) confirmed by a branch
-manager (each drawn from a generator of its own)."""
+plans of staff's daily work, a month of staff incentives (奖惩) confirmed by a branch
+manager, and the customer self-service of 苏州华芯电子's buyer and of a prospect's quote
+request (each drawn from a generator of its own)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from interface.demo.stories import (
     relationships,
     rewards,
     sales,
+    self_service,
     shipments,
 )
 
@@ -45,3 +47,4 @@ def tell_the_year(plan: Plan) -> None:
     contacts.tell_all(plan)
     follow_ups.tell_all(plan)
     performance.tell_all(plan)
+    self_service.tell_all(plan)
