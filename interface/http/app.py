@@ -35,6 +35,7 @@ from interface.http import (
     shipment_reads,
     shipments,
     staff,
+    suggestions,
 )
 from interface.http.deps import Staff
 from interface.http.middleware import RequestGuards
@@ -81,6 +82,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     branches.router,
     follow_ups.router,
+    suggestions.router,
 )
 
 

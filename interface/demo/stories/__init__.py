@@ -4,7 +4,8 @@ delivery, incidents with their claims, compensation and recovery, charges and in
 special cargo on chains with every function of logistics (told last: what the others draw
 stays the same); what each link costs us, the partners' rewards and penalties, the
 changes of contacts (told after the cargo, drawing nothing), and the follow-ups and care
-plans of staff's daily work (drawn from a generator of their own)."""
+plans of staff's daily work (drawn from a generator of their own), and the second
+lanes some customers take up during the year (a generator of their own too)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from interface.demo.stories import (
     relationships,
     rewards,
     sales,
+    second_lanes,
     shipments,
 )
 
@@ -42,3 +44,4 @@ def tell_the_year(plan: Plan) -> None:
     cargo.tell_all(plan)
     contacts.tell_all(plan)
     follow_ups.tell_all(plan)
+    second_lanes.tell_all(plan)
