@@ -159,7 +159,7 @@ def report(tally: Tally, seeds: Sequence[int]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.mining", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the demo's own seed only")
-    parser.add_argument("--seeds", type=int, default=3, help="demo years to load (default 3)")
+    parser.add_argument("--seeds", type=int, default=10, help="demo years to load (default 10)")
     args = parser.parse_args(argv)
     seeds = [SEED + i for i in range(1 if args.quick else max(1, args.seeds))]
     total = Tally()

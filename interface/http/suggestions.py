@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, Field
 
 from application.tokens import StaffMember
@@ -100,6 +100,8 @@ def suggestions_of_relationship(
 ) -> RelationshipSuggestions:
     moment = as_of or s.app.clock()
     items = relationship_suggestions(conn, relationship_id, as_of=moment)
+    if items is None:
+        raise HTTPException(404, f"no relationship with id {relationship_id}")
     return RelationshipSuggestions(
         relationship_id=relationship_id,
         as_of=moment,

@@ -115,8 +115,12 @@ def load_market(
 
 def relationship_suggestions(
     conn: ReadConnection, relationship_id: UUID, *, as_of: datetime
-) -> list[Suggestion]:
-    return load_market(conn, as_of=as_of).suggestions(relationship_id)
+) -> list[Suggestion] | None:
+    """The relationship's suggestions; None if there is no such relationship."""
+    market = load_market(conn, as_of=as_of)
+    if relationship_id not in market.accounts:
+        return None
+    return market.suggestions(relationship_id)
 
 
 @dataclass(frozen=True)
