@@ -62,7 +62,7 @@ class CatalogueOffering:
 
 
 @dataclass(frozen=True)
-class Booking:
+class BookedShipment:
     """A shipment booked for a relationship (not cancelled)."""
 
     shipment_id: UUID
@@ -78,7 +78,7 @@ class Booking:
 
 
 @dataclass(frozen=True)
-class Account:
+class BuyerProfile:
     """A relationship as the suggestions see it."""
 
     relationship_id: UUID
@@ -89,7 +89,7 @@ class Account:
 
 
 @dataclass(frozen=True)
-class Win:
+class OfferingWon:
     """An opportunity won: the relationship bought the offering."""
 
     relationship_id: UUID
@@ -135,7 +135,7 @@ def named_in(part: str, whole: str) -> bool:
     return part.strip().casefold() in whole.casefold()
 
 
-def is_on(offering: CatalogueOffering, booking: Booking) -> bool:
+def is_on(offering: CatalogueOffering, booking: BookedShipment) -> bool:
     """Whether the shipment travels on the offering: its ends named in the shipment's, its
     mode the shipment's main carriage."""
     return (
@@ -169,7 +169,7 @@ def _score(value: Decimal) -> Decimal:
     return min(Decimal(1), max(Decimal(0), value)).quantize(Decimal("0.001"), ROUND_HALF_UP)
 
 
-def _per_kg(bookings: Iterable[Booking]) -> dict[str, Decimal]:
+def _per_kg(bookings: Iterable[BookedShipment]) -> dict[str, Decimal]:
     """What the bookings cost a kilogram, per currency (those with a weight and a charge)."""
     money: dict[str, Decimal] = defaultdict(Decimal)
     weight: dict[str, Decimal] = defaultdict(Decimal)
@@ -192,9 +192,9 @@ class Market:
     def __init__(
         self,
         *,
-        accounts: Iterable[Account],
-        bookings: Iterable[Booking],
-        wins: Iterable[Win],
+        accounts: Iterable[BuyerProfile],
+        bookings: Iterable[BookedShipment],
+        wins: Iterable[OfferingWon],
         offerings: Iterable[CatalogueOffering],
         as_of: datetime,
         policy: MiningPolicy | None = None,
@@ -207,13 +207,13 @@ class Market:
             (o for o in offerings if o.launched_at <= as_of),
             key=lambda o: (o.name, str(o.offering_id)),
         )
-        self.bookings: dict[UUID, list[Booking]] = defaultdict(list)
+        self.bookings: dict[UUID, list[BookedShipment]] = defaultdict(list)
         for b in sorted(bookings, key=lambda b: (b.booked_at, str(b.shipment_id))):
             if since < b.booked_at <= as_of:
                 self.bookings[b.customer_id].append(b)
         #: Per relationship, how many of its shipments went on each offering (0: won only).
         self.bought: dict[UUID, dict[UUID, int]] = defaultdict(dict)
-        self.on: dict[UUID, list[Booking]] = defaultdict(list)
+        self.on: dict[UUID, list[BookedShipment]] = defaultdict(list)
         for customer, items in self.bookings.items():
             for b in items:
                 for o in self.offerings:
@@ -242,7 +242,7 @@ class Market:
 
     # --- the kinds ---------------------------------------------------------------------
 
-    def at_risk(self, account: Account) -> list[Suggestion]:
+    def at_risk(self, account: BuyerProfile) -> list[Suggestion]:
         p, rid = self.policy, account.relationship_id
         history = self.bookings.get(rid, [])
         quarter_start = self.as_of - timedelta(days=p.quarter_days)
@@ -253,7 +253,7 @@ class Market:
         weighed = all(b.weight_kg for b in history)
         unit_en, unit_zh = ("kg", "公斤") if weighed else ("shipments", "票")
 
-        def volume(items: Sequence[Booking]) -> Decimal:
+        def volume(items: Sequence[BookedShipment]) -> Decimal:
             if weighed:
                 return sum((b.weight_kg or Decimal(0) for b in items), Decimal(0))
             return Decimal(len(items))
@@ -286,9 +286,9 @@ class Market:
             )
         ]
 
-    def lane_upgrades(self, account: Account) -> list[Suggestion]:
+    def lane_upgrades(self, account: BuyerProfile) -> list[Suggestion]:
         p, rid = self.policy, account.relationship_id
-        lanes: dict[tuple[str, str, str | None], list[Booking]] = defaultdict(list)
+        lanes: dict[tuple[str, str, str | None], list[BookedShipment]] = defaultdict(list)
         for b in self.bookings.get(rid, []):
             lanes[(b.origin, b.destination, b.mode)].append(b)
         bought = self.bought.get(rid, {})
@@ -351,7 +351,7 @@ class Market:
                 )
         return found
 
-    def peer_adoptions(self, account: Account) -> list[Suggestion]:
+    def peer_adoptions(self, account: BuyerProfile) -> list[Suggestion]:
         p, rid = self.policy, account.relationship_id
         peers = [
             a
@@ -393,7 +393,7 @@ class Market:
             )
         return found
 
-    def cross_sells(self, account: Account) -> list[Suggestion]:
+    def cross_sells(self, account: BuyerProfile) -> list[Suggestion]:
         rid = account.relationship_id
         history = self.bookings.get(rid, [])
         bought = self.bought.get(rid, {})
@@ -433,7 +433,7 @@ class Market:
         return sorted(counts, key=lambda o: (-counts[o], str(o)))
 
 
-def _lane_order(item: tuple[tuple[str, str, str | None], list[Booking]]) -> tuple[int, str]:
+def _lane_order(item: tuple[tuple[str, str, str | None], list[BookedShipment]]) -> tuple[int, str]:
     (origin, destination, mode), items = item
     return (-len(items), f"{origin}|{destination}|{mode}")
 

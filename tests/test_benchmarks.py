@@ -13,7 +13,7 @@ from bench.shipments import (
     _run_through_service,
     register_parties,
 )
-from domain.mining import Account, Booking, CatalogueOffering, Market, MiningPolicy
+from domain.mining import BookedShipment, BuyerProfile, CatalogueOffering, Market, MiningPolicy
 from domain.shipment import ShipmentStatus
 from interface.runtime import Services
 from tests.clock import NOW
@@ -48,10 +48,10 @@ def test_the_mining_benchmark_counts_a_hit_only_for_a_new_offering_in_the_first_
         uuid4(), "Ningbo–Chicago Sea", "Ningbo", "Chicago", "sea", "door_to_door", 30, True,
         cutoff - timedelta(days=300),
     )  # fmt: skip
-    huaxin = Account(uuid4(), "customer", "electronics", "East China", "Suzhou")
+    huaxin = BuyerProfile(uuid4(), "customer", "electronics", "East China", "Suzhou")
 
-    def shipped(days: int, origin: str, mode: str) -> Booking:
-        return Booking(
+    def shipped(days: int, origin: str, mode: str) -> BookedShipment:
+        return BookedShipment(
             uuid4(), huaxin.relationship_id, cutoff + timedelta(days=days), f"{origin}, CN",
             "Chicago, IL, US", mode, Decimal(1000),
         )  # fmt: skip

@@ -18,13 +18,13 @@ from typing import Any
 from uuid import UUID
 
 from domain.mining import (
-    Account,
-    Booking,
+    BookedShipment,
+    BuyerProfile,
     CatalogueOffering,
     Market,
     MiningPolicy,
+    OfferingWon,
     Suggestion,
-    Win,
 )
 from projections.decisions.scope import Scope
 from projections.freshness import ReadConnection
@@ -47,13 +47,13 @@ def load_market(
 ) -> Market:
     """Every relationship's history up to ``as_of``, read from the read models."""
     accounts = [
-        Account(r["relationship_id"], r["kind"], r["industry"], r["region"], r["branch"])
+        BuyerProfile(r["relationship_id"], r["kind"], r["industry"], r["region"], r["branch"])
         for r in conn.execute(
             "SELECT relationship_id, kind, industry, region, branch FROM account_status"
         ).fetchall()
     ]
     bookings = [
-        Booking(
+        BookedShipment(
             r["shipment_id"],
             r["customer_id"],
             r["booked_at"],
@@ -78,7 +78,7 @@ def load_market(
         ).fetchall()
     ]
     wins = [
-        Win(r["relationship_id"], r["offering_id"], r["decided_at"])
+        OfferingWon(r["relationship_id"], r["offering_id"], r["decided_at"])
         for r in conn.execute(
             "SELECT relationship_id, offering_id, decided_at FROM opportunity "
             "WHERE status = 'won' AND decided_at <= %s",

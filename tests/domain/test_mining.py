@@ -8,13 +8,13 @@ from decimal import Decimal
 from uuid import UUID, uuid5
 
 from domain.mining import (
-    Account,
-    Booking,
+    BookedShipment,
+    BuyerProfile,
     CatalogueOffering,
     Market,
+    OfferingWon,
     Suggestion,
     SuggestionKind,
-    Win,
     is_on,
 )
 
@@ -46,8 +46,8 @@ SZV_FRA = offering("Suzhou–Frankfurt Air", "Suzhou", "Frankfurt", "air")
 CATALOGUE = (SZV_ORD, NGB_ORD, SHA_RTM, SZV_FRA)
 
 
-def account(name: str, industry: str = "electronics", region: str = "East China") -> Account:
-    return Account(uid(name), "customer", industry, region, "Suzhou")
+def account(name: str, industry: str = "electronics", region: str = "East China") -> BuyerProfile:
+    return BuyerProfile(uid(name), "customer", industry, region, "Suzhou")
 
 
 def booking(
@@ -59,8 +59,8 @@ def booking(
     *,
     kg: int = 1000,
     charge: int | None = None,
-) -> Booking:
-    return Booking(
+) -> BookedShipment:
+    return BookedShipment(
         uid(f"{who}/{origin}/{days_ago}"),
         uid(who),
         AS_OF - timedelta(days=days_ago),
@@ -73,10 +73,10 @@ def booking(
 
 
 def market(
-    accounts: list[Account],
-    bookings: list[Booking],
+    accounts: list[BuyerProfile],
+    bookings: list[BookedShipment],
     *,
-    wins: tuple[Win, ...] = (),
+    wins: tuple[OfferingWon, ...] = (),
     offerings: tuple[CatalogueOffering, ...] = CATALOGUE,
     as_of: datetime = AS_OF,
 ) -> Market:
@@ -87,7 +87,7 @@ def kinds(suggestions: list[Suggestion]) -> dict[UUID | None, SuggestionKind]:
     return {s.offering_id: s.kind for s in suggestions}
 
 
-def monthly(who: str, months: int, *, charge: int | None = None) -> list[Booking]:
+def monthly(who: str, months: int, *, charge: int | None = None) -> list[BookedShipment]:
     return [booking(who, 30 * m + 5, charge=charge) for m in range(months)]
 
 
@@ -224,10 +224,10 @@ def test_an_offering_few_peers_use_is_not_suggested_for_them() -> None:
 
 def test_an_opportunity_won_counts_as_bought() -> None:
     huaxin, xinrui = account("huaxin"), account("xinrui")
-    win = Win(xinrui.relationship_id, SHA_RTM.offering_id, AS_OF - timedelta(days=3))
+    win = OfferingWon(xinrui.relationship_id, SHA_RTM.offering_id, AS_OF - timedelta(days=3))
     found = market([huaxin, xinrui], [], wins=(win,)).suggestions(huaxin.relationship_id)
     assert kinds(found) == {SHA_RTM.offering_id: SuggestionKind.PEER_ADOPTION}
-    mine = Win(huaxin.relationship_id, SHA_RTM.offering_id, AS_OF - timedelta(days=3))
+    mine = OfferingWon(huaxin.relationship_id, SHA_RTM.offering_id, AS_OF - timedelta(days=3))
     assert market([huaxin, xinrui], [], wins=(win, mine)).suggestions(huaxin.relationship_id) == []
 
 
@@ -260,7 +260,7 @@ def test_nothing_after_as_of_is_seen() -> None:
     ]
     launched_later = offering("Suzhou–Chicago Sea", "Suzhou", "Chicago", "sea", launched=AS_OF
                               + timedelta(days=1))  # fmt: skip
-    won_later = Win(xinrui.relationship_id, SZV_FRA.offering_id, AS_OF + timedelta(hours=1))
+    won_later = OfferingWon(xinrui.relationship_id, SZV_FRA.offering_id, AS_OF + timedelta(hours=1))
     seen = market(
         [huaxin, xinrui],
         [*before, *later],
