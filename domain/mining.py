@@ -16,9 +16,9 @@ The kinds of suggestion, each scored between 0 and 1:
 * ``at_risk_retention`` — its volume (gross weight booked) in the last quarter fell by at
   least half against its quarterly average before: keep the offering it uses most.
 * ``lane_upgrade`` — it ships a lane regularly; an offering it does not use serves the
-  same destination on another mode or service level (or the same lane on other terms),
-  with what that offering costs a kilogram on our other customers' shipments beside what
-  the relationship pays, when both are known in one currency.
+  same destination on another mode (from the same origin or another), with what that
+  offering costs a kilogram on our other customers' shipments beside what the
+  relationship pays, when both are known in one currency.
 * ``peer_adoption`` — customers of its industry (in its region when it has enough peers
   there, else in every region) use an offering it does not.
 * ``cross_sell`` — an offering leaves from a place it ships from, to a destination it
@@ -299,21 +299,14 @@ class Market:
             gap = (items[-1].booked_at - items[0].booked_at).days / (len(items) - 1)
             every_en, every_zh = _every(gap)
             own = _per_kg(items)
-            used = [o for o in self.offerings if o.offering_id in bought]
             for o in self.offerings:
-                if not o.active or o.offering_id in bought:
+                # An offering of the lane's own mode to its destination either is the lane
+                # (and so bought) or leaves from elsewhere: no upgrade either way.
+                if not o.active or o.offering_id in bought or o.mode == mode:
                     continue
                 if not named_in(o.destination, destination):
                     continue
                 same_origin = named_in(o.origin, origin)
-                if o.mode == mode and not same_origin:
-                    continue
-                if (
-                    o.mode == mode
-                    and same_origin
-                    and any(u.service_level == o.service_level and is_on(u, items[0]) for u in used)
-                ):
-                    continue
                 score = Decimal("0.55") + (Decimal("0.1") if same_origin else Decimal(0))
                 score += Decimal(min(len(items), 12)) / 100
                 theirs = _per_kg(b for b in self.on[o.offering_id] if b.customer_id != rid)
