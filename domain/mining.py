@@ -184,6 +184,25 @@ def _per_kg(bookings: Iterable[BookedShipment]) -> dict[str, Decimal]:
 
 MODE_ZH = {"air": "空运", "sea": "海运", "rail": "铁路", "road": "公路"}
 
+#: Industries and regions as the Chinese reasons say them; any other as recorded.
+INDUSTRY_ZH = {
+    "electronics": "电子",
+    "automotive": "汽车",
+    "pharmaceuticals": "医药",
+    "medical devices": "医疗器械",
+    "machinery": "机械设备",
+    "apparel": "服装",
+    "chemicals": "化工",
+    "e-commerce": "电商",
+    "household appliances": "家电",
+}
+REGION_ZH = {
+    "East China": "华东",
+    "South China": "华南",
+    "North China": "华北",
+    "North America": "北美",
+}
+
 
 class Market:
     """Every relationship's history up to ``as_of`` (later bookings and wins are not
@@ -355,13 +374,15 @@ class Market:
             and self.bought.get(a.relationship_id)
         ]
         regional = [a for a in peers if a.region == account.region]
-        where_en, where_zh = f"in {account.region}", f"{account.region}地区"
+        where_en = f"in {account.region}"
+        where_zh = f"{REGION_ZH.get(account.region, account.region)}地区"
         if len(regional) >= p.regional_peers:
             peers = regional
         else:
             where_en, where_zh = "across regions", "各地区"
         if not peers:
             return []
+        industry_zh = INDUSTRY_ZH.get(account.industry, account.industry)
         bought = self.bought.get(rid, {})
         found: list[Suggestion] = []
         for o in self.offerings:
@@ -380,8 +401,7 @@ class Market:
                     _score(Decimal("0.3") + share / 2),
                     f"{users} of {len(peers)} {account.industry} customers {where_en} "
                     f"also use {o.name}",
-                    f"{where_zh}{len(peers)}家{account.industry}行业客户中有{users}家"
-                    f"也在使用{o.name}",
+                    f"{where_zh}{len(peers)}家{industry_zh}行业客户中有{users}家也在使用{o.name}",
                 )
             )
         return found

@@ -191,10 +191,7 @@ def test_peers_of_its_industry_in_its_region_suggest_what_they_use() -> None:
     assert peer.reason_en == (
         "1 of 2 electronics customers in East China also use Shanghai–Rotterdam LCL"
     )
-    assert (
-        peer.reason_zh
-        == "East China地区2家electronics行业客户中有1家也在使用Shanghai–Rotterdam LCL"
-    )
+    assert peer.reason_zh == "华东地区2家电子行业客户中有1家也在使用Shanghai–Rotterdam LCL"
     assert peer.score == Decimal("0.550")
     # The other trade's offering is no peer's: suggested, if at all, for another reason.
     assert kinds(found).get(SZV_FRA.offering_id) is not SuggestionKind.PEER_ADOPTION
