@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.growth
 	$(BIN)/python -m bench.proofs
 	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.mining
 
 # Every benchmark in a short run that only shows it still works (no timings judged).
 bench-quick: $(STAMP)
@@ -53,6 +54,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.growth --quick
 	$(BIN)/python -m bench.proofs --quick
 	$(BIN)/python -m bench.search --quick
+	$(BIN)/python -m bench.mining --quick
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -3,14 +3,17 @@ here, in the suite, not only when someone runs the benchmarks."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from uuid import UUID
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid4
 
+from bench.mining import score
 from bench.shipments import (
     EVENTS_PER_SHIPMENT,
     _run_through_service,
     register_parties,
 )
+from domain.mining import BookedShipment, BuyerProfile, CatalogueOffering, Market, MiningPolicy
 from domain.shipment import ShipmentStatus
 from interface.runtime import Services
 from tests.clock import NOW
@@ -30,3 +33,39 @@ def test_the_benchmark_shipment_runs_through_the_application_to_delivery(
         app.shipments.get_shipment(UUID(str(booked.originator_id))).status
         is ShipmentStatus.DELIVERED
     )
+
+
+def test_the_mining_benchmark_counts_a_hit_only_for_a_new_offering_in_the_first_k() -> None:
+    """``bench.mining`` scores suggestions made before against what was bought after: a
+    customer that takes up the suggested lane is a hit at k = 1 for the suggestions, the
+    most popular offering (the one it already had) is no hit."""
+    cutoff = datetime(2026, 9, 1, tzinfo=UTC)
+    air = CatalogueOffering(
+        uuid4(), "Suzhou–Chicago Air", "Suzhou", "Chicago", "air", "door_to_door", 5, True,
+        cutoff - timedelta(days=300),
+    )  # fmt: skip
+    sea = CatalogueOffering(
+        uuid4(), "Ningbo–Chicago Sea", "Ningbo", "Chicago", "sea", "door_to_door", 30, True,
+        cutoff - timedelta(days=300),
+    )  # fmt: skip
+    huaxin = BuyerProfile(uuid4(), "customer", "electronics", "East China", "Suzhou")
+
+    def shipped(days: int, origin: str, mode: str) -> BookedShipment:
+        return BookedShipment(
+            uuid4(), huaxin.relationship_id, cutoff + timedelta(days=days), f"{origin}, CN",
+            "Chicago, IL, US", mode, Decimal(1000),
+        )  # fmt: skip
+
+    history = [shipped(-30 * m - 5, "Suzhou", "air") for m in range(4)]
+    history.append(shipped(20, "Ningbo", "sea"))
+
+    def market(as_of: datetime, days: int) -> Market:
+        return Market(
+            accounts=[huaxin], bookings=history, wins=[], offerings=[air, sea], as_of=as_of,
+            policy=MiningPolicy(history_days=days),
+        )  # fmt: skip
+
+    tally = score(market(cutoff, 365), market(cutoff + timedelta(days=92), 92))
+    assert (tally.customers, tally.new_purchases) == (1, 1)
+    assert tally.suggestions == {1: 1, 3: 1, 5: 1}
+    assert tally.popular == {1: 0, 3: 0, 5: 0}

@@ -31,7 +31,8 @@ cases of every kind and priority, answered and resolved mostly in time, some lat
 escalated or reopened, most rated, this week's still open and some already past due (so is
 the complaint about the disputed temperature excursion, which awaits headquarters); and
 each shipment's charges, quoted with the booking (air freight at 4–8 a kilogram, sea and rail
-by the container) and invoiced.
+by the container) and invoiced. Some customers take up a second lane during the year: what
+opportunity mining tries to foresee.
 
 Everything is loaded through the application service, one command at a time, exactly as
 staff would issue it: each command carries the staff member who issued it and the business

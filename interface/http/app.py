@@ -37,6 +37,7 @@ from interface.http import (
     shipment_reads,
     shipments,
     staff,
+    suggestions,
 )
 from interface.http.deps import Staff
 from interface.http.middleware import RequestGuards
@@ -85,6 +86,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     follow_ups.router,
     performance.router,
     self_service.router,
+    suggestions.router,
 )
 
 
