@@ -23,8 +23,8 @@ from interface.demo.stories import (
     relationships,
     rewards,
     sales,
-    self_service,
     second_lanes,
+    self_service,
     shipments,
 )
 
