@@ -218,7 +218,10 @@ def office(services: Services) -> Iterator[Office]:
 @pytest.fixture
 def page(browser: Browser, office: Office) -> Iterator[Page]:
     context = browser.new_context(locale="en-US", base_url=office.url)
-    context.set_default_timeout(20_000)
+    # Every wait is for a condition, bounded only against a stuck system: on a loaded
+    # machine the first OpenAPI document alone can take longer than Playwright's 5 s.
+    context.set_default_timeout(120_000)
+    expect.set_options(timeout=120_000)
     opened = context.new_page()
     uncaught: list[str] = []
     opened.on("pageerror", lambda error: uncaught.append(str(error)))
