@@ -22,6 +22,7 @@ from interface.http import (
     follow_ups,
     history,
     imports,
+    marketing,
     offerings,
     opportunities,
     performance,
@@ -85,6 +86,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     follow_ups.router,
     performance.router,
     self_service.router,
+    marketing.router,
 )
 
 
