@@ -5,8 +5,8 @@ special cargo on chains with every function of logistics (told last: what the ot
 stays the same); what each link costs us, the partners' rewards and penalties, the
 changes of contacts (told after the cargo, drawing nothing), and the follow-ups and care
 plans of staff's daily work, a month of staff incentives (奖惩) confirmed by a branch
-manager, and the customer self-service of 苏州华芯电子's buyer and of a prospect's quote
-request (each drawn from a generator of its own)."""
+manager, the customer self-service of 苏州华芯电子's buyer and of a prospect's quote
+request, and the marketing campaign (each drawn from a generator of its own)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from interface.demo.stories import (
     contacts,
     follow_ups,
     incidents,
+    marketing,
     performance,
     relationships,
     rewards,
@@ -48,3 +49,4 @@ def tell_the_year(plan: Plan) -> None:
     follow_ups.tell_all(plan)
     performance.tell_all(plan)
     self_service.tell_all(plan)
+    marketing.tell_all(plan)
