@@ -31,8 +31,6 @@ from domain.relationship import Lifecycle, RelationshipKind
 from domain.value import RfmSegment
 from domain.values import currency_code, exact_decimal, optional_text, required_text
 
-_NAME = Field(min_length=1, max_length=80)
-
 
 def _distinct(values: list[Any] | None, field: str) -> list[Any] | None:
     if values is None:
@@ -69,17 +67,17 @@ class SegmentRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kinds: list[RelationshipKind] | None = Field(None, max_length=5)
-    industries: list[str] | None = Field(None, max_length=50)
-    regions: list[str] | None = Field(None, max_length=50)
-    branches: list[str] | None = Field(None, max_length=50)
-    lifecycles: list[Lifecycle] | None = Field(None, max_length=4)
+    kinds: list[RelationshipKind] | None = Field(default=None, max_length=5)
+    industries: list[str] | None = Field(default=None, max_length=50)
+    regions: list[str] | None = Field(default=None, max_length=50)
+    branches: list[str] | None = Field(default=None, max_length=50)
+    lifecycles: list[Lifecycle] | None = Field(default=None, max_length=4)
     key_account: bool | None = None
     rfm_segments: list[RfmSegment] | None = Field(
-        None, max_length=11, description="RFM segments of customer value (any currency)"
+        default=None, max_length=11, description="RFM segments of customer value (any currency)"
     )
     lanes_shipped: list[LaneRule] | None = Field(
-        None, max_length=50, description="Has shipped on one of these lanes"
+        default=None, max_length=50, description="Has shipped on one of these lanes"
     )
     min_realised_value: MinimumValue | None = None
 

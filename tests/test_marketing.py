@@ -404,6 +404,15 @@ def test_a_branch_campaign_is_its_branchs(office: Office) -> None:
         "5000.00",
     )
     office.get("sh_manager", f"/v1/campaigns/{uuid4()}", 404)
+    deal = {"relationship_id": d, "title": "Air", "offering_id": offering,
+            "expected_value": "100", "currency": "USD", "probability": "0.5",
+            "source_campaign_id": cid}  # fmt: skip
+    assert fields_of(office.post("sh_field", "/v1/opportunities", deal, 422)) == {
+        "source_campaign_id"
+    }
+    # An id already taken, by a record of any kind, is refused.
+    office.post("hq", "/v1/segments", {"name": "x", "rules": {}, "segment_id": d}, 409)
+    _plan(office, "hq", hq_segment, offering, 409, campaign_id=sid)
     # Headquarters' campaigns on headquarters' segments are worked by every branch.
     hq_campaign = _plan(office, "hq", hq_segment, offering)["aggregate_id"]
     office.post("hq", f"/v1/campaigns/{hq_campaign}/start", {})
