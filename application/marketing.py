@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-from application.commands import CommandPath, CommandResult, NotFound
+from application.commands import AlreadyExists, CommandPath, CommandResult, NotFound
 from application.visibility import Access, access
 from domain.base import CommandContext, InvalidValue
 from domain.branch import Branch
@@ -272,19 +272,27 @@ class MarketingService:
         industry: str,
         region: str,
         branch: str,
+        prospect_id: UUID | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
         """A lead: a new prospect registered from the campaign, appended with the
-        campaign's record of it. The answer is the campaign's; the prospect's id is in
-        the campaign's event (and the results' leads)."""
+        campaign's record of it. The answer is the campaign's; the prospect's id is
+        ``prospect_id``, else derived from the command's (``prospect_id``)."""
         code = self._branch(branch, "branch")
+        if prospect_id is not None:
+            try:
+                self.commands.load(Relationship, prospect_id, fresh=False)
+            except NotFound:
+                pass
+            else:
+                raise AlreadyExists("relationship", prospect_id)
         if access(ctx.branch_scope, code, RelationshipKind.PROSPECT) < Access.COMMAND:
             raise InvalidValue(
                 "branch.other_branch",
                 f"a prospect of branch {code!r} is registered by its own staff",
                 field="branch",
             )
-        prospect_id = self.prospect_id(ctx)
+        new_id = prospect_id or self.prospect_id(ctx)
         registered: list[Relationship] = []
 
         def decide(campaign: Campaign) -> None:
@@ -295,7 +303,7 @@ class MarketingService:
                 industry=industry,
                 region=region,
                 branch=code,
-                relationship_id=prospect_id,
+                relationship_id=new_id,
             )
             campaign.register_prospect(ctx, relationship_id=prospect.id, branch=code)
             registered[:] = [prospect]

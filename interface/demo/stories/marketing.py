@@ -27,8 +27,8 @@ from interface.demo.plan import Plan, PlannedRelationship
 #: The seed of this story's own generator.
 SEED = "marketing"
 
-#: The branch whose manager keeps a segment of their own.
-BRANCH = "SZV"
+#: The branch whose manager keeps a segment of their own (its code in the registry).
+BRANCH = BRANCHES["SZV"].name
 
 
 def _uuid(rng: random.Random) -> UUID:
@@ -53,6 +53,7 @@ def tell_all(plan: Plan) -> None:
         plan.add(plan.at(CHINA, days_ago, minute), actor, run, f"marketing:{tally}")
 
     segment, quiet, campaign = _uuid(rng), _uuid(rng), _uuid(rng)
+    prospect, opportunity = _uuid(rng), _uuid(rng)
     add(
         50,
         HQ_KEY_ACCOUNTS,
@@ -81,7 +82,7 @@ def tell_all(plan: Plan) -> None:
 
     plan.add(
         plan.at(CHINA, 48, rng.randint(9 * 60, 17 * 60)),
-        BRANCHES[BRANCH].manager,
+        BRANCHES["SZV"].manager,
         in_branch,
         "marketing:segment_defined",
     )
@@ -118,11 +119,36 @@ def tell_all(plan: Plan) -> None:
             name="苏州工业园区晶测半导体有限公司",
             industry="electronics",
             region=first.branch.region,
-            branch=first.branch.code,
+            branch=first.branch.name,
+            prospect_id=prospect,
         ),
         "prospect_registered",
     )
-    opportunity = _uuid(rng)
+    # The lead is worked like any prospect: an account team, a contact, a first call.
+    relationships = app.relationships
+    add(
+        32,
+        first.branch.manager,
+        partial(
+            relationships.assign_account_team,
+            rid=prospect,
+            field_rep=rep,
+            office_rep=first.office_rep(32),
+        ),
+        "prospect_worked",
+    )
+    add(
+        32,
+        rep,
+        partial(
+            relationships.add_contact, rid=prospect, contact_id="c1", name="顾婷", title="物流经理"
+        ),
+        "prospect_worked",
+    )
+    add(31, rep, partial(relationships.log_interaction, rid=prospect,
+        interaction_id=_uuid(rng), channel=Channel.CALL, direction=Direction.OUTBOUND,
+        summary="展会后回访：询问法兰克福空运报价", contact_id="c1", campaign_id=campaign),
+        "contact_logged")  # fmt: skip
     add(
         30,
         rep,
@@ -156,7 +182,7 @@ def tell_all(plan: Plan) -> None:
         34,
         HQ_KEY_ACCOUNTS,
         partial(marketing.record_spend, cid=campaign, amount=Decimal("12000.00"),
-                branch=first.branch.code, note="行业展会展位 trade-fair stand"),
+                branch=first.branch.name, note="行业展会展位 trade-fair stand"),
         "spend_recorded",
     )  # fmt: skip
     add(
