@@ -408,6 +408,18 @@ def test_the_demo_runs_a_campaign_to_a_segment(demo: Demo) -> None:
         )
         assert count == len(members) >= 3
         assert {m["industry"] for m in members} == {"electronics"}
+        # An RFM rule holds for the customers the value models place in the segment.
+        for projection in services.projections:
+            if projection.name == "customer_value":
+                services.worker(projection).catch_up()
+        models = services.value_models().current(conn)
+        placed = {v.customer_id for v in models.customers.values() if v.rfm.segment == "champions"}
+        champions = SegmentRules.parse({"rfm_segments": ["champions"], "kinds": ["customer"]})
+        count, members, _ = segment_members(
+            conn, champions, rfm_members=placed, branch=None, limit=100, cursor=None
+        )
+        assert count == len(placed) >= 1
+        assert {m["relationship_id"] for m in members} == placed
         (campaign,) = _rows(services, "SELECT * FROM marketing_campaign")
         results = campaign_results(conn, campaign["campaign_id"], branch=None)
     total = results["total"]

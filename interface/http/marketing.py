@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from application.commands import NotFound
 from application.marketing import visible_to
 from application.tokens import StaffMember
+from domain.base import InvalidValue
 from domain.marketing import CampaignState, SegmentRules, SegmentState
 from domain.marketing import Response as Answer
 from interface.http.commands import COMMAND_ERRORS, WithReason, accepted
@@ -606,7 +607,9 @@ def register_prospect(
     _campaign_in_scope(s, staff, campaign_id)
     branch = body.branch or staff.branch
     if not branch:
-        raise HTTPException(422, "branch: headquarters name the prospect's branch")
+        raise InvalidValue(
+            "branch.required", "headquarters name the prospect's branch", field="branch"
+        )
     ctx = context(request, staff, body)
     result = s.app.marketing.register_prospect(
         ctx,

@@ -48,14 +48,19 @@ def tell_all(plan: Plan) -> None:
     if not electronics:
         return
 
-    def add(days_ago: int, actor: str, run: partial[CommandResult], tally: str) -> None:
-        minute = rng.randint(9 * 60, 17 * 60)
-        plan.add(plan.at(CHINA, days_ago, minute), actor, run, f"marketing:{tally}")
+    def add(
+        days_ago: int, actor: str, run: partial[CommandResult], tally: str, hours: int = 0
+    ) -> None:
+        """A step ``days_ago`` (steps that depend on each other are three or more days
+        apart, or on one day ``hours`` after its first step, 9:00 China time)."""
+        minute = 9 * 60 if hours else rng.randint(9 * 60, 17 * 60)
+        when = plan.at(CHINA, days_ago, minute) + timedelta(hours=hours)
+        plan.add(when, actor, run, f"marketing:{tally}")
 
     segment, quiet, campaign = _uuid(rng), _uuid(rng), _uuid(rng)
     prospect, opportunity = _uuid(rng), _uuid(rng)
     add(
-        50,
+        55,
         HQ_KEY_ACCOUNTS,
         partial(
             marketing.define_segment,
@@ -123,32 +128,35 @@ def tell_all(plan: Plan) -> None:
             prospect_id=prospect,
         ),
         "prospect_registered",
+        hours=1,
     )
     # The lead is worked like any prospect: an account team, a contact, a first call.
     relationships = app.relationships
     add(
-        32,
+        33,
         first.branch.manager,
         partial(
             relationships.assign_account_team,
             rid=prospect,
             field_rep=rep,
-            office_rep=first.office_rep(32),
+            office_rep=first.office_rep(33),
         ),
         "prospect_worked",
+        hours=2,
     )
     add(
-        32,
+        33,
         rep,
         partial(
             relationships.add_contact, rid=prospect, contact_id="c1", name="顾婷", title="物流经理"
         ),
         "prospect_worked",
+        hours=3,
     )
-    add(31, rep, partial(relationships.log_interaction, rid=prospect,
+    add(33, rep, partial(relationships.log_interaction, rid=prospect,
         interaction_id=_uuid(rng), channel=Channel.CALL, direction=Direction.OUTBOUND,
         summary="展会后回访：询问法兰克福空运报价", contact_id="c1", campaign_id=campaign),
-        "contact_logged")  # fmt: skip
+        "contact_logged", hours=5)  # fmt: skip
     add(
         30,
         rep,
