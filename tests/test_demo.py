@@ -420,6 +420,24 @@ def test_the_demo_runs_a_campaign_to_a_segment(demo: Demo) -> None:
         )
         assert count == len(placed) >= 1
         assert {m["relationship_id"] for m in members} == placed
+        # A value rule: realised value (revenue delivered) of at least the amount.
+        revenue = _rows(
+            services,
+            "SELECT customer_id, currency, sum(amount) AS total FROM value_revenue "
+            "GROUP BY customer_id, currency ORDER BY total DESC",
+        )
+        currency = Counter(r["currency"] for r in revenue).most_common(1)[0][0]
+        totals = [r for r in revenue if r["currency"] == currency]
+        floor = totals[len(totals) // 2]["total"].quantize(Decimal("0.01"))
+        valued = SegmentRules.parse(
+            {"min_realised_value": {"amount": str(floor), "currency": currency}}
+        )
+        count, members, _ = segment_members(
+            conn, valued, rfm_members=None, branch=None, limit=100, cursor=None
+        )
+        expected = {r["customer_id"] for r in totals if r["total"] >= floor}
+        assert count == len(expected) >= 1
+        assert {m["relationship_id"] for m in members} == expected
         (campaign,) = _rows(services, "SELECT * FROM marketing_campaign")
         results = campaign_results(conn, campaign["campaign_id"], branch=None)
     total = results["total"]

@@ -147,6 +147,8 @@ def test_segments_are_evaluated_live_and_scoped_to_the_branch(office: Office) ->
     assert [s["segment_id"] for s in listed["items"]] == [sid]
     assert {s["segment_id"] for s in office.get("hq", "/v1/segments")["items"]} == {sid, lid}
     office.post("sh_manager", f"/v1/segments/{lid}/retire", {"reason": "not ours"}, 404)
+    # Its 404 comes before anything of the body is looked at.
+    office.post("sh_manager", f"/v1/segments/{lid}/change", {"rules": {"nope": 1}}, 404)
     # Headquarters' segment is read by a branch, changed by headquarters only.
     body = {"name": "x", "rules": {"industries": ["textiles"]}}
     office.post("manager", f"/v1/segments/{sid}/change", body, 403)
@@ -395,6 +397,7 @@ def test_a_branch_campaign_is_its_branchs(office: Office) -> None:
     office.get("sh_manager", f"/v1/campaigns/{cid}", 404)
     office.get("sh_manager", f"/v1/campaigns/{cid}/results", 404)
     office.post("sh_manager", f"/v1/campaigns/{cid}/start", {}, 404)
+    office.post("sh_field", f"/v1/campaigns/{cid}/responses", {"response": "maybe"}, 404)
     office.post("manager", f"/v1/campaigns/{cid}/start", {})
     assert fields_of(_contact(office, "sh_field", d, cid, 422)) == {"campaign_id"}
     got = office.get("manager", f"/v1/campaigns/{cid}", min_position=planned["position"])
