@@ -8,7 +8,10 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
+
 from application.commands import CommandPath, CommandResult, NotFound, nameable
+from application.marketing import campaign_contact
 from domain.base import CommandContext, DomainError, InvalidValue, require
 from domain.relationship import CareActionKind, Channel, Direction, Relationship, RelationshipKind
 from domain.shipment import Shipment
@@ -247,12 +250,29 @@ class RelationshipService:
         summary: str,
         staff: str | None = None,
         contact_id: str | None = None,
+        campaign_id: UUID | None = None,
         expected_version: int | None = None,
     ) -> CommandResult:
-        return self._relationship(
+        """``campaign_id``: a contact made in that campaign (which must be running),
+        recorded on the campaign in the same append."""
+
+        def in_campaign(relationship: Relationship) -> list[Aggregate]:
+            if campaign_id is None:
+                return []
+            return [
+                campaign_contact(
+                    self.commands,
+                    ctx,
+                    campaign_id,
+                    relationship_id=relationship.id,
+                    interaction_id=interaction_id,
+                )
+            ]
+
+        return self.commands.execute(
             ctx,
+            Relationship,
             rid,
-            expected_version,
             lambda r: r.log_interaction(
                 ctx,
                 interaction_id=interaction_id,
@@ -261,7 +281,10 @@ class RelationshipService:
                 summary=summary,
                 staff=staff,
                 contact_id=contact_id,
+                campaign_id=campaign_id,
             ),
+            expected_version,
+            follow=in_campaign,
         )
 
     def attach_evidence(

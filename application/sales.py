@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from application.commands import CommandPath, CommandResult, NotFound
+from application.marketing import running_campaign
 from domain.base import CommandContext
 from domain.competitor import CompetitorProfile
 from domain.offering import Lane, ServiceLevel, ServiceOffering
@@ -143,8 +144,12 @@ class SalesService:
         probability: Decimal,
         competitor_ids: Sequence[UUID] = (),
         opportunity_id: UUID | None = None,
+        source_campaign_id: UUID | None = None,
     ) -> CommandResult:
-        """An opportunity with a customer, prospect or target, in the generation stage."""
+        """An opportunity with a customer, prospect or target, in the generation stage;
+        ``source_campaign_id``: a lead of that campaign, which must be running."""
+        if source_campaign_id is not None:
+            running_campaign(self.commands, ctx, source_campaign_id, "source_campaign_id")
         opportunity = Opportunity.identify(
             ctx,
             relationship_id=relationship_id,
@@ -162,6 +167,7 @@ class SalesService:
                 ctx, ((f"competitor_ids[{index}]", cid) for index, cid in enumerate(competitor_ids))
             ),
             opportunity_id=opportunity_id,
+            source_campaign_id=source_campaign_id,
         )
         return self.commands.create(ctx, "opportunity", opportunity)
 

@@ -21,6 +21,7 @@ from application.commands import CommandPath
 from application.evidence import EvidenceStore, configured_store
 from application.follow_ups import FollowUpService
 from application.incentives import IncentiveService
+from application.marketing import MarketingService
 from application.relationships import RelationshipService
 from application.sales import SalesService
 from application.self_service import SelfService
@@ -78,6 +79,7 @@ class Fullchain(Application[UUID]):
         self.branches = BranchService(self.commands)
         #: Staff incentives (奖惩): the rules and the decisions on proposals.
         self.incentives = IncentiveService(self.commands)
+        self.marketing = MarketingService(self.commands)
 
     def context(
         self, actor: str, *, claim: command_log.Claim | None = None, **kwargs: Any

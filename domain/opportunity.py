@@ -47,6 +47,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
@@ -188,6 +189,9 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         """The opportunity is found; it enters the generation stage."""
 
         TOPIC = "Opportunity.Identified"
+        # v1 had no source; v2 names the campaign it was opened from (see upcast_v1_v2).
+        class_version = 2
+
         relationship_id: UUID
         title: str
         offering_id: UUID
@@ -195,6 +199,11 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         currency: str
         probability: Decimal
         competitor_ids: list[UUID]
+        source_campaign_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["source_campaign_id"] = None
 
     # The library gives every aggregate a "Created" event; ours is "Identified".
     Created = Identified
@@ -298,8 +307,11 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         competitor_ids: list[UUID],
         occurred_at: datetime,
         actor: str,
+        source_campaign_id: UUID | None = None,
     ) -> None:
         self.relationship_id = relationship_id
+        #: The campaign the opportunity was opened from (a lead of it), if any.
+        self.source_campaign_id = source_campaign_id
         self.title = title
         self.offering_id = offering_id
         self.expected_value = expected_value
@@ -369,6 +381,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
         competitor_ids: Sequence[UUID] = (),
         competitor_kinds: Mapping[UUID, str] = _NO_KINDS,
         opportunity_id: UUID | None = None,
+        source_campaign_id: UUID | None = None,
     ) -> Opportunity:
         """An opportunity with a customer, prospect or target, in the generation stage.
         ``relationship_kind`` (None: no such relationship), ``offering_active`` and
@@ -398,6 +411,7 @@ class Opportunity(Aggregate, created_event_name="Identified"):
             currency=code,
             probability=chance,
             competitor_ids=list(competitor_ids),
+            source_campaign_id=source_campaign_id,
             **ctx.event_fields(),
         )
 

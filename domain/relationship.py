@@ -273,12 +273,20 @@ class Relationship(Aggregate, created_event_name="Registered"):
         """An interaction; when it happened is the event's ``occurred_at``."""
 
         TOPIC = "Relationship.InteractionLogged"
+        # v1 had no campaign; v2 tags a contact made in a campaign (see upcast_v1_v2).
+        class_version = 2
+
         interaction_id: UUID
         channel: str
         direction: str
         summary: str
         staff: str
         contact_id: str | None
+        campaign_id: UUID | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["campaign_id"] = None
 
         def apply(self, aggregate: Relationship) -> None:
             aggregate.interaction_count += 1
@@ -608,7 +616,10 @@ class Relationship(Aggregate, created_event_name="Registered"):
         summary: str,
         staff: str | None = None,
         contact_id: str | None = None,
+        campaign_id: UUID | None = None,
     ) -> None:
+        """``campaign_id``: the campaign the contact is made in (the application layer
+        found it running and records the contact on it in the same append)."""
         refuse_unless(
             interaction_id not in self.interaction_ids,
             "interaction.duplicate_id",
@@ -624,6 +635,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
             summary=required_text(summary, "summary", max_length=2000),
             staff=required_text(staff or ctx.actor, "staff", max_length=64),
             contact_id=contact_id,
+            campaign_id=campaign_id,
             **ctx.event_fields(),
         )
 

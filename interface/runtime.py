@@ -48,6 +48,7 @@ from projections.engine import BatchProjection, ProjectionWorker
 from projections.follow_ups.writer import FollowUpsProjection
 from projections.freshness import PositionWatch, log_head
 from projections.history.writer import HistoryProjection
+from projections.marketing.writer import MarketingProjection
 from projections.offerings.writer import OfferingsProjection
 from projections.opportunities.writer import OpportunitiesProjection
 from projections.performance.writer import PerformanceProjection
@@ -75,6 +76,7 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
         BranchesProjection(mapper),
         FollowUpsProjection(mapper),
         PerformanceProjection(),
+        MarketingProjection(),
     ]
 
 
@@ -114,6 +116,7 @@ def all_migrations() -> list[Migration]:
         BranchesProjection.migration,
         PerformanceProjection.migration,
         tokens.CUSTOMER_MIGRATION,
+        MarketingProjection.migration,
     ]
 
 

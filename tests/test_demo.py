@@ -29,6 +29,7 @@ from application.store.database import Database
 from application.tokens import identify
 from domain.base import AttributedEvent
 from domain.liability import LiabilityRegime, TransportMode
+from domain.marketing import SegmentRules
 from domain.relationship import Relationship, RelationshipKind
 from domain.service_case import CaseKind, Priority
 from domain.shipment import (
@@ -61,6 +62,7 @@ from projections.activity.queries import (
     weekly_activity,
 )
 from projections.follow_ups.queries import Bucket, my_day
+from projections.marketing.queries import campaign_results, list_segments, segment_members
 from projections.performance.queries import Team, parse_period, proposed, ranking, staff_figures
 from projections.responsibility_audit.queries import findings
 from projections.search.queries import search
@@ -89,6 +91,7 @@ READ_MODELS = (
     "activity",
     "follow_ups",
     "performance",
+    "marketing",
 )
 
 
@@ -392,6 +395,62 @@ def test_the_demo_plans_staff_daily_work_and_care(demo: Demo) -> None:
     for row in done:  # each completion logged its interaction on the relationship
         relationship = services.app.relationships.get_relationship(row["relationship_id"])
         assert row["interaction_id"] in relationship.interaction_ids
+
+
+def test_the_demo_runs_a_campaign_to_a_segment(demo: Demo) -> None:
+    services, _ = demo
+    with services.reads.connection() as conn:
+        segments, _ = list_segments(conn, scope=None, state=None, limit=10, cursor=None)
+        assert [s["owner_branch"] for s in segments] == [None, "Suzhou"]
+        rules = SegmentRules.parse(segments[0]["rules"])
+        count, members, _ = segment_members(
+            conn, rules, rfm_members=None, branch=None, limit=100, cursor=None
+        )
+        assert count == len(members) >= 3
+        assert {m["industry"] for m in members} == {"electronics"}
+        # An RFM rule holds for the customers the value models place in the segment.
+        for projection in services.projections:
+            if projection.name == "customer_value":
+                services.worker(projection).catch_up()
+        models = services.value_models().current(conn)
+        placed = {v.customer_id for v in models.customers.values() if v.rfm.segment == "champions"}
+        champions = SegmentRules.parse({"rfm_segments": ["champions"], "kinds": ["customer"]})
+        count, members, _ = segment_members(
+            conn, champions, rfm_members=placed, branch=None, limit=100, cursor=None
+        )
+        assert count == len(placed) >= 1
+        assert {m["relationship_id"] for m in members} == placed
+        # A value rule: realised value (revenue delivered) of at least the amount.
+        revenue = _rows(
+            services,
+            "SELECT customer_id, currency, sum(amount) AS total FROM value_revenue "
+            "GROUP BY customer_id, currency ORDER BY total DESC",
+        )
+        currency = Counter(r["currency"] for r in revenue).most_common(1)[0][0]
+        totals = [r for r in revenue if r["currency"] == currency]
+        floor = totals[len(totals) // 2]["total"].quantize(Decimal("0.01"))
+        valued = SegmentRules.parse(
+            {"min_realised_value": {"amount": str(floor), "currency": currency}}
+        )
+        count, members, _ = segment_members(
+            conn, valued, rfm_members=None, branch=None, limit=100, cursor=None
+        )
+        expected = {r["customer_id"] for r in totals if r["total"] >= floor}
+        assert count == len(expected) >= 1
+        assert {m["relationship_id"] for m in members} == expected
+        (campaign,) = _rows(services, "SELECT * FROM marketing_campaign")
+        results = campaign_results(conn, campaign["campaign_id"], branch=None)
+    total = results["total"]
+    assert (campaign["state"], total["reached"], total["responded"]) == ("running", 3, 2)
+    assert (total["prospects_registered"], total["opportunities_won"]) == (1, 1)
+    assert total["won_value"] == [{"currency": "CNY", "amount": Decimal("180000")}]
+    assert (total["spent"], total["cost_per_won_customer"]) == (
+        Decimal("15000.00"),
+        Decimal("15000.00"),
+    )
+    by_branch = {b["branch"]: b for b in results["branches"]}
+    assert (by_branch["Suzhou"]["reached"], by_branch["Suzhou"]["customers_won"]) == (2, 1)
+    assert by_branch["Suzhou"]["cost_per_won_customer"] == Decimal("12000.00")
 
 
 def test_the_demo_sells_serves_and_bills_a_year(demo: Demo) -> None:

@@ -119,6 +119,8 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "follow_up_id": "00000000-0000-4000-8000-000000000008",
         "care_plan_id": "00000000-0000-4000-8000-000000000009",
         "proposal_id": "00000000-0000-4000-8000-00000000000a",
+        "segment_id": "00000000-0000-4000-8000-00000000000c",
+        "campaign_id": "00000000-0000-4000-8000-00000000000d",
         "token_id": "00000000-0000-4000-8000-000000000004",
         "contact_id": "c1",
         "sequence": "1",

@@ -22,6 +22,7 @@ from interface.http import (
     follow_ups,
     history,
     imports,
+    marketing,
     offerings,
     opportunities,
     performance,
@@ -87,6 +88,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     performance.router,
     self_service.router,
     suggestions.router,
+    marketing.router,
 )
 
 

@@ -64,6 +64,9 @@ class IdentifyOpportunity(CommandMeta):
         description="Competitors in the running, each a relationship of kind competitor",
     )
     opportunity_id: UUID | None = Field(None, description="Chosen by the client; else generated")
+    source_campaign_id: UUID | None = Field(
+        None, description="The running campaign the opportunity was opened from (a lead of it)"
+    )
 
 
 class Advance(CommandMeta):
@@ -174,6 +177,7 @@ def identify(
         probability=body.probability,
         competitor_ids=body.competitor_ids,
         opportunity_id=body.opportunity_id,
+        source_campaign_id=body.source_campaign_id,
     )
     response.headers["Location"] = f"/v1/opportunities/{result.aggregate_id}"
     return accepted(response, result)

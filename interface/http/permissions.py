@@ -47,6 +47,8 @@ LINK_COSTS = frozenset({O, M, H})
 SERVICE = frozenset({O, M, H})
 #: What we sell and whom we compete against: branch managers and headquarters.
 PRODUCT = frozenset({M, H})
+#: Market management: segments and campaigns are defined by branch managers and HQ.
+MARKETING = frozenset({M, H})
 MONEY = frozenset({M, H})
 ARBITRATION = frozenset({H})
 #: Rewards and penalties (奖惩) of partners: charge-backs and bonuses, decided by HQ.

@@ -103,6 +103,9 @@ class LogInteraction(CommandMeta):
     staff: StaffId | None = Field(None, description="Who had the interaction; default the caller")
     contact_id: ContactId | None = None
     interaction_id: UUID | None = None
+    campaign_id: UUID | None = Field(
+        None, description="The running campaign the contact is made in; recorded on it too"
+    )
 
 
 class RecordCare(CommandMeta):
@@ -473,6 +476,7 @@ def interactions(
         summary=body.summary,
         staff=body.staff,
         contact_id=body.contact_id,
+        campaign_id=body.campaign_id,
         expected_version=expected,
     )
     return accepted(response, result)

@@ -31,6 +31,21 @@ PATH_RECORDS: dict[str, tuple[str, Callable[[Fullchain, UUID], Aggregate]]] = {
     "care_plan_id": ("care plan", lambda app, rid: app.follow_ups.get_care_plan(rid)),
 }
 
+#: Path parameters that name a record a branch made itself — a segment, a campaign — whose
+#: ``owner_branch`` is the branch (None: headquarters', seen by every branch).
+BRANCH_MADE: dict[str, tuple[str, Callable[[Fullchain, UUID], Any]]] = {
+    "segment_id": ("segment", lambda app, rid: app.marketing.get_segment(rid)),
+    "campaign_id": ("campaign", lambda app, rid: app.marketing.get_campaign(rid)),
+}
+
+
+def _made(app: Fullchain, find: Callable[[Fullchain, UUID], Any], rid: UUID) -> Any:
+    try:
+        return find(app, rid)
+    except NotFound:
+        return None
+
+
 #: Commands that create a record in the branch their body names.
 NEW_IN_BRANCH = {("POST", "/v1/relationships")}
 
@@ -183,6 +198,15 @@ async def refusal(request: Request, app: Fullchain, staff: StaffMember) -> str |
     at. On a shipment whose links they run, the commands of those links only."""
     params = request.path_params
     scope = staff.branch
+    for name, (what, find) in BRANCH_MADE.items():
+        if name in params:
+            try:
+                rid = UUID(params[name])
+            except ValueError:
+                return None  # the endpoint answers 422
+            made = await run_in_threadpool(_made, app, find, rid)
+            if made is None or made.owner_branch not in (None, scope):
+                raise NotFound(what, rid)
     for name, (what, find) in PATH_RECORDS.items():
         if name not in params:
             continue

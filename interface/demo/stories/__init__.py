@@ -6,8 +6,8 @@ stays the same); what each link costs us, the partners' rewards and penalties, t
 changes of contacts (told after the cargo, drawing nothing), and the follow-ups and care
 plans of staff's daily work, a month of staff incentives (奖惩) confirmed by a branch
 manager, the customer self-service of 苏州华芯电子's buyer and of a prospect's quote
-request, and the second lanes some customers take up during the year (each drawn from a
-generator of its own)."""
+request, the second lanes some customers take up during the year, and the marketing
+campaign (each drawn from a generator of its own)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from interface.demo.stories import (
     contacts,
     follow_ups,
     incidents,
+    marketing,
     performance,
     relationships,
     rewards,
@@ -51,3 +52,4 @@ def tell_the_year(plan: Plan) -> None:
     performance.tell_all(plan)
     self_service.tell_all(plan)
     second_lanes.tell_all(plan)
+    marketing.tell_all(plan)

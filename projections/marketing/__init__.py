@@ -1,0 +1,1 @@
+"""Market management read models: segments, campaigns and campaign results."""
