@@ -318,7 +318,7 @@ def _empty() -> dict[str, Any]:
     "/v1/incentive-rules",
     summary="The incentive rules in force",
     response_model=Rules,
-    responses=responses(401, 503),
+    responses=responses(401, 403, 422, 503),
     dependencies=[fresh(PERFORMANCE)],
 )
 def incentive_rules(
