@@ -8,20 +8,17 @@ branch and in total, exact on a constructed scenario; the refusals."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from fastapi.testclient import TestClient
 
 from domain.staff import Role
-from interface.http.app import create_app
 from interface.runtime import Services
 from tests.clock import NOW
-from tests.selling import get, post, when
-from tests.staffing import enroll
+from tests.office import Office, open_office
+from tests.selling import when
 from tests.test_shipment_commands import book, parties
 
 STAFF = {
@@ -34,38 +31,10 @@ STAFF = {
 }
 
 
-@dataclass
-class Office:
-    client: TestClient
-    tokens: dict[str, str]
-    services: Services
-
-    def auth(self, who: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-    def post(
-        self,
-        who: str,
-        path: str,
-        body: dict[str, Any],
-        status: int = 200,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        return post(self.client, path, body, status, headers=self.auth(who) | (headers or {}))
-
-    def get(self, who: str, path: str, expect: int = 200, **params: Any) -> Any:
-        return get(self.client, path, expect, headers=self.auth(who), **params)
-
-
 @pytest.fixture
 def office(services: Services) -> Iterator[Office]:
-    services.start_workers()
-    tokens = {
-        who: enroll(services, staff_id, staff_id, roles=(role,), branch=branch)
-        for who, (staff_id, role, branch) in STAFF.items()
-    }
-    with TestClient(create_app(services)) as client:
-        yield Office(client, tokens, services)
+    with open_office(services, STAFF) as opened:
+        yield opened
 
 
 def customer(
