@@ -93,15 +93,18 @@ def test_the_console_and_the_documentation_are_served_from_the_service(
 
 
 def test_the_consoles_own_files_name_no_other_host() -> None:
-    names = sorted(p.name for p in STATIC.iterdir())
-    assert names == ["api.js", "app.js", "console.css", "i18n.js", "index.html"]
-    for path in STATIC.iterdir():
+    files = sorted(p for p in STATIC.rglob("*") if p.is_file())
+    assert {p.suffix for p in files} == {".css", ".html", ".js"}
+    assert {"app.js", "api.js", "dom.js", "forms.js", "i18n.js", "index.html"} <= {
+        p.name for p in files
+    }
+    for path in files:
         text = path.read_text(encoding="utf-8")
         assert not EXTERNAL.search(text), path.name
-        assert "import " not in text or all(
-            source.startswith("./")
-            for source in re.findall(r"""^import .* from ["']([^"']+)["']""", text, re.M)
-        ), path.name
+        # Every import is of another of the console's own files.
+        for source in re.findall(r"""^import .* from ["']([^"']+)["']""", text, re.M):
+            assert source.startswith(("./", "../")), (path.name, source)
+            assert (path.parent / source).resolve().is_file(), (path.name, source)
 
 
 def test_the_two_dictionaries_hold_the_same_words() -> None:

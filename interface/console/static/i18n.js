@@ -8,6 +8,7 @@ const DICTIONARIES = {
     "nav.myDay": "My day",
     "nav.docs": "API documentation",
     "nav.signOut": "Sign out",
+    "nav.label": "Pages",
     "search.label": "Search customers, contacts, shipments",
     "search.placeholder": "Name, pinyin, phone, reference…",
     "search.go": "Search",
@@ -85,6 +86,7 @@ const DICTIONARIES = {
     "lifecycle.won_back": "Won back",
     "error.generic": "The service answered {status}: {detail}",
     "error.notFound": "Not found.",
+    "error.forbidden": "Your role may not see or do this.",
   },
   zh: {
     "app.title": "全链 CRM",
@@ -93,6 +95,7 @@ const DICTIONARIES = {
     "nav.myDay": "我的一天",
     "nav.docs": "API 文档",
     "nav.signOut": "退出",
+    "nav.label": "页面",
     "search.label": "搜索客户、联系人、货运",
     "search.placeholder": "名称、拼音、电话、单号…",
     "search.go": "搜索",
@@ -170,6 +173,7 @@ const DICTIONARIES = {
     "lifecycle.won_back": "已挽回",
     "error.generic": "服务返回 {status}：{detail}",
     "error.notFound": "未找到。",
+    "error.forbidden": "您的角色无权查看或执行此操作。",
   },
 };
 

@@ -1,0 +1,15 @@
+// Every page of the console: its routes (a pattern of the path and the function that draws
+// it) and its entries in the bar's navigation (shown to whom `show(me)` says).
+
+import * as customer from "./customer.js";
+import * as myDay from "./my-day.js";
+import * as search from "./search.js";
+
+const PAGES = [
+  myDay,
+  search,
+  customer,
+];
+
+export const ROUTES = PAGES.flatMap((page) => page.routes);
+export const NAV = PAGES.flatMap((page) => page.nav);
