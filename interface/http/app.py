@@ -42,6 +42,7 @@ from interface.http import (
 )
 from interface.http.deps import Staff
 from interface.http.middleware import RequestGuards
+from interface.http.openapi import document_examples, document_headers, operation_id
 from interface.http.routing import UNKNOWN_QUERY_PARAMETER, refuse_unknown_query
 from interface.runtime import Services
 
@@ -107,6 +108,9 @@ def create_app(services: Services) -> FastAPI:
         # /docs is served by ``console.install`` from local files; no ReDoc (a CDN's).
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
+        # One schema per model, not an -Input and an -Output of the same title.
+        separate_input_output_schemas=False,
     )
     app.state.services = services
     errors.install(app)
@@ -132,10 +136,16 @@ def create_app(services: Services) -> FastAPI:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                separate_input_output_schemas=app.separate_input_output_schemas,
             )
             document_request_guards(schema)
             document_unknown_query(schema)
+            document_headers(schema)
+            document_examples(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -53,7 +53,7 @@ class OpenCase(CommandMeta):
     case_id: UUID | None = Field(None, description="Chosen by the client; else generated")
 
 
-class Assign(CommandMeta):
+class AssignCase(CommandMeta):
     owner: StaffId = Field(description="The staff member who owns the case")
 
 
@@ -66,7 +66,7 @@ class Escalate(CommandMeta):
     to_priority: Priority | None = Field(None, description="Default: one level higher")
 
 
-class Resolve(CommandMeta):
+class ResolveCase(CommandMeta):
     resolution: LongText
 
 
@@ -163,7 +163,7 @@ def open_case(
 @router.post("/{case_id}/assign", summary="Assign the case to its owner", responses=COMMAND_ERRORS)
 def assign(
     case_id: UUID,
-    body: Assign,
+    body: AssignCase,
     staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
     s: ServicesDep,
     request: Request,
@@ -231,7 +231,7 @@ def escalate(
 )
 def resolve(
     case_id: UUID,
-    body: Resolve,
+    body: ResolveCase,
     staff: Annotated[StaffMember, Depends(Allowed(SERVICE))],
     s: ServicesDep,
     request: Request,

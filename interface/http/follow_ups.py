@@ -66,7 +66,7 @@ class ScheduleFollowUp(CommandMeta):
     follow_up_id: UUID | None = Field(None, description="Chosen by the client; else generated")
 
 
-class Assign(CommandMeta):
+class AssignFollowUp(CommandMeta):
     assignee: StaffId = Field(description="A colleague whose branch works the relationship")
 
 
@@ -192,7 +192,7 @@ def schedule(
 )
 def assign(
     follow_up_id: UUID,
-    body: Assign,
+    body: AssignFollowUp,
     staff: Annotated[StaffMember, Depends(Allowed(WORK))],
     s: ServicesDep,
     request: Request,

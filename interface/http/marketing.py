@@ -222,7 +222,7 @@ class WonValue(BaseModel):
     amount: Decimal
 
 
-class Figures(BaseModel):
+class CampaignFigures(BaseModel):
     reached: int = Field(description="Distinct relationships contacted in the campaign")
     responded: int = Field(description="Of those, how many responded")
     responses: Responses
@@ -237,7 +237,7 @@ class Figures(BaseModel):
     )
 
 
-class BranchFigures(Figures):
+class BranchFigures(CampaignFigures):
     branch: str
 
 
@@ -246,7 +246,7 @@ class CampaignResults(BaseModel):
     currency: str
     state: CampaignState
     branches: list[BranchFigures] = Field(description="Per branch of the relationships")
-    total: Figures = Field(
+    total: CampaignFigures = Field(
         description="All branches, spend given no branch included (for staff of a branch: "
         "their branch's)"
     )

@@ -111,7 +111,7 @@ class Lost(CommandMeta):
     )
 
 
-class Evaluate(CommandMeta):
+class EvaluateOpportunity(CommandMeta):
     rating: Rating = Field(description="How the won business went, 1 to 5")
     remarks: Text | None = None
 
@@ -391,7 +391,7 @@ def lost(
 )
 def evaluate(
     opportunity_id: UUID,
-    body: Evaluate,
+    body: EvaluateOpportunity,
     staff: Annotated[StaffMember, Depends(Allowed(WORK))],
     s: ServicesDep,
     request: Request,

@@ -80,7 +80,7 @@ StaffPath = Annotated[str, Path(max_length=64, pattern=STAFF_ID_PATTERN)]
 # --- answers ---------------------------------------------------------------------------------
 
 
-class Figures(BaseModel):
+class PerformanceFigures(BaseModel):
     visits: int
     calls: int
     follow_ups_on_time: int = Field(description="Completed no later than they were due")
@@ -94,7 +94,7 @@ class Figures(BaseModel):
     shipment_incidents: int = Field(description="Incidents on shipments they booked")
 
 
-class StaffFigures(Figures):
+class StaffFigures(PerformanceFigures):
     staff_id: str
     staff_name: str | None
     branch: str = Field(description="The staff member's branch when the facts happened")
@@ -103,7 +103,7 @@ class StaffFigures(Figures):
     )
 
 
-class TeamFigures(Figures):
+class TeamFigures(PerformanceFigures):
     branch: str
     staff: int = Field(description="Staff members with figures")
     points: int | None
@@ -115,7 +115,7 @@ class Performance(BaseModel):
     teams: list[TeamFigures] = Field(description="Per branch: the sums of its staff's")
 
 
-class WeekFigures(Figures):
+class WeekFigures(PerformanceFigures):
     week: str
 
 
@@ -151,7 +151,7 @@ class StaffPerformance(BaseModel):
     staff_name: str
     branch: str
     period: str
-    figures: Figures = Field(description="The month's, or the week's")
+    figures: PerformanceFigures = Field(description="The month's, or the week's")
     points: int | None = Field(description="The month's confirmed points (months only)")
     weeks: list[WeekFigures] = Field(description="A month's facts per ISO week")
     proposed: list[Proposal] = Field(description="A month's proposals not decided yet")
@@ -285,7 +285,7 @@ def staff_performance(
     rows = staff_figures(conn, when, Team(staff_id=staff_id))
     # One row per branch the staff member was of in the period: their figures are the sum.
     totals = branch_totals([{**r, "branch": member["branch"]} for r in rows])
-    figures = Figures.model_validate(totals[0] if totals else _empty())
+    figures = PerformanceFigures.model_validate(totals[0] if totals else _empty())
     weeks: list[WeekFigures] = []
     pending: list[Proposal] = []
     points = None
@@ -311,7 +311,7 @@ def staff_performance(
 
 
 def _empty() -> dict[str, Any]:
-    return dict.fromkeys(Figures.model_fields, 0) | {"satisfaction": None}
+    return dict.fromkeys(PerformanceFigures.model_fields, 0) | {"satisfaction": None}
 
 
 @router.get(

@@ -408,7 +408,7 @@ def rate(
 # --- service cases --------------------------------------------------------------------------
 
 
-class OpenCase(CommandMeta):
+class OpenOwnCase(CommandMeta):
     kind: CaseKind = Field(description="inquiry, request or complaint")
     subject: Name
     description: Text
@@ -425,7 +425,7 @@ class OpenCase(CommandMeta):
     responses=COMMAND_ERRORS,
 )
 def open_case(
-    body: OpenCase, staff: Customer, s: ServicesDep, request: Request, response: Response
+    body: OpenOwnCase, staff: Customer, s: ServicesDep, request: Request, response: Response
 ) -> CommandAccepted:
     result = s.app.self_service.open_case(
         _customer_context(request, staff, body),

@@ -27,7 +27,7 @@ from interface.http.routing import OneTripRoute
 from interface.http.shipments import (
     LinkNumber,
     Packages,
-    Resolve,
+    ResolveIncident,
     Signatory,
     Weight,
     WithNote,
@@ -271,7 +271,7 @@ def incident_arbitrate(
 def incident_resolve(
     shipment_id: UUID,
     incident_id: UUID,
-    body: Resolve,
+    body: ResolveIncident,
     staff: Annotated[StaffMember, Depends(Allowed(RESPONSIBILITY))],
     s: ServicesDep,
     request: Request,

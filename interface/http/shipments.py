@@ -314,7 +314,7 @@ class Deliver(CommandMeta):
     )
 
 
-class Evaluate(CommandMeta):
+class EvaluateShipment(CommandMeta):
     rating: Rating = Field(description="The customer's rating, 1 to 5")
     remarks: Text | None = None
 
@@ -324,10 +324,9 @@ class WithNote(CommandMeta):
     note: Text
 
 
-# Resolving an incident. It stays in this module although only shipment_incidents sends it:
-# service cases have a Resolve too, so the API document names this one after its module
-# (interface__http__shipments__Resolve). A docstring would become its schema's description.
-class Resolve(CommandMeta):
+# Resolving an incident (sent by shipment_incidents). A docstring would become its schema's
+# description.
+class ResolveIncident(CommandMeta):
     resolution: Text
 
 
@@ -604,7 +603,7 @@ def cancel(
 )
 def evaluate(
     shipment_id: UUID,
-    body: Evaluate,
+    body: EvaluateShipment,
     staff: Annotated[StaffMember, Depends(Allowed(WORK))],
     s: ServicesDep,
     request: Request,
