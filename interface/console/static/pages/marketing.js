@@ -66,13 +66,8 @@ function segmentForm(done) {
   });
 }
 
-function campaignForm(segments, offerings, done) {
+function campaignForm(segment, offerings, done) {
   const name = h("input", { id: "campaign-name", name: "name", maxLength: 200 });
-  const segment = h(
-    "select",
-    { id: "campaign-segment", name: "segment_id" },
-    segments.filter((s) => s.state === "active").map((s) => h("option", { value: s.segment_id }, s.name)),
-  );
   const offering = h("select", { id: "campaign-offering", name: "offering_id" }, offerings.map((o) => h("option", { value: o.offering_id }, o.label || o.name)));
   const starts = h("input", { id: "campaign-starts", name: "starts_on", type: "date" });
   const ends = h("input", { id: "campaign-ends", name: "ends_on", type: "date" });
@@ -113,6 +108,10 @@ function campaignForm(segments, offerings, done) {
 
 async function marketing(view) {
   const me = session.me;
+  const segmentsBox = h("section", { id: "segments" });
+  const campaignsBox = h("section", { id: "campaigns" });
+  let segmentChoice = null; // the campaign form's list of segments, kept current
+
   async function load(minPosition) {
     const query = minPosition === undefined ? {} : { min_position: minPosition };
     const [segments, campaigns] = await Promise.all([
@@ -120,53 +119,63 @@ async function marketing(view) {
       call("GET", "/v1/campaigns", { query: { ...query, limit: 100 } }),
     ]);
     const names = Object.fromEntries(segments.items.map((s) => [s.segment_id, s.name]));
-    const parts = [
-      h("h1", {}, t("marketing.title")),
-      h(
-        "section",
-        { id: "segments" },
-        h("h2", {}, t("marketing.segments")),
-        segments.items.length === 0
-          ? h("p", { className: "quiet" }, t("decisions.none"))
-          : tableOf(
-              [
-                [t("marketing.segment"), (s) => link(`/console/marketing/segments/${s.segment_id}`, s.name)],
-                [t("marketing.owner"), (s) => s.owner_branch || t("marketing.headquarters")],
-                [t("marketing.state"), (s) => tOr(`marketing.state.${s.state}`, s.state)],
-                [t("marketing.members"), (s) => String(s.member_count), "number"],
-              ],
-              segments.items,
-              { id: "segments-table" },
-            ),
-      ),
-      h(
-        "section",
-        { id: "campaigns" },
-        h("h2", {}, t("marketing.campaigns")),
-        campaigns.items.length === 0
-          ? h("p", { className: "quiet" }, t("decisions.none"))
-          : tableOf(
-              [
-                [t("marketing.campaign"), (c) => link(`/console/marketing/campaigns/${c.campaign_id}`, c.name)],
-                [t("marketing.segment"), (c) => names[c.segment_id] || c.segment_id],
-                [t("marketing.period"), (c) => `${day(c.starts_on)} – ${day(c.ends_on)}`],
-                [t("marketing.budget"), (c) => money(c.budget, c.currency), "number"],
-                [t("marketing.spent"), (c) => money(c.spent, c.currency), "number"],
-                [t("marketing.state"), (c) => tOr(`marketing.state.${c.state}`, c.state)],
-              ],
-              campaigns.items,
-              { id: "campaigns-table" },
-            ),
-      ),
-    ];
-    if (markets(me)) {
-      const offerings = await call("GET", "/v1/offerings", { query: { limit: 100 } }).catch(() => ({ items: [] }));
-      const reload = (accepted) => load(accepted.position);
-      parts.push(h("div", { className: "forms" }, segmentForm(reload), campaignForm(segments.items, offerings.items.filter((o) => o.status === "active"), reload)));
+    segmentsBox.replaceChildren(
+      h("h2", {}, t("marketing.segments")),
+      segments.items.length === 0
+        ? h("p", { className: "quiet" }, t("decisions.none"))
+        : tableOf(
+            [
+              [t("marketing.segment"), (s) => link(`/console/marketing/segments/${s.segment_id}`, s.name)],
+              [t("marketing.owner"), (s) => s.owner_branch || t("marketing.headquarters")],
+              [t("marketing.state"), (s) => tOr(`marketing.state.${s.state}`, s.state)],
+              [t("marketing.members"), (s) => String(s.member_count), "number"],
+            ],
+            segments.items,
+            { id: "segments-table" },
+          ),
+    );
+    campaignsBox.replaceChildren(
+      h("h2", {}, t("marketing.campaigns")),
+      campaigns.items.length === 0
+        ? h("p", { className: "quiet" }, t("decisions.none"))
+        : tableOf(
+            [
+              [t("marketing.campaign"), (c) => link(`/console/marketing/campaigns/${c.campaign_id}`, c.name)],
+              [t("marketing.segment"), (c) => names[c.segment_id] || c.segment_id],
+              [t("marketing.period"), (c) => `${day(c.starts_on)} – ${day(c.ends_on)}`],
+              [t("marketing.budget"), (c) => money(c.budget, c.currency), "number"],
+              [t("marketing.spent"), (c) => money(c.spent, c.currency), "number"],
+              [t("marketing.state"), (c) => tOr(`marketing.state.${c.state}`, c.state)],
+            ],
+            campaigns.items,
+            { id: "campaigns-table" },
+          ),
+    );
+    if (segmentChoice) {
+      const chosen = segmentChoice.value;
+      segmentChoice.replaceChildren(
+        ...segments.items.filter((s) => s.state === "active").map((s) => h("option", { value: s.segment_id }, s.name)),
+      );
+      if (chosen) segmentChoice.value = chosen;
     }
-    view.replaceChildren(...parts);
+  }
+
+  const parts = [h("h1", {}, t("marketing.title")), segmentsBox, campaignsBox];
+  if (markets(me)) {
+    const offerings = await call("GET", "/v1/offerings", { query: { limit: 100 } });
+    segmentChoice = h("select", { id: "campaign-segment", name: "segment_id" });
+    const reload = (accepted) => load(accepted.position); // read your own write
+    parts.push(
+      h(
+        "div",
+        { className: "forms" },
+        segmentForm(reload),
+        campaignForm(segmentChoice, offerings.items.filter((o) => o.status === "active"), reload),
+      ),
+    );
   }
   await load();
+  view.replaceChildren(...parts);
 }
 
 async function segment(view, id) {
