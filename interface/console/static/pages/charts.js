@@ -71,7 +71,8 @@ export function bars({ id, caption, items, max }) {
 export function lines({ id, caption, points, series }) {
   const height = 200;
   const left = 40;
-  const right = WIDTH - 20;
+  const right = WIDTH - 40;
+  const every = Math.max(1, Math.ceil(points.length / 8));
   const bottom = height - 30;
   const step = points.length > 1 ? (right - left) / (points.length - 1) : 0;
   const x = (index) => left + index * step;
@@ -99,7 +100,12 @@ export function lines({ id, caption, points, series }) {
     "svg",
     { viewBox: `0 0 ${WIDTH} ${height}`, width: "100%", role: "img", "aria-label": `${caption}. ${said}`, class: "chart lines" },
     s("line", { x1: left, y1: bottom, x2: right, y2: bottom, class: "axis" }),
-    points.map((point, index) => s("text", { x: x(index).toFixed(1), y: height - 10, "text-anchor": "middle", class: "label" }, point)),
+    // At most about eight labels along the axis, counted back from the last.
+    points.map((point, index) =>
+      (points.length - 1 - index) % every === 0
+        ? s("text", { x: x(index).toFixed(1), y: height - 10, "text-anchor": "middle", class: "label" }, point)
+        : null,
+    ),
     drawn,
   );
   const legend = h(
