@@ -2,13 +2,19 @@
 // it) and its entries in the bar's navigation (shown to whom `show(me)` says).
 
 import * as customer from "./customer.js";
+import * as decisions from "./decisions.js";
+import * as marketing from "./marketing.js";
 import * as myDay from "./my-day.js";
+import * as people from "./people.js";
 import * as search from "./search.js";
 
 const PAGES = [
   myDay,
   search,
   customer,
+  decisions,
+  marketing,
+  people,
 ];
 
 export const ROUTES = PAGES.flatMap((page) => page.routes);
