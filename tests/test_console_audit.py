@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from application.store.database import Database
 from domain.staff import Role
 from interface.runtime import Services
 from tests import test_console
@@ -151,7 +152,7 @@ def test_an_auditor_reads_a_customers_history_and_an_earlier_version(
 
 @in_browser
 def test_an_auditor_verifies_the_log_and_downloads_a_package_that_verifies(
-    page: Page, audited: Office, tmp_path: Path
+    page: Page, audited: Office, tmp_path: Path, superuser_database: Database
 ) -> None:
     history(audited, audited.huaxin)  # the package is made from the history read model
     sign_in(page, audited, "auditor")
@@ -189,6 +190,22 @@ def test_an_auditor_verifies_the_log_and_downloads_a_package_that_verifies(
     assert (
         f"{len(entries)} entries of customer {audited.huaxin}: complete and intact"
         in verified.stdout
+    )
+
+    # Someone with the database's keys rewrites the rename, past the log's triggers: the
+    # page names the position that broke and how.
+    with superuser_database.connect(autocommit=True) as conn:
+        conn.execute("SET session_replication_role = replica")
+        conn.execute(
+            "UPDATE fullchain_events SET state = convert_to(replace(convert_from(state, "
+            "'UTF8'), %s, 'Someone Else Ltd'), 'UTF8') WHERE notification_id = %s",
+            (RENAMED, audited.last_position),
+        )
+    page.goto("/console/audit")
+    page.get_by_role("button", name="Verify the log").click()
+    expect(verdict).to_have_attribute("data-verdict", "broken")
+    expect(verdict).to_have_text(
+        f"Broken at position {audited.last_position}: an entry was changed."
     )
 
 
@@ -243,3 +260,52 @@ def test_field_staff_have_no_audit_pages(page: Page, audited: Office) -> None:
         f"/v1/relationships/{audited.huaxin}/history", headers=audited.auth("field")
     )
     assert refused.status_code == 403
+
+
+@in_browser
+def test_a_long_history_is_paged_and_filtered_on_the_server(page: Page, audited: Office) -> None:
+    for n in range(16):
+        logged = audited.post(
+            "office",
+            f"/v1/relationships/{audited.huaxin}/interactions",
+            {"channel": "call", "direction": "outbound", "summary": f"call {n}"},
+        )
+    audited.last_position = logged["position"]
+    entries = history(audited, audited.huaxin)
+    assert len(entries) > 20
+    sign_in(page, audited, "auditor")
+    page.goto(f"/console/audit/customers/{audited.huaxin}")
+    shown = page.locator("#history-list > li")
+    expect(shown).to_have_count(len(entries))
+    page.get_by_label("Per page").select_option("10")
+    page.get_by_role("button", name="Filter").click()
+
+    def positions() -> list[str]:
+        return [str(e["position"]) for e in entries]
+
+    for number, first in ((1, 0), (2, 10)):
+        expect(page.locator("#history-status")).to_have_text(f"Page {number}: 10 shown")
+        expect(shown).to_have_count(10)
+        assert [li.get_attribute("data-position") for li in shown.all()] == positions()[
+            first : first + 10
+        ]
+        page.get_by_role("button", name="Next page").click()
+    rest = len(entries) - 20
+    expect(page.locator("#history-status")).to_have_text(f"Page 3: {rest} shown")
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    page.get_by_role("button", name="Previous page").click()
+    expect(page.locator("#history-status")).to_have_text("Page 2: 10 shown")
+    expect(shown.first).to_have_attribute("data-position", positions()[10])
+
+    # Filtered by the office's staff member, the pages hold their sixteen calls only.
+    page.locator("#filter-actor").fill("zhang.min")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("#history-status")).to_have_text("Page 1: 10 shown")
+    page.get_by_role("button", name="Next page").click()
+    expect(page.locator("#history-status")).to_have_text("Page 2: 6 shown")
+    expect(page.locator("#history-list .event")).to_have_text(
+        ["Relationship.InteractionLogged"] * 6
+    )
+    expect(page.locator("#history-list dd[data-name='summary']")).to_have_text(
+        [f"call {n}" for n in range(10, 16)]
+    )

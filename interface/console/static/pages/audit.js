@@ -10,7 +10,7 @@ import { t, tOr } from "../i18n.js";
 
 const AUDIT = ["hq", "auditor"];
 const OVERSIGHT = ["branch_manager", "hq", "auditor"];
-const PAGE_SIZES = [20, 50, 200];
+const PAGE_SIZES = [10, 50, 200];
 
 function may(me, roles) {
   return Boolean(me) && (me.roles || []).some((role) => roles.includes(role));
