@@ -167,7 +167,26 @@ def test_an_auditor_verifies_the_log_and_downloads_a_package_that_verifies(
         "data-evidence", "intact"
     )
 
-    page.goto(f"/console/audit/customers/{audited.huaxin}")
+    # A checkpoint kept from earlier: today's log extends it; an altered one does not hold.
+    signed = audited.api.post("/v1/audit/tree-heads", headers=audited.auth("auditor"))
+    assert signed.status_code == 201, signed.text
+    page.get_by_label("Signed tree head").fill(signed.text)
+    page.get_by_role("button", name="Check today's log extends it").click()
+    extends = page.locator("#checkpoint-result [data-extends]")
+    expect(extends).to_have_attribute("data-extends", "true")
+    expect(extends).to_contain_text("Today's log of")
+    origin, size, *rest = signed.text.split("\n")
+    page.get_by_label("Signed tree head").fill("\n".join([origin, str(int(size) - 1), *rest]))
+    page.get_by_role("button", name="Check today's log extends it").click()
+    expect(extends).to_have_attribute("data-extends", "false")
+    expect(page.locator("#checkpoint-result")).to_contain_text("does not hold")
+
+    # The customer found by search, its audit trail opened from there.
+    audited.get("auditor", "/v1/search", q="hxdz", min_position=audited.last_position)
+    page.get_by_label("Customer", exact=True).fill("hxdz")
+    page.locator("#audit-find").get_by_role("button", name="Search").click()
+    page.locator("#audit-hits").get_by_role("link", name=RENAMED).click()
+    expect(page).to_have_url(re.compile(f"/console/audit/customers/{audited.huaxin}$"))
     expect(page.get_by_role("heading", name=f"Audit trail: {RENAMED}")).to_be_visible()
     with page.expect_download() as downloading:
         page.get_by_role("button", name="Download audit package").click()

@@ -170,6 +170,11 @@ const DICTIONARIES = {
     "finding.recovery_time_barred": "Recovery time-barred",
     "finding.compensation_without_recovery_decision": "Compensation without recovery decision",
     "myDay.noDay": "Your role has no follow-ups: the pages in the bar are yours.",
+    "audit.checkpointTitle": "A checkpoint kept from earlier",
+    "audit.checkpointLabel": "Signed tree head (as POST /v1/audit/tree-heads gave it)",
+    "audit.checkCheckpoint": "Check today's log extends it",
+    "audit.extends": "Today's log of {size} entries extends the checkpoint of {checkpoint}.",
+    "audit.extendsNot": "Today's log does not extend this checkpoint.",
   },
   zh: {
     "app.title": "全链 CRM",
@@ -340,6 +345,11 @@ const DICTIONARIES = {
     "finding.recovery_time_barred": "追偿已过时效",
     "finding.compensation_without_recovery_decision": "已赔付但未作追偿决定",
     "myDay.noDay": "您的角色没有跟进任务：请使用上方栏中的页面。",
+    "audit.checkpointTitle": "早先保存的检查点",
+    "audit.checkpointLabel": "签名的树头（POST /v1/audit/tree-heads 的返回）",
+    "audit.checkCheckpoint": "检查今天的日志是否延续它",
+    "audit.extends": "今天的日志（{size} 条）延续了 {checkpoint} 条的检查点。",
+    "audit.extendsNot": "今天的日志没有延续此检查点。",
   },
 };
 

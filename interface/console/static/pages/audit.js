@@ -94,6 +94,46 @@ function verifyButton() {
   return h("section", { id: "verify", className: "card" }, h("h2", {}, t("audit.verifyTitle")), h("p", { className: "quiet" }, t("audit.verifyIntro")), button, result);
 }
 
+function checkCheckpoint() {
+  const note = h("textarea", { id: "checkpoint", name: "checkpoint", rows: 6, maxLength: 8192, spellcheck: false });
+  const result = h("div", { id: "checkpoint-result", role: "status" });
+  const button = h("button", { type: "submit" }, t("audit.checkCheckpoint"));
+  return h(
+    "form",
+    {
+      id: "checkpoint-form",
+      className: "card",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const checkpoint = note.value.trim();
+        if (!checkpoint) return;
+        button.disabled = true;
+        try {
+          // The signed note is whitespace-exact: only the outer blank lines are dropped.
+          const answer = await call("POST", "/v1/audit/tree-heads/check", { body: { checkpoint: `${checkpoint}\n` } });
+          result.replaceChildren(
+            h(
+              "p",
+              { className: answer.extends ? "ok" : "error", "data-extends": String(answer.extends) },
+              answer.extends ? t("audit.extends", { size: answer.size, checkpoint: answer.checkpoint_size }) : t("audit.extendsNot"),
+            ),
+            h("p", { className: "quiet" }, answer.detail),
+          );
+        } catch (error) {
+          failed(result, error);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h("h2", {}, t("audit.checkpointTitle")),
+    h("label", { htmlFor: "checkpoint" }, t("audit.checkpointLabel")),
+    note,
+    button,
+    result,
+  );
+}
+
 function findCustomer() {
   const hits = h("div", { id: "audit-hits" });
   const input = h("input", { type: "search", id: "audit-q", name: "q", required: true });
@@ -136,7 +176,7 @@ async function auditHome(view) {
   view.replaceChildren(
     h("h1", {}, t("audit.title")),
     h("p", {}, link("/console/audit/findings", t("audit.findingsLink"))),
-    h("div", { className: "columns" }, verifyButton(), findCustomer()),
+    h("div", { className: "columns even" }, verifyButton(), findCustomer(), checkCheckpoint()),
   );
 }
 
