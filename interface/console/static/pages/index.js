@@ -1,6 +1,7 @@
 // Every page of the console: its routes (a pattern of the path and the function that draws
 // it) and its entries in the bar's navigation (shown to whom `show(me)` says).
 
+import * as audit from "./audit.js";
 import * as customer from "./customer.js";
 import * as decisions from "./decisions.js";
 import * as marketing from "./marketing.js";
@@ -15,6 +16,7 @@ const PAGES = [
   decisions,
   marketing,
   people,
+  audit,
 ];
 
 export const ROUTES = PAGES.flatMap((page) => page.routes);

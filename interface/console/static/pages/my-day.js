@@ -4,8 +4,16 @@ import { call } from "../api.js";
 import { h, link, when } from "../dom.js";
 import { t, tOr } from "../i18n.js";
 
+// The roles that have a day of follow-ups (GET /v1/my-day); an auditor's home page says so.
+const WITH_A_DAY = ["field_staff", "office_staff", "branch_manager", "hq"];
+
 async function myDay(view) {
-  const [me, day] = await Promise.all([call("GET", "/v1/staff/me"), call("GET", "/v1/my-day")]);
+  const me = await call("GET", "/v1/staff/me");
+  if (!me.roles.some((role) => WITH_A_DAY.includes(role))) {
+    view.replaceChildren(h("h1", {}, t("myDay.title")), h("p", { className: "quiet" }, t("signIn.as", { name: me.name, branch: me.branch }), " · ", t("myDay.noDay")));
+    return;
+  }
+  const day = await call("GET", "/v1/my-day");
   const bucket = (id, title, part) =>
     h(
       "section",
