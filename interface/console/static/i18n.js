@@ -87,6 +87,8 @@ const DICTIONARIES = {
     "error.generic": "The service answered {status}: {detail}",
     "error.notFound": "Not found.",
     "error.forbidden": "Your role may not see or do this.",
+    // Accessibility (every page)
+    "a11y.skip": "Skip to content",
   },
   zh: {
     "app.title": "全链 CRM",
@@ -174,6 +176,8 @@ const DICTIONARIES = {
     "error.generic": "服务返回 {status}：{detail}",
     "error.notFound": "未找到。",
     "error.forbidden": "您的角色无权查看或执行此操作。",
+    // Accessibility (every page)
+    "a11y.skip": "跳到正文",
   },
 };
 
