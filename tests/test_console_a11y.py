@@ -59,6 +59,16 @@ def test_every_page_passes_axe_in_english(page: Page, office: Office) -> None:
 def test_every_page_passes_axe_in_chinese(page: Page, office: Office) -> None:
     visit_every_page(page, office, chinese=True)
     expect(page.get_by_role("heading", name="记录一次联系")).to_be_visible()
+    # The form's refusal, with its button to review the changes, is as readable.
+    office.post(
+        "office",
+        f"/v1/relationships/{office.huaxin}/interactions",
+        {"channel": "call", "direction": "inbound", "summary": "they called about customs"},
+    )
+    page.locator("#summary").fill("过期页面上的记录")
+    page.get_by_role("button", name="记录联系").click()
+    expect(page.locator("#log-message").get_by_role("button")).to_be_visible()
+    assert_accessible(page)
 
 
 @in_browser

@@ -12,12 +12,16 @@ from uuid import uuid4
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from interface.http.app import create_app
 from interface.http.errors import preferred_language
 from interface.runtime import Services
 from tests.faults import LiveServer
 from tests.staffing import enroll
+from tests.test_console import Office, browser, in_browser, office, page, sign_in
+
+__all__ = ["browser", "office", "page"]  # the console's fixtures, used by name
 
 CHINESE = "zh-CN,zh;q=0.9,en;q=0.8"
 ENGLISH_ANSWERS = [None, "en-US,en;q=0.9", "fr-FR", "de, zh;q=0.4, en;q=0.6", "*"]
@@ -166,3 +170,33 @@ def test_successful_answers_are_untouched(refusals: Refusals) -> None:
 )
 def test_the_preferred_language(header: str | None, language: str) -> None:
     assert preferred_language(header) == language
+
+
+# --- the console asks in its language ---------------------------------------------------------
+
+ASK = """async () => {
+  const api = await import("/console/static/api.js");
+  try {
+    await api.call("GET", "/v1/relationships", {query: {nonsense: "1"}});
+    return null;
+  } catch (error) {
+    return {status: error.status, title: error.body.title, errors: error.body.errors};
+  }
+}"""
+
+
+@in_browser
+def test_the_console_asks_for_refusals_in_its_chosen_language(page: Page, office: Office) -> None:
+    sign_in(page, office)
+    assert page.evaluate(ASK) == {
+        "status": 422,
+        "title": "Invalid input",
+        "errors": [{"field": "nonsense", "reason": "unknown query parameter"}],
+    }
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="我的一天")).to_be_visible()
+    assert page.evaluate(ASK) == {
+        "status": 422,
+        "title": "输入无效",
+        "errors": [{"field": "nonsense", "reason": "不接受此查询参数"}],
+    }
