@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.proofs
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.mining
+	$(BIN)/python -m bench.console
 
 # Every benchmark in a short run that only shows it still works (no timings judged).
 bench-quick: $(STAMP)
@@ -55,6 +56,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.proofs --quick
 	$(BIN)/python -m bench.search --quick
 	$(BIN)/python -m bench.mining --quick
+	$(BIN)/python -m bench.console --quick
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

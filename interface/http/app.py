@@ -129,6 +129,8 @@ def create_app(services: Services) -> FastAPI:
             command_log.keep_response(conn, command_id, status, body, headers, withheld=secret)
 
     app.add_middleware(RequestGuards, find=find_command, keep=keep_response)
+    # Outermost: every refusal, the request guards' too, in the language asked for.
+    app.add_middleware(errors.ProblemLanguage)
     for included in ROUTERS:
         app.include_router(included)
     console.install(app)

@@ -2,11 +2,20 @@
 
 ``type`` is a stable URI per kind of problem, ``rule`` names the domain rule for domain
 refusals, ``errors`` lists field and reason for invalid input.
+
+Every problem document is written in English and answered in the language the request's
+``Accept-Language`` prefers of Chinese and English (English by default): ``ProblemLanguage``,
+the outermost middleware, translates its ``title`` and the ``reason`` of its field errors
+from the tables below (a reason it has no words for stays as it is; ``detail`` is the
+domain's own sentence, in English), and says so in ``Content-Language``. ``type``,
+``status``, ``rule`` and the field names never change: clients match on them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -17,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.commands import (
     AlreadyExists,
@@ -28,7 +38,7 @@ from application.commands import (
 from application.store.command_log import KeyReplayed, KeyReused
 from domain.base import CommandRefused, DomainError, InvalidValue, UnknownMember
 from interface.http.replies import PROBLEM_JSON, replay
-from interface.http.routing import methods_at
+from interface.http.routing import UNKNOWN_QUERY_PARAMETER, methods_at
 from projections.freshness import InvalidCursorError
 
 log = logging.getLogger(__name__)
@@ -250,3 +260,189 @@ def install(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "Internal error", kind="internal")
+
+
+# --- the language of refusals --------------------------------------------------------------
+
+#: Every title a problem document is given (errors.py, the request guards, the uploads, and
+#: the HTTP status phrases of the framework's own refusals), in Chinese.
+TITLES_ZH: dict[str, str] = {
+    "Invalid input": "输入无效",
+    "Invalid rows": "存在无效的行",
+    "Not found": "未找到",
+    "Command refused by a business rule": "业务规则拒绝了此命令",
+    "Already exists": "已存在",
+    "Precondition failed": "前提条件不成立：版本已变更",
+    "Concurrent changes": "并发修改冲突",
+    "Idempotency key reused": "幂等键已被另一请求使用",
+    "Service unavailable": "服务暂不可用",
+    "Internal error": "内部错误",
+    "Conflict": "冲突",
+    "Request body too large": "请求体过大",
+    "File too large": "文件过大",
+    "Unsupported file type": "不支持的文件类型",
+    **{
+        HTTPStatus(status).phrase: words
+        for status, words in (
+            (400, "请求错误"),
+            (401, "未认证"),
+            (403, "无权执行"),
+            (404, "未找到"),
+            (405, "不允许的请求方法"),
+            (406, "无法提供所请求的格式"),
+            (409, "冲突"),
+            (410, "已不存在"),
+            (412, "前提条件不成立"),
+            (413, "请求体过大"),
+            (415, "不支持的媒体类型"),
+            (422, "输入无效"),
+            (429, "请求过于频繁"),
+            (500, "内部错误"),
+            (503, "服务暂不可用"),
+        )
+    },
+}
+
+#: The reasons of field errors (pydantic's, and the service's own), in Chinese: an exact
+#: sentence, or a pattern whose groups are carried over.
+REASONS_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (r"Field required", "必填"),
+        (r"Extra inputs are not permitted", "不接受此字段"),
+        (UNKNOWN_QUERY_PARAMETER, "不接受此查询参数"),
+        (r"JSON decode error", "不是有效的 JSON"),
+        (r"the body must be JSON in UTF-8", "请求体必须是 UTF-8 编码的 JSON"),
+        (r"used for another request", "已用于另一个请求"),
+        (r"1 to 200 printable characters", "1 到 200 个可打印字符"),
+        (r"Input should be a valid string", "应为字符串"),
+        (r"Input should be a valid integer.*", "应为整数"),
+        (r"Input should be a valid number.*", "应为数字"),
+        (r"Input should be a valid decimal.*", "应为十进制数"),
+        (r"Input should be a valid boolean.*", "应为布尔值"),
+        (r"Input should be a valid UUID.*", "应为 UUID"),
+        (r"Input should be a valid datetime.*", "应为日期时间（ISO 8601，含时区）"),
+        (r"Input should be a valid date.*", "应为日期（ISO 8601）"),
+        (r"Input should be a valid list", "应为列表"),
+        (r"Input should be a valid dictionary.*", "应为对象"),
+        (r"String should have at least (\d+) characters?", r"至少 \1 个字符"),
+        (r"String should have at most (\d+) characters?", r"至多 \1 个字符"),
+        (r"List should have at least (\d+) items?.*", r"至少 \1 项"),
+        (r"List should have at most (\d+) items?.*", r"至多 \1 项"),
+        (r"Input should be greater than or equal to (.+)", r"应大于或等于 \1"),
+        (r"Input should be less than or equal to (.+)", r"应小于或等于 \1"),
+        (r"Input should be greater than (.+)", r"应大于 \1"),
+        (r"Input should be less than (.+)", r"应小于 \1"),
+        (r"Value error, (.+)", r"取值错误：\1"),
+        (r"Input should be (.+)", r"应为 \1"),
+    )
+]
+
+LANGUAGES = ("en", "zh")
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """``zh`` or ``en``: the one ``Accept-Language`` ranks higher (q-values honoured, a
+    region such as zh-CN or en-GB counting for its language), ``en`` if it names neither."""
+    best, best_q = "en", 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        if language not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:
+            best, best_q = language, q
+    return best
+
+
+def _reason_zh(reason: str) -> str:
+    for pattern, words in REASONS_ZH:
+        match = pattern.fullmatch(reason)
+        if match:
+            return match.expand(words)
+    return reason
+
+
+def translated(document: dict[str, Any], language: str) -> dict[str, Any]:
+    """The problem document in ``language``: its title and field reasons; all else as is."""
+    if language != "zh":
+        return document
+    title = document.get("title")
+    out = dict(document)
+    if isinstance(title, str):
+        out["title"] = TITLES_ZH.get(title, title)
+    errors = document.get("errors")
+    if isinstance(errors, list):
+        out["errors"] = [
+            {**e, "reason": _reason_zh(e["reason"])}
+            if isinstance(e, dict) and isinstance(e.get("reason"), str)
+            else e
+            for e in errors
+        ]
+    return out
+
+
+class ProblemLanguage:
+    """Answers every problem document (``application/problem+json``) in the language the
+    request prefers, with ``Content-Language`` and ``Vary: Accept-Language``; every other
+    answer passes through untouched, streamed as it comes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        accept = next((v for k, v in scope["headers"] if k == b"accept-language"), b"")
+        language = preferred_language(accept.decode("latin-1"))
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def answer(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                if headers.get(b"content-type", b"").startswith(PROBLEM_JSON.encode()):
+                    start = message  # held until the body is whole
+                    return
+            elif message["type"] == "http.response.body" and start is not None:
+                chunks.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                await _send_translated(send, start, b"".join(chunks), language)
+                return
+            await send(message)
+
+        await self.app(scope, receive, answer)
+
+
+async def _send_translated(send: Send, start: Message, body: bytes, language: str) -> None:
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if isinstance(document, dict) and language != "en":
+        body = json.dumps(translated(document, language), ensure_ascii=False).encode()
+    kept = [
+        (k, v)
+        for k, v in start.get("headers", [])
+        if k not in (b"content-length", b"content-language", b"vary")
+    ]
+    vary = [v for k, v in start.get("headers", []) if k == b"vary"]
+    headers = [
+        *kept,
+        (b"content-length", str(len(body)).encode()),
+        (b"content-language", b"zh-CN" if language == "zh" else b"en"),
+        (b"vary", b", ".join([*vary, b"Accept-Language"])),
+    ]
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

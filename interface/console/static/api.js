@@ -1,4 +1,7 @@
-// Calls of the service's API with the bearer token kept for this browser tab.
+// Calls of the service's API with the bearer token kept for this browser tab, asking for its
+// refusals in the language the user chose.
+
+import { language } from "./i18n.js";
 
 const TOKEN = "fullchain.console.token";
 
@@ -44,6 +47,7 @@ export async function call(method, path, { query = {}, body, headers = {} } = {}
     headers: {
       Authorization: `Bearer ${current}`,
       Accept: "application/json",
+      "Accept-Language": language() === "zh" ? "zh-CN" : "en",
       ...(body === undefined ? {} : { "Content-Type": "application/json" }),
       ...headers,
     },

@@ -84,6 +84,7 @@ function bar(me, query = "") {
 export async function render() {
   const view = document.getElementById("view");
   document.title = t("app.title");
+  document.getElementById("skip").textContent = t("a11y.skip");
   const path = location.pathname;
   if (path === SIGN_IN || !token()) {
     if (path !== SIGN_IN) history.replaceState(null, "", SIGN_IN);
@@ -121,6 +122,11 @@ document.addEventListener("click", (event) => {
   if (!anchor || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
   event.preventDefault();
   go(anchor.getAttribute("href"));
+});
+// The skip link, first stop of the Tab key: past the bar to the page (without a new address).
+document.getElementById("skip").addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("view").focus();
 });
 addEventListener("popstate", render);
 render();

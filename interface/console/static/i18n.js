@@ -336,6 +336,8 @@ const DICTIONARIES = {
     "audit.checkCheckpoint": "Check today's log extends it",
     "audit.extends": "Today's log of {size} entries extends the checkpoint of {checkpoint}.",
     "audit.extendsNot": "Today's log does not extend this checkpoint.",
+    // Accessibility (every page)
+    "a11y.skip": "Skip to content",
   },
   zh: {
     "app.title": "全链 CRM",
@@ -672,6 +674,8 @@ const DICTIONARIES = {
     "audit.checkCheckpoint": "检查今天的日志是否延续它",
     "audit.extends": "今天的日志（{size} 条）延续了 {checkpoint} 条的检查点。",
     "audit.extendsNot": "今天的日志没有延续此检查点。",
+    // Accessibility (every page)
+    "a11y.skip": "跳到正文",
   },
 };
 
