@@ -238,7 +238,9 @@ def test_a_stale_page_is_refused_on_a_form_that_sends_if_match(page: Page, offic
     message.get_by_role("button", name="Show the changes").click()
     expect(page.locator("#timeline")).to_contain_text("they changed their buyer")
     page.locator("#add-contact button[type=submit]").click()
-    expect(page.locator("#contacts li[data-contact]").filter(has_text="Zhou Lei 周磊")).to_have_count(1)
+    expect(
+        page.locator("#contacts li[data-contact]").filter(has_text="Zhou Lei 周磊")
+    ).to_have_count(1)
     names = [
         c["name"]
         for c in fresh(office, "hq", f"/v1/relationships/{office.huaxin}/contacts", head(office))[
@@ -287,3 +289,54 @@ def test_office_staff_see_the_teams_recent_visits_on_my_day(page: Page, office: 
     expect(team).to_contain_text("Li Wei 李伟")
     team.get_by_role("link", name=HUAXIN).click()
     expect(page.get_by_role("heading", name=HUAXIN)).to_be_visible()
+
+
+@in_browser
+def test_the_timeline_shows_more_a_page_at_a_time(page: Page, office: Office) -> None:
+    for n in range(1, 23):
+        logged = office.post(
+            "field",
+            f"/v1/relationships/{office.huaxin}/interactions",
+            {
+                "channel": "call",
+                "direction": "outbound",
+                "summary": f"call number {n}",
+                "occurred_at": (NOW - timedelta(hours=30 - n)).isoformat(),
+            },
+        )
+    fresh(office, "field", f"/v1/relationships/{office.huaxin}/interactions", logged["position"])
+    sign_in(page, office)
+    open_huaxin(page, office)
+    entries = page.locator("#timeline li")
+    expect(entries).to_have_count(20)
+    expect(entries.first).to_contain_text("call number 22")
+    more = page.get_by_role("button", name="Show more")
+    more.click()
+    expect(entries).to_have_count(22)
+    expect(entries.last).to_contain_text("call number 1")
+    expect(more).to_be_hidden()
+
+
+@in_browser
+def test_an_auditor_reads_the_customer_with_no_form_and_no_suggestions(
+    page: Page, office: Office
+) -> None:
+    office.tokens["auditor"] = enroll(
+        office.services, "he.ping", "He Ping 何平", roles=(Role.AUDITOR,)
+    )
+    visit = office.post(
+        "field",
+        f"/v1/relationships/{office.huaxin}/interactions",
+        {"channel": "visit", "direction": "outbound", "summary": "audited visit"},
+    )
+    fresh(office, "auditor", "/v1/activity", visit["position"])
+    sign_in(page, office, "auditor")
+    # No day of follow-ups for an auditor (its read is refused): the section is left out.
+    expect(page.locator("#overdue")).to_have_count(0)
+    expect(page.locator("#team-visits")).to_contain_text("audited visit")
+    open_huaxin(page, office)
+    expect(page.locator("#timeline")).to_contain_text("audited visit")
+    expect(page.locator("#contacts")).to_contain_text("Wang Fang 王芳")
+    expect(page.locator("#follow-ups")).to_contain_text("quarterly review")
+    expect(page.locator("#view form")).to_have_count(0)
+    expect(page.locator("#suggestions")).to_be_hidden()

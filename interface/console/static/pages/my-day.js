@@ -18,13 +18,14 @@ async function myDay(view) {
     const query = fresh(minPosition);
     const [me, day, visits] = await Promise.all([
       session.me ? Promise.resolve(session.me) : call("GET", "/v1/staff/me"),
-      call("GET", "/v1/my-day", { query }),
+      unlessRefused(call("GET", "/v1/my-day", { query })), // an auditor has no day of follow-ups
       unlessRefused(call("GET", "/v1/activity", { query: { ...query, channel: "visit", limit: 10 } })),
     ]);
     const done = async (accepted) => {
       await load(accepted.position);
       notice.textContent = t("followUps.completed");
     };
+    const zone = day ? day.time_zone : undefined;
     const bucket = (id, title, part) =>
       h(
         "section",
@@ -39,7 +40,7 @@ async function myDay(view) {
                 h(
                   "li",
                   { className: item.overdue ? "overdue" : "", "data-follow-up": item.follow_up_id },
-                  h("time", { dateTime: item.due_at }, when(item.due_at, day.time_zone)),
+                  h("time", { dateTime: item.due_at }, when(item.due_at, zone)),
                   " ",
                   h("span", { className: "tag" }, tOr(`followUp.${item.kind}`, item.kind)),
                   " ",
@@ -69,7 +70,7 @@ async function myDay(view) {
                     h(
                       "li",
                       { "data-entry": entry.entry_id },
-                      h("time", { dateTime: entry.occurred_at }, when(entry.occurred_at, day.time_zone)),
+                      h("time", { dateTime: entry.occurred_at }, when(entry.occurred_at, zone)),
                       " ",
                       h("span", { className: "who" }, entry.staff_name || entry.staff),
                       " · ",
@@ -80,15 +81,25 @@ async function myDay(view) {
                   ),
                 ),
           );
-    view.replaceChildren(
+    const parts = [
       heading,
-      h("p", { className: "quiet" }, t("signIn.as", { name: me.name, branch: me.branch }), " · ", t("myDay.today", { today: day.today, zone: day.time_zone })),
+      h(
+        "p",
+        { className: "quiet" },
+        t("signIn.as", { name: me.name, branch: me.branch }),
+        day ? [" · ", t("myDay.today", { today: day.today, zone: day.time_zone })] : null,
+      ),
       notice,
-      bucket("overdue", t("myDay.overdue"), day.overdue),
-      bucket("due-today", t("myDay.dueToday"), day.due_today),
-      bucket("upcoming", t("myDay.upcoming"), day.upcoming),
+      day
+        ? [
+            bucket("overdue", t("myDay.overdue"), day.overdue),
+            bucket("due-today", t("myDay.dueToday"), day.due_today),
+            bucket("upcoming", t("myDay.upcoming"), day.upcoming),
+          ]
+        : null,
       team,
-    );
+    ];
+    view.replaceChildren(...parts.flat(Infinity).filter((part) => part !== null && part !== undefined && part !== false));
   }
 
   await load();
