@@ -13,6 +13,7 @@ from uuid import UUID
 
 from playwright.sync_api import Page, expect
 
+from domain.opportunity import Opportunity
 from domain.staff import Role
 from tests.clock import NOW
 from tests.staffing import enroll
@@ -172,6 +173,9 @@ def test_an_opportunity_opened_and_moved_a_stage_is_held_with_its_actor(
     entry.get_by_role("button", name="Move").click()
     expect(page.locator("#customer-notice")).to_have_text("Opportunity moved.")
     expect(entry.locator("[data-stage]")).to_have_text("Tracking")
+    # The form is ready for the next one, its defaults back.
+    expect(page.locator("#opportunity-currency")).to_have_value("CNY")
+    expect(page.locator("#opportunity-title")).to_have_value("")
 
     [held] = office.get("hq", "/v1/opportunities", relationship_id=office.huaxin)["items"]
     assert (held["stage"], held["status"], held["identified_by"], held["expected_value"]) == (
@@ -180,11 +184,37 @@ def test_an_opportunity_opened_and_moved_a_stage_is_held_with_its_actor(
         "li.wei",
         "120000",
     )
-    aggregate = office.services.app.repository.get(UUID(held["opportunity_id"]))
+    aggregate: Opportunity = office.services.app.repository.get(UUID(held["opportunity_id"]))
     assert [(e.stage.value, e.entered_by) for e in aggregate.stage_history] == [
         ("generation", "li.wei"),
         ("tracking", "li.wei"),
     ]
+
+    # Lost: the form asks for the reason's explanation before it sends anything.
+    entry.get_by_label("Move", exact=True).select_option("lost")
+    entry.get_by_label("Reason (if lost)").select_option("price")
+    entry.get_by_role("button", name="Move").click()
+    expect(entry.get_by_role("status")).to_have_text("Explain why it was lost.")
+    entry.get_by_label("Explanation (if lost)").fill("a forwarder quoted 8% less")
+    entry.get_by_role("button", name="Move").click()
+    expect(entry).to_contain_text("Lost")
+    expect(entry.locator("form")).to_have_count(0)  # nothing more to move
+    [lost] = office.get("hq", "/v1/opportunities", relationship_id=office.huaxin)["items"]
+    assert (lost["status"], lost["loss_reason"]) == ("lost", "price")
+
+
+@in_browser
+def test_the_account_team_is_assigned_from_the_page(page: Page, office: Office) -> None:
+    sign_in(page, office)
+    open_huaxin(page, office)
+    page.locator("#field-rep").fill("li.wei")
+    page.locator("#office-rep").fill("zhang.min")
+    page.locator("#assign-team button[type=submit]").click()
+    expect(page.locator("[data-field='customer.fieldRep']")).to_have_text("li.wei")
+    expect(page.locator("[data-field='customer.officeRep']")).to_have_text("zhang.min")
+    expect(page.locator("#field-rep")).to_have_value("li.wei")  # the form shows the team
+    status = office.get("hq", f"/v1/relationships/{office.huaxin}")
+    assert (status["field_rep"], status["office_rep"]) == ("li.wei", "zhang.min")
 
 
 @in_browser
@@ -204,6 +234,7 @@ def test_a_case_submitted_twice_is_opened_once(page: Page, office: Office) -> No
     # The form cleared; the same submission again is a new fill, refused for want of text.
     page.locator("#open-case button[type=submit]").click()
     expect(page.locator("#open-case-message")).to_have_text("Write a subject and a description.")
+    expect(page.locator("#case-priority")).to_have_value("normal")
 
     cases = office.get("hq", "/v1/cases", relationship_id=office.huaxin)["items"]
     assert [(c["subject"], c["opened_by"], c["kind"], c["priority"]) for c in cases] == [

@@ -618,8 +618,8 @@ async function customer(view, id) {
   const oppTitle = input("opportunity-title", { maxLength: 200 });
   const offering = h("select", { id: "opportunity-offering", name: "opportunity-offering" });
   const expectedValue = input("opportunity-value", { type: "number", min: 0, step: "0.01" });
-  const currency = input("opportunity-currency", { maxLength: 3, value: "CNY", pattern: "[A-Z]{3}" });
-  const probability = input("opportunity-probability", { type: "number", min: 0, max: 100, step: 1, value: "20" });
+  const currency = input("opportunity-currency", { maxLength: 3, defaultValue: "CNY", pattern: "[A-Z]{3}" });
+  const probability = input("opportunity-probability", { type: "number", min: 0, max: 100, step: 1, defaultValue: "20" });
   const openOpportunityForm = compact(
     commandForm({
       id: "open-opportunity",
@@ -696,7 +696,7 @@ async function customer(view, id) {
   // Open a service case (a new record: no If-Match).
   const caseKind = select("case-kind", CASE_KINDS, (k) => t(`caseKind.${k}`));
   const priority = select("case-priority", PRIORITIES, (p) => t(`priority.${p}`));
-  priority.value = "normal";
+  priority.querySelector("option[value=normal]").defaultSelected = true; // kept by a reset
   const subject = input("case-subject", { maxLength: 200 });
   const description = h("textarea", { id: "case-description", name: "case-description", rows: 3, maxLength: 4000 });
   const openCaseForm = compact(
