@@ -21,6 +21,7 @@ from domain.staff import Role
 from interface.runtime import Services
 from tests import test_console
 from tests.domain.test_shipment import CUSTOMER
+from tests.screenshots import keep_screenshot
 from tests.staffing import enroll
 from tests.test_console import HUAXIN, Office, in_browser, sign_in
 from tests.test_responsibility import register_parties, seed_case
@@ -130,6 +131,8 @@ def test_an_auditor_reads_a_customers_history_and_an_earlier_version(
     page.keyboard.press("ArrowRight")
     expect(page.locator("#version-number")).to_have_text("2")
     expect(page.locator("#state h3")).to_have_text("State at version 2")
+    # The README's picture, when asked for (it takes the focus off the slider).
+    keep_screenshot(page, "auditor-home")
 
     # By a moment: the version recorded by then, as the API says.
     moment = entries[-1]["recorded_at"]

@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 from domain.staff import Role
 from tests import test_console as console
 from tests.clock import NOW
+from tests.screenshots import keep_screenshot
 from tests.staffing import enroll
 from tests.test_console import Office, in_browser, sign_in
 
@@ -205,6 +206,7 @@ def test_a_branch_managers_pipeline_chart_shows_their_branchs_totals(
     label = page.locator("#pipeline-chart svg").get_attribute("aria-label") or ""
     assert "Suzhou · Tracking (USD): US$160,000.00" in label
     assert SHANGHAI_CUSTOMER not in page.locator("main").inner_text()
+    keep_screenshot(page, "manager-home")  # the README's, when asked for
 
 
 @in_browser
