@@ -4,11 +4,13 @@
 import * as customer from "./customer.js";
 import * as myDay from "./my-day.js";
 import * as search from "./search.js";
+import * as shipment from "./shipment.js";
 
 const PAGES = [
   myDay,
   search,
   customer,
+  shipment,
 ];
 
 export const ROUTES = PAGES.flatMap((page) => page.routes);
