@@ -295,19 +295,24 @@ def test_the_list_leads_to_the_chain_drawn_link_by_link(page: Page, chain: Chain
 def test_a_handover_recorded_from_the_page_joins_the_chain(page: Page, chain: Chain) -> None:
     # Chicago runs links 3 and 4: it closes customs and starts the delivery, then hands
     # the goods over from one to the other on the page.
-    chain.command("chicago", f"/links/{IMPORT_CUSTOMS}/complete", {})
-    chain.command("chicago", f"/links/{DELIVERY}/start", {})
+    chain.command("chicago", f"/links/{IMPORT_CUSTOMS}/complete", {"occurred_at": at(60)})
+    chain.command("chicago", f"/links/{DELIVERY}/start", {"occurred_at": at(61)})
     sign_in(page, chain.office, "chicago")
     open_shipment(page, chain)
     expect(page.locator("#handover-to option")).to_have_count(1)  # only into link 4
     page.locator("#handover-condition").select_option("good")
     page.locator("#handover-reference").fill("DR-ORD-5531")
+    # Chicago's staff may not read Suzhou's customer: the page is in Chicago's own time zone,
+    # and the time typed is read in it (18:30 CST is 00:30 UTC the next day).
+    expect(page.locator("[data-field=zone]")).to_have_text("America/Chicago")
+    page.locator("#handover-at").fill("2026-03-03T18:30")
     page.get_by_role("button", name="Record handover").click()
     expect(page.locator("#shipment-message")).to_have_text("Handover recorded.")
     into_delivery = page.locator("#chain li.handover[data-handover='4']")
     expect(into_delivery.locator("[data-field=condition]")).to_have_text("Clean (good condition)")
     expect(into_delivery.locator("[data-field=signed-by]")).to_have_text("Emily Johnson")
     expect(into_delivery).to_contain_text("DR-ORD-5531")
+    expect(into_delivery.locator("time")).to_have_text("3 Mar 2026, 18:30")
     # Nothing is left to hand over into: the form is gone with it.
     expect(page.locator("#record-handover")).to_have_count(0)
 
@@ -318,6 +323,7 @@ def test_a_handover_recorded_from_the_page_joins_the_chain(page: Page, chain: Ch
         "Emily Johnson",
         "DR-ORD-5531",
     )
+    assert received["at"] == "2026-03-04T00:30:00+00:00"
     history = chain.office.get(
         "hq",
         f"/v1/relationships/{chain.office.huaxin}/history",

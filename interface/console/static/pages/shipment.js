@@ -387,7 +387,7 @@ async function shipment(view, id) {
     review: () => load(),
     ...extra,
   });
-  const at = (input) => (input.value ? new Date(input.value).toISOString() : undefined);
+  const at = (input) => (input.value ? inZone(input.value, zone) : undefined);
   const whenInput = (name) => h("input", { type: "datetime-local", id: name, name });
   const text = (name, attributes = {}) => h("input", { type: "text", id: name, name, ...attributes });
   const count = (name) => h("input", { type: "number", id: name, name, min: 1, step: 1 });
@@ -451,7 +451,7 @@ async function shipment(view, id) {
           ["incident-kind", t("ship.incidentKindLabel"), kind],
           ["incident-description", t("ship.description"), description],
           ["incident-packages", t("ship.packagesAffected"), packages],
-          ["incident-at", t("ship.discoveredAt"), occurred],
+          ["incident-at", t("ship.occurredAt"), occurred],
         ],
         body: () => {
           const body = { link_sequence: Number(at_.value), kind: kind.value, description: description.value.trim() };
@@ -529,6 +529,27 @@ async function shipment(view, id) {
 
   await load();
   view.replaceChildren(title, notice, summaryBox, chainBox, claimsBox, commandsBox);
+}
+
+/** A wall-clock time typed in a datetime-local field ("2026-03-04T09:30"), read in `zone`,
+ * as an ISO instant: the zone's offset at that moment found with Intl, then checked again
+ * (a time near a daylight-saving change moves the offset). */
+export function inZone(local, zone) {
+  const [date, time] = local.split("T");
+  const [y, mo, d] = date.split("-").map(Number);
+  const [hh, mi] = time.split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, hh, mi);
+  const offsetAt = (instant) => {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+        .formatToParts(new Date(instant))
+        .map((p) => [p.type, p.value]),
+    );
+    return Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute) - instant;
+  };
+  let instant = wall - offsetAt(wall);
+  instant = wall - offsetAt(instant);
+  return new Date(instant).toISOString();
 }
 
 function affected(record) {
