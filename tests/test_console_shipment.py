@@ -289,6 +289,42 @@ def test_the_list_leads_to_the_chain_drawn_link_by_link(page: Page, chain: Chain
     expect(page.locator("#report-incident")).to_be_visible()
     expect(page.locator(f"#attach-{chain.incident}")).to_be_visible()
     expect(page.locator(f"#arbitrate-{chain.incident}")).to_have_count(0)
+    # In Chinese, every word of the chain too.
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_role("heading", name="全程责任链")).to_be_visible()
+    expect(into_customs.locator("[data-field=condition]")).to_have_text("异常交接：破损")
+    expect(incident.locator("[data-field=responsibility]")).to_have_text("有争议")
+
+
+@in_browser
+def test_a_page_another_client_changed_refuses_412_then_records_once(
+    page: Page, chain: Chain
+) -> None:
+    sign_in(page, chain.office, "office")
+    open_shipment(page, chain)
+    chain.command(
+        "chicago",
+        "/incidents",
+        {"link_sequence": IMPORT_CUSTOMS, "kind": "delay", "description": "customs hold at ORD"},
+    )
+    page.locator("#incident-link").select_option(str(PICKUP))
+    page.locator("#incident-kind").select_option("documentation_error")
+    page.locator("#incident-description").fill("commercial invoice missing the HS codes")
+    page.get_by_role("button", name="Report incident").click()
+    message = page.locator("#report-incident-message")
+    expect(message).to_contain_text("This shipment changed since you opened it")
+    expect(page.locator("#incident-description")).to_have_value(
+        "commercial invoice missing the HS codes"
+    )
+    assert [i["kind"] for i in chain.audit()["incidents"]] == ["damage", "delay"]
+
+    message.get_by_role("button", name="Show the changes").click()
+    expect(incident_at(page, IMPORT_CUSTOMS, "customs hold at ORD")).to_have_count(1)
+    page.get_by_role("button", name="Report incident").click()
+    expect(page.locator("#shipment-message")).to_have_text("Incident reported.")
+    expect(incident_at(page, PICKUP, "commercial invoice missing")).to_have_count(1)
+    kinds = sorted(i["kind"] for i in chain.audit()["incidents"])
+    assert kinds == ["damage", "delay", "documentation_error"]
 
 
 @in_browser

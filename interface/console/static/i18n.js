@@ -253,6 +253,7 @@ const DICTIONARIES = {
     "ship.arbitrateSubmit": "Arbitrate",
     "ship.arbitrateDone": "Arbitration recorded.",
     "ship.decisionRequired": "State the decision.",
+    "ship.stale": "This shipment changed since you opened it — review and retry.",
   },
   zh: {
     "app.title": "全链 CRM",
@@ -506,6 +507,7 @@ const DICTIONARIES = {
     "ship.arbitrateSubmit": "仲裁",
     "ship.arbitrateDone": "仲裁已记录。",
     "ship.decisionRequired": "请填写裁决。",
+    "ship.stale": "您打开此货运后，它已被他人修改——请查看后重试。",
   },
 };
 

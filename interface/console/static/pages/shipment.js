@@ -379,6 +379,7 @@ async function shipment(view, id) {
 
   const common = (extra) => ({
     version: () => shown.version,
+    staleText: t("ship.stale"),
     done: async (accepted) => {
       await load(accepted.position); // read your own write
       notice.className = "ok";
