@@ -454,6 +454,21 @@ def test_headquarters_arbitrates_the_disputed_responsibility(page: Page, chain: 
 
 
 @in_browser
+def test_search_finds_the_shipment_by_its_reference_and_opens_its_chain(
+    page: Page, chain: Chain
+) -> None:
+    sign_in(page, chain.office, "field")
+    page.get_by_role("searchbox").fill(REFERENCE)
+    page.get_by_role("button", name="Search").click()
+    page.locator(".hits").get_by_role("link", name=REFERENCE).click()
+    expect(page).to_have_url(re.compile(f"/console/shipments/{chain.shipment}$"))
+    expect(page.locator("#chain li.link")).to_have_count(4)
+    # Field staff of the booking branch work the chain; arbitration stays headquarters'.
+    expect(page.locator("#record-handover")).to_be_visible()
+    expect(page.locator(f"#arbitrate-{chain.incident}")).to_have_count(0)
+
+
+@in_browser
 def test_a_branch_not_on_the_chain_finds_nothing(page: Page, chain: Chain) -> None:
     sign_in(page, chain.office, "shanghai")
     page.goto(f"/console/shipments/{chain.shipment}")
