@@ -418,6 +418,16 @@ def test_a_photo_attached_to_an_incident_is_listed(page: Page, chain: Chain) -> 
         "emily.johnson",
     )
     assert attached["size"] == len(tiny_png())
+    # The file reads back with the user's token, byte for byte (what its link opens).
+    fetched = page.evaluate(
+        """async (path) => {
+            const { download } = await import("/console/static/api.js");
+            const blob = await download(path);
+            return [blob.type, Array.from(new Uint8Array(await blob.arrayBuffer()))];
+        }""",
+        f"{chain.base}/attachments/{attached['sha256']}",
+    )
+    assert (fetched[0], bytes(fetched[1])) == ("image/png", tiny_png())
 
 
 @in_browser

@@ -65,8 +65,8 @@ export async function upload(path, formData, { headers = {} } = {}) {
 }
 
 /** A file the API serves (evidence), as a Blob, with the same token and refusals as `call`. */
-export async function download(path) {
-  return send(path, { method: "GET", headers: {} }, (response) => response.blob());
+export async function download(path, headers = {}) {
+  return send(path, { method: "GET", headers }, (response) => response.blob());
 }
 
 async function send(path, { method, body, headers }, read) {

@@ -10,7 +10,7 @@
 import { call, download, upload } from "../api.js";
 import { go, h, link, money, session, table, when } from "../dom.js";
 import { commandForm } from "../forms.js";
-import { t, tOr } from "../i18n.js";
+import { language, t, tOr } from "../i18n.js";
 
 const STATUSES = ["booked", "in_transit", "delivered", "cancelled"];
 const CONDITIONS = ["good", "damaged", "short"];
@@ -321,7 +321,7 @@ async function shipment(view, id) {
   // A file is read with the bearer token, so it opens from a blob rather than a plain link.
   async function openFile(event, file) {
     event.preventDefault();
-    const blob = await download(`/v1/shipments/${id}/attachments/${file.sha256}`);
+    const blob = await download(`/v1/shipments/${id}/attachments/${file.sha256}`, asked());
     open(URL.createObjectURL(blob), "_blank", "noopener");
   }
 
@@ -487,7 +487,7 @@ async function shipment(view, id) {
         send: (body, headers) => {
           const data = new FormData();
           data.append("file", body.file, body.name);
-          return upload(`/v1/shipments/${id}/incidents/${incident.incident_id}/attachments`, data, { headers });
+          return upload(`/v1/shipments/${id}/incidents/${incident.incident_id}/attachments`, data, { headers: { ...headers, ...asked() } });
         },
       }),
     );
@@ -551,6 +551,11 @@ export function inZone(local, zone) {
   let instant = wall - offsetAt(wall);
   instant = wall - offsetAt(instant);
   return new Date(instant).toISOString();
+}
+
+/** Refusals in the language the user chose, as `call` asks for them. */
+function asked() {
+  return { "Accept-Language": language() === "zh" ? "zh-CN" : "en" };
 }
 
 function affected(record) {
