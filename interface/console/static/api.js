@@ -62,3 +62,33 @@ export async function call(method, path, { query = {}, body, headers = {} } = {}
   if (!response.ok) throw new Problem(response.status, data);
   return data;
 }
+
+/** A multipart upload (a file as evidence), with the same token and refusals as `call`. */
+export async function upload(path, formData, { headers = {} } = {}) {
+  return send(path, { method: "POST", body: formData, headers }, (response) => response.json());
+}
+
+/** A file the API serves (evidence), as a Blob, with the same token and refusals as `call`. */
+export async function download(path, headers = {}) {
+  return send(path, { method: "GET", headers }, (response) => response.blob());
+}
+
+async function send(path, { method, body, headers }, read) {
+  const current = token();
+  if (!current) throw new Unauthorized("no token");
+  // No Content-Type: the browser sets multipart/form-data with its boundary.
+  const response = await fetch(new URL(path, location.origin), {
+    method,
+    headers: { Authorization: `Bearer ${current}`, ...headers },
+    body,
+  });
+  if (response.status === 401) {
+    forgetToken();
+    throw new Unauthorized("unauthorized");
+  }
+  if (!response.ok) {
+    const type = response.headers.get("content-type") || "";
+    throw new Problem(response.status, type.includes("json") ? await response.json() : null);
+  }
+  return read(response);
+}

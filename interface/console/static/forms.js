@@ -21,6 +21,7 @@ import { t } from "./i18n.js";
  * @param {() => string|null} [spec.version]  the version for If-Match (null: none)
  * @param {() => Promise<void>} [spec.review] re-read the page after a 412
  * @param {string} [spec.doneText]
+ * @param {string} [spec.staleText] what a 412 says (default: the customer's words)
  * @param {string} [spec.messageId] the id of the element that says how it went
  */
 export function commandForm(spec) {
@@ -69,7 +70,7 @@ export function commandForm(spec) {
               { type: "button", onclick: () => (spec.review ? spec.review() : Promise.resolve()).then(() => say("", "")) },
               t("log.review"),
             );
-            say(t("log.stale"), "error", " ", review);
+            say(spec.staleText || t("log.stale"), "error", " ", review);
           } else {
             say(problemText(error), "error");
           }

@@ -8,6 +8,7 @@ import * as marketing from "./marketing.js";
 import * as myDay from "./my-day.js";
 import * as people from "./people.js";
 import * as search from "./search.js";
+import * as shipment from "./shipment.js";
 
 const PAGES = [
   myDay,
@@ -17,6 +18,7 @@ const PAGES = [
   marketing,
   people,
   audit,
+  shipment,
 ];
 
 export const ROUTES = PAGES.flatMap((page) => page.routes);

@@ -20,7 +20,7 @@ async function search(view, q) {
               {},
               h("span", { className: "tag" }, t(`search.kind.${hit.kind}`)),
               " ",
-              link(`/console/customers/${hit.relationship_id}`, hit.label),
+              link(hit.shipment_id ? `/console/shipments/${hit.shipment_id}` : `/console/customers/${hit.relationship_id}`, hit.label),
               hit.label === hit.relationship_name ? null : h("span", { className: "quiet" }, ` · ${hit.relationship_name}`),
               h("span", { className: "quiet" }, ` · ${hit.branch} · ${hit.matched}`),
             ),
