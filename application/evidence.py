@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from application import settings
 from application.store.database import Database, data_dir
 from application.store.schema import EVENTS_TABLE
 
@@ -89,13 +90,7 @@ def contradicts(declared: str | None, actual: MediaType) -> bool:
 
 def max_bytes() -> int:
     """The largest file accepted, as configured."""
-    text = os.environ.get(MAX_BYTES_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_MAX_BYTES
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{MAX_BYTES_VARIABLE}={text!r} is not a positive whole number")
-    return value
+    return settings.load().evidence_max_bytes
 
 
 def sha256_hex(data: bytes) -> str:

@@ -71,37 +71,12 @@ class PoolSettings:
 
 
 def pool_settings() -> PoolSettings:
-    """The pool settings from the environment; ValueError names what is wrong."""
-    default = PoolSettings()
-    problems: list[str] = []
+    """The pool settings from the environment (``application.settings``); ValueError
+    names what is wrong."""
+    from application import settings
 
-    def count(variable: str, fallback: int) -> int:
-        raw = os.environ.get(variable)
-        if raw is None:
-            return fallback
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 1:
-            problems.append(f"{variable}={raw!r} is not a whole number of connections (≥ 1)")
-            return fallback
-        return value
-
-    size = count(POOL_SIZE_VARIABLE, default.size)
-    read_size = count(READ_POOL_SIZE_VARIABLE, default.read_size)
-    timeout = default.timeout
-    raw = os.environ.get(POOL_TIMEOUT_VARIABLE)
-    if raw is not None:
-        try:
-            timeout = float(raw)
-            if not 0 < timeout < float("inf"):
-                raise ValueError
-        except ValueError:
-            problems.append(f"{POOL_TIMEOUT_VARIABLE}={raw!r} is not a positive number of seconds")
-    if problems:
-        raise ValueError("; ".join(problems))
-    return PoolSettings(size, read_size, timeout)
+    current = settings.load()
+    return PoolSettings(current.pool_size, current.read_pool_size, current.pool_timeout)
 
 
 # --- a database, as one role sees it -----------------------------------------------------
@@ -230,7 +205,9 @@ class FullchainPostgresFactory(PostgresFactory):
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_VARIABLE, ".data")).resolve()
+    from application import settings
+
+    return settings.load().data_dir.resolve()
 
 
 def start_embedded_server(pgdata: Path) -> str:
@@ -330,8 +307,4 @@ def check_database_settings() -> list[str]:
             f"{OWNER_DATABASE_URL_VARIABLE} is set but {DATABASE_URL_VARIABLE} is not "
             "(the embedded database creates both roles itself)"
         )
-    try:
-        pool_settings()
-    except ValueError as error:
-        problems.append(str(error))
     return problems
