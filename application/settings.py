@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError
+from pydantic.config import JsonDict
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PREFIX = "FULLCHAIN_"
@@ -28,7 +29,7 @@ class SettingsError(ValueError):
 
 
 def _field(default: Any, description: str, *, expect: str = "", **rules: Any) -> Any:
-    extra = {"expect": expect} if expect else None
+    extra: JsonDict | None = {"expect": expect} if expect else None
     return Field(default, description=description, json_schema_extra=extra, **rules)
 
 

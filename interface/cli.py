@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 from uuid import UUID
 
 from application.commands import AlreadyExists, NotFound
@@ -612,7 +613,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         latest = [m for m in migrations if m in applied]
         names = projection_names()
         state = status.snapshot(conn, names) if not missing else None
-    report = {
+    report: dict[str, Any] = {
         "schema": {
             "version": latest[-1] if latest else None,
             "applied": len(latest),

@@ -46,7 +46,7 @@ QUIET = frozenset({"/health", "/ready", "/metrics"})
 def request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == REQUEST_ID_HEADER:
-            text = value.decode("latin-1").strip()
+            text = str(value.decode("latin-1")).strip()
             if _REQUEST_ID.match(text):
                 return text
             break
