@@ -14,6 +14,7 @@ documented in one place, and validated by their modules at start
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -174,13 +175,27 @@ def _message(error: ValidationError) -> str:
     return "; ".join(problems)
 
 
+#: Settings already read, by the ``FULLCHAIN_*`` variables they were read from: reading
+#: the environment through pydantic-settings takes milliseconds, a look-up microseconds.
+_read: dict[tuple[tuple[str, str], ...], Settings] = {}
+
+
 def load() -> Settings:
-    """The settings as the environment gives them now; SettingsError names each variable
-    whose value cannot work."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        raise SettingsError(_message(error)) from None
+    """The settings as the environment gives them now (read again when a ``FULLCHAIN_*``
+    variable changes); SettingsError names each variable whose value cannot work."""
+    key = tuple(
+        sorted((k.upper(), v) for k, v in os.environ.items() if k.upper().startswith(PREFIX))
+    )
+    found = _read.get(key)
+    if found is None:
+        try:
+            found = Settings()
+        except ValidationError as error:
+            raise SettingsError(_message(error)) from None
+        if len(_read) >= 64:
+            _read.clear()
+        _read[key] = found
+    return found
 
 
 def markdown() -> str:

@@ -13,9 +13,9 @@ from types import FrameType
 from typing import Any
 from uuid import UUID
 
+from application import settings
 from application.commands import AlreadyExists, NotFound
 from application.store.database import (
-    DATABASE_URL_VARIABLE,
     OWNER_DATABASE_URL_VARIABLE,
     Database,
     check_database_settings,
@@ -38,7 +38,8 @@ log = logging.getLogger("fullchain")
 def _init_schema(runtime: Database) -> list[str]:
     """``db init``: as the schema owner, for the runtime role."""
     owner = configured_owner_database()
-    if os.environ.get(DATABASE_URL_VARIABLE) and not os.environ.get(OWNER_DATABASE_URL_VARIABLE):
+    current = settings.load()
+    if current.database_url and not current.owner_database_url:
         log.info(
             "%s is not set: db init runs as the service's own role %s",
             OWNER_DATABASE_URL_VARIABLE,
@@ -553,7 +554,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"fullchain serve: {error}", file=sys.stderr)
         return 2
-    if os.environ.get(DATABASE_URL_VARIABLE):
+    if settings.load().database_url:
         try:
             key = configured_signing_key()
         except ValueError as error:
@@ -653,8 +654,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     """Every setting: its variable, default and meaning (``--markdown``: the document
     docs/configuration.md holds); otherwise the values in effect now, secrets hidden."""
-    from application import settings
-
     if args.markdown:
         print(settings.markdown(), end="")
         return 0
@@ -937,7 +936,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from application import settings
     from interface import logs
 
     try:

@@ -183,12 +183,11 @@ def connection_budget(workers: int, settings: PoolSettings | None = None) -> Con
 def check_configuration() -> None:
     """Refuse to start on settings that would fail later, at the first request: every
     variable of ``application.settings`` by its type, then the rules of their own."""
-    problems: list[str] = []
     try:
         settings.load()
     except settings.SettingsError as error:
-        problems.append(str(error))
-    problems += check_database_settings()
+        raise ConfigurationError(str(error)) from None
+    problems = check_database_settings()
     try:
         configured_sla_policy()
     except ValueError as error:
