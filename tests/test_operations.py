@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -20,10 +20,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from application import metrics, settings
 from application.store.database import DATABASE_URL_VARIABLE, Database
+from application.store.schema import Migration
 from interface import logs
 from interface.http.app import create_app
 from interface.runtime import ConfigurationError, Services, check_configuration
-from projections.engine import tracking_positions
+from projections import status
+from projections.engine import BatchProjection, ProjectedEvent, ProjectionWorker, tracking_positions
 from projections.freshness import log_head
 from tests.conftest import open_services, truncate_all
 from tests.faults import FaultyProxy
@@ -409,3 +411,40 @@ def test_status_shows_schema_head_and_each_read_models_lag(services: Services) -
     )
     assert text.returncode == 0, text.stderr
     assert f"log head    {head}" in text.stdout
+
+
+# --- a read model's failure ------------------------------------------------------------------
+
+
+class Broken(BatchProjection):
+    """A read model whose every batch fails."""
+
+    name = "broken_for_operations_test"
+    migration = Migration("none", "none", [])
+    tables = ()
+
+    def handles(self, topic: str) -> bool:
+        return True
+
+    def apply_batch(self, conn: Any, events: Sequence[ProjectedEvent]) -> None:
+        raise RuntimeError("cannot apply this batch")
+
+
+def test_a_failed_batch_is_counted_and_kept_as_the_read_models_last_error(
+    services: Services,
+) -> None:
+    healthy = services.projections[0]
+    worker = ProjectionWorker(services.database, [healthy, Broken()], services.app.mapper)
+    errors = metrics.BATCH_ERRORS.labels(Broken.name)
+    before = errors._value.get()
+    worker.catch_up()
+    assert errors._value.get() == before + 1
+    with services.database.connect(autocommit=True) as conn:
+        state = status.snapshot(conn, [healthy.name, Broken.name])
+    by_name = {m.name: m for m in state.read_models}
+    assert by_name[healthy.name].lag_events == 0  # the other read model went on
+    broken = by_name[Broken.name]
+    assert broken.position == 0
+    assert broken.lag_events == state.head
+    assert broken.last_error == "RuntimeError: cannot apply this batch"
+    assert broken.last_error_at is not None
