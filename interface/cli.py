@@ -591,6 +591,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             log_level="info",
             log_config=logs.UVICORN_LOG_CONFIG,  # through the service's own handler
+            access_log=False,  # the service logs each request itself, with its id
         )
     finally:
         services.close()

@@ -26,7 +26,12 @@ REQUEST_CONTEXT: ContextVar[dict[str, str] | None] = ContextVar("request_context
 CONTEXT_FIELDS = ("request_id", "correlation_id")
 
 #: A LogRecord's own attributes: anything else on a record came as ``extra=``.
-_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",  # uvicorn's message again, with terminal colours
+}
 
 
 def note(**fields: str | None) -> None:
@@ -102,8 +107,6 @@ def configure(log_format: str = "auto", level: int = logging.INFO) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # The service logs each request itself, with its id, route and duration.
-    logging.getLogger("uvicorn.access").disabled = True
 
 
 UVICORN_LOG_CONFIG: dict[str, Any] = {"version": 1, "disable_existing_loggers": False}
