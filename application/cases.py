@@ -9,11 +9,11 @@ variable."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from functools import lru_cache
 from uuid import UUID
 
+from application import settings
 from application.commands import CommandPath, CommandResult
 from domain.base import CommandContext, DomainError, InvalidValue
 from domain.relationship import RelationshipKind
@@ -57,7 +57,7 @@ def parse_sla_policy(text: str) -> SlaPolicy:
 
 
 def configured_sla_policy() -> SlaPolicy:
-    text = os.environ.get(SLA_POLICY_VARIABLE, "").strip()
+    text = (settings.load().sla_policy or "").strip()
     return parse_sla_policy(text) if text else DEFAULT_SLA_POLICY
 
 

@@ -36,7 +36,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from application import tokens
+from application import metrics, tokens
 from application.store import command_log
 from application.store.recorder import AppendOutcomeUnknown, CommandRecord, SideEffect
 from application.store.snapshots import UNRESTORABLE, AggregateShapes, AggregateSnapshot
@@ -154,7 +154,8 @@ class CommandPath:
             created=created,
         )
         side_effects = [effect for a in aggregates for effect in self.side_effects_of(a)]
-        recordings = self.app.save(*aggregates, command=record, side_effects=side_effects)
+        with metrics.APPEND_LATENCY.time():
+            recordings = self.app.save(*aggregates, command=record, side_effects=side_effects)
         if not recordings:
             raise RuntimeError("a command decided nothing")  # a domain method bug
         return CommandResult(primary.id, primary.version, recordings[-1].notification.id)

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from application import settings
 from application.store.database import Database, data_dir
 from application.store.schema import EVENTS_TABLE
 
@@ -89,13 +90,7 @@ def contradicts(declared: str | None, actual: MediaType) -> bool:
 
 def max_bytes() -> int:
     """The largest file accepted, as configured."""
-    text = os.environ.get(MAX_BYTES_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_MAX_BYTES
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{MAX_BYTES_VARIABLE}={text!r} is not a positive whole number")
-    return value
+    return settings.load().evidence_max_bytes
 
 
 def sha256_hex(data: bytes) -> str:
@@ -221,19 +216,20 @@ class S3EvidenceStore:
 
 
 def default_dir() -> Path:
-    return Path(os.environ.get(EVIDENCE_DIR_VARIABLE) or data_dir() / "evidence").resolve()
+    return Path(settings.load().evidence_dir or data_dir() / "evidence").resolve()
 
 
 def configured_store() -> EvidenceStore:
     """The store the environment configures: S3 when a bucket is named, else the folder."""
-    bucket = os.environ.get(S3_BUCKET_VARIABLE, "").strip()
+    current = settings.load()
+    bucket = (current.evidence_s3_bucket or "").strip()
     if not bucket:
         return LocalEvidenceStore(default_dir())
     import boto3  # only where S3 is configured
 
-    endpoint = os.environ.get(S3_ENDPOINT_VARIABLE, "").strip() or None
+    endpoint = (current.evidence_s3_endpoint or "").strip() or None
     client = boto3.client("s3", endpoint_url=endpoint)
-    return S3EvidenceStore(client, bucket, os.environ.get(S3_PREFIX_VARIABLE, ""))
+    return S3EvidenceStore(client, bucket, current.evidence_s3_prefix)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ name, Asia/Shanghai by default), never the machine's."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import cache
@@ -27,6 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from eventsourcing.domain import Aggregate
 
+from application import settings
 from application.commands import CommandPath, CommandResult
 from application.visibility import Access, access, owner_of
 from domain.base import CommandContext, InvalidValue, require
@@ -54,7 +54,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def company_time_zone() -> ZoneInfo:
     """The company's time zone, in which staff's days begin and end."""
-    return _zone(os.environ.get(TIME_ZONE_VARIABLE, "").strip() or DEFAULT_TIME_ZONE)
+    return _zone(settings.load().time_zone.strip() or DEFAULT_TIME_ZONE)
 
 
 #: The aggregate each kind of subject is.

@@ -6,12 +6,12 @@ domain, which enforces the chain's invariants."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
 
+from application import settings
 from application.commands import CommandPath, CommandResult, NotFound, nameable
 from domain.base import CommandContext, CommandRefused, InvalidValue, require
 from domain.cargo_conditions import CargoObservation
@@ -38,8 +38,8 @@ RESPONSIBILITY_ANSWER_DAYS_VARIABLE = "FULLCHAIN_RESPONSIBILITY_ANSWER_DAYS"
 
 def answer_within() -> timedelta:
     """The days to answer a proposed responsibility, as configured (default 7)."""
-    text = os.environ.get(RESPONSIBILITY_ANSWER_DAYS_VARIABLE, "").strip()
-    return timedelta(days=float(text)) if text else ANSWER_WITHIN
+    days = settings.load().responsibility_answer_days
+    return timedelta(days=days) if days is not None else ANSWER_WITHIN
 
 
 class ShipmentService:

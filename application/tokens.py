@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 from collections import OrderedDict
@@ -30,6 +29,7 @@ from uuid import UUID
 
 import psycopg
 
+from application import settings
 from application.store.recorder import SideEffect
 from application.store.schema import Migration
 from domain.staff import Role, Staff
@@ -97,7 +97,7 @@ def new_token() -> tuple[str, str]:
 
 
 def identify(conn: psycopg.Connection[Any], token: str) -> StaffMember | None:
-    admin_token = os.environ.get(ADMIN_TOKEN_VARIABLE)
+    admin_token = settings.load().admin_token
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return StaffMember(ADMIN_STAFF_ID, "Administrator", "Headquarters", frozenset({Role.ADMIN}))
     row = conn.execute(

@@ -10,11 +10,12 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 from uuid import UUID
 
+from application import settings
 from application.commands import AlreadyExists, NotFound
 from application.store.database import (
-    DATABASE_URL_VARIABLE,
     OWNER_DATABASE_URL_VARIABLE,
     Database,
     check_database_settings,
@@ -28,6 +29,7 @@ from interface.runtime import (
     all_migrations,
     check_configuration,
     init_database,
+    projection_names,
 )
 
 log = logging.getLogger("fullchain")
@@ -36,7 +38,8 @@ log = logging.getLogger("fullchain")
 def _init_schema(runtime: Database) -> list[str]:
     """``db init``: as the schema owner, for the runtime role."""
     owner = configured_owner_database()
-    if os.environ.get(DATABASE_URL_VARIABLE) and not os.environ.get(OWNER_DATABASE_URL_VARIABLE):
+    current = settings.load()
+    if current.database_url and not current.owner_database_url:
         log.info(
             "%s is not set: db init runs as the service's own role %s",
             OWNER_DATABASE_URL_VARIABLE,
@@ -539,6 +542,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         SIGNING_KEY_VARIABLE,
         configured_signing_key,
     )
+    from interface import logs
     from interface.demo import demo_token, has_data, load_demo
     from interface.http.app import create_app
 
@@ -550,7 +554,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"fullchain serve: {error}", file=sys.stderr)
         return 2
-    if os.environ.get(DATABASE_URL_VARIABLE):
+    if settings.load().database_url:
         try:
             key = configured_signing_key()
         except ValueError as error:
@@ -581,9 +585,90 @@ def cmd_serve(args: argparse.Namespace) -> int:
             name, token = demo_token(services)
             print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}")
             print(f"Console signed in as {name}: {url}/#token={token}\n")
-        uvicorn.run(create_app(services), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(services),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=logs.UVICORN_LOG_CONFIG,  # through the service's own handler
+            access_log=False,  # the service logs each request itself, with its id
+        )
     finally:
         services.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """What ``/ready`` and ``/metrics`` tell, for an operator: the schema, the log's head,
+    every read model's position, lag and last error."""
+    import json
+
+    from application.store.schema import applied_migrations
+    from projections import status
+
+    check_configuration()
+    database = configured_database()
+    migrations = [m.migration_id for m in all_migrations()]
+    with database.connect(autocommit=True, purpose="status") as conn:
+        applied = applied_migrations(conn)
+        missing = [m for m in migrations if m not in applied]
+        latest = [m for m in migrations if m in applied]
+        names = projection_names()
+        state = status.snapshot(conn, names) if not missing else None
+    report: dict[str, Any] = {
+        "schema": {
+            "version": latest[-1] if latest else None,
+            "applied": len(latest),
+            "known": len(migrations),
+            "missing": missing,
+        },
+        "log_head": state.head if state else None,
+        "read_models": [
+            {
+                "name": m.name,
+                "position": m.position,
+                "lag_events": m.lag_events,
+                "lag_seconds": round(m.lag_seconds, 3),
+                "last_error": m.last_error,
+                "last_error_at": m.last_error_at,
+            }
+            for m in (state.read_models if state else [])
+        ],
+    }
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0 if not missing else 1
+    schema = report["schema"]
+    print(f"schema      {schema['version']} ({schema['applied']}/{schema['known']} migrations)")
+    if missing:
+        print(f"            missing: {', '.join(missing)} — run `fullchain db init`")
+        return 1
+    print(f"log head    {report['log_head']}")
+    print()
+    print(f"{'read model':<24} {'position':>10} {'lag':>8} {'lag s':>9}  last error")
+    for m in state.read_models if state else []:
+        error = f"{m.last_error_at} {m.last_error}" if m.last_error else "-"
+        print(f"{m.name:<24} {m.position:>10} {m.lag_events:>8} {m.lag_seconds:>9.1f}  {error}")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Every setting: its variable, default and meaning (``--markdown``: the document
+    docs/configuration.md holds); otherwise the values in effect now, secrets hidden."""
+    if args.markdown:
+        print(settings.markdown(), end="")
+        return 0
+    try:
+        current = settings.load()
+    except settings.SettingsError as error:
+        print(f"fullchain config: {error}", file=sys.stderr)
+        return 2
+    secret = {"database_url", "owner_database_url", "metrics_token", "admin_token", "signing_key"}
+    for name in settings.Settings.model_fields:
+        value = getattr(current, name)
+        if value is not None and name in secret:
+            value = "(set)"
+        print(f"{settings.variable(name)}={'' if value is None else value}")
     return 0
 
 
@@ -836,15 +921,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load the demo data set")
     demo.set_defaults(func=cmd_demo)
+
+    status = sub.add_parser(
+        "status", help="schema version, log head, each read model's position, lag, last error"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=cmd_status)
+    config = sub.add_parser("config", help="the settings in effect (or --markdown: their document)")
+    config.add_argument(
+        "--markdown", action="store_true", help="print docs/configuration.md from the settings"
+    )
+    config.set_defaults(func=cmd_config)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from interface import logs
+
+    try:
+        log_format = settings.load().log_format
+    except settings.SettingsError:
+        log_format = "auto"  # the command refuses the settings itself, naming them
+    logs.configure(log_format, logging.DEBUG if args.verbose else logging.INFO)
     try:
         code: int = args.func(args)
     except (SchemaNotReady, ConfigurationError) as error:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.persistence import Mapper
+from eventsourcing.persistence import Mapper, Transcoder
 from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import tokens
+from application import settings, tokens
 from application.cases import configured_sla_policy
 from application.proofs import tree as log_tree
 from application.proofs import witness
@@ -39,6 +38,7 @@ from application.store.schema import (
 from application.time_travel import POOL_SIZE as TIME_TRAVEL_POOL_SIZE
 from application.time_travel import TimeTravel
 from application.tokens import StaffAccessCache
+from projections import status as read_model_status
 from projections.account_status.writer import AccountStatusProjection
 from projections.activity.writer import ActivityProjection
 from projections.branches.writer import BranchesProjection
@@ -80,6 +80,21 @@ def all_projections(mapper: Mapper[Any]) -> list[BatchProjection]:
     ]
 
 
+class _Unused(Transcoder):
+    """Stands in for a transcoder where read models are built only to be named."""
+
+    def encode(self, obj: Any) -> bytes:
+        raise NotImplementedError
+
+    def decode(self, data: bytes) -> Any:
+        raise NotImplementedError
+
+
+def projection_names() -> list[str]:
+    """The read models' names, without a database."""
+    return [p.name for p in all_projections(Mapper(transcoder=_Unused()))]
+
+
 def all_migrations() -> list[Migration]:
     return [
         EVENT_STORE,
@@ -117,6 +132,7 @@ def all_migrations() -> list[Migration]:
         PerformanceProjection.migration,
         tokens.CUSTOMER_MIGRATION,
         MarketingProjection.migration,
+        read_model_status.MIGRATION,
     ]
 
 
@@ -135,16 +151,10 @@ MAX_WAITING_READS_VARIABLE = "FULLCHAIN_MAX_WAITING_READS"
 
 def max_waiting_reads() -> int:
     """How many reads of a process may wait for ``min_position`` at once (default 64)."""
-    text = os.environ.get(MAX_WAITING_READS_VARIABLE, "64")
     try:
-        value = int(text)
-        if value < 1:
-            raise ValueError
-    except ValueError:
-        raise ConfigurationError(
-            f"{MAX_WAITING_READS_VARIABLE}={text!r} is not a positive whole number"
-        ) from None
-    return value
+        return settings.load().max_waiting_reads
+    except settings.SettingsError as error:
+        raise ConfigurationError(str(error)) from None
 
 
 @dataclass(frozen=True)
@@ -171,8 +181,13 @@ def connection_budget(workers: int, settings: PoolSettings | None = None) -> Con
 
 
 def check_configuration() -> None:
-    """Refuse to start on settings that would fail later, at the first request."""
-    problems: list[str] = check_database_settings()
+    """Refuse to start on settings that would fail later, at the first request: every
+    variable of ``application.settings`` by its type, then the rules of their own."""
+    try:
+        settings.load()
+    except settings.SettingsError as error:
+        raise ConfigurationError(str(error)) from None
+    problems = check_database_settings()
     try:
         configured_sla_policy()
     except ValueError as error:
@@ -181,19 +196,6 @@ def check_configuration() -> None:
         integrity.configured_signing_key()
     except ValueError as error:
         problems.append(str(error))
-    try:
-        max_waiting_reads()
-    except ConfigurationError as error:
-        problems.append(str(error))
-    hours = os.environ.get("FULLCHAIN_UNASSIGNED_INCIDENT_HOURS")
-    if hours is not None:
-        try:
-            if float(hours) <= 0:
-                raise ValueError
-        except ValueError:
-            problems.append(
-                f"FULLCHAIN_UNASSIGNED_INCIDENT_HOURS={hours!r} is not a positive number"
-            )
     if problems:
         raise ConfigurationError("; ".join(problems))
 

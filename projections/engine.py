@@ -31,8 +31,10 @@ from typing import Any
 import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from application import metrics
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE, TRACKING_TABLE, Migration
+from projections import status
 from projections.freshness import announce
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,8 @@ class ProjectionWorker:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.retry_after = retry_after
+        for projection in self.projections:  # shown as 0 until the first failure
+            metrics.BATCH_ERRORS.labels(projection.name)
         self.stopping = threading.Event()
         #: The read models this worker holds (their advisory locks), when following live.
         self._held: set[str] | None = None
@@ -205,15 +209,23 @@ class ProjectionWorker:
                 events = [
                     projected(row) for row in rows if row[0] > after and projection.handles(row[3])
                 ]
+                started = time.perf_counter()
                 if len(self.projections) == 1:
-                    self._apply(conn, projection, events, last)
+                    try:
+                        self._apply(conn, projection, events, last)
+                    except Exception:
+                        metrics.BATCH_ERRORS.labels(projection.name).inc()
+                        raise
+                    self._measured(projection.name, last - after, started)
                     continue
                 try:
                     with conn.transaction():  # a savepoint: a failure is this model's own
                         self._apply(conn, projection, events, last)
                 except psycopg.OperationalError:
                     raise  # the connection is gone: nothing of the batch commits
-                except Exception:
+                except Exception as error:
+                    metrics.BATCH_ERRORS.labels(projection.name).inc()
+                    status.record_error(conn, projection.name, after, last, error)
                     log.exception(
                         "%s: failed at positions %d..%d; set aside for %.0f s",
                         projection.name,
@@ -222,7 +234,14 @@ class ProjectionWorker:
                         self.retry_after,
                     )
                     self._set_aside[projection.name] = time.monotonic() + self.retry_after
+                else:
+                    self._measured(projection.name, last - after, started)
             return len(rows)
+
+    @staticmethod
+    def _measured(read_model: str, entries: int, started: float) -> None:
+        metrics.BATCH_SIZE.labels(read_model).observe(entries)
+        metrics.BATCH_LATENCY.labels(read_model).observe(time.perf_counter() - started)
 
     @staticmethod
     def _apply(

@@ -12,13 +12,13 @@ whoever can rewrite that database can re-sign it, so it proves nothing to an out
 from __future__ import annotations
 
 import base64
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from application import settings
 from application.proofs.customer_map import map_root
 from application.proofs.merkle import ProofError, verify_consistency
 from application.proofs.note import NoteError, Signer, TreeHead, Verifier, open_checkpoint, sign
@@ -42,7 +42,8 @@ RETIRED_KEYS_VARIABLE = "FULLCHAIN_RETIRED_VERIFIER_KEYS"
 def configured_verifiers(variable: str) -> list[Verifier]:
     """The C2SP verifier keys in the setting ``variable``, separated by spaces, commas or
     new lines; ValueError naming the setting for one that is not a verifier key."""
-    keys = [k for k in re.split(r"[\s,]+", os.environ.get(variable, "")) if k]
+    value = getattr(settings.load(), variable.removeprefix(settings.PREFIX).lower())
+    keys = [k for k in re.split(r"[\s,]+", value or "") if k]
     try:
         return [Verifier.decode(k) for k in keys]
     except NoteError as error:
@@ -57,7 +58,7 @@ def retired_verifiers() -> list[Verifier]:
 
 
 def log_origin() -> str:
-    origin = os.environ.get(ORIGIN_VARIABLE) or DEFAULT_ORIGIN
+    origin = settings.load().log_origin or DEFAULT_ORIGIN
     if not _ORIGIN.match(origin):
         raise ValueError(
             f"{ORIGIN_VARIABLE} is a log's name, printable ASCII without spaces or '+' "

@@ -36,6 +36,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
 
+from application import settings
+
 log = logging.getLogger(__name__)
 
 DATABASE_URL_VARIABLE = "FULLCHAIN_DATABASE_URL"
@@ -71,37 +73,10 @@ class PoolSettings:
 
 
 def pool_settings() -> PoolSettings:
-    """The pool settings from the environment; ValueError names what is wrong."""
-    default = PoolSettings()
-    problems: list[str] = []
-
-    def count(variable: str, fallback: int) -> int:
-        raw = os.environ.get(variable)
-        if raw is None:
-            return fallback
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 1:
-            problems.append(f"{variable}={raw!r} is not a whole number of connections (≥ 1)")
-            return fallback
-        return value
-
-    size = count(POOL_SIZE_VARIABLE, default.size)
-    read_size = count(READ_POOL_SIZE_VARIABLE, default.read_size)
-    timeout = default.timeout
-    raw = os.environ.get(POOL_TIMEOUT_VARIABLE)
-    if raw is not None:
-        try:
-            timeout = float(raw)
-            if not 0 < timeout < float("inf"):
-                raise ValueError
-        except ValueError:
-            problems.append(f"{POOL_TIMEOUT_VARIABLE}={raw!r} is not a positive number of seconds")
-    if problems:
-        raise ValueError("; ".join(problems))
-    return PoolSettings(size, read_size, timeout)
+    """The pool settings from the environment (``application.settings``); ValueError
+    names what is wrong."""
+    current = settings.load()
+    return PoolSettings(current.pool_size, current.read_pool_size, current.pool_timeout)
 
 
 # --- a database, as one role sees it -----------------------------------------------------
@@ -158,14 +133,14 @@ class Database:
         (``FullchainPostgresFactory``), holds ``min_size`` connections when idle and at most
         ``max_size`` (default ``FULLCHAIN_POOL_SIZE``), and waits ``FULLCHAIN_POOL_TIMEOUT``
         seconds for a free one."""
-        settings = pool_settings()
-        most = settings.size if max_size is None else max_size
+        pools = pool_settings()
+        most = pools.size if max_size is None else max_size
         least = min(min_size, most)
         p = self.params
         return {
             "PERSISTENCE_MODULE": f"{__name__}:{FullchainPostgresFactory.__name__}",
             FullchainPostgresFactory.CONNINFO: self.labelled(),
-            FullchainPostgresFactory.POOL_TIMEOUT: str(settings.timeout),
+            FullchainPostgresFactory.POOL_TIMEOUT: str(pools.timeout),
             # Required by the library; its own pool is replaced by one from the conninfo.
             "POSTGRES_DBNAME": str(p.get("dbname", "")),
             "POSTGRES_HOST": str(p.get("host", "")),
@@ -230,7 +205,7 @@ class FullchainPostgresFactory(PostgresFactory):
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get(DATA_DIR_VARIABLE, ".data")).resolve()
+    return settings.load().data_dir.resolve()
 
 
 def start_embedded_server(pgdata: Path) -> str:
@@ -316,7 +291,7 @@ def embedded_databases() -> EmbeddedDatabases:
 def configured_database() -> Database:
     """The database as the service's runtime role sees it, starting the embedded server
     if no server is configured."""
-    url = os.environ.get(DATABASE_URL_VARIABLE)
+    url = settings.load().database_url
     if url:
         return Database(make_conninfo(url), embedded=False)
     return embedded_databases().runtime
@@ -324,21 +299,20 @@ def configured_database() -> Database:
 
 def check_database_settings() -> list[str]:
     """What is wrong with the database settings (nothing: an empty list)."""
+    current = settings.load()
     problems: list[str] = []
-    for variable in (DATABASE_URL_VARIABLE, OWNER_DATABASE_URL_VARIABLE):
-        url = os.environ.get(variable)
+    for variable, url in (
+        (DATABASE_URL_VARIABLE, current.database_url),
+        (OWNER_DATABASE_URL_VARIABLE, current.owner_database_url),
+    ):
         if url:
             try:
                 make_conninfo(url)
             except psycopg.ProgrammingError as error:
                 problems.append(f"{variable} is not a libpq URL or conninfo: {error}")
-    if os.environ.get(OWNER_DATABASE_URL_VARIABLE) and not os.environ.get(DATABASE_URL_VARIABLE):
+    if current.owner_database_url and not current.database_url:
         problems.append(
             f"{OWNER_DATABASE_URL_VARIABLE} is set but {DATABASE_URL_VARIABLE} is not "
             "(the embedded database creates both roles itself)"
         )
-    try:
-        pool_settings()
-    except ValueError as error:
-        problems.append(str(error))
     return problems

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import struct
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -36,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from application import settings
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE, Migration
 
@@ -305,10 +305,11 @@ def configured_signing_key() -> Ed25519PrivateKey | None:
     """The key in ``FULLCHAIN_SIGNING_KEY`` (PEM, PKCS#8), else in the file named by
     ``FULLCHAIN_SIGNING_KEY_FILE``, if either is set; ValueError if it cannot be read or is
     not an Ed25519 private key."""
-    configured = os.environ.get(SIGNING_KEY_VARIABLE)
+    current = settings.load()
+    configured = current.signing_key
     source = SIGNING_KEY_VARIABLE
     if not configured:
-        path = os.environ.get(SIGNING_KEY_FILE_VARIABLE)
+        path = current.signing_key_file
         if not path:
             return None
         source = f"{SIGNING_KEY_FILE_VARIABLE} ({path})"

@@ -32,7 +32,6 @@ On a database already in that state the check is a few SELECTs and no DDL.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +41,9 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import tuple_row
 
+from application import settings
 from application.store.database import (
-    DATABASE_URL_VARIABLE,
     EMBEDDED_OWNER_ROLE,
-    OWNER_DATABASE_URL_VARIABLE,
     Database,
     embedded_databases,
 )
@@ -516,9 +514,10 @@ def configured_owner_database() -> Database:
     """The database as the schema owner sees it (for ``db init``): the owner's URL, else
     the runtime URL (one role for both), else the embedded server's owner role, to which
     objects left by earlier versions are handed first."""
-    url = os.environ.get(DATABASE_URL_VARIABLE)
+    current = settings.load()
+    url = current.database_url
     if url:
-        return Database(make_conninfo(os.environ.get(OWNER_DATABASE_URL_VARIABLE) or url), False)
+        return Database(make_conninfo(current.owner_database_url or url), False)
     embedded = embedded_databases()
     changed = adopt_schema_objects(embedded.superuser, EMBEDDED_OWNER_ROLE)
     if changed:

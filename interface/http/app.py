@@ -24,6 +24,7 @@ from interface.http import (
     imports,
     marketing,
     offerings,
+    operations,
     opportunities,
     performance,
     relationship_reads,
@@ -134,6 +135,9 @@ def create_app(services: Services) -> FastAPI:
     for included in ROUTERS:
         app.include_router(included)
     console.install(app)
+    operations.install(
+        app, services, [r for router in ROUTERS for r in router.routes]
+    )  # outermost: every request measured and logged
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -23,6 +23,7 @@ from application.commands import CommandResult
 from application.tokens import StaffMember, identify
 from domain.base import CommandContext
 from domain.staff import Role
+from interface import logs
 from interface.http import scoping
 from interface.runtime import Services
 from projections.freshness import BeyondTheLog, ReadConnection, TooManyWaiting
@@ -270,7 +271,7 @@ def context(request: Request, staff: StaffMember, meta: CommandMeta) -> CommandC
     """The context of the request's command: the staff member, the business time and
     conversation the body gives, and the request's idempotency claim, if any (the request
     guards put it in the request's state)."""
-    return _services_of(request).app.context(
+    ctx = _services_of(request).app.context(
         staff.staff_id,
         claim=getattr(request.state, "idempotency_claim", None),
         occurred_at=meta.occurred_at,
@@ -278,6 +279,8 @@ def context(request: Request, staff: StaffMember, meta: CommandMeta) -> CommandC
         causation_id=meta.causation_id,
         branch_scope=None if staff.sees_all_branches else staff.branch,
     )
+    logs.note(correlation_id=ctx.correlation_id, command_id=ctx.command_id)
+    return ctx
 
 
 class CommandAccepted(BaseModel):

@@ -3,7 +3,6 @@ shipment, the auditor's findings and partner scorecards."""
 
 # No `from __future__ import annotations`: FastAPI reads these annotations at run time.
 
-import os
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -13,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from application import settings
 from application.epcis import MEDIA_TYPE, custody_document
 from application.shipments import RESPONSIBILITY_ANSWER_DAYS_VARIABLE, answer_within
 from application.store.access_log import record_access
@@ -51,7 +51,7 @@ UNASSIGNED_INCIDENT_HOURS_VARIABLE = "FULLCHAIN_UNASSIGNED_INCIDENT_HOURS"
 
 
 def unassigned_after() -> timedelta:
-    return timedelta(hours=float(os.environ.get(UNASSIGNED_INCIDENT_HOURS_VARIABLE, "48")))
+    return timedelta(hours=settings.load().unassigned_incident_hours)
 
 
 class ShipmentSummary(BaseModel):

@@ -16,7 +16,6 @@ aggregate's state, say).
 from __future__ import annotations
 
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -25,6 +24,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from application import settings
 from application.store.schema import EVENTS_TABLE
 from application.store.snapshots import (
     SNAPSHOTS_TABLE,
@@ -46,11 +46,7 @@ CACHE_SIZE = 5_000
 
 
 def snapshot_interval() -> int:
-    value = int(os.environ.get(INTERVAL_VARIABLE, str(DEFAULT_INTERVAL)))
-    if value < 1:
-        msg = f"${INTERVAL_VARIABLE} must be a positive number of versions"
-        raise ValueError(msg)
-    return value
+    return settings.load().snapshot_interval
 
 
 class SnapshotProjection(BatchProjection):
