@@ -52,6 +52,8 @@ def test_the_compose_file_runs_the_schema_once_then_two_apis_and_a_projector() -
         # The projection workers run in the projector only.
         assert ("--no-workers" in service["command"]) == name.startswith("api")
     assert services["projector"]["command"] == ["fullchain", "project"]
+    for name in ("api-1", "api-2"):
+        assert "/ready" in " ".join(services[name]["healthcheck"]["test"])
     ports = {p for name in ("api-1", "api-2") for p in services[name]["ports"]}
     assert ports == {"127.0.0.1:8000:8000", "127.0.0.1:8001:8000"}
 
@@ -71,11 +73,15 @@ def test_the_compose_file_names_the_variables_the_service_reads() -> None:
     assert ignored == 0, f"{secret} must be ignored by git"
 
 
+def has_compose() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
 @pytest.mark.skipif(
-    shutil.which("docker") is None
-    or subprocess.run(
-        ["docker", "compose", "version"], capture_output=True, check=False
-    ).returncode,
+    not has_compose(),
     reason="no docker compose on this machine (the file is checked by the tests above)",
 )
 def test_docker_compose_reads_the_file() -> None:
