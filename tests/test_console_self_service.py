@@ -411,3 +411,39 @@ def test_staff_still_see_their_own_home_and_not_the_customers(page: Page, served
     assert "My shipments" not in nav_entries(page)
     page.goto(f"/console/my/shipments/{served.delivered}")
     expect(page.get_by_role("alert")).to_have_text("Your role may not see or do this.")
+
+
+@in_browser
+def test_a_handover_on_a_page_the_shipment_changed_under_is_refused_then_reviewed(
+    page: Page, served: Served
+) -> None:
+    office = served.office
+    sign_in(page, office, "airline", home="Our links")
+    page.locator("#partner-shipments").get_by_role("link", name="SZV-MOVING-1").click()
+    expect(page.locator("#handover-which option")).to_have_count(2)
+    # Meanwhile Suzhou reports a delay on the airline's link: the shipment moves on.
+    app = office.services.app
+    before = app.shipments.get_shipment(served.moving).version
+    app.shipments.report_delay(
+        app.context("zhang.min"),
+        served.moving,
+        sequence=2,
+        estimated_end=NOW + timedelta(days=1),
+        reason="the flight was cancelled",
+    )
+    page.locator("#handover-which").select_option(label="Into link 2 (we take the goods)")
+    page.locator("#handover-signed-by").fill("PVG cargo desk")
+    page.locator("#sign-handover button[type=submit]").click()
+    message = page.locator("#sign-handover-message")
+    expect(message).to_contain_text("This shipment changed since you opened it")
+    assert app.shipments.get_shipment(served.moving).version == before + 1
+    expect(page.locator("#handover-signed-by")).to_have_value("PVG cargo desk")
+
+    # Reviewed, the same handover goes through, once, on the version now shown.
+    message.get_by_role("button", name="Show the changes").click()
+    page.locator("#sign-handover button[type=submit]").click()
+    expect(message).to_have_text("Handover signed.")
+    moving = app.shipments.get_shipment(served.moving)
+    assert moving.version == before + 2
+    assert moving.links[1].received is not None
+    assert moving.links[1].received.signed_by == "PVG cargo desk"

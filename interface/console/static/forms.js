@@ -22,6 +22,7 @@ import { t } from "./i18n.js";
  * @param {() => Promise<void>} [spec.review] re-read the page after a 412
  * @param {string} [spec.doneText]
  * @param {string} [spec.messageId] the id of the element that says how it went
+ * @param {string} [spec.staleText] what a 412 says (else "this customer changed…")
  */
 export function commandForm(spec) {
   const submit = h("button", { type: "submit" }, spec.submit);
@@ -69,7 +70,7 @@ export function commandForm(spec) {
               { type: "button", onclick: () => (spec.review ? spec.review() : Promise.resolve()).then(() => say("", "")) },
               t("log.review"),
             );
-            say(t("log.stale"), "error", " ", review);
+            say(spec.staleText || t("log.stale"), "error", " ", review);
           } else {
             say(problemText(error), "error");
           }

@@ -151,6 +151,7 @@ async function shipment(view, id) {
       return { ...body, to_sequence: Number(which.value.split(":")[1]) };
     },
     version: () => shown.version,
+    staleText: t("self.stale"),
     send: (body, headers) =>
       "proof_of_delivery" in body
         ? call("POST", `/v1/shipments/${id}/deliver`, { body, headers })
@@ -205,6 +206,7 @@ async function shipment(view, id) {
         : { incident: incident.value, reason: text };
     },
     version: () => shown.version,
+    staleText: t("self.stale"),
     send: ({ incident: incidentId, ...body }, headers) =>
       call("POST", `/v1/shipments/${id}/incidents/${incidentId}/${"note" in body ? "accept" : "dispute"}`, { body, headers }),
     done: (accepted) => {

@@ -309,6 +309,7 @@ async function shipment(view, id) {
       return body;
     },
     version: () => shown.version,
+    staleText: t("self.stale"),
     send: (body, headers) => call("POST", `${SHIPMENT(id)}/rating`, { body, headers }),
     done: (accepted) => load(accepted.position),
     review: () => load(),
