@@ -233,12 +233,12 @@ def page(browser: Browser, office: Office) -> Iterator[Page]:
     assert uncaught == []  # no script failed on any page the test went through
 
 
-def sign_in(page: Page, office: Office, who: str = "field") -> None:
+def sign_in(page: Page, office: Office, who: str = "field", home: str = "My day") -> None:
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/console/sign-in$"))
     page.get_by_label("Bearer token").fill(office.tokens[who])
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="My day")).to_be_visible()
+    expect(page.get_by_role("heading", name=home)).to_be_visible()
 
 
 def open_huaxin(page: Page, office: Office) -> None:

@@ -414,6 +414,56 @@ def test_cases_and_quote_requests_are_the_customer_users_commands(world: World) 
     assert unknown["errors"][0]["field"] == "offering_id"
 
 
+def test_a_customer_user_reads_the_active_offerings_to_request_a_quote_for(
+    world: World,
+) -> None:
+    w = world
+    retired = post(
+        w.client,
+        "/v1/offerings",
+        {
+            "name": "Suzhou–Chicago sea",
+            "origin": "Suzhou",
+            "destination": "Chicago",
+            "mode": "sea",
+            "service_level": "port_to_port",
+            "transit_days": 30,
+            "occurred_at": (START - timedelta(days=19)).isoformat(),
+        },
+        201,
+        headers=w.auth("hq"),
+    )
+    done = post(
+        w.client,
+        f"/v1/offerings/{retired['aggregate_id']}/retire",
+        {
+            "reason": "no sailings this season",
+            "occurred_at": (START - timedelta(days=18)).isoformat(),
+        },
+        headers=w.auth("hq"),
+    )
+    page = get(
+        w.client,
+        "/v1/self-service/offerings",
+        min_position=done["position"],
+        headers=w.auth("buyer"),
+    )
+    assert [(o["offering_id"], o["label"]) for o in page["items"]] == [
+        (w.offering, "Suzhou → Chicago, air, door to door, 5 days")
+    ]
+    assert set(page["items"][0]) == {
+        "offering_id",
+        "label",
+        "name",
+        "origin",
+        "destination",
+        "mode",
+        "service_level",
+        "transit_days",
+    }
+    w.get("field", "/v1/self-service/offerings", 403)
+
+
 #: The endpoints every role may call.
 EVERYONES = {"/v1/staff/me", "/v1/audit/public-key", "/v1/audit/verifier-key"}
 
@@ -450,7 +500,7 @@ def test_a_customer_user_is_refused_every_endpoint_but_its_own(world: World) -> 
             if "{shipment_id}" in path:
                 assert response.status_code == 404, (method, path, response.text)
                 assert "SZV-3" not in response.text
-    assert own == 10
+    assert own == 11
     routes = [r for r in w.client.app.routes if getattr(r, "path", "").startswith("/v1/self")]  # type: ignore[attr-defined]
     assert all(declared_roles(r) == frozenset({Role.CUSTOMER}) for r in routes)
 

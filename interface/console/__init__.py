@@ -1,5 +1,7 @@
 """The console: a single-page application for staff (sign in, my day, search, a customer's
-page and the logging of an interaction) served by the service itself, and the API
+page and the logging of an interaction), and for customer and partner users their own
+pages (their shipments, cases, quotes and documents; their links, handovers and answers for
+responsibility), served by the service itself, and the API
 documentation (Swagger UI) from files installed with the service, so neither needs a
 network beyond the service's own address."""
 

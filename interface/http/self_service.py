@@ -5,8 +5,9 @@ of a customer's users by its branch manager, headquarters or administrators.
 A customer user sees its own customer's records only (``application.visibility``): the
 shipments booked for it (``scoping`` answers any other as one that does not exist), drawn
 from the responsibility audit without what is ours alone (links' costs, claims, our
-evaluation, who of our staff acted), its invoices and proofs of delivery, and its service
-cases. Every command is recorded with the customer user as its actor.
+evaluation, who of our staff acted), its invoices and proofs of delivery, its service
+cases, and the active offerings it may request a quote for. Every command is recorded with
+the customer user as its actor.
 
 The public form is rate limited per client address (``QuoteRequestLimit``: 429 with
 Retry-After) on a clock the application gives it, so tests set the time."""
@@ -51,6 +52,7 @@ from interface.http.permissions import CUSTOMER_USERS, SELF_SERVICE
 from interface.http.reads import Cursor, Limit, NextCursor
 from interface.http.routing import OneTripRoute
 from interface.runtime import Services
+from projections.offerings.queries import OfferingFilter, list_offerings
 from projections.responsibility_audit.queries import (
     ShipmentFilter,
     attachments,
@@ -63,6 +65,7 @@ router = APIRouter(route_class=OneTripRoute, tags=["self-service"])
 
 RESPONSIBILITY_AUDIT = "responsibility_audit"
 SERVICE_CASES = "service_cases"
+OFFERINGS = "offerings"
 
 Customer = Annotated[StaffMember, Depends(Allowed(SELF_SERVICE))]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
@@ -480,6 +483,45 @@ def my_cases(
 
 
 # --- quote requests -------------------------------------------------------------------------
+
+
+class CatalogueOffering(BaseModel):
+    offering_id: UUID
+    label: str = Field(
+        description='As sales says it: "Suzhou → Chicago, air, door to door, 5 days"'
+    )
+    name: str
+    origin: str
+    destination: str
+    mode: str
+    service_level: str
+    transit_days: int
+
+
+class CataloguePage(BaseModel):
+    items: list[CatalogueOffering]
+    next_cursor: NextCursor
+
+
+@router.get(
+    "/v1/self-service/offerings",
+    summary="The service offerings a quote may be requested for",
+    description="The active offerings of the catalogue, in the order they were launched: "
+    "what a customer user names in a quote request; nothing of their history.",
+    response_model=CataloguePage,
+    responses=responses(401, 403, 422, 503),
+    dependencies=[fresh(OFFERINGS)],
+)
+def my_offerings(
+    staff: Customer, conn: Reads, limit: Limit = 50, cursor: Cursor = None
+) -> CataloguePage:
+    customer_of(staff)
+    rows, next_cursor = list_offerings(
+        conn, OfferingFilter(status="active"), limit=limit, cursor=cursor
+    )
+    return CataloguePage(
+        items=[CatalogueOffering.model_validate(row) for row in rows], next_cursor=next_cursor
+    )
 
 
 class QuoteRequest(CommandMeta):

@@ -5,7 +5,7 @@
 import { Unauthorized, call, forgetToken, keepToken, token } from "./api.js";
 import { go, h, link, problemText, session, setRenderer, signedOut } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
-import { NAV, ROUTES } from "./pages/index.js";
+import { ROUTES, isStaff, navFor, routesFor } from "./pages/index.js";
 import { signIn } from "./pages/sign-in.js";
 
 const SIGN_IN = "/console/sign-in";
@@ -27,7 +27,7 @@ function bar(me, query = "") {
     t("lang.other"),
   );
   const parts = [h("strong", { className: "brand" }, link("/", t("app.title")))];
-  if (me) {
+  if (isStaff(me)) {
     const input = h("input", {
       type: "search",
       name: "q",
@@ -51,10 +51,14 @@ function bar(me, query = "") {
         input,
         h("button", { type: "submit" }, t("search.go")),
       ),
+    );
+  }
+  if (me) {
+    parts.push(
       h(
         "nav",
         { "aria-label": t("nav.label") },
-        NAV.filter((entry) => entry.show(me)).map((entry) => link(entry.href, t(entry.key))),
+        navFor(me).map((entry) => link(entry.href, t(entry.key))),
         h("a", { href: "/docs" }, t("nav.docs")),
       ),
     );
@@ -95,9 +99,11 @@ export async function render() {
   try {
     if (!session.me) session.me = await call("GET", "/v1/staff/me");
     bar(session.me, path === "/console/search" ? new URLSearchParams(location.search).get("q") || "" : "");
-    const match = ROUTES.map(([pattern, page]) => [path.match(pattern), page]).find(([found]) => found);
+    const match = routesFor(session.me).map(([pattern, page]) => [path.match(pattern), page]).find(([found]) => found);
     if (!match) {
-      view.replaceChildren(h("p", { className: "error" }, t("error.notFound")));
+      // A page of the console that is not for this user (a staff page, to a customer's).
+      const elsewhere = ROUTES.some(([pattern]) => pattern.test(path));
+      view.replaceChildren(h("p", { role: "alert", className: "error" }, t(elsewhere ? "error.forbidden" : "error.notFound")));
       return;
     }
     const [found, page] = match;

@@ -1,5 +1,7 @@
 // Every page of the console: its routes (a pattern of the path and the function that draws
-// it) and its entries in the bar's navigation (shown to whom `show(me)` says).
+// it) and its entries in the bar's navigation (shown to whom `show(me)` says). A page is
+// for our staff unless it names its `audience` (me => bool): a customer user's and a
+// partner user's own pages do, and such a user is shown those pages only.
 
 import * as audit from "./audit.js";
 import * as customer from "./customer.js";
@@ -9,6 +11,8 @@ import * as myDay from "./my-day.js";
 import * as people from "./people.js";
 import * as search from "./search.js";
 import * as shipment from "./shipment.js";
+import * as partner from "./partner.js";
+import * as selfService from "./self-service.js";
 
 const PAGES = [
   myDay,
@@ -19,7 +23,19 @@ const PAGES = [
   people,
   audit,
   shipment,
+  selfService,
+  partner,
 ];
+
+/** Our staff: neither a customer's user nor a partner's. */
+export const isStaff = (me) => Boolean(me) && !me.customer_id && !me.partner_id;
+
+const pagesFor = (me) => PAGES.filter((page) => (page.audience || isStaff)(me));
 
 export const ROUTES = PAGES.flatMap((page) => page.routes);
 export const NAV = PAGES.flatMap((page) => page.nav);
+
+/** The routes `me` may open (the first that matches draws the page). */
+export const routesFor = (me) => pagesFor(me).flatMap((page) => page.routes);
+/** The bar's entries shown to `me`. */
+export const navFor = (me) => pagesFor(me).flatMap((page) => page.nav).filter((entry) => entry.show(me));
