@@ -135,7 +135,8 @@ def test_a_restored_dump_verifies_extends_the_checkpoint_before_it_and_projects_
             row = conn.execute(
                 "SELECT name FROM account_status WHERE relationship_id = %s", (new.aggregate_id,)
             ).fetchone()
-        assert row is not None and row["name"] == "After the restore"
+        assert row is not None
+        assert row["name"] == "After the restore"
     finally:
         moved.close()
 
@@ -143,9 +144,7 @@ def test_a_restored_dump_verifies_extends_the_checkpoint_before_it_and_projects_
 def _positions(database: Database) -> int:
     """The position every read model has reached (the least of them)."""
     with psycopg.connect(database.conninfo) as conn:
-        positions = [
-            p for name, p in tracking_positions(conn).items() if name != "__migration__"
-        ]
+        positions = [p for name, p in tracking_positions(conn).items() if name != "__migration__"]
     return min(positions, default=0)
 
 
@@ -156,4 +155,5 @@ def test_the_client_tools_are_of_the_servers_version_or_newer(services: Services
     found = [t for t in (tools_in(f) for f in candidate_folders()) if t is not None]
     if any(t.major == major for t in found):
         assert tools.major == major  # the server's own version, when at hand
-    assert Path(tools.pg_dump).is_file() and Path(tools.pg_restore).is_file()
+    assert Path(tools.pg_dump).is_file()
+    assert Path(tools.pg_restore).is_file()
