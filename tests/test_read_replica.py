@@ -81,7 +81,7 @@ def in_recovery(pool_owner: Services, *, primary: bool) -> bool:
 def least_position(conninfo: str) -> int:
     with psycopg.connect(conninfo) as conn:
         positions = tracking_positions(conn)
-    return min(p for name, p in positions.items() if name != "__migration__")
+    return min((p for name, p in positions.items() if name != "__migration__"), default=0)
 
 
 def replay(pair: Pair, *, paused: bool) -> None:
