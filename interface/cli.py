@@ -532,6 +532,37 @@ def cmd_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from application.store.backup import BackupError, dump
+
+    try:
+        tools = dump(configured_owner_database(), Path(args.file))
+    except BackupError as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
+    print(f"backed up to {args.file} (pg_dump {tools.major}, {tools.folder})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore a dump into an empty database, give the runtime role its privileges, then
+    verify the restored log as ``fullchain verify`` does (exit 1 if it is not intact)."""
+    from pathlib import Path
+
+    from application.store.backup import BackupError, restore
+
+    try:
+        tools = restore(configured_owner_database(), Path(args.file))
+    except BackupError as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
+    print(f"restored {args.file} (pg_restore {tools.major}, {tools.folder})")
+    _init_schema(configured_database())  # the runtime role's privileges; newer migrations
+    return cmd_verify(argparse.Namespace(checkpoint=None, since=args.since))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -780,6 +811,24 @@ def build_parser() -> argparse.ArgumentParser:
         "today's log must extend: proved by a consistency proof from its tree",
     )
     verify.set_defaults(func=cmd_verify)
+
+    backup = sub.add_parser(
+        "backup", help="dump the whole database (pg_dump custom format) into FILE"
+    )
+    backup.add_argument("file", metavar="FILE")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser(
+        "restore",
+        help="restore a dump of `fullchain backup` into an empty database, then verify it",
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument(
+        "--since",
+        metavar="CHECKPOINT",
+        help="a signed tree head the restored log must extend (as `verify --since`)",
+    )
+    restore.set_defaults(func=cmd_restore)
 
     keygen = sub.add_parser("keygen", help="write a new key that signs checkpoints (PEM)")
     keygen.add_argument("out", help="the file to write (refused if it exists)")

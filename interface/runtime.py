@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ from projections.customer_value.queries import ValueModelCache
 from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
 from projections.follow_ups.writer import FollowUpsProjection
-from projections.freshness import PositionWatch, log_head
+from projections.freshness import PositionWatch, log_head, tracking_positions
 from projections.history.writer import HistoryProjection
 from projections.marketing.writer import MarketingProjection
 from projections.offerings.writer import OfferingsProjection
@@ -157,6 +157,18 @@ def max_waiting_reads() -> int:
         raise ConfigurationError(str(error)) from None
 
 
+# --- a read replica (FULLCHAIN_READ_DATABASE_URL) -------------------------------------------
+
+READ_DATABASE_URL_VARIABLE = "FULLCHAIN_READ_DATABASE_URL"
+
+
+def configured_read_database() -> Database | None:
+    """The streaming replica the read models are queried on, if one is configured; else
+    the reads go to the primary, as the writes do (ARCHITECTURE.md, "A read replica")."""
+    url = os.environ.get(READ_DATABASE_URL_VARIABLE)
+    return Database(url, embedded=False) if url else None
+
+
 @dataclass(frozen=True)
 class ConnectionBudget:
     """The PostgreSQL connections one process holds (README, Configuration)."""
@@ -218,6 +230,14 @@ class Services:
     _time_travel_lock: threading.Lock = field(default_factory=threading.Lock)
     _value_models: ValueModelCache | None = None
     _value_models_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: A pool on the primary for what must never be stale: tokens, the command log, the
+    #: read-model rows a command decides on. None: ``reads`` is on the primary already.
+    _primary: ConnectionPool[Connection[DictRow]] | None = None
+
+    @property
+    def primary(self) -> ConnectionPool[Connection[DictRow]]:
+        """Connections to the primary (``reads`` itself unless a replica serves the reads)."""
+        return self._primary if self._primary is not None else self.reads
 
     @classmethod
     def open(cls, database: Database | None = None) -> Services:
@@ -238,21 +258,25 @@ class Services:
             name="reads",
         )
         reads.open(wait=True, timeout=OPEN_TIMEOUT)
+        primary, reads, read_positions = _with_read_replica(reads, settings)
 
         def read_head() -> int:
-            with reads.connection() as conn:
+            with primary.connection() as conn:
                 return log_head(conn)
 
-        positions = PositionWatch(database, read_head, max_waiting=max_waiting_reads())
+        positions = PositionWatch(
+            database, read_head, max_waiting=max_waiting_reads(), read_positions=read_positions
+        )
         staff_access = app.staff_access  # the one the staff commands forget in, at once
         positions.subscribe(tokens.CHANNEL, staff_access.forget, staff_access.listening)
         services = cls(database, app, reads, all_projections(app.mapper), positions, staff_access)
+        services._primary = primary if primary is not reads else None
         services.warn_if_the_log_is_not_protected()
         positions.start()
         return services
 
     def warn_if_the_log_is_not_protected(self) -> None:
-        with self.reads.connection() as conn:
+        with self.primary.connection() as conn:
             powers = runtime_role_powers(conn)
         if powers:
             log.warning(
@@ -316,6 +340,38 @@ class Services:
             thread.join(timeout=10)
         self.positions.close()
         self.reads.close()
+        if self._primary is not None:
+            self._primary.close()
         self.app.close()
         if self._time_travel is not None:
             self._time_travel.close()
+
+
+ReadPool = ConnectionPool[Connection[DictRow]]
+
+
+def _with_read_replica(
+    primary: ReadPool, settings: PoolSettings
+) -> tuple[ReadPool, ReadPool, Callable[[], dict[str, int]] | None]:
+    """The pool on the primary, the pool the reads use, and how the position watch reads
+    the read models' positions where the reads are (None: from the primary). Without
+    ``FULLCHAIN_READ_DATABASE_URL`` the reads use the primary's pool."""
+    replica = configured_read_database()
+    if replica is None:
+        return primary, primary, None
+    reads: ReadPool = ConnectionPool(
+        replica.labelled(),
+        min_size=1,
+        max_size=settings.read_size,
+        timeout=settings.timeout,
+        kwargs={"row_factory": dict_row, "autocommit": True},
+        open=False,
+        name="replica-reads",
+    )
+    reads.open(wait=True, timeout=OPEN_TIMEOUT)
+
+    def read_positions() -> dict[str, int]:
+        with reads.connection() as conn:
+            return tracking_positions(conn)
+
+    return primary, reads, read_positions

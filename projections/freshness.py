@@ -17,6 +17,16 @@ table now and then, so a missed announcement delays a read by at most ``poll_int
 
 A position beyond the end of the log can never be reached by waiting: refused at once.
 The number of reads waiting at once is bounded; beyond it they are answered 503 at once.
+
+With a read replica (``FULLCHAIN_READ_DATABASE_URL``) the reads query a hot standby, which
+replays the primary's WAL a little later, and a standby can neither LISTEN nor be
+announced to. The watch then still listens on the primary, but takes an announcement only
+as a hint: the positions it trusts are the tracking rows read from the replica
+(``read_positions``), which replicate in the same transactions as the read models' rows. A
+read waiting for ``min_position`` is woken once the *replica* has applied it; while reads
+wait, the watch re-reads the replica's positions, at most every 0.1 s. The end of the log
+(``read_head``) is read on the primary, so a position just written is never refused as
+beyond the log because the replica has not seen it yet.
 """
 
 from __future__ import annotations
@@ -104,6 +114,17 @@ def projection_position(conn: ReadConnection, projection_name: str) -> int:
     return int(row["notification_id"]) if row and row["notification_id"] is not None else 0
 
 
+def tracking_positions(conn: psycopg.Connection[Any]) -> dict[str, int]:
+    """Every read model's position, as the tracking table on ``conn``'s server holds it."""
+    rows = conn.execute(f"SELECT application_name, notification_id FROM {TRACKING_TABLE}")
+    return {
+        str(r["application_name"] if isinstance(r, dict) else r[0]): int(
+            (r["notification_id"] if isinstance(r, dict) else r[1]) or 0
+        )
+        for r in rows.fetchall()
+    }
+
+
 def wait_for_position(
     conn: ReadConnection,
     projection_names: str | Sequence[str],
@@ -159,10 +180,16 @@ class PositionWatch:
         *,
         max_waiting: int = 64,
         poll_interval: float = 1.0,
+        read_positions: Callable[[], dict[str, int]] | None = None,
     ) -> None:
-        """``read_head`` reads the last position of the log (from a pool, briefly)."""
+        """``read_head`` reads the last position of the log (from a pool on the primary,
+        briefly); ``read_positions``, if given, every read model's position as the server
+        the reads query holds it (a replica: see the module's notes)."""
         self.database = database
         self.read_head = read_head
+        self.read_positions = read_positions
+        #: Set to make the replica's positions be read now (a hint heard, a new waiter).
+        self._wake = threading.Event()
         self.max_waiting = max_waiting
         self.poll_interval = poll_interval
         self._positions: dict[str, int] = {}
@@ -212,6 +239,7 @@ class PositionWatch:
             if len(self._waiters) >= self.max_waiting:
                 raise TooManyWaiting
             self._waiters.append(waiter)
+        self._wake.set()
         try:
             if self._reached(names, position):  # reached while registering
                 return True
@@ -240,11 +268,16 @@ class PositionWatch:
                 return
             self._thread = threading.Thread(target=self._run, name="position-watch", daemon=True)
             self._thread.start()
+            if self.read_positions is not None:
+                threading.Thread(
+                    target=self._follow_replica, name="replica-positions", daemon=True
+                ).start()
         # The first answer is worth a short wait: every position known, nothing missed.
         self._ready.wait(timeout=2)
 
     def close(self) -> None:
         self._stopping.set()
+        self._wake.set()
         for _, listening in self._channels.values():
             listening(False)
         thread = self._thread
@@ -277,7 +310,9 @@ class PositionWatch:
                                 self._channels[note.channel][0](note.payload)
                                 continue
                             name, _, position = note.payload.rpartition(" ")
-                            if name and position.isdigit():
+                            if self.read_positions is not None:
+                                self._wake.set()  # the primary's: a hint, not a fact
+                            elif name and position.isdigit():
                                 self._update({name: int(position)})
                         if not heard and self._waiting():
                             self._reread(conn)
@@ -295,10 +330,28 @@ class PositionWatch:
             return bool(self._waiters)
 
     def _reread(self, conn: psycopg.Connection[Any]) -> None:
-        rows = conn.execute(
-            f"SELECT application_name, notification_id FROM {TRACKING_TABLE}"
-        ).fetchall()
-        self._update({str(name): int(pos or 0) for name, pos in rows}, replace=True)
+        if self.read_positions is not None:
+            self._update(self.read_positions(), replace=True)
+            return
+        self._update(tracking_positions(conn), replace=True)
+
+    def _follow_replica(self) -> None:
+        """Re-read the replica's positions when woken, and while reads wait (backing off
+        from 5 ms to 0.1 s), else every ``poll_interval``."""
+        assert self.read_positions is not None
+        delay = 0.005
+        while not self._stopping.is_set():
+            self._wake.wait(delay if self._waiting() else self.poll_interval)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._update(self.read_positions(), replace=True)
+            except Exception as error:  # the replica down: reads wait, then answer 503
+                log.warning("position watch: the replica's positions: %s", error)
+                self._stopping.wait(1.0)
+                continue
+            delay = min(delay * 2, 0.1) if self._waiting() else 0.005
 
     def _update(self, positions: dict[str, int], *, replace: bool = False) -> None:
         with self._lock:

@@ -79,7 +79,7 @@ LOAD_LOCK = 7_303_000_001
 
 def has_data(services: Services) -> bool:
     """Whether the event log holds anything at all."""
-    with services.reads.connection() as conn:
+    with services.primary.connection() as conn:
         row = conn.execute("SELECT EXISTS (SELECT 1 FROM fullchain_events) AS present").fetchone()
     return bool(row and row["present"])
 

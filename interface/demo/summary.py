@@ -28,7 +28,7 @@ def summary(services: Services, plan: Plan, tally: Counter[str]) -> str:
         if relationship.is_customer:
             lifecycles[relationship.lifecycle.value] += 1
         key_accounts += relationship.key_account
-    with services.reads.connection() as conn:
+    with services.primary.connection() as conn:
         row = conn.execute("SELECT count(*) AS n FROM fullchain_events").fetchone()
     events = int(row["n"]) if row else 0
 

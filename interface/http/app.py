@@ -117,7 +117,7 @@ def create_app(services: Services) -> FastAPI:
     errors.install(app)
 
     def find_command(command_id: str) -> command_log.Outcome | None:
-        with services.reads.connection() as conn:
+        with services.primary.connection() as conn:
             return command_log.find(conn, command_id)
 
     def keep_response(command_id: str, status: int, body: bytes, headers: dict[str, str]) -> None:
@@ -126,7 +126,7 @@ def create_app(services: Services) -> FastAPI:
         except ValueError:
             answer = None
         secret = isinstance(answer, dict) and "token" in answer  # shown once, never again
-        with services.reads.connection() as conn:
+        with services.primary.connection() as conn:
             command_log.keep_response(conn, command_id, status, body, headers, withheld=secret)
 
     app.add_middleware(RequestGuards, find=find_command, keep=keep_response)

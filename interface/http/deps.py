@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.pq import TransactionStatus
-from psycopg_pool import PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
@@ -48,12 +48,23 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 async def read_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
-    """A connection of the read pool for the endpoint's queries. Taken on the event loop
-    when one is free (no trip to the thread pool for it), else waited for in a worker
-    thread (``FULLCHAIN_POOL_TIMEOUT``, then 503); given back as the endpoint returns,
-    before its answer is serialised and sent (scope ``function``), so that a connection
-    is held only while it is used."""
-    pool = s.reads
+    """A connection of the read pool for the endpoint's queries (on the read replica, if
+    one is configured). Taken on the event loop when one is free (no trip to the thread
+    pool for it), else waited for in a worker thread (``FULLCHAIN_POOL_TIMEOUT``, then
+    503); given back as the endpoint returns, before its answer is serialised and sent
+    (scope ``function``), so that a connection is held only while it is used."""
+    async for conn in _pooled(s.reads):
+        yield conn
+
+
+async def primary_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
+    """As ``read_connection``, on the primary: for a command that decides on read-model
+    rows (never on a replica's, however briefly behind)."""
+    async for conn in _pooled(s.primary):
+        yield conn
+
+
+async def _pooled(pool: ConnectionPool[ReadConnection]) -> AsyncIterator[ReadConnection]:
     try:
         conn = pool.getconn(timeout=0)
     except PoolTimeout:
@@ -68,6 +79,7 @@ async def read_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
 
 
 Reads = Annotated[ReadConnection, Depends(read_connection, scope="function")]
+PrimaryReads = Annotated[ReadConnection, Depends(primary_connection, scope="function")]
 
 
 class Allowed:
@@ -136,7 +148,7 @@ async def current_staff(
         heard_since = s.staff_access.changes
 
         def lookup() -> StaffMember | None:
-            with s.reads.connection() as conn:
+            with s.primary.connection() as conn:  # a revoked token: refused at once
                 return identify(conn, token)
 
         staff = await run_in_threadpool(lookup)

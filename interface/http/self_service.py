@@ -648,7 +648,7 @@ def public_quote_request(
             headers={"Retry-After": str(wait)},
         )
     app = s.app
-    with s.reads.connection() as conn:
+    with s.primary.connection() as conn:  # a command decides on it
         matched = app.self_service.matching_relationship(conn, body.company)
     # No Idempotency-Key: with no credentials to scope a key by, a key one requester chose
     # could replay the answer to another's request.
