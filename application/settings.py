@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         "libpq URL of the schema's owner, used by `fullchain db init` (and `serve`); "
         "unset: the runtime URL serves as both.",
     )
+    read_database_url: str | None = _field(
+        None,
+        "libpq URL of a streaming replica the read models are queried on (tokens, "
+        "idempotency and commands stay on the primary); unset: reads go to the primary.",
+    )
     data_dir: Path = _field(
         Path(".data"), "Folder of the embedded server, evidence files and local state."
     )
@@ -99,6 +104,12 @@ class Settings(BaseSettings):
         "`json` (one object a line), `text`, or `auto`: text when stderr is a terminal, "
         "JSON otherwise.",
         expect="one of auto, json, text",
+    )
+
+    pg_bin: Path | None = _field(
+        None,
+        "Folder of the `pg_dump` and `pg_restore` that `fullchain backup` and `restore` "
+        "use; unset: those of the server's major version, found by themselves.",
     )
 
     # --- access -------------------------------------------------------------------------

