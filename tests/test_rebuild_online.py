@@ -179,7 +179,8 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
     assert failures == []
     assert result.position >= result.previous_position > 0
     assert result.entries > 40
-    assert "entries" in progress.getvalue() and NAME in progress.getvalue()
+    assert "entries" in progress.getvalue()
+    assert NAME in progress.getvalue()
     assert all(listed == 200 and n == 5 and one == 200 for listed, n, _, one in seen), seen
     positions = [at for _, _, at, _ in seen]
     assert positions == sorted(positions), "a read model's position went back"
@@ -244,10 +245,12 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused(
         assert f"rebuild:{NAME}" in str(refused.value)  # who runs it
         batch.rollback()  # the batch ends: the first rebuild swaps
     running.join()
-    assert len(outcome) == 1 and outcome[0].position > 0  # type: ignore[attr-defined]
+    assert len(outcome) == 1
+    assert outcome[0].position > 0
     with owner.connect() as conn:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (rebuild_key(NAME),)).fetchone()
-        assert row is not None and row[0]  # released when the rebuild ended
+        assert row is not None
+        assert row[0]
 
 
 def test_a_swap_that_cannot_take_the_lock_gives_up_naming_its_holder(
@@ -286,7 +289,8 @@ def test_a_swap_that_cannot_take_the_lock_gives_up_naming_its_holder(
             check=False,
         )
         assert ran.returncode == 4, ran.stderr
-        assert f"pid {pid}" in ran.stderr and "projection:stuck" in ran.stderr
+        assert f"pid {pid}" in ran.stderr
+        assert "projection:stuck" in ran.stderr
         assert "unchanged" in ran.stderr
         batch.rollback()
     # The live read model is untouched and no shadow is left behind.
