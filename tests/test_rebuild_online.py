@@ -26,6 +26,7 @@ from projections.engine import BatchProjection, ProjectionWorker, swap_key
 from projections.rebuild import (
     LockTimeoutError,
     RebuildRefusedError,
+    RebuildResult,
     rebuild_key,
     rebuild_online,
 )
@@ -157,7 +158,7 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
         t.start()
     try:
         wait_until(lambda: len(seen) >= 3 and len(commands) >= 2, what="reads and commands")
-        before = len(commands)
+        before, reads_before = len(commands), len(seen)
         progress = io.StringIO()
         result = rebuild_online(
             owner,
@@ -167,7 +168,7 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
             batch_size=7,
             progress=progress,
         )
-        during = len(commands) - before
+        during, reads_during = len(commands) - before, len(seen) - reads_before
         wait_until(lambda: len(commands) >= before + during + 3, what="commands after the swap")
         after_swap = len(seen)
         wait_until(lambda: len(seen) >= after_swap + 3, what="reads after the swap")
@@ -177,6 +178,7 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
             t.join()
 
     assert failures == []
+    assert reads_during > 0, "no read was answered while the rebuild ran"
     assert result.position >= result.previous_position > 0
     assert result.entries > 40
     assert "entries" in progress.getvalue()
@@ -212,7 +214,7 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused(
     # A worker's batch in flight holds the swap lock (shared): the first rebuild waits there.
     with services.database.connect(purpose="projection:all") as batch:
         batch.execute("SELECT pg_advisory_xact_lock_shared(%s)", (swap_key(NAME),))
-        outcome: list[object] = []
+        outcome: list[RebuildResult] = []
 
         def first() -> None:
             outcome.append(
