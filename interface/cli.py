@@ -95,7 +95,10 @@ def cmd_project(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from projections.engine import rebuild
+    """Rebuild beside the live read model, then swap (``projections.rebuild``): the
+    service keeps answering and its worker keeps running. Exit 3 when another rebuild of
+    the read model runs, 4 when the swap's locks cannot be taken within --lock-timeout."""
+    from projections.rebuild import LockTimeoutError, RebuildRefusedError, rebuild_online
 
     services = _services(init=False)
     try:
@@ -104,9 +107,29 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         if not chosen:
             print(f"no read model named {args.name!r}; there are: {', '.join(names)}")
             return 2
+        owner = configured_owner_database()
         for projection in chosen:
-            total = rebuild(services.worker(projection))
-            print(f"{projection.name}: rebuilt from {total} log entries")
+            try:
+                result = rebuild_online(
+                    owner,
+                    projection,
+                    services.app.mapper,
+                    runtime_role=services.database.role,
+                    batch_size=args.batch_size,
+                    lock_timeout=args.lock_timeout,
+                    show_progress=not args.quiet,
+                )
+            except RebuildRefusedError as refused:
+                print(f"refused: {refused}", file=sys.stderr)
+                return 3
+            except LockTimeoutError as timeout:
+                print(f"{projection.name}: not rebuilt: {timeout}", file=sys.stderr)
+                return 4
+            print(
+                f"{projection.name}: rebuilt from {result.entries} log entries and swapped in "
+                f"at position {result.position} (the replaced tables were at "
+                f"{result.previous_position})"
+            )
     finally:
         services.close()
     return 0
@@ -795,6 +818,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     rebuild = sub.add_parser("rebuild", help="rebuild read models from the log")
     rebuild.add_argument("name", nargs="?", default=None, help="one read model (default all)")
+    rebuild.add_argument("--batch-size", type=int, default=1000, help="log entries per transaction")
+    rebuild.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to wait for the swap's locks before giving up (default 10)",
+    )
+    rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
     rebuild.set_defaults(func=cmd_rebuild)
 
     db = sub.add_parser("db", help="database schema")

@@ -93,7 +93,15 @@ class TrackingConflictError(RuntimeError):
     pass
 
 
-def advance_tracking(conn: Connection, projection_name: str, position: int) -> None:
+def swap_key(projection_name: str) -> int:
+    """The lock a batch holds (shared) on each read model it applies, and an online rebuild
+    holds (exclusive) for its final catch-up and swap (``projections.rebuild``)."""
+    return 7_303_000_000 + zlib.crc32(projection_name.encode())
+
+
+def advance_tracking(
+    conn: Connection, projection_name: str, position: int, *, announcing: bool = True
+) -> None:
     row = conn.execute(
         f"""
         INSERT INTO {TRACKING_TABLE} (application_name, notification_id) VALUES (%s, %s)
@@ -106,7 +114,8 @@ def advance_tracking(conn: Connection, projection_name: str, position: int) -> N
     if row is None:
         msg = f"{projection_name}: position {position} was already applied"
         raise TrackingConflictError(msg)
-    announce(conn, projection_name, position)
+    if announcing:
+        announce(conn, projection_name, position)
 
 
 class ProjectionWorker:
@@ -125,6 +134,7 @@ class ProjectionWorker:
         batch_size: int = 1000,
         poll_interval: float = 2.0,
         retry_after: float = 30.0,
+        announcing: bool = True,
     ) -> None:
         self.database = database
         self.projections = (
@@ -134,6 +144,8 @@ class ProjectionWorker:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.retry_after = retry_after
+        #: Whether each batch announces its positions to readers (not for a shadow copy).
+        self.announcing = announcing
         for projection in self.projections:  # shown as 0 until the first failure
             metrics.BATCH_ERRORS.labels(projection.name)
         self.stopping = threading.Event()
@@ -178,6 +190,12 @@ class ProjectionWorker:
         if not running:
             return 0
         with conn.transaction():
+            # Shared: an online rebuild's swap waits for this batch, and the next batch
+            # waits for the swap, then reads the swapped-in position.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock_shared(k) FROM unnest(%s::bigint[]) AS k",
+                ([swap_key(p.name) for p in running],),
+            )
             positions = tracking_positions(conn, [p.name for p in running])
             rows = conn.execute(self._select, (min(positions.values()), self.batch_size)).fetchall()
             if not rows:
@@ -243,13 +261,16 @@ class ProjectionWorker:
         metrics.BATCH_SIZE.labels(read_model).observe(entries)
         metrics.BATCH_LATENCY.labels(read_model).observe(time.perf_counter() - started)
 
-    @staticmethod
     def _apply(
-        conn: Connection, projection: BatchProjection, events: list[ProjectedEvent], last: int
+        self,
+        conn: Connection,
+        projection: BatchProjection,
+        events: list[ProjectedEvent],
+        last: int,
     ) -> None:
         if events:
             projection.apply_batch(conn, events)
-        advance_tracking(conn, projection.name, last)
+        advance_tracking(conn, projection.name, last, announcing=self.announcing)
 
     def catch_up(self, conn: Connection | None = None) -> int:
         """Process batches until the log is exhausted; return how many entries were read."""
@@ -338,8 +359,10 @@ class ProjectionWorker:
 def rebuild(worker: ProjectionWorker) -> int:
     """Empty the read model and apply the whole log again; return entries read.
 
-    Holds the projection's advisory lock, so a running worker pauses meanwhile; readers
-    see the old rows until the truncate commits, then the model fills up again.
+    Waits for the projection's advisory lock, which a running worker holds as long as it
+    runs: for a stopped service (tests, upgrades). Readers see the old rows until the
+    truncate commits, then the model fills up again. Beside a live service use
+    ``projections.rebuild.rebuild_online``.
     """
     projection = worker.projection
     with worker.connect() as conn:
