@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import sys
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -206,12 +206,15 @@ def rebuild_online(
     lock_timeout: float = 10.0,
     progress: TextIO | None = None,
     show_progress: bool = True,
+    before_swap: Callable[[], None] | None = None,
 ) -> RebuildResult:
     """Rebuild ``projection`` beside the live one and swap it in (see the module's text);
     ``owner`` connects as the schema owner, ``runtime_role`` is the service's role (None:
     the owner's). Raises ``RebuildRefusedError`` when another rebuild of it runs and
     ``LockTimeoutError`` when the swap cannot take its locks within ``lock_timeout``
-    seconds; the live read model is then untouched."""
+    seconds; the live read model is then untouched. ``before_swap`` is called once the
+    shadow has caught up, before the swap's locks are asked for (tests hold the rebuild
+    there while the service goes on)."""
     name = projection.name
     shadow = shadow_schema(name)
     with owner.connect(autocommit=True, purpose=f"rebuild:{name}") as conn:
@@ -246,6 +249,8 @@ def rebuild_online(
             if show_progress:
                 bar = _Progress(name, progress, _head(conn))
             entries = _catch_up(worker, conn, bar, name)
+            if before_swap is not None:
+                before_swap()
             waiting_for = "swap"
             try:
                 with conn.transaction():

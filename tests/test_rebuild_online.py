@@ -160,6 +160,15 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
         wait_until(lambda: len(seen) >= 3 and len(commands) >= 2, what="reads and commands")
         before, reads_before = len(commands), len(seen)
         progress = io.StringIO()
+
+        def service_goes_on() -> None:
+            # The shadow is built, the live read model still answers: reads and commands
+            # (read back at their positions) go on before the swap.
+            wait_until(
+                lambda: len(seen) >= reads_before + 3 and len(commands) >= before + 2,
+                what="reads and commands while the rebuild runs",
+            )
+
         result = rebuild_online(
             owner,
             projection_of(services),
@@ -167,6 +176,7 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
             runtime_role=services.database.role,
             batch_size=7,
             progress=progress,
+            before_swap=service_goes_on,
         )
         during, reads_during = len(commands) - before, len(seen) - reads_before
         wait_until(lambda: len(commands) >= before + during + 3, what="commands after the swap")
