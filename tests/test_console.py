@@ -173,7 +173,10 @@ def office(services: Services) -> Iterator[Office]:
         ),
         "hq": enroll(services, "qian.lin", "Qian Lin 钱琳"),
     }
-    with LiveServer(create_app(services)) as server, httpx.Client(base_url=server.url) as api:
+    with (
+        LiveServer(create_app(services)) as server,
+        httpx.Client(base_url=server.url, timeout=120) as api,
+    ):
         office = Office(server.url, api, services, tokens, "", 0)
         registered = office.post(
             "hq",

@@ -70,7 +70,9 @@ def refusals(services: Services) -> Iterator[Refusals]:
     token = enroll(services, "li.wei", "Li Wei 李伟")
     with (
         LiveServer(create_app(services)) as server,
-        httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as api,
+        httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=120
+        ) as api,
     ):
         registered = api.post(
             "/v1/relationships",
