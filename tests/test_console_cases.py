@@ -14,6 +14,7 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from domain.staff import Role
+from tests.a11y import assert_accessible
 from tests.clock import NOW
 from tests.staffing import enroll
 from tests.test_console import (  # the fixtures browser, office and page, and the helpers
@@ -83,6 +84,15 @@ def test_office_staff_respond_to_a_case_and_resolve_it(page: Page, office: Offic
     expect(page.locator(f"#cases-table tr[data-case='{case_id}']")).to_contain_text(
         "Wet pallets at Suzhou DC"
     )
+    assert_accessible(page)
+    # Filtered to resolved cases: not there.
+    page.locator("#cases-status").select_option("resolved")
+    page.locator("#cases-filter button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/console/cases\?status=resolved$"))
+    expect(page.locator("#cases-table")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator(f"#cases-table tr[data-case='{case_id}']")).to_have_count(0)
+    for status in page.locator("#cases-table tbody tr td:nth-child(5)").all_inner_texts():
+        assert status == "Resolved"
 
     case_page(page, office, "Wet pallets at Suzhou DC")
     assert page.url.endswith(f"/console/cases/{case_id}")
@@ -94,6 +104,7 @@ def test_office_staff_respond_to_a_case_and_resolve_it(page: Page, office: Offic
     # Open: no close nor reopen yet.
     expect(page.locator("#case-close")).to_have_count(0)
     expect(page.locator("#case-reopen")).to_have_count(0)
+    assert_accessible(page)
 
     page.locator("#case-response").fill("we are sending a surveyor today")
     page.locator("#case-respond button[type=submit]").click()
@@ -181,6 +192,7 @@ def test_a_branch_manager_marks_a_customer_dormant_then_reactivates_it(
     expect(actions.locator("#account-mark-dormant")).to_be_hidden()  # collapsed
     expect(actions.locator("#account-reactivate")).to_have_count(0)  # not dormant
     actions.locator("summary").click()
+    assert_accessible(page)
     # A reason is asked for before anything is sent.
     actions.locator("#account-mark-dormant button[type=submit]").click()
     expect(actions.locator("#account-mark-dormant-message")).to_have_text("Give a reason.")

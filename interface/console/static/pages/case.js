@@ -201,6 +201,9 @@ async function cases(view) {
   const more = h("button", { type: "button", id: "cases-more", hidden: true }, t("cust.showMore"));
   const message = h("p", { id: "cases-message", role: "status" });
   let cursor = null;
+  const columns = ["case.subject", "case.customer", "case.kind", "case.priority", "case.status", "case.sla", "case.owner", "cases.branch", "case.opened"];
+  const list = table(columns.map((key) => [key, () => ""]), [], { id: "cases-table", className: "list" });
+  list.querySelector("tbody").replaceWith(body);
 
   const row = (c) =>
     h(
@@ -221,6 +224,7 @@ async function cases(view) {
     const query = { status: status.value, priority: priority.value, limit: PAGE };
     if (everyBranch && branch.value.trim()) query.branch = branch.value.trim();
     if (append) query.cursor = cursor;
+    list.setAttribute("aria-busy", "true");
     try {
       const answer = await call("GET", "/v1/cases", { query });
       if (!append) body.replaceChildren();
@@ -233,6 +237,8 @@ async function cases(view) {
       if (!(error instanceof Problem)) throw error;
       message.textContent = problemText(error);
       message.className = "error";
+    } finally {
+      list.removeAttribute("aria-busy");
     }
   }
 
@@ -258,9 +264,6 @@ async function cases(view) {
     everyBranch ? [h("label", { htmlFor: branch.id }, t("cases.branch")), branch] : null,
     h("button", { type: "submit" }, t("cases.filter")),
   );
-  const columns = ["case.subject", "case.customer", "case.kind", "case.priority", "case.status", "case.sla", "case.owner", "cases.branch", "case.opened"];
-  const list = table(columns.map((key) => [key, () => ""]), [], { id: "cases-table", className: "list" });
-  list.querySelector("tbody").replaceWith(body);
   await read(false);
   view.replaceChildren(h("h1", {}, t("cases.title")), filter, list, message, more);
 }
