@@ -254,3 +254,20 @@ def test_field_staff_see_only_the_case_commands_of_their_role(page: Page, office
     assert forged.status_code == 403, forged.text
     held = office.get("hq", f"/v1/cases/{case_id}")
     assert (held["status"], held["version"]) == ("open", 1)
+
+
+@in_browser
+def test_the_cases_list_pages_by_the_apis_cursor(page: Page, office: Office) -> None:
+    opened = [open_case(office, f"Damaged crate {n:02}") for n in range(27)]
+    last = max(o["position"] for o in opened)
+    every = fresh(office, "hq", "/v1/cases", last, status="open", limit=200)["items"]
+    assert len(every) >= 27
+    sign_in(page, office, "hq")
+    page.goto("/console/cases")
+    rows = page.locator("#cases-table tbody tr")
+    expect(rows).to_have_count(25)
+    page.locator("#cases-more").click()
+    expect(rows).to_have_count(len(every))
+    expect(page.locator("#cases-more")).to_be_hidden()
+    shown = [rows.nth(i).get_attribute("data-case") for i in range(len(every))]
+    assert shown == [c["case_id"] for c in every]  # each once, in the API's order
