@@ -103,6 +103,7 @@ async function customer(view, id) {
   const shipmentsBox = box("shipments");
   const suggestionsBox = box("suggestions");
   const notice = h("p", { id: "customer-notice", role: "status", className: "ok" });
+  const accountBox = h("details", { id: "account-actions" });
 
   async function load(minPosition) {
     const query = fresh(minPosition);
@@ -138,6 +139,7 @@ async function customer(view, id) {
     drawCases(cases);
     drawShipments(booked && inTransit ? [...inTransit.items, ...booked.items] : null);
     drawSuggestions(suggested);
+    drawAccountActions(status);
     fillChoices();
   }
 
@@ -387,7 +389,7 @@ async function customer(view, id) {
               h(
                 "li",
                 { "data-case": c.case_id },
-                h("strong", {}, c.subject),
+                h("strong", {}, link(`/console/cases/${c.case_id}`, c.subject)),
                 " ",
                 h("span", { className: "tag" }, tOr(`caseStatus.${c.status}`, c.status)),
                 " ",
@@ -720,6 +722,72 @@ async function customer(view, id) {
     }),
   );
 
+  // Account actions: the customer's name, kind, lifecycle, industry, key account and branch,
+  // each a small form with If-Match of the customer's version, offered where the customer's
+  // state allows it (the service refuses the others with 409 anyway), a reason where the
+  // API asks for one.
+  function accountForm(name, fields, body) {
+    return compact(
+      commandForm({
+        id: `account-${name}`,
+        title: t(`account.${name.replaceAll("-", "_")}`),
+        doneText: t("cust.saved"),
+        submit: t(`account.${name.replaceAll("-", "_")}.submit`),
+        fields,
+        body,
+        version: () => shown.status.version,
+        send: (payload, headers) => call("POST", `/v1/relationships/${id}/${name}`, { body: payload, headers }),
+        done: reread(t("account.done")),
+        review: () => load(),
+      }),
+    );
+  }
+
+  function reasonForm(name) {
+    const reason = input(`account-${name}-reason`, { maxLength: 200 });
+    return accountForm(name, [[reason.id, t("account.reason"), reason]], () =>
+      reason.value.trim() ? { reason: reason.value.trim() } : t("account.reasonRequired"),
+    );
+  }
+
+  function oneFieldForm(name, field, label, attributes = {}) {
+    const value = input(`account-${name}-${field}`, { maxLength: 80, ...attributes });
+    return accountForm(name, [[value.id, label, value]], () =>
+      value.value.trim() ? { [field]: value.value.trim() } : t("account.valueRequired"),
+    );
+  }
+
+  function drawAccountActions(status) {
+    accountBox.hidden = !commands;
+    if (!commands) return;
+    const customerKind = status.kind === "customer";
+    const lifecycle = status.lifecycle;
+    const region = input("account-move-to-branch-region", { maxLength: 80, defaultValue: status.region || "" });
+    const branch = input("account-move-to-branch-branch", { maxLength: 80 });
+    fill(
+      accountBox,
+      h("summary", {}, t("account.title")),
+      oneFieldForm("rename", "name", t("account.name"), { maxLength: 200, defaultValue: status.name }),
+      status.kind === "prospect" ? reasonForm("qualify") : null,
+      ["prospect", "target"].includes(status.kind) ? oneFieldForm("first-business", "reference", t("account.reference")) : null,
+      customerKind && ["active", "won_back"].includes(lifecycle) ? reasonForm("mark-dormant") : null,
+      customerKind && lifecycle === "dormant" ? reasonForm("reactivate") : null,
+      customerKind && lifecycle !== "lost" ? reasonForm("mark-lost") : null,
+      customerKind && lifecycle === "lost" ? reasonForm("win-back") : null,
+      oneFieldForm("change-industry", "industry", t("account.industry"), { defaultValue: status.industry || "" }),
+      ["target", "customer"].includes(status.kind) && !status.key_account ? reasonForm("designate-key-account") : null,
+      status.key_account ? reasonForm("withdraw-key-account") : null,
+      accountForm(
+        "move-to-branch",
+        [
+          [region.id, t("account.region"), region],
+          [branch.id, t("account.branch"), branch],
+        ],
+        () => (region.value.trim() && branch.value.trim() ? { region: region.value.trim(), branch: branch.value.trim() } : t("account.valueRequired")),
+      ),
+    );
+  }
+
   /** The choices of the forms that name a contact or an offering, kept where still there. */
   function fillChoices() {
     const current = shown.contacts.filter((c) => !c.removed);
@@ -750,6 +818,7 @@ async function customer(view, id) {
       h("div", {}, statusBox, valueBox, teamBox, contactsBox, suggestionsBox),
       h("div", {}, commands ? logForm : null, timelineBox, followUpsBox, opportunitiesBox, casesBox, shipmentsBox),
     ),
+    accountBox,
   );
 }
 

@@ -4,6 +4,7 @@
 // partner user's own pages do, and such a user is shown those pages only.
 
 import * as audit from "./audit.js";
+import * as serviceCase from "./case.js";
 import * as customer from "./customer.js";
 import * as decisions from "./decisions.js";
 import * as marketing from "./marketing.js";
@@ -25,6 +26,7 @@ const PAGES = [
   shipment,
   selfService,
   partner,
+  serviceCase,
 ];
 
 /** Our staff: neither a customer's user nor a partner's. */
