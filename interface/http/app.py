@@ -22,6 +22,7 @@ from interface.http import (
     follow_ups,
     history,
     imports,
+    integrations,
     marketing,
     offerings,
     opportunities,
@@ -90,6 +91,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     self_service.router,
     suggestions.router,
     marketing.router,
+    integrations.router,
 )
 
 
@@ -124,7 +126,8 @@ def create_app(services: Services) -> FastAPI:
             answer = json.loads(body)
         except ValueError:
             answer = None
-        secret = isinstance(answer, dict) and "token" in answer  # shown once, never again
+        # A token or a secret is shown once, never again.
+        secret = isinstance(answer, dict) and ("token" in answer or "secret" in answer)
         with services.reads.connection() as conn:
             command_log.keep_response(conn, command_id, status, body, headers, withheld=secret)
 
