@@ -372,36 +372,44 @@ class WebhookDispatcher:
                 advance_tracking(conn, TRACKING_NAME, page.next_after)
                 total += len(page.entries)
 
-    def deliver_once(self) -> int:
+    def connect(self) -> Any:
+        return self.database.connect(autocommit=True, purpose="webhooks")
+
+    def deliver_once(self, conn: Any | None = None) -> int:
         """Take in the log's new entries, then attempt every due delivery; return how many
-        attempts were made."""
-        with self.database.connect(autocommit=True, purpose="webhooks") as conn:
-            self.enqueue(conn)
-            cur = conn.cursor(row_factory=dict_row)
-            pending = cur.execute(
-                "SELECT d.webhook_id, d.position, d.aggregate_id, d.body, d.attempts, "
-                "d.next_attempt_at, s.url, s.secret FROM webhook_delivery d "
-                "JOIN webhook_subscription s ON s.webhook_id = d.webhook_id "
-                "WHERE d.state = 'pending' AND s.deleted_at IS NULL "
-                "ORDER BY d.position LIMIT %s",
-                (self.batch_size,),
-            ).fetchall()
-            blocked: set[tuple[UUID, UUID]] = set()  # (subscription, aggregate) waiting
-            failing: set[UUID] = set()  # subscriptions set aside for this pass
-            made = 0
-            for d in pending:
-                key = (d["webhook_id"], d["aggregate_id"])
-                if d["webhook_id"] in failing or key in blocked:
-                    continue
-                now = self.clock()
-                if d["next_attempt_at"] > now:
-                    blocked.add(key)
-                    continue
-                made += 1
-                if not self._attempt(conn, d, now):
-                    blocked.add(key)
-                    failing.add(d["webhook_id"])
-            return made
+        attempts were made. On ``conn``, or a connection of its own."""
+        if conn is None:
+            with self.connect() as own:
+                return self.deliver_once(own)
+        self.enqueue(conn)
+        cur = conn.cursor(row_factory=dict_row)
+        # Each subscription's own first ``batch_size`` pending deliveries: however many a
+        # failing one has piled up, the others' are read too.
+        pending = cur.execute(
+            "SELECT d.webhook_id, d.position, d.aggregate_id, d.body, d.attempts, "
+            "d.next_attempt_at, s.url, s.secret FROM webhook_subscription s "
+            "CROSS JOIN LATERAL (SELECT * FROM webhook_delivery p "
+            "WHERE p.webhook_id = s.webhook_id AND p.state = 'pending' "
+            "ORDER BY p.position LIMIT %s) d "
+            "WHERE s.deleted_at IS NULL ORDER BY d.position",
+            (self.batch_size,),
+        ).fetchall()
+        blocked: set[tuple[UUID, UUID]] = set()  # (subscription, aggregate) waiting
+        failing: set[UUID] = set()  # subscriptions set aside for this pass
+        made = 0
+        for d in pending:
+            key = (d["webhook_id"], d["aggregate_id"])
+            if d["webhook_id"] in failing or key in blocked:
+                continue
+            now = self.clock()
+            if d["next_attempt_at"] > now:
+                blocked.add(key)
+                continue
+            made += 1
+            if not self._attempt(conn, d, now):
+                blocked.add(key)
+                failing.add(d["webhook_id"])
+        return made
 
     def _attempt(self, conn: Any, d: dict[str, Any], now: datetime) -> bool:
         body = d["body"].encode()
@@ -450,12 +458,17 @@ class WebhookDispatcher:
         return answer.ok
 
     def run_forever(self) -> None:
+        """A pass every ``poll_interval`` seconds on one connection, kept open; a pass that
+        fails is logged, and the connection opened afresh for the next."""
         while not self.stopping.is_set():
             try:
-                self.deliver_once()
+                with self.connect() as conn:
+                    while not self.stopping.is_set():
+                        self.deliver_once(conn)
+                        self.sleep(self.poll_interval)
             except Exception:
                 log.exception("webhooks: a pass failed; trying again")
-            self.sleep(self.poll_interval)
+                self.sleep(self.poll_interval)
 
     def stop(self) -> None:
         self.stopping.set()

@@ -224,7 +224,7 @@ def test_dead_letters_let_the_next_events_flow_and_replay_delivers_them(
     receivers += [failing, healthy]
     failing.down = True
     hook = subscribe(api, failing.url)
-    other = subscribe(api, healthy.url, event_types=["Relationship.Registered"])
+    subscribe(api, healthy.url, event_types=["Relationship.Registered"])
     first = customer("苏州华芯电子有限公司")
     recorded(services, first)
     (registered,) = log_of(services, first.id)
@@ -305,3 +305,25 @@ def test_who_may_manage_webhooks_and_what_is_refused(
     unknown = uuid4()
     assert api.get(f"/v1/webhooks/{unknown}/dead-letters").status_code == 404
     assert api.post(f"/v1/webhooks/{unknown}/dead-letters/replay").status_code == 404
+
+
+def test_a_subscription_that_piled_up_failures_does_not_hide_the_others(
+    services: Services, api: TestClient, receivers: list[Receiver]
+) -> None:
+    failing, healthy = Receiver(), Receiver()
+    receivers += [failing, healthy]
+    failing.down = True
+    subscribe(api, failing.url)
+    clock = Clock()
+    worker = dispatcher(services, clock, batch_size=2, max_attempts=100)
+    many = [customer(f"客户 {i}") for i in range(4)]
+    recorded(services, *many)
+    for _ in range(3):
+        worker.deliver_once()  # the failing subscription's deliveries pile up
+        clock.advance(3600)
+    subscribe(api, healthy.url)
+    late = customer("后来的客户")
+    recorded(services, late)
+    worker.deliver_once()
+    assert healthy.positions() == [p for p, _, _ in log_of(services, late.id)]
+    assert failing.taken == []
