@@ -48,12 +48,13 @@ from application.event_feed import feed_page
 from application.jsonable import jsonable
 from application.store.database import Database
 from application.store.schema import Migration
-from projections.engine import advance_tracking, tracking_position
+from projections.engine import advance_tracking, advisory_key, tracking_position
 
 log = logging.getLogger(__name__)
 
 TRACKING_NAME = "webhooks"
 SIGNATURE_HEADER = "Fullchain-Signature"
+LOCK_KEY = advisory_key(TRACKING_NAME)
 
 MIGRATION = Migration(
     "0038_webhooks",
@@ -381,6 +382,16 @@ class WebhookDispatcher:
         if conn is None:
             with self.connect() as own:
                 return self.deliver_once(own)
+        # One dispatcher at a time, whichever process runs it: another one's pass is skipped.
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        if not (row and row[0]):
+            return 0
+        try:
+            return self._pass(conn)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+    def _pass(self, conn: Any) -> int:
         self.enqueue(conn)
         cur = conn.cursor(row_factory=dict_row)
         # Each subscription's own first ``batch_size`` pending deliveries: however many a

@@ -155,7 +155,7 @@ def _known(conn: Any, webhook_id: UUID) -> webhooks.Subscription:
     "exponential back-off, then dead-lettered. The secret is in this answer only.",
     status_code=201,
     response_model=NewWebhook,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 503),
 )
 def subscribe(
     body: Subscribe,
@@ -182,7 +182,7 @@ def subscribe(
     "/v1/webhooks",
     summary="The webhook subscriptions",
     response_model=WebhookList,
-    responses=responses(401, 403, 422),
+    responses=responses(401, 403, 422, 503),
 )
 def subscriptions(
     staff: Annotated[StaffMember, Depends(Allowed(WEBHOOKS))], conn: Reads
@@ -196,7 +196,7 @@ def subscriptions(
     description="Nothing more is delivered to it, pending deliveries included.",
     status_code=204,
     response_class=Response,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 503),
 )
 def unsubscribe(
     webhook_id: UUID,
@@ -230,7 +230,7 @@ LimitQuery = Annotated[int, Query(ge=1, le=1000)]
     description="Its deliveries in log order, each with every attempt: when, the status "
     "code or the error.",
     response_model=DeliveryPage,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 503),
 )
 def delivery_log(
     webhook_id: UUID,
@@ -250,7 +250,7 @@ def delivery_log(
     summary="A webhook's dead letters",
     description="Deliveries given up after the last attempt failed.",
     response_model=DeliveryPage,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 503),
 )
 def dead_letters(
     webhook_id: UUID,
@@ -267,7 +267,7 @@ def dead_letters(
     summary="Deliver a webhook's dead letters again",
     description="Every dead letter is back in line, due now, its attempts counted afresh.",
     response_model=Replayed,
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 422, 503),
 )
 def replay(
     webhook_id: UUID,
