@@ -21,6 +21,9 @@ from application.store.schema import EVENTS_TABLE, TRACKING_TABLE
 from domain.ownership import aggregate_type_of
 from projections.history.queries import history_entry
 
+#: Fields of an event's data the feed never shows: a staff token's hash stays in the log.
+WITHHELD = frozenset({"token_sha256"})
+
 #: The read models the feed's horizon follows: owners, and the owners' branches.
 OWNERSHIP_MODELS = ("history", "account_status")
 
@@ -91,6 +94,7 @@ def feed_page(
 
 def feed_entry(mapper: Mapper[Any], row: dict[str, Any]) -> dict[str, Any]:
     entry = history_entry(mapper, {**row, "aggregate_type": aggregate_type_of(row["topic"])})
+    entry["data"] = {k: v for k, v in entry["data"].items() if k not in WITHHELD}
     entry["relationship_id"] = row["relationship_id"]
     entry["branch"] = row["branch"]
     return entry

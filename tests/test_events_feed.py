@@ -131,6 +131,10 @@ def test_pages_in_log_order_without_gap_or_duplicate(
     assert contact["data"]["contact"]["name"].startswith("联系人")
     # Staff events belong to no branch, and are in the feed for headquarters.
     assert any(i["aggregate_type"] == "Staff" and i["branch"] is None for i in items)
+    # A token's hash stays in the log.
+    issued = [i for i in items if i["event_name"] == "Staff.TokenIssued"]
+    assert issued
+    assert all("token_sha256" not in i["data"] and "token_id" in i["data"] for i in issued)
 
 
 def test_a_branch_manager_sees_only_their_branchs_entries(
