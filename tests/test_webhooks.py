@@ -327,3 +327,25 @@ def test_a_subscription_that_piled_up_failures_does_not_hide_the_others(
     worker.deliver_once()
     assert healthy.positions() == [p for p, _, _ in log_of(services, late.id)]
     assert failing.taken == []
+
+
+def test_the_service_runs_the_delivery_worker_beside_the_projections(
+    services: Services, receivers: list[Receiver]
+) -> None:
+    receiver = Receiver()
+    receivers.append(receiver)
+    services.start_workers(webhooks=True)
+    token = enroll(services, "admin.ma", "Ma Jun 马军", roles=(Role.ADMIN,))
+    with TestClient(create_app(services)) as api:
+        api.headers["Authorization"] = f"Bearer {token}"
+        hook = subscribe(api, receiver.url, event_types=["Relationship.Registered"])
+        ours = customer("苏州客户")
+        services.app.save(ours)
+        wait_until(lambda: len(receiver.taken) == 1, what="the worker delivers the event")
+        entry, body, signature = receiver.taken[0]
+        assert entry["aggregate_id"] == str(ours.id)
+        assert verify(hook["secret"], body, signature)
+        delivered = api.get(f"/v1/webhooks/{hook['webhook_id']}/deliveries").json()["items"]
+        assert [(d["position"], d["state"]) for d in delivered] == [
+            (entry["position"], "delivered")
+        ]
