@@ -85,7 +85,7 @@ def _wait_for_signal() -> None:
 
 def cmd_project(args: argparse.Namespace) -> int:
     services = _services(init=False)
-    services.start_workers(batch_size=args.batch_size, tree=True)
+    services.start_workers(batch_size=args.batch_size, tree=True, webhooks=True)
     log.info("projection worker running for: %s", ", ".join(p.name for p in services.projections))
     try:
         _wait_for_signal()
@@ -631,7 +631,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(load_demo(services, now=services.app.clock()), flush=True)
         run_workers = args.workers if args.workers is not None else services.database.embedded
         if run_workers:
-            services.start_workers(tree=True)
+            services.start_workers(tree=True, webhooks=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nFullchain CRM at {url}  (API documentation: {url}/docs)")
         print(f"Console: {url}/")

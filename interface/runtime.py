@@ -14,7 +14,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import settings, tokens
+from application import settings, tokens, webhooks
 from application.cases import configured_sla_policy
 from application.proofs import tree as log_tree
 from application.proofs import witness
@@ -133,6 +133,7 @@ def all_migrations() -> list[Migration]:
         tokens.CUSTOMER_MIGRATION,
         MarketingProjection.migration,
         read_model_status.MIGRATION,
+        webhooks.MIGRATION,
     ]
 
 
@@ -224,6 +225,7 @@ class Services:
     staff_access: StaffAccessCache
     workers: list[ProjectionWorker] = field(default_factory=list)
     keepers: list[log_tree.TreeKeeper] = field(default_factory=list)
+    dispatchers: list[webhooks.WebhookDispatcher] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     _signing_key: Ed25519PrivateKey | None = None
     _time_travel: TimeTravel | None = None
@@ -313,10 +315,19 @@ class Services:
     def worker(self, projection: BatchProjection, **kwargs: float | int) -> ProjectionWorker:
         return ProjectionWorker(self.database, projection, self.app.mapper, **kwargs)  # type: ignore[arg-type]
 
-    def start_workers(self, *, batch_size: int = 1000, tree: bool = False) -> None:
+    def webhook_dispatcher(self, **kwargs: Any) -> webhooks.WebhookDispatcher:
+        """The webhooks' delivery worker on this service's log and clock."""
+        return webhooks.WebhookDispatcher(
+            self.database, self.app.mapper, clock=lambda: self.app.clock(), **kwargs
+        )
+
+    def start_workers(
+        self, *, batch_size: int = 1000, tree: bool = False, webhooks: bool = False
+    ) -> None:
         """Run the projection worker in a thread of this process: one worker for every
         read model, reading each batch of the log once (one connection); with ``tree``,
-        also keep the log's Merkle tree up to date in a thread of its own."""
+        also keep the log's Merkle tree up to date in a thread of its own; with
+        ``webhooks``, deliver the webhooks in another (``application.webhooks``)."""
         worker = ProjectionWorker(
             self.database, self.projections, self.app.mapper, batch_size=batch_size
         )
@@ -330,12 +341,22 @@ class Services:
             keeping.start()
             self.keepers.append(keeper)
             self.threads.append(keeping)
+        if webhooks:
+            dispatcher = self.webhook_dispatcher()
+            delivering = threading.Thread(
+                target=dispatcher.run_forever, name="webhooks", daemon=True
+            )
+            delivering.start()
+            self.dispatchers.append(dispatcher)
+            self.threads.append(delivering)
 
     def close(self) -> None:
         for worker in self.workers:
             worker.stop()
         for keeper in self.keepers:
             keeper.stop()
+        for dispatcher in self.dispatchers:
+            dispatcher.stop()
         for thread in self.threads:
             thread.join(timeout=10)
         self.positions.close()

@@ -22,6 +22,7 @@ from interface.http import (
     follow_ups,
     history,
     imports,
+    integrations,
     marketing,
     offerings,
     operations,
@@ -91,6 +92,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     self_service.router,
     suggestions.router,
     marketing.router,
+    integrations.router,
 )
 
 
@@ -125,7 +127,8 @@ def create_app(services: Services) -> FastAPI:
             answer = json.loads(body)
         except ValueError:
             answer = None
-        secret = isinstance(answer, dict) and "token" in answer  # shown once, never again
+        # A token or a secret is shown once, never again.
+        secret = isinstance(answer, dict) and ("token" in answer or "secret" in answer)
         with services.primary.connection() as conn:
             command_log.keep_response(conn, command_id, status, body, headers, withheld=secret)
 

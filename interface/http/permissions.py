@@ -62,6 +62,10 @@ ACCESS_LOG = frozenset({H, A, D})
 SELF_SERVICE = frozenset({C})
 #: Who registers a customer's users: its branch's manager, headquarters, administrators.
 CUSTOMER_USERS = frozenset({M, H, D})
+#: The global event feed: branch managers (their branch's entries), HQ, auditors, admins.
+EVENT_FEED = frozenset({M, H, A, D})
+#: Webhook subscriptions, their deliveries and dead letters: administrators and HQ.
+WEBHOOKS = frozenset({D, H})
 EVERYONE = frozenset(Role)
 STAFF = frozenset({D})
 #: The branch registry: kept by administrators and headquarters, read by all our staff.
