@@ -624,20 +624,32 @@ def _run_http(args: argparse.Namespace, app: Any) -> None:
     """Serve ``app`` in this process; with ``--processes N`` (``app`` None), serve from N
     worker processes instead, each opening its own service with ``interface.asgi:create``
     (the projection workers stay in this one)."""
+    import socket
+
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from interface import logs
 
-    uvicorn.run(
-        app if app is not None else "interface.asgi:create",
-        factory=app is None,
-        workers=None if app is not None else args.processes,
-        host=args.host,
-        port=args.port,
-        log_level="info",
-        log_config=logs.UVICORN_LOG_CONFIG,  # through the service's own handler
-        access_log=False,  # the service logs each request itself, with its id
-    )
+    served: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "log_config": logs.UVICORN_LOG_CONFIG,  # through the service's own handler
+        "access_log": False,  # the service logs each request itself, with its id
+    }
+    if app is not None:
+        uvicorn.run(app, **served)
+        return
+    config = uvicorn.Config("interface.asgi:create", factory=True, workers=args.processes, **served)
+    # uvicorn binds the workers' socket with protocol 0, so asyncio leaves Nagle's
+    # algorithm on for every connection accepted on it (uvicorn issue #3149): each answer
+    # on a kept-alive connection would wait ~40 ms for the client's delayed ACK. The same
+    # socket, marked as TCP, gets TCP_NODELAY on every connection as one process does.
+    bound = config.bind_socket()
+    listening = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
+    listening.set_inheritable(True)
+    Multiprocess(config, sockets=[listening]).run()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
