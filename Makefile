@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.mining
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.replica
+	$(BIN)/python -m bench.processes
 
 # Every benchmark in a short run that only shows it still works (no timings judged).
 bench-quick: $(STAMP)
@@ -59,6 +60,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.mining --quick
 	$(BIN)/python -m bench.console --quick
 	$(BIN)/python -m bench.replica --quick
+	$(BIN)/python -m bench.processes --quick
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -587,7 +587,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from application.proofs.checkpoints import log_origin, retired_verifiers
     from application.proofs.witness import trusted_witnesses
@@ -596,7 +595,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         SIGNING_KEY_VARIABLE,
         configured_signing_key,
     )
-    from interface import logs
     from interface.demo import demo_token, has_data, load_demo
     from interface.http.app import create_app
 
@@ -639,17 +637,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
             name, token = demo_token(services)
             print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}")
             print(f"Console signed in as {name}: {url}/#token={token}\n")
-        uvicorn.run(
-            create_app(services),
-            host=args.host,
-            port=args.port,
-            log_level="info",
-            log_config=logs.UVICORN_LOG_CONFIG,  # through the service's own handler
-            access_log=False,  # the service logs each request itself, with its id
-        )
+        _run_http(args, create_app(services) if args.processes == 1 else None)
     finally:
         services.close()
     return 0
+
+
+def _run_http(args: argparse.Namespace, app: Any) -> None:
+    """Serve ``app`` in this process; with ``--processes N`` (``app`` None), serve from N
+    worker processes instead, each opening its own service with ``interface.asgi:create``
+    (the projection workers stay in this one)."""
+    import socket
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from interface import logs
+
+    served: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_level": "info",
+        "log_config": logs.UVICORN_LOG_CONFIG,  # through the service's own handler
+        "access_log": False,  # the service logs each request itself, with its id
+    }
+    if app is not None:
+        uvicorn.run(app, **served)
+        return
+    config = uvicorn.Config("interface.asgi:create", factory=True, workers=args.processes, **served)
+    # uvicorn binds the workers' socket with protocol 0, so asyncio leaves Nagle's
+    # algorithm on for every connection accepted on it (uvicorn issue #3149): each answer
+    # on a kept-alive connection would wait ~40 ms for the client's delayed ACK. The same
+    # socket, marked as TCP, gets TCP_NODELAY on every connection as one process does.
+    bound = config.bind_socket()
+    listening = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, bound.detach())
+    listening.set_inheritable(True)
+    Multiprocess(config, sockets=[listening]).run()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -784,6 +807,17 @@ def _partner_id(text: str) -> UUID:
         raise argparse.ArgumentTypeError(f"not a relationship id: {text!r}") from None
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least 1, as the command line gives it."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fullchain",
@@ -809,6 +843,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="run the projection workers in this process "
         "(default: on for the embedded database, off for a configured server)",
+    )
+    serve.add_argument(
+        "--processes",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="serve the API from N worker processes (interface.asgi:create), the "
+        "projection workers staying in this one (default 1: all in this process)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -55,7 +55,7 @@ class ContextFilter(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """A record as one line of JSON: time (UTC, ISO 8601), level, logger, message, the
-    request's context, every ``extra`` field, and the exception if any."""
+    process id, the request's context, every ``extra`` field, and the exception if any."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -63,6 +63,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which process, where several serve the API
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):

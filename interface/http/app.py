@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -102,8 +104,15 @@ async def known_query_only(request: Request, _: Staff) -> None:
     refuse_unknown_query(request)
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(
+    services: Services,
+    *,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """The HTTP app on ``services``; ``lifespan`` (``interface.asgi``) runs around the
+    server's serving, e.g. to close the services the app's process opened."""
     app = FastAPI(
+        lifespan=lifespan,
         title="Fullchain CRM",
         version="0.1.0",
         description=DESCRIPTION,
