@@ -15,7 +15,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import tokens
+from application import console_sessions, tokens
 from application.cases import configured_sla_policy
 from application.proofs import tree as log_tree
 from application.proofs import witness
@@ -117,6 +117,7 @@ def all_migrations() -> list[Migration]:
         PerformanceProjection.migration,
         tokens.CUSTOMER_MIGRATION,
         MarketingProjection.migration,
+        console_sessions.MIGRATION,
     ]
 
 
