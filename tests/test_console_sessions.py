@@ -63,7 +63,8 @@ def register_body(name: str) -> dict[str, Any]:
 def relationships_named(services: Services, name: str) -> int:
     with services.reads.connection() as conn:
         row = conn.execute(
-            f"SELECT count(*) AS n FROM {EVENTS_TABLE} WHERE topic LIKE 'Relationship.Registered%%' "
+            f"SELECT count(*) AS n FROM {EVENTS_TABLE} "
+            "WHERE topic LIKE 'Relationship.Registered%%' "
             "AND position(convert_to(%s, 'UTF8') in state) > 0",
             (name,),
         ).fetchone()
@@ -126,7 +127,8 @@ def test_a_wrong_password_and_an_unknown_staff_id_get_the_same_401_and_change_no
     unknown = sign_in(client, staff_id="nobody.here")
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json()["detail"] == unknown.json()["detail"]
-    assert "set-cookie" not in wrong.headers and "set-cookie" not in unknown.headers
+    assert "set-cookie" not in wrong.headers
+    assert "set-cookie" not in unknown.headers
     assert session_rows(services) == []
     assert client.get("/console/session").status_code == 401
     assert client.get("/v1/staff/me").status_code == 401
@@ -181,7 +183,8 @@ def test_a_session_needs_its_csrf_token_to_change_anything(
             "SELECT actor FROM fullchain_command WHERE aggregate_id = %s",
             (registered["aggregate_id"],),
         ).fetchone()
-    assert row is not None and row["actor"] == "qian.lin"
+    assert row is not None
+    assert row["actor"] == "qian.lin"
     # The same key again, in the same session: the first answer, not a second customer.
     retried = client.post(
         "/v1/relationships",
@@ -280,9 +283,8 @@ def test_a_one_time_link_signs_in_once_and_not_after_15_minutes(
     services.app.clock = PinnedClock(NOW + timedelta(minutes=15, seconds=1))
     assert client.post("/console/session", json={"link": late}).status_code == 401
     assert client.post("/console/session", json={"link": "made-up"}).status_code == 401
-    with pytest.raises(console_sessions.UnknownStaff):
-        with services.reads.connection() as conn:
-            console_sessions.issue_link(conn, "nobody.here", NOW, issued_by="test")
+    with pytest.raises(console_sessions.UnknownStaff), services.reads.connection() as conn:
+        console_sessions.issue_link(conn, "nobody.here", NOW, issued_by="test")
 
 
 def test_the_password_is_in_no_table_and_the_log_holds_only_its_scrypt_hash(
@@ -291,7 +293,8 @@ def test_the_password_is_in_no_table_and_the_log_holds_only_its_scrypt_hash(
     assert sign_in(client).status_code == 200
     assert sign_in(client, password=PASSWORD + "!").status_code == 401
     staff = services.app.staff.get_staff("qian.lin")
-    assert staff.password_hash is not None and staff.password_hash.startswith("scrypt$32768$8$1$")
+    assert staff.password_hash is not None
+    assert staff.password_hash.startswith("scrypt$32768$8$1$")
     needles = [PASSWORD.encode(), (PASSWORD + "!").encode()]
     with services.reads.connection() as conn:
         tables = [
@@ -301,7 +304,8 @@ def test_the_password_is_in_no_table_and_the_log_holds_only_its_scrypt_hash(
                 "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
             ).fetchall()
         ]
-        assert "console_session" in tables and EVENTS_TABLE in tables
+        assert "console_session" in tables
+        assert EVENTS_TABLE in tables
         for table in tables:
             rows = conn.execute(f'SELECT t::text AS row FROM "{table}" t').fetchall()
             text = "\n".join(r["row"] for r in rows)
