@@ -19,6 +19,7 @@ from application import console_sessions, passwords
 from application.store.database import DATABASE_URL_VARIABLE
 from application.store.schema import EVENTS_TABLE
 from domain.staff import Role
+from interface.demo import DEMO_EXPLORER, DEMO_PASSWORD, demo_sign_in
 from interface.http.app import create_app
 from interface.runtime import Services
 from tests.clock import NOW, PinnedClock
@@ -351,3 +352,23 @@ def test_the_command_line_sets_a_password_from_standard_input_and_prints_a_link(
     secret = url.split("#link=", 1)[1]
     client.cookies.clear()
     assert client.post("/console/session", json={"link": secret}).status_code == 200
+
+
+def test_make_run_prints_how_to_sign_in_as_the_demos_headquarters_member(
+    services: Services, client: TestClient
+) -> None:
+    staff_id = DEMO_EXPLORER[0]
+    enroll(services, staff_id, DEMO_EXPLORER[1])
+    signed_as, password, secret = demo_sign_in(services)
+    assert (signed_as, password) == (staff_id, DEMO_PASSWORD)
+    _, _, second = demo_sign_in(services)  # the next start: a new link, the same password
+    assert second != secret
+    assert client.post("/console/session", json={"link": secret}).status_code == 200
+    client.cookies.clear()
+    assert sign_in(client, staff_id, DEMO_PASSWORD).status_code == 200
+    with services.reads.connection() as conn:
+        row = conn.execute(
+            f"SELECT count(*) AS n FROM {EVENTS_TABLE} WHERE topic LIKE 'Staff.PasswordSet%%'"
+        ).fetchone()
+    assert row is not None
+    assert row["n"] == 1
