@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
 
 from application import console_sessions, passwords
 from application.store.database import DATABASE_URL_VARIABLE
@@ -24,6 +25,17 @@ from interface.http.app import create_app
 from interface.runtime import Services
 from tests.clock import NOW, PinnedClock
 from tests.staffing import enroll, set_password
+from tests.test_console import PASSWORD as CONSOLE_PASSWORD
+from tests.test_console import (  # the fixtures browser, office and page, and the helpers
+    Office,
+    browser,
+    in_browser,
+    office,
+    page,
+)
+from tests.test_console import sign_in as console_sign_in
+
+__all__ = ["browser", "office", "page"]  # fixtures of tests.test_console, used here
 
 PASSWORD = "correct horse battery staple 马"
 SESSION = console_sessions.SESSION_COOKIE
@@ -372,3 +384,42 @@ def test_make_run_prints_how_to_sign_in_as_the_demos_headquarters_member(
         ).fetchone()
     assert row is not None
     assert row["n"] == 1
+
+
+# --- in the browser -------------------------------------------------------------------------
+
+
+@in_browser
+def test_too_many_failures_are_told_in_the_page_and_a_new_colleague_signs_in(
+    page: Page, office: Office
+) -> None:
+    office.tokens["manager"] = enroll(
+        office.services,
+        "zhou.jie",
+        "Zhou Jie 周杰",
+        roles=(Role.BRANCH_MANAGER,),
+        branch="Suzhou",
+    )
+    staff_id = office.console_staff("manager")  # its password, as the console's helper sets it
+    page.goto("/console/sign-in")
+    page.get_by_role("button", name="中文").click()
+    expect(page.get_by_label("员工编号")).to_be_visible()
+    expect(page.get_by_label("密码")).to_be_visible()
+    page.get_by_role("button", name="English").click()
+    alert = page.get_by_role("alert")
+    for attempt in range(console_sessions.FAILURES_ALLOWED):
+        page.get_by_label("Staff ID").fill(staff_id)
+        page.get_by_label("Password").fill(f"guess {attempt}")
+        page.get_by_role("button", name="Sign in").click()
+        expect(alert).to_have_text("The staff ID or password was not accepted.")
+        expect(page.get_by_label("Password")).to_have_value("")
+        alert.evaluate("node => { node.textContent = '' }")
+    page.get_by_label("Staff ID").fill(staff_id)
+    page.get_by_label("Password").fill(CONSOLE_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(alert).to_contain_text("Too many failed sign-ins")
+    assert page.context.cookies() == []
+
+    office.services.app.clock = PinnedClock(NOW + timedelta(minutes=16))
+    console_sign_in(page, office, "manager")
+    expect(page.get_by_text("Signed in as Zhou Jie 周杰 (Suzhou)")).to_be_visible()
