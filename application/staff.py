@@ -6,10 +6,10 @@ import contextlib
 from collections.abc import Callable, Iterable
 from uuid import UUID, uuid4
 
-from application import tokens
+from application import passwords, tokens
 from application.commands import AlreadyExists, CommandPath, CommandResult
 from application.tokens import StaffAccessCache
-from domain.base import CommandContext, CommandRefused
+from domain.base import CommandContext, CommandRefused, InvalidValue
 from domain.relationship import RelationshipKind
 from domain.staff import Role, Staff
 
@@ -106,6 +106,15 @@ class StaffService:
         self, ctx: CommandContext, staff_id: str, *, token_id: UUID
     ) -> CommandResult:
         return self._staff(ctx, staff_id, lambda s: s.revoke_token(ctx, token_id=token_id))
+
+    def set_password(self, ctx: CommandContext, staff_id: str, *, password: str) -> CommandResult:
+        """A password for the console's sign-in: hashed here (scrypt, salted), so only the
+        hash reaches the aggregate and the log; the staff member's sessions end."""
+        why = passwords.acceptable(password)
+        if why is not None:
+            raise InvalidValue("password.weak", why, field="password")
+        digest = passwords.hash_password(password)
+        return self._staff(ctx, staff_id, lambda s: s.set_password(ctx, password_hash=digest))
 
     def move_staff_to_branch(
         self, ctx: CommandContext, staff_id: str, *, branch: str

@@ -171,8 +171,9 @@ class StaffAccessCache:
 
 
 def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEffect]:
-    """The writes that keep ``staff_access`` and ``staff_token`` equal to the log, and the
-    announcement of the change to every process."""
+    """The writes that keep ``staff_access`` and ``staff_token`` equal to the log (and end
+    the console sessions a new password or a deactivation ends), and the announcement of
+    the change to every process."""
     effects: list[SideEffect] = [("SELECT pg_notify(%s, %s)", (CHANNEL, staff_id))]
     for e in events:
         if isinstance(e, Staff.Registered):
@@ -208,6 +209,15 @@ def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEff
             )
         elif isinstance(e, Staff.TokenRevoked):
             effects.append(("DELETE FROM staff_token WHERE token_id = %s", (e.token_id,)))
+        elif isinstance(e, Staff.PasswordSet):
+            # A new password ends the console sessions opened with the old one.
+            effects.append(
+                (
+                    "UPDATE staff_access SET password_hash = %s WHERE staff_id = %s",
+                    (e.password_hash, staff_id),
+                )
+            )
+            effects.append(("DELETE FROM console_session WHERE staff_id = %s", (staff_id,)))
         elif isinstance(e, Staff.BranchChanged):
             effects.append(
                 ("UPDATE staff_access SET branch = %s WHERE staff_id = %s", (e.branch, staff_id))
@@ -217,4 +227,6 @@ def access_side_effects(staff_id: str, events: Iterable[object]) -> list[SideEff
                 ("UPDATE staff_access SET active = false WHERE staff_id = %s", (staff_id,))
             )
             effects.append(("DELETE FROM staff_token WHERE staff_id = %s", (staff_id,)))
+            effects.append(("DELETE FROM console_session WHERE staff_id = %s", (staff_id,)))
+            effects.append(("DELETE FROM console_sign_in_link WHERE staff_id = %s", (staff_id,)))
     return effects

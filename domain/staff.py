@@ -1,8 +1,9 @@
 """Staff members and their access, as an aggregate: every access change is auditable.
 
 A staff member is registered with a name and a branch, is granted and revoked roles,
-is issued tokens and has them revoked, and may be deactivated (which ends every token).
-Tokens themselves never enter the log: only the SHA-256 of each, and an id to revoke it.
+is issued tokens and has them revoked, may be given a password for the console, and may be
+deactivated (which ends every token). Tokens themselves never enter the log: only the SHA-256
+of each, and an id to revoke it; nor do passwords: only their scrypt hash, salted.
 
 A partner user (a person at an airline, a trucker, a warehouse) is registered for the
 partner (its relationship id) instead of a branch, and holds the partner role only. A
@@ -38,6 +39,8 @@ class Role(StrEnum):
 
 
 _STAFF_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+#: A password's hash as ``application.passwords`` makes it: scrypt$N$r$p$salt$key.
+_PASSWORD_HASH = re.compile(r"scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+")
 _STAFF_NAMESPACE = UUID("6f1c2a0e-5d1b-4c8e-9a57-2f7d3e9b8c41")
 
 
@@ -100,6 +103,16 @@ class Staff(Aggregate, created_event_name="Registered"):
         def apply(self, aggregate: Staff) -> None:
             aggregate.tokens = {k: v for k, v in aggregate.tokens.items() if k != self.token_id}
 
+    class PasswordSet(Event):
+        """A password for the console's sign-in, kept as its memory-hard hash only
+        (``application.passwords``); the actor is who set it."""
+
+        TOPIC = "Staff.PasswordSet"
+        password_hash: str
+
+        def apply(self, aggregate: Staff) -> None:
+            aggregate.password_hash = self.password_hash
+
     class BranchChanged(Event):
         TOPIC = "Staff.BranchChanged"
         branch: str
@@ -117,8 +130,9 @@ class Staff(Aggregate, created_event_name="Registered"):
 
     ROLES: ClassVar[tuple[Role, ...]] = tuple(Role)
 
-    # v1 (a snapshot's state) had no partner; v2 added it; v3 added the customer.
-    class_version = 3
+    # v1 (a snapshot's state) had no partner; v2 added it; v3 added the customer; v4 the
+    # password's hash.
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -127,6 +141,10 @@ class Staff(Aggregate, created_event_name="Registered"):
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["customer_id"] = None
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        state["password_hash"] = None
 
     def __init__(
         self,
@@ -143,6 +161,8 @@ class Staff(Aggregate, created_event_name="Registered"):
         self.customer_id = customer_id
         self.roles: frozenset[Role] = frozenset()
         self.tokens: dict[UUID, str] = {}
+        #: The password's hash (scrypt, salted), None until one is set.
+        self.password_hash: str | None = None
         self.active = True
 
     @staticmethod
@@ -250,6 +270,17 @@ class Staff(Aggregate, created_event_name="Registered"):
                 "token.unknown", f"no token {token_id} is valid for {self.staff_id}"
             )
         self.trigger_event(self.TokenRevoked, token_id=token_id, **ctx.event_fields())
+
+    def set_password(self, ctx: CommandContext, *, password_hash: str) -> None:
+        """A new password for the console, given as its hash: the password never reaches
+        the aggregate."""
+        self._require_active()
+        require(
+            bool(_PASSWORD_HASH.fullmatch(password_hash)),
+            "password.hash",
+            "a password is kept as its scrypt hash",
+        )
+        self.trigger_event(self.PasswordSet, password_hash=password_hash, **ctx.event_fields())
 
     def move_to_branch(self, ctx: CommandContext, *, branch: str) -> None:
         self._require_active()

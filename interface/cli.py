@@ -13,7 +13,7 @@ from types import FrameType
 from typing import Any
 from uuid import UUID
 
-from application import settings
+from application import console_sessions, settings
 from application.commands import AlreadyExists, NotFound
 from application.store.database import (
     OWNER_DATABASE_URL_VARIABLE,
@@ -220,6 +220,23 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The console's sign-in page; a one-time link carries its secret in the fragment, which
+#: the browser never sends to a server (nor keeps in a log).
+SIGN_IN_PATH = "/console/sign-in"
+
+
+def _read_password(staff_id: str) -> str | None:
+    """The new password: asked twice at a terminal (not echoed), else the first line of
+    standard input. None if the two differ."""
+    import getpass
+
+    if sys.stdin.isatty():
+        first = getpass.getpass(f"new password for {staff_id}: ")
+        again = getpass.getpass("again: ")
+        return first if first == again else None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def cmd_staff(args: argparse.Namespace) -> int:
     """Operators manage staff from the shell; every change is a Staff event."""
     import getpass
@@ -277,6 +294,25 @@ def cmd_staff(args: argparse.Namespace) -> int:
         elif args.staff_command == "revoke-token":
             app.staff.revoke_staff_token(ctx, args.staff_id, token_id=UUID(args.token_id))
             print(f"revoked token {args.token_id} of {args.staff_id}")
+        elif args.staff_command == "password":
+            password = _read_password(args.staff_id)
+            if password is None:
+                print("fullchain: the two passwords differ; nothing set", file=sys.stderr)
+                return 1
+            app.staff.set_password(ctx, args.staff_id, password=password)
+            print(f"password set for {args.staff_id} (their console sessions ended)")
+        elif args.staff_command == "sign-in-link":
+            with services.reads.connection() as conn:
+                secret, expires = console_sessions.issue_link(
+                    conn, args.staff_id, app.clock(), issued_by=ctx.actor
+                )
+            print(
+                f"one-time sign-in link for {args.staff_id} (until {expires:%H:%M} UTC, "
+                f"once):\n{args.url.rstrip('/')}{SIGN_IN_PATH}#link={secret}"
+            )
+    except console_sessions.UnknownStaff as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
     except (DomainError, NotFound, AlreadyExists) as error:
         print(f"fullchain: {error}", file=sys.stderr)
         return 1
@@ -595,7 +631,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         SIGNING_KEY_VARIABLE,
         configured_signing_key,
     )
-    from interface.demo import demo_token, has_data, load_demo
+    from interface.demo import demo_sign_in, demo_token, has_data, load_demo
     from interface.http.app import create_app
 
     try:  # settings read on requests: refused here, never answered with a 500
@@ -635,8 +671,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Console: {url}/")
         if demo:
             name, token = demo_token(services)
+            staff_id, password, secret = demo_sign_in(services)
             print(f"Bearer token for {name} — paste it into Authorize on /docs:\n  {token}")
-            print(f"Console signed in as {name}: {url}/#token={token}\n")
+            print(f"Console: sign in as {staff_id} with the password {password}, or once")
+            print(f"within 15 minutes with the link: {url}{SIGN_IN_PATH}#link={secret}\n")
         _run_http(args, create_app(services) if args.processes == 1 else None)
     finally:
         services.close()
@@ -975,7 +1013,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     warehouse.set_defaults(func=cmd_export_warehouse)
 
-    staff = sub.add_parser("staff", help="staff members, roles and tokens")
+    staff = sub.add_parser("staff", help="staff members, roles, tokens and passwords")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     roles = [r.value for r in Role]
     add = staff_sub.add_parser("add", help="register a staff member")
@@ -1006,6 +1044,16 @@ def build_parser() -> argparse.ArgumentParser:
     revoke_token = staff_sub.add_parser("revoke-token", help="revoke a token at once")
     revoke_token.add_argument("staff_id")
     revoke_token.add_argument("token_id")
+    password = staff_sub.add_parser(
+        "password",
+        help="set the console password (asked at a terminal, else read from standard input)",
+    )
+    password.add_argument("staff_id")
+    link = staff_sub.add_parser(
+        "sign-in-link", help="print a one-time console sign-in link (15 minutes, used once)"
+    )
+    link.add_argument("staff_id")
+    link.add_argument("--url", default="http://127.0.0.1:8000", help="the service's address")
     staff.set_defaults(func=cmd_staff)
 
     branch = sub.add_parser("branch", help="the branch registry")

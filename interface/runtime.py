@@ -14,7 +14,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import settings, tokens, webhooks
+from application import console_sessions, settings, tokens, webhooks
 from application.cases import configured_sla_policy
 from application.proofs import tree as log_tree
 from application.proofs import witness
@@ -134,6 +134,7 @@ def all_migrations() -> list[Migration]:
         MarketingProjection.migration,
         read_model_status.MIGRATION,
         webhooks.MIGRATION,
+        console_sessions.MIGRATION,
     ]
 
 

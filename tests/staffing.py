@@ -35,3 +35,9 @@ def enroll(
         partner_id=partner_id,
         customer_id=customer_id,
     )
+
+
+def set_password(services: Services, staff_id: str, password: str) -> None:
+    """The staff member's console password, set the way an administrator would."""
+    app = services.app
+    app.staff.set_password(app.context("admin"), staff_id, password=password)

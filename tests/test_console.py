@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,13 +19,14 @@ import pytest
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from application import console_sessions
 from domain.staff import Role
 from interface.console import STATIC
 from interface.http.app import create_app
 from interface.runtime import Services
 from tests.clock import NOW
 from tests.faults import LiveServer
-from tests.staffing import enroll
+from tests.staffing import enroll, set_password
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = "FULLCHAIN_REQUIRE_BROWSER"
@@ -118,6 +119,9 @@ def test_the_two_dictionaries_hold_the_same_words() -> None:
 # --- in a real browser ---------------------------------------------------------------------------
 
 HUAXIN = "苏州华芯电子有限公司"
+#: Every console user's password in these tests (set by ``office``).
+PASSWORD = "office-password-2026"
+SESSION = console_sessions.SESSION_COOKIE
 
 
 @dataclass
@@ -128,6 +132,8 @@ class Office:
     tokens: dict[str, str]
     huaxin: str
     last_position: int
+    #: Who signs in to the console as whom: staff ids by the names the tests use.
+    staff_ids: dict[str, str] = field(default_factory=dict)
 
     def post(self, who: str, path: str, body: dict[str, Any], status: int = 200) -> Any:
         answer = self.api.post(path, json=body, headers=self.auth(who))
@@ -138,6 +144,15 @@ class Office:
         answer = self.api.get(path, params=params, headers=self.auth(who))
         assert answer.status_code == 200, answer.text
         return answer.json()
+
+    def console_staff(self, who: str) -> str:
+        """The staff id ``who`` signs in to the console as, with ``PASSWORD``: staff a test
+        enrolled itself (``office.tokens[who] = enroll(...)``) are given it on first use."""
+        if who not in self.staff_ids:
+            staff_id = self.get(who, "/v1/staff/me")["staff_id"]
+            set_password(self.services, staff_id, PASSWORD)
+            self.staff_ids[who] = staff_id
+        return self.staff_ids[who]
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -173,11 +188,14 @@ def office(services: Services) -> Iterator[Office]:
         ),
         "hq": enroll(services, "qian.lin", "Qian Lin 钱琳"),
     }
+    staff_ids = {"field": "li.wei", "office": "zhang.min", "hq": "qian.lin"}
+    for staff_id in staff_ids.values():
+        set_password(services, staff_id, PASSWORD)
     with (
         LiveServer(create_app(services)) as server,
         httpx.Client(base_url=server.url, timeout=120) as api,
     ):
-        office = Office(server.url, api, services, tokens, "", 0)
+        office = Office(server.url, api, services, tokens, "", 0, staff_ids)
         registered = office.post(
             "hq",
             "/v1/relationships",
@@ -237,9 +255,12 @@ def page(browser: Browser, office: Office) -> Iterator[Page]:
 
 
 def sign_in(page: Page, office: Office, who: str = "field", home: str = "My day") -> None:
+    """Sign in to the console with the staff member's id and password; ``home`` is the
+    heading of the page they land on."""
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/console/sign-in$"))
-    page.get_by_label("Bearer token").fill(office.tokens[who])
+    page.get_by_label("Staff ID").fill(office.console_staff(who))
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name=home)).to_be_visible()
 
@@ -264,9 +285,10 @@ def test_sign_in_then_my_day_lists_the_follow_ups(page: Page, office: Office) ->
     page.on("request", lambda request: requested.append(request.url))
     page.goto("/")
     expect(page).to_have_url(re.compile(r"/console/sign-in$"))
-    page.get_by_label("Bearer token").fill("fc_not-a-token")
+    page.get_by_label("Staff ID").fill("li.wei")
+    page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_have_text("The service did not accept this token.")
+    expect(page.get_by_role("alert")).to_have_text("The staff ID or password was not accepted.")
 
     sign_in(page, office)
     overdue, today, upcoming = (page.locator(f"#{i}") for i in ("overdue", "due-today", "upcoming"))
@@ -278,24 +300,51 @@ def test_sign_in_then_my_day_lists_the_follow_ups(page: Page, office: Office) ->
     expect(upcoming.get_by_role("heading")).to_have_text("Upcoming (1)")
     expect(upcoming).to_contain_text("quarterly review")
     expect(page.get_by_text("Signed in as Li Wei 李伟 (Suzhou)")).to_be_visible()
-    assert page.evaluate("sessionStorage.length") == 1
+    # The session is a cookie no script can read; nothing is kept in the tab's storage.
+    assert page.evaluate("sessionStorage.length") == 0
+    assert page.evaluate("document.cookie") == ""
+    [cookie] = page.context.cookies()
+    assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == (
+        "fc_session",
+        True,
+        "Strict",
+    )
     assert f"{office.url}/console/static/app.js" in requested
     assert [url for url in requested if not url.startswith(office.url + "/")] == []
 
-    # A token refused later (revoked, expired) sends the console back to sign-in.
-    page.evaluate("sessionStorage.setItem('fullchain.console.token', 'fc_revoked')")
+    # A reloaded page finds its session again.
     page.reload()
+    expect(page.get_by_role("heading", name="My day")).to_be_visible()
+
+    # A session ended elsewhere (a new password) sends the console back to sign-in.
+    set_password(office.services, "li.wei", PASSWORD)
+    page.get_by_role("link", name="My day").click()
     expect(page).to_have_url(re.compile(r"/console/sign-in$"))
     expect(page.get_by_role("alert")).to_contain_text("sign in again")
+
+    # Signing out ends the session on the service: its cookie opens nothing any more.
+    sign_in(page, office)
+    [cookie] = page.context.cookies()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/console/sign-in$"))
+    assert page.context.cookies() == []
+    ended = office.api.get("/v1/staff/me", headers={"Cookie": f"{SESSION}={cookie['value']}"})
+    assert ended.status_code == 401
 
 
 @in_browser
 def test_search_finds_the_customer_and_opens_its_page(page: Page, office: Office) -> None:
-    # Signed in by the link `make run` prints: the token in the fragment, kept, then dropped
-    # from the address.
-    page.goto(f"/#token={office.tokens['field']}")
+    # Signed in by the one-time link `make run` prints: its secret in the fragment, used,
+    # then dropped from the address; the same link a second time opens nothing.
+    with office.services.reads.connection() as conn:
+        secret, _ = console_sessions.issue_link(conn, "li.wei", NOW, issued_by="test")
+    page.goto(f"/console/sign-in#link={secret}")
     expect(page.get_by_role("heading", name="My day")).to_be_visible()
     assert page.url == f"{office.url}/"
+    again = page.context.new_page()
+    again.goto(f"/console/sign-in#link={secret}")
+    expect(again.get_by_role("alert")).to_contain_text("already used or expired")
+    again.close()
     page.get_by_role("searchbox").fill("hxdz")
     page.get_by_role("button", name="Search").click()
     expect(page).to_have_url(re.compile(r"/console/search\?q=hxdz$"))

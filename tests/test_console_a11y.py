@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from tests.a11y import assert_accessible, violations
 from tests.test_console import (
     HUAXIN,
+    PASSWORD,
     Office,
     browser,
     in_browser,
@@ -33,10 +34,11 @@ def visit_every_page(page: Page, office: Office, chinese: bool) -> None:
     if chinese:
         page.get_by_role("button", name="中文").click()
         expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
-    expect(page.locator("#token")).to_be_visible()
+    expect(page.locator("#staff-id")).to_be_visible()
     assert_accessible(page)
 
-    page.locator("#token").fill(office.tokens["field"])
+    page.locator("#staff-id").fill(office.console_staff("field"))
+    page.locator("#password").fill(PASSWORD)
     page.locator("#view form button[type=submit]").click()
     expect(page.locator("#overdue")).to_be_visible()
     assert_accessible(page)
@@ -124,10 +126,13 @@ def test_a_keyboard_alone_signs_in_searches_and_logs_an_interaction(
     page: Page, office: Office
 ) -> None:
     page.goto("/console/sign-in")
-    expect(page.locator("#token")).to_be_visible()
-    visited = tab_until(page, lambda f: f["id"] == "token")
+    expect(page.locator("#staff-id")).to_be_visible()
+    visited = tab_until(page, lambda f: f["id"] == "staff-id")
     assert name(visited[0]) == "#skip"
-    page.keyboard.type(office.tokens["field"])
+    page.keyboard.type(office.console_staff("field"))
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUSED)["id"] == "password"
+    page.keyboard.type(PASSWORD)
     page.keyboard.press("Tab")
     assert page.evaluate(FOCUSED)["text"] == "Sign in"
     page.keyboard.press("Enter")

@@ -60,6 +60,7 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
+from application import console_sessions
 from domain.staff import Role
 from interface.demo.catalogue import BRANCHES, DEMO_EXPLORER, staff_roster
 from interface.demo.incidents import SEED_CASE_ID
@@ -68,7 +69,16 @@ from interface.demo.stories import tell_the_year
 from interface.demo.summary import summary
 from interface.runtime import Services
 
-__all__ = ["DEMO_EXPLORER", "SEED", "SEED_CASE_ID", "demo_token", "has_data", "load_demo"]
+__all__ = [
+    "DEMO_EXPLORER",
+    "DEMO_PASSWORD",
+    "SEED",
+    "SEED_CASE_ID",
+    "demo_sign_in",
+    "demo_token",
+    "has_data",
+    "load_demo",
+]
 
 #: The seed of the demo history.
 SEED = 20_240_517
@@ -152,3 +162,21 @@ def demo_token(services: Services) -> tuple[str, str]:
     for token_id in list(current.tokens)[:-1]:
         app.staff.revoke_staff_token(ctx.then(f"revoke {token_id}"), staff_id, token_id=token_id)
     return display_name, token
+
+
+#: The demo's headquarters member signs in to the console with this password: a demo's, known
+#: to everyone who reads this, never a real one.
+DEMO_PASSWORD = "fullchain-demo"
+
+
+def demo_sign_in(services: Services) -> tuple[str, str, str]:
+    """How to sign in to the console as the demo's headquarters member: (staff id, password,
+    the secret of a one-time sign-in link good for 15 minutes). The password is set, as a
+    ``Staff.PasswordSet`` event like any other, the first time only."""
+    staff_id, _ = DEMO_EXPLORER
+    app = services.app
+    if app.staff.get_staff(staff_id).password_hash is None:
+        app.staff.set_password(app.context("admin"), staff_id, password=DEMO_PASSWORD)
+    with services.reads.connection() as conn:
+        secret, _ = console_sessions.issue_link(conn, staff_id, app.clock(), issued_by="demo")
+    return staff_id, DEMO_PASSWORD, secret

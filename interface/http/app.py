@@ -18,6 +18,7 @@ from interface.http import (
     branches,
     cases,
     competitors,
+    console_session,
     decisions,
     errors,
     evidence,
@@ -61,7 +62,8 @@ Fullchain CRM: customer relationships of a logistics company as an append-only e
   not in time the answer is 503 with `Retry-After`.
 * **Errors** are RFC 9457 problem details (`application/problem+json`).
 * Every request needs `Authorization: Bearer <token>`; the staff member it identifies is
-  recorded as the actor on every event.
+  recorded as the actor on every event. (The console signs in at `/console/session` and
+  sends a session cookie with `X-CSRF-Token` instead.)
 """
 
 
@@ -146,6 +148,7 @@ def create_app(
     app.add_middleware(errors.ProblemLanguage)
     for included in ROUTERS:
         app.include_router(included)
+    app.include_router(console_session.router)  # the console's sign-in, outside the document
     console.install(app)
     operations.install(
         app, services, [r for router in ROUTERS for r in router.routes]

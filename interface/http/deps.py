@@ -3,6 +3,7 @@ fresh reads."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
+from application import console_sessions
 from application.commands import CommandResult
 from application.tokens import StaffMember, identify
 from domain.base import CommandContext
@@ -131,18 +133,63 @@ async def current_staff(
     s: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffMember:
-    """The staff member the bearer token identifies, if one of their roles is one the
-    endpoint declares (``Allowed``) and they may call it on this resource (else 401 or 403,
-    and the refusal is logged). A public endpoint's caller is ``ANONYMOUS``."""
+    """The staff member the bearer token (or, with none, the console's session cookie)
+    identifies, if one of their roles is one the endpoint declares (``Allowed``) and they
+    may call it on this resource (else 401 or 403, and the refusal is logged). A request of
+    a session that may change something (not GET, HEAD or OPTIONS) must carry the session's
+    CSRF token in ``X-CSRF-Token`` (else 403); a bearer token needs none. A public
+    endpoint's caller is ``ANONYMOUS``."""
     route = request.scope.get("route")
     if isinstance(route, APIRoute) and is_public(route):
         return ANONYMOUS
+    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(
-            401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-        )
+        cookie = request.cookies.get(console_sessions.SESSION_COOKIE)
+        if not cookie:
+            raise HTTPException(
+                401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        staff = await _session_staff(request, s, cookie, endpoint)
+    else:
+        staff = await _token_staff(s, credentials.credentials)
+    roles = declared_roles(route) if isinstance(route, APIRoute) else None
+    if not staff.roles & (roles or frozenset()):
+        _refuse(staff, endpoint, "no role of theirs may call this endpoint")
+    if not staff.sees_all_branches:
+        why = await scoping.refusal(request, s.app, staff)
+        if why is not None:
+            _refuse(staff, endpoint, why)
+    return staff
 
-    token = credentials.credentials
+
+async def _session_staff(request: Request, s: Services, cookie: str, endpoint: str) -> StaffMember:
+    """The staff member of the console session the cookie holds; for a request that may
+    change something, only with the session's CSRF token."""
+    now = s.app.clock()
+
+    def lookup() -> console_sessions.Session | None:
+        with s.reads.connection() as conn:
+            return console_sessions.find_session(conn, cookie, now)
+
+    session = await run_in_threadpool(lookup)
+    if session is None:
+        raise HTTPException(
+            401,
+            "the console session has ended: sign in again",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if request.method not in console_sessions.SAFE_METHODS:
+        sent = request.headers.get(console_sessions.CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), session.csrf_token.encode()):
+            _refuse(
+                session.staff,
+                endpoint,
+                f"a console session's {console_sessions.CSRF_HEADER} is missing or wrong",
+            )
+    return session.staff
+
+
+async def _token_staff(s: Services, token: str) -> StaffMember:
     staff = s.staff_access.cached(token)  # known here: no lookup, no thread
     if staff is None:
         heard_since = s.staff_access.changes
@@ -158,14 +205,6 @@ async def current_staff(
         raise HTTPException(
             401, "the token identifies no staff member", headers={"WWW-Authenticate": "Bearer"}
         )
-    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    roles = declared_roles(route) if isinstance(route, APIRoute) else None
-    if not staff.roles & (roles or frozenset()):
-        _refuse(staff, endpoint, "no role of theirs may call this endpoint")
-    if not staff.sees_all_branches:
-        why = await scoping.refusal(request, s.app, staff)
-        if why is not None:
-            _refuse(staff, endpoint, why)
     return staff
 
 

@@ -10,9 +10,10 @@ from typing import Any
 import anyio.to_thread
 import psycopg
 from eventsourcing.persistence import PersistenceError
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from application import evidence
+from application import console_sessions, evidence
 from application.store import command_log
 from interface.http.replies import PROBLEM_JSON, replay
 from interface.http.replies import problem as _problem
@@ -56,6 +57,25 @@ def _hashed_body(body: bytes, content_type: bytes | None) -> bytes:
 
 
 MAX_KEY_LENGTH = 200
+
+#: The console's own routes (sign-in): never commands, so their bodies (a password) are
+#: never hashed into the command log.
+CONSOLE_PREFIX = "/console/"
+
+
+def _credentials(headers: dict[bytes, bytes]) -> bytes:
+    """Whose key a request's Idempotency-Key is: its bearer token, or, with none, its
+    console session and the CSRF token it sent (so a request without the right one is
+    never answered from an earlier one; it reaches the endpoint, which refuses it)."""
+    bearer = headers.get(b"authorization", b"")
+    if bearer:
+        return bearer
+    cookies = cookie_parser(headers.get(b"cookie", b"").decode("latin-1"))
+    session = cookies.get(console_sessions.SESSION_COOKIE)
+    if not session:
+        return b""
+    csrf = headers.get(console_sessions.CSRF_HEADER.lower().encode(), b"")
+    return b"session\0" + session.encode("latin-1", "replace") + b"\0" + csrf
 
 
 async def _send(
@@ -180,8 +200,13 @@ class RequestGuards:
             await self._too_large(send, limit)
             return
         key = headers.get(b"idempotency-key")
-        credentials = headers.get(b"authorization", b"")
-        if key is None or not credentials or scope["method"] != "POST":
+        credentials = _credentials(headers)
+        if (
+            key is None
+            or not credentials
+            or scope["method"] != "POST"
+            or scope["path"].startswith(CONSOLE_PREFIX)  # sign-in: no body's hash is kept
+        ):
             await self.app(scope, _replaying(body), send)
             return
         text = key.decode("latin-1").strip()

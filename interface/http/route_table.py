@@ -21,11 +21,13 @@ Endpoint = tuple[str, str]
 
 
 def table(routes: Iterable[BaseRoute]) -> dict[Endpoint, frozenset[Role]]:
-    """Every endpoint (method and path) that declares the roles it allows, with them."""
+    """Every endpoint (method and path) of the API document that declares the roles it
+    allows, with them. (The console's own routes, ``/console/session``, are outside the
+    document: public, they identify their caller themselves.)"""
     endpoints: dict[Endpoint, frozenset[Role]] = {}
     for context in iter_route_contexts(list(routes)):
         route = context.original_route
-        if not isinstance(route, APIRoute):
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         roles = frozenset(Role) if is_public(route) else declared_roles(route)
         if roles is not None:

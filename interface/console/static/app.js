@@ -2,11 +2,11 @@
 // Each page lives in `pages/` and is listed in `pages/index.js` with its routes and its
 // entries in the bar; what every page builds with is in `dom.js`, commands in `forms.js`.
 
-import { Unauthorized, call, forgetToken, keepToken, token } from "./api.js";
+import { Unauthorized, call, endSession, hasSession, loadSession } from "./api.js";
 import { go, h, link, problemText, session, setRenderer, signedOut } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { ROUTES, isStaff, navFor, routesFor } from "./pages/index.js";
-import { signIn } from "./pages/sign-in.js";
+import { signIn, signInWithLink } from "./pages/sign-in.js";
 
 const SIGN_IN = "/console/sign-in";
 
@@ -70,8 +70,12 @@ function bar(me, query = "") {
         "button",
         {
           type: "button",
-          onclick: () => {
-            forgetToken();
+          onclick: async () => {
+            try {
+              await endSession();
+            } catch {
+              // Ended or unreachable: the page forgets the session all the same.
+            }
             session.me = null;
             go(SIGN_IN);
           },
@@ -90,7 +94,24 @@ export async function render() {
   document.title = t("app.title");
   document.getElementById("skip").textContent = t("a11y.skip");
   const path = location.pathname;
-  if (path === SIGN_IN || !token()) {
+  if (path === SIGN_IN && oneTimeLink) {
+    const secret = oneTimeLink;
+    oneTimeLink = null;
+    bar(null);
+    return signInWithLink(view, secret);
+  }
+  if (path !== SIGN_IN && !hasSession()) {
+    try {
+      await loadSession(); // a reloaded page: the cookie's session, if it has one
+    } catch (error) {
+      if (!(error instanceof Unauthorized)) {
+        bar(null);
+        view.replaceChildren(h("p", { role: "alert", className: "error" }, problemText(error)));
+        return;
+      }
+    }
+  }
+  if (path === SIGN_IN || !hasSession()) {
     if (path !== SIGN_IN) history.replaceState(null, "", SIGN_IN);
     bar(null);
     return signIn(view);
@@ -117,9 +138,11 @@ export async function render() {
 }
 
 setRenderer(render);
-// A link made by `make run` carries the demo's token in its fragment (never sent to a server).
-if (location.hash.startsWith("#token=")) {
-  keepToken(decodeURIComponent(location.hash.slice("#token=".length)));
+// A one-time sign-in link (`make run`, `fullchain staff sign-in-link`) carries its secret in
+// the fragment, never sent to a server: taken, then dropped from the address at once.
+let oneTimeLink = null;
+if (location.hash.startsWith("#link=")) {
+  oneTimeLink = decodeURIComponent(location.hash.slice("#link=".length));
   history.replaceState(null, "", location.pathname + location.search);
 }
 setLanguage(language());

@@ -87,7 +87,7 @@ export function rerender() {
   return renderer();
 }
 
-/** The token is gone or was refused: back to sign-in, saying why. */
+/** The session ended (or was never there): back to sign-in, saying why. */
 export function signedOut() {
   session.me = null;
   session.notice = t("signIn.expired");

@@ -4,7 +4,7 @@
 // diff, package and verify endpoints are hq's and the auditor's; findings also a branch
 // manager's).
 
-import { Problem, Unauthorized, call, forgetToken, token } from "../api.js";
+import { Problem, Unauthorized, call, fetchRaw } from "../api.js";
 import { h, link, problemText, session, signedOut, when } from "../dom.js";
 import { t, tOr } from "../i18n.js";
 
@@ -522,17 +522,7 @@ function versions(base, current) {
 // --- a customer's audit package -----------------------------------------------------------------
 
 async function download(path, fallbackName) {
-  const current = token();
-  if (!current) throw new Unauthorized("no token");
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${current}`, Accept: "application/zip, application/json" } });
-  if (response.status === 401) {
-    forgetToken();
-    throw new Unauthorized("unauthorized");
-  }
-  if (!response.ok) {
-    const type = response.headers.get("content-type") || "";
-    throw new Problem(response.status, type.includes("json") ? await response.json() : null);
-  }
+  const response = await fetchRaw(path, { headers: { Accept: "application/zip, application/json" } });
   const disposition = response.headers.get("content-disposition") || "";
   const named = disposition.match(/filename="([^"]+)"/);
   const blob = await response.blob();

@@ -4,7 +4,7 @@
 // Every command is a `commandForm` (Idempotency-Key, If-Match where the route takes it,
 // read-your-writes with min_position).
 
-import { call, token } from "../api.js";
+import { call, fetchRaw } from "../api.js";
 import { day, h, link, money, problemText, table, when } from "../dom.js";
 import { commandForm } from "../forms.js";
 import { t, tOr } from "../i18n.js";
@@ -18,8 +18,8 @@ export const audience = (me) => Boolean(me && me.customer_id);
 const status = (value) => h("span", { className: "tag" }, tOr(`self.status.${value}`, value));
 
 /**
- * A file of the API that needs the bearer token: fetched, then handed to the browser as an
- * object URL (a plain link would be sent without the Authorization header).
+ * A file of the API: fetched in the session (its refusals told as the API's), then handed
+ * to the browser as an object URL, under the name it is saved as.
  */
 export function downloadButton(path, fileName, label, attributes = {}) {
   const said = h("span", { role: "status", className: "error" });
@@ -31,11 +31,7 @@ export function downloadButton(path, fileName, label, attributes = {}) {
       onclick: async () => {
         said.textContent = "";
         try {
-          const response = await fetch(path, { headers: { Authorization: `Bearer ${token()}` } });
-          if (!response.ok) {
-            said.textContent = t("error.generic", { status: response.status, detail: response.statusText });
-            return;
-          }
+          const response = await fetchRaw(path);
           const url = URL.createObjectURL(await response.blob());
           const anchor = h("a", { href: url, download: fileName, hidden: true });
           document.body.append(anchor);
