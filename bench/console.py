@@ -11,8 +11,10 @@ Three pages, each against the calls it makes:
 * **My day** (``/``): ``GET /v1/staff/me`` and ``GET /v1/my-day``;
 * **search** (``/console/search?q=…``, the first characters of that member's busiest
   customer's name): ``GET /v1/search``;
-* **customer** (``/console/customers/{id}``, that customer): ``GET /v1/relationships/{id}``,
-  its ``/contacts`` and its ``/interactions``, together.
+* **customer** (``/console/customers/{id}``, that customer): the ten reads its sections
+  make together — its account status, contacts, interactions, open follow-ups,
+  opportunities, cases, shipments booked and in transit, suggestions, and the active
+  offerings its forms offer.
 
 Timed inside the page with ``performance.now()``: a page, from the console's own
 navigation (``go(path)``, what a click on a link does) until the page is drawn and laid
@@ -164,7 +166,18 @@ def contests(page: Page, customer: str, token: str) -> list[Contest]:
         Contest(
             "customer",
             f"/console/customers/{customer}",
-            [relationship, f"{relationship}/contacts", f"{relationship}/interactions"],
+            [
+                relationship,
+                f"{relationship}/contacts?include_removed=true&limit=200",
+                f"{relationship}/interactions?limit=20",
+                f"/v1/follow-ups?relationship_id={customer}&state=open&limit=100",
+                f"/v1/opportunities?relationship_id={customer}&limit=100",
+                f"/v1/cases?relationship_id={customer}&limit=100",
+                f"/v1/shipments?customer_id={customer}&status=booked&limit=100",
+                f"/v1/shipments?customer_id={customer}&status=in_transit&limit=100",
+                f"{relationship}/suggestions",
+                "/v1/offerings?status=active&limit=100",
+            ],
             "#timeline",
         ),
     ]
