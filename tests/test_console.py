@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -166,6 +167,21 @@ class Office:
         )
         items: list[dict[str, Any]] = page["items"]
         return items
+
+
+def fresh(office: Office, who: str, path: str, position: int, **params: Any) -> Any:
+    """The answer to a read once its read models have reached ``position`` (a 503, not there
+    yet, is asked again: each request waits as long as the API allows)."""
+    deadline = time.monotonic() + 120
+    while True:
+        answer = office.api.get(
+            path,
+            params={"wait": 10, **params, "min_position": position},
+            headers=office.auth(who),
+        )
+        if answer.status_code != 503 or time.monotonic() >= deadline:
+            assert answer.status_code == 200, answer.text
+            return answer.json()
 
 
 @pytest.fixture(scope="module")

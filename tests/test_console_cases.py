@@ -7,7 +7,6 @@ commands their role may not give, and the service refuses a forged one anyway.""
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +16,11 @@ from domain.staff import Role
 from tests.a11y import assert_accessible
 from tests.clock import NOW
 from tests.staffing import enroll
-from tests.test_console import (  # the fixtures browser, office and page, and the helpers
+from tests.test_console import (
     HUAXIN,
     Office,
     browser,
+    fresh,  # the fixtures browser, office and page, and the helpers
     in_browser,
     office,
     page,
@@ -28,18 +28,6 @@ from tests.test_console import (  # the fixtures browser, office and page, and t
 )
 
 __all__ = ["browser", "office", "page"]  # fixtures of tests.test_console, used here
-
-
-def fresh(office: Office, who: str, path: str, position: int, **params: Any) -> Any:
-    """A read once its read models include ``position`` (a 503 is asked again)."""
-    deadline = time.monotonic() + 60
-    while True:
-        answer = office.api.get(
-            path, params={**params, "min_position": position, "wait": 10}, headers=office.auth(who)
-        )
-        if answer.status_code != 503 or time.monotonic() > deadline:
-            assert answer.status_code == 200, answer.text
-            return answer.json()
 
 
 def open_case(office: Office, subject: str) -> dict[str, Any]:

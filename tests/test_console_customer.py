@@ -6,9 +6,7 @@ branch's customer; office staff see the team's visits."""
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from playwright.sync_api import Page, expect
@@ -17,10 +15,11 @@ from domain.opportunity import Opportunity
 from domain.staff import Role
 from tests.clock import NOW
 from tests.staffing import enroll
-from tests.test_console import (  # the fixtures browser, office and page, and the helpers
+from tests.test_console import (
     HUAXIN,
     Office,
     browser,
+    fresh,  # the fixtures browser, office and page, and the helpers
     in_browser,
     office,
     open_huaxin,
@@ -29,18 +28,6 @@ from tests.test_console import (  # the fixtures browser, office and page, and t
 )
 
 __all__ = ["browser", "office", "page"]  # fixtures of tests.test_console, used here
-
-
-def fresh(office: Office, who: str, path: str, position: int, **params: Any) -> Any:
-    """A read once its read models include ``position`` (a 503 is asked again)."""
-    deadline = time.monotonic() + 60
-    while True:
-        answer = office.api.get(
-            path, params={**params, "min_position": position, "wait": 10}, headers=office.auth(who)
-        )
-        if answer.status_code != 503 or time.monotonic() > deadline:
-            assert answer.status_code == 200, answer.text
-            return answer.json()
 
 
 def head(office: Office) -> int:

@@ -8,7 +8,6 @@ built; a segment defined from the marketing page."""
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -22,7 +21,7 @@ from tests import test_console as console
 from tests.clock import NOW
 from tests.screenshots import keep_screenshot
 from tests.staffing import enroll
-from tests.test_console import Office, in_browser, sign_in
+from tests.test_console import Office, fresh, in_browser, sign_in
 
 # The browser, the office (the service with its staff) and the page of tests/test_console.py.
 browser = console.browser
@@ -31,21 +30,6 @@ page = console.page
 
 SHANGHAI_CUSTOMER = "上海浦东电子"
 SUZHOU_CUSTOMER = "苏州新区精密电子"
-
-
-def fresh(office: Office, who: str, path: str, position: int, **params: Any) -> Any:
-    """The answer to a read once its read models have reached `position` (a 503, not there
-    yet, is asked again: each request waits as long as the API allows)."""
-    deadline = time.monotonic() + 120
-    while True:
-        answer = office.api.get(
-            path,
-            params={"wait": 10, **params, "min_position": position},
-            headers=office.auth(who),
-        )
-        if answer.status_code != 503 or time.monotonic() >= deadline:
-            assert answer.status_code == 200, answer.text
-            return answer.json()
 
 
 @dataclass
