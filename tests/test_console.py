@@ -155,6 +155,24 @@ class Office:
             self.staff_ids[who] = staff_id
         return self.staff_ids[who]
 
+    def launch_offering(self) -> Any:
+        """Headquarters launch the Suzhou–Chicago air offering, 20 days before ``NOW``; the
+        command's answer."""
+        return self.post(
+            "hq",
+            "/v1/offerings",
+            {
+                "name": "Suzhou–Chicago air",
+                "origin": "Suzhou",
+                "destination": "Chicago",
+                "mode": "air",
+                "service_level": "door_to_door",
+                "transit_days": 5,
+                "occurred_at": (NOW - timedelta(days=20)).isoformat(),
+            },
+            201,
+        )
+
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 

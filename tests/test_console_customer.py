@@ -130,20 +130,7 @@ def test_a_follow_up_scheduled_on_the_customer_is_on_my_day_and_completed_there(
 def test_an_opportunity_opened_and_moved_a_stage_is_held_with_its_actor(
     page: Page, office: Office
 ) -> None:
-    launched = office.post(
-        "hq",
-        "/v1/offerings",
-        {
-            "name": "Suzhou–Chicago air",
-            "origin": "Suzhou",
-            "destination": "Chicago",
-            "mode": "air",
-            "service_level": "door_to_door",
-            "transit_days": 5,
-            "occurred_at": (NOW - timedelta(days=20)).isoformat(),
-        },
-        201,
-    )
+    launched = office.launch_offering()
     fresh(office, "hq", f"/v1/offerings/{launched['aggregate_id']}", launched["position"])
     sign_in(page, office)
     open_huaxin(page, office)

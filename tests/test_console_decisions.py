@@ -90,20 +90,7 @@ def built(office: Office) -> Built:
         roles=(Role.BRANCH_MANAGER,),
         branch="Suzhou",
     )
-    offering = office.post(
-        "hq",
-        "/v1/offerings",
-        {
-            "name": "Suzhou–Chicago air",
-            "origin": "Suzhou",
-            "destination": "Chicago",
-            "mode": "air",
-            "service_level": "door_to_door",
-            "transit_days": 5,
-            "occurred_at": (NOW - timedelta(days=20)).isoformat(),
-        },
-        201,
-    )["aggregate_id"]
+    offering = office.launch_offering()["aggregate_id"]
     suzhou = customer(office, SUZHOU_CUSTOMER, "Suzhou")
     shanghai = customer(office, SHANGHAI_CUSTOMER, "Shanghai")
     return Built(offering, suzhou, shanghai, 0)
