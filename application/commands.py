@@ -36,7 +36,7 @@ from eventsourcing.application import AggregateNotFoundError, Application, Repos
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, PersistenceError
 
-from application import metrics, tokens
+from application import metrics, personal_data, tokens
 from application.store import command_log
 from application.store.recorder import AppendOutcomeUnknown, CommandRecord, SideEffect
 from application.store.snapshots import UNRESTORABLE, AggregateShapes, AggregateSnapshot
@@ -137,7 +137,12 @@ class CommandPath:
         """Writes that must commit with the aggregate's pending events."""
         if isinstance(aggregate, Staff):
             return tokens.access_side_effects(aggregate.staff_id, aggregate._pending_events)
-        return []
+        return [
+            effect
+            for e in aggregate._pending_events
+            if getattr(type(e), "ERASES", False)
+            for effect in personal_data.erasure_side_effects(aggregate.id, e)
+        ]
 
     def _append(
         self, ctx: CommandContext, aggregates: Sequence[Aggregate], *, created: bool

@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.persistence import Mapper
 
 from application.branches import BranchService
 from application.cases import CaseService
@@ -22,6 +23,8 @@ from application.evidence import EvidenceStore, configured_store
 from application.follow_ups import FollowUpService
 from application.incentives import IncentiveService
 from application.marketing import MarketingService
+from application.personal_data import KeyRing, PersonalDataMapper
+from application.privacy import PrivacyService
 from application.relationships import RelationshipService
 from application.sales import SalesService
 from application.self_service import SelfService
@@ -61,7 +64,10 @@ class Fullchain(Application[UUID]):
                 "APPLICATION_RECORDER_TOPIC": "application.store.recorder:FullchainRecorder",
             }
         )
+        #: The data subjects' keys that seal personal fields in the log.
+        self.personal_keys = KeyRing(database)
         super().__init__(env)
+        self.personal_keys.bind(self.recorder.datastore.get_connection)  # type: ignore[attr-defined]
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         assert self.recorder.events_table_name == EVENTS_TABLE  # type: ignore[attr-defined]
         self.commands = CommandPath(self)
@@ -80,6 +86,12 @@ class Fullchain(Application[UUID]):
         #: Staff incentives (奖惩): the rules and the decisions on proposals.
         self.incentives = IncentiveService(self.commands)
         self.marketing = MarketingService(self.commands)
+        #: Data subjects' rights: erasure.
+        self.privacy = PrivacyService(self.commands, self.personal_keys)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, sealing personal fields (``application.personal_data``)."""
+        return PersonalDataMapper(self.construct_transcoder(), keys=self.personal_keys)
 
     def context(
         self, actor: str, *, claim: command_log.Claim | None = None, **kwargs: Any

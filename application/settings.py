@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     # --- the log's proofs ---------------------------------------------------------------
     signing_key: str | None = _field(None, "The Ed25519 private key (PEM) that signs checkpoints.")
     signing_key_file: Path | None = _field(None, "A file holding that key (PEM).")
+
+    # --- personal data ------------------------------------------------------------------
+    master_key: str | None = _field(
+        None,
+        "The master key (base64 of 32 random bytes) that wraps the data subjects' keys of "
+        "personal data; unset: a key kept in the database (the embedded demo only).",
+    )
+    master_key_file: Path | None = _field(None, "A file holding that key (base64).")
     log_origin: str = _field(
         "fullchain-crm.local/log", "The origin line of the log's signed checkpoints."
     )

@@ -27,6 +27,7 @@ Lifecycle (customers only): ``active`` -> ``dormant`` (no business for a while) 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +47,16 @@ from domain.base import (
 from domain.costs import Money
 from domain.evidence import EvidenceTarget, evidence_fields
 from domain.idset import IdSet
+from domain.personal import (
+    ERASED,
+    DataKind,
+    ErasureBasis,
+    PersonalField,
+    Subject,
+    SubjectKind,
+    contact_subject,
+    erasure_fields,
+)
 from domain.values import optional_text, required_text, utc_moment
 
 
@@ -120,6 +131,30 @@ def _contact(
         phone=optional_text(phone, "phone", max_length=40),
         email=email,
     )
+
+
+def _contact_in(state: Any, relationship_id: UUID) -> Subject:
+    return contact_subject(relationship_id, state["contact"]["contact_id"])
+
+
+def _notes_of(state: Any, relationship_id: UUID) -> Subject:
+    """Notes that name a contact are that person's; the rest, the relationship's."""
+    if state.get("contact_id"):
+        return contact_subject(relationship_id, state["contact_id"])
+    return Subject(SubjectKind.NOTES, relationship_id, "notes")
+
+
+#: A contact's personal fields, as ContactAdded and ContactChanged hold them.
+CONTACT_FIELDS = (
+    PersonalField("contact.name", DataKind.IDENTITY, _contact_in),
+    PersonalField("contact.title", DataKind.IDENTITY, _contact_in),
+    PersonalField("contact.phone", DataKind.CONTACT_DETAILS, _contact_in),
+    PersonalField("contact.email", DataKind.CONTACT_DETAILS, _contact_in),
+)
+_ERASED_BY_KIND = {
+    DataKind.IDENTITY: ("name", "title"),
+    DataKind.CONTACT_DETAILS: ("phone", "email"),
+}
 
 
 class Relationship(Aggregate, created_event_name="Registered"):
@@ -246,6 +281,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
     class ContactAdded(Event):
         TOPIC = "Relationship.ContactAdded"
+        PERSONAL = CONTACT_FIELDS
         contact: dict[str, Any]
 
         def apply(self, aggregate: Relationship) -> None:
@@ -254,6 +290,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
     class ContactChanged(Event):
         TOPIC = "Relationship.ContactChanged"
+        PERSONAL = CONTACT_FIELDS
         contact: dict[str, Any]
 
         def apply(self, aggregate: Relationship) -> None:
@@ -275,6 +312,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
         TOPIC = "Relationship.InteractionLogged"
         # v1 had no campaign; v2 tags a contact made in a campaign (see upcast_v1_v2).
         class_version = 2
+        PERSONAL = (PersonalField("summary", DataKind.NOTES, _notes_of),)
 
         interaction_id: UUID
         channel: str
@@ -303,6 +341,28 @@ class Relationship(Aggregate, created_event_name="Registered"):
                 aggregate.last_interaction = LastInteraction(
                     happened_at=self.occurred_at, channel=Channel(self.channel)
                 )
+
+    class PersonalDataErased(Event):
+        """A data subject's personal data of ``kinds`` erased: its keys destroyed in the
+        same transaction, every field sealed under them unreadable from now on."""
+
+        TOPIC = "Relationship.PersonalDataErased"
+        ERASES = True
+        subject_id: UUID
+        subject_kind: str
+        ref: str
+        kinds: list[str]
+        reason: str
+        basis: str
+        request_ref: str | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            contact = aggregate.contacts.get(self.ref)
+            if self.subject_kind != SubjectKind.CONTACT.value or contact is None:
+                return
+            erased = {f: ERASED for k in self.kinds for f in _ERASED_BY_KIND.get(DataKind(k), ())}
+            erased = {f: v for f, v in erased.items() if f == "name" or getattr(contact, f)}
+            aggregate.contacts = {**aggregate.contacts, self.ref: replace(contact, **erased)}
 
     class CustomerCareRecorded(Event):
         TOPIC = "Relationship.CustomerCareRecorded"
@@ -601,6 +661,24 @@ class Relationship(Aggregate, created_event_name="Registered"):
         )
         refuse_unless(contact != current, "contact.unchanged", "nothing about the contact changes")
         self.trigger_event(self.ContactChanged, contact=contact.as_dict(), **ctx.event_fields())
+
+    def erase_personal_data(
+        self,
+        ctx: CommandContext,
+        subject: Subject,
+        kinds: Sequence[DataKind],
+        *,
+        reason: str,
+        basis: ErasureBasis = ErasureBasis.REQUEST,
+        request_ref: str | None = None,
+    ) -> None:
+        """Erase ``subject``'s data of ``kinds`` (a contact, or the relationship's notes)."""
+        require(subject.aggregate_id == self.id, "erasure.subject", "not this relationship's")
+        self.trigger_event(
+            self.PersonalDataErased,
+            **erasure_fields(subject, kinds, reason=reason, basis=basis, request_ref=request_ref),
+            **ctx.event_fields(),
+        )
 
     def remove_contact(self, ctx: CommandContext, *, contact_id: str) -> None:
         self._contact(contact_id)

@@ -170,6 +170,16 @@ from domain.liability import (
     recourse_time_bar,
     regime_fits_mode,
 )
+from domain.personal import (
+    ERASED,
+    DataKind,
+    ErasureBasis,
+    PersonalField,
+    Subject,
+    SubjectKind,
+    erasure_fields,
+    signer_subject,
+)
 from domain.relationship import RelationshipKind
 from domain.values import currency_code, exact_decimal, optional_text, required_text, utc_moment
 
@@ -847,6 +857,22 @@ def _not_before(moment: datetime, earlier: datetime | None, rule: str, what: str
 # --- the aggregate --------------------------------------------------------------------------
 
 
+def _signer_of(state: Any, shipment_id: UUID) -> Subject:
+    return signer_subject(shipment_id, state["signed_by"])
+
+
+#: Who signed a handover: a person, known by the name they signed with.
+SIGNER_FIELDS = (PersonalField("signed_by", DataKind.SIGNATURE, _signer_of),)
+
+
+def _without_signer(handover: Handover | None, ref: str) -> Handover | None:
+    if handover is None or handover.signed_by == ERASED:
+        return handover
+    if signer_subject(UUID(int=0), handover.signed_by).ref != ref:
+        return handover
+    return replace(handover, signed_by=ERASED)
+
+
 class Shipment(Aggregate, created_event_name="Booked"):
     TOPIC = "Shipment"
 
@@ -908,6 +934,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         recorded no extent of a damaged or short condition (see upcast_v1_v2)."""
 
         TOPIC = "Shipment.CustodyHandedOver"
+        PERSONAL = SIGNER_FIELDS
         class_version = 3
 
         from_sequence: int | None
@@ -944,6 +971,31 @@ class Shipment(Aggregate, created_event_name="Booked"):
                 aggregate._change_link(self.from_sequence, released=handover)
             aggregate._change_link(self.to_sequence, received=handover)
 
+    class PersonalDataErased(Event):
+        """A signer's name erased: its key destroyed in the same transaction."""
+
+        TOPIC = "Shipment.PersonalDataErased"
+        ERASES = True
+        subject_id: UUID
+        subject_kind: str
+        ref: str
+        kinds: list[str]
+        reason: str
+        basis: str
+        request_ref: str | None
+
+        def apply(self, aggregate: Shipment) -> None:
+            if self.subject_kind != SubjectKind.SIGNER.value:
+                return
+            aggregate.links = tuple(
+                replace(
+                    link,
+                    received=_without_signer(link.received, self.ref),
+                    released=_without_signer(link.released, self.ref),
+                )
+                for link in aggregate.links
+            )
+
     class LinkCompleted(Event):
         TOPIC = "Shipment.LinkCompleted"
         sequence: int
@@ -965,6 +1017,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         recorded no extent of a damaged or short condition (see upcast_v1_v2)."""
 
         TOPIC = "Shipment.Delivered"
+        PERSONAL = SIGNER_FIELDS
         class_version = 3
 
         condition: str
@@ -2587,6 +2640,24 @@ class Shipment(Aggregate, created_event_name="Booked"):
         )
 
     # --- helpers -------------------------------------------------------------------------
+
+    def erase_personal_data(
+        self,
+        ctx: CommandContext,
+        subject: Subject,
+        kinds: Sequence[DataKind],
+        *,
+        reason: str,
+        basis: ErasureBasis = ErasureBasis.REQUEST,
+        request_ref: str | None = None,
+    ) -> None:
+        """Erase a signer's name from this shipment's handovers."""
+        require(subject.aggregate_id == self.id, "erasure.subject", "not this shipment's")
+        self.trigger_event(
+            self.PersonalDataErased,
+            **erasure_fields(subject, kinds, reason=reason, basis=basis, request_ref=request_ref),
+            **ctx.event_fields(),
+        )
 
     def _change_link(self, sequence: int, **changes: Any) -> None:
         index = sequence - 1

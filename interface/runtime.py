@@ -14,7 +14,7 @@ from psycopg import Connection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool
 
-from application import console_sessions, settings, tokens, webhooks
+from application import console_sessions, personal_data, settings, tokens, webhooks
 from application.cases import configured_sla_policy
 from application.proofs import tree as log_tree
 from application.proofs import witness
@@ -135,6 +135,7 @@ def all_migrations() -> list[Migration]:
         read_model_status.MIGRATION,
         webhooks.MIGRATION,
         console_sessions.MIGRATION,
+        personal_data.MIGRATION,
     ]
 
 
@@ -210,6 +211,10 @@ def check_configuration() -> None:
         integrity.configured_signing_key()
     except ValueError as error:
         problems.append(str(error))
+    try:
+        personal_data.configured_master_key()
+    except ValueError as error:
+        problems.append(str(error))
     if problems:
         raise ConfigurationError("; ".join(problems))
 
@@ -272,6 +277,8 @@ class Services:
         )
         staff_access = app.staff_access  # the one the staff commands forget in, at once
         positions.subscribe(tokens.CHANNEL, staff_access.forget, staff_access.listening)
+        keys = app.personal_keys  # forgets the keys of a subject erased in any process
+        positions.subscribe(personal_data.CHANNEL, keys.forget, keys.listening)
         services = cls(database, app, reads, all_projections(app.mapper), positions, staff_access)
         services._primary = primary if primary is not reads else None
         services.warn_if_the_log_is_not_protected()

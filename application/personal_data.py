@@ -1,0 +1,421 @@
+"""Personal data sealed per data subject: envelope encryption of the fields that identify a
+person, and erasure by destroying keys.
+
+Every field an event declares personal (``domain.personal``) is stored as
+``sealed:1:<base64url(key id ‖ nonce ‖ AES-256-GCM ciphertext)>``, under a data key of its
+subject and kind of data. The associated data binds the ciphertext to its place (the
+event's aggregate and the field's path), so a sealed value copied elsewhere does not open.
+Data keys are random, kept wrapped (AES-GCM) by the master key — ``FULLCHAIN_MASTER_KEY``
+or the file named by ``FULLCHAIN_MASTER_KEY_FILE``; without either (the embedded demo), a
+master key generated and kept in the database, which protects nothing against whoever reads
+the database and is for the demo only.
+
+The log's rows hold ciphertext, so the hash chain, the Merkle tree and the customers'
+chains cover the ciphertext and stay valid when a key is destroyed. Destroying a key is
+final: every read of a field sealed under it — read models rebuilt, history, state at any
+version, audit packages, exports — finds ``domain.personal.ERASED``.
+
+Each process keeps the keys it used in memory while it hears the erasure channel (the
+position watch's listening connection); an erasure announces its subject there, in the
+transaction that destroys its keys, and every process forgets them. A process that cannot
+hear (no listener, or the connection lost) keeps no key and asks the database each time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import resolve_topic
+from psycopg.rows import dict_row
+
+from application import settings
+from application.store.database import Database
+from application.store.schema import Migration
+from application.store.snapshots import SNAPSHOTS_TABLE
+from domain.personal import ERASED, DataKind, PersonalField, Subject
+
+log = logging.getLogger(__name__)
+
+#: The channel an erasure is announced on (its payload: the subject's id).
+CHANNEL = "fullchain_erasure"
+MASTER_KEY_VARIABLE = "FULLCHAIN_MASTER_KEY"
+MASTER_KEY_FILE_VARIABLE = "FULLCHAIN_MASTER_KEY_FILE"
+SEALED = "sealed:1:"
+_NONCE = 12
+
+MIGRATION = Migration(
+    "0040_personal_data",
+    "data subjects and their data keys (wrapped), for personal fields sealed in the log",
+    [
+        """
+        CREATE TABLE fullchain_data_subject (
+            subject_id uuid PRIMARY KEY,
+            kind text NOT NULL,
+            aggregate_id uuid NOT NULL,
+            ref text NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        )
+        """,
+        "CREATE INDEX fullchain_data_subject_aggregate_idx "
+        "ON fullchain_data_subject (aggregate_id)",
+        """
+        CREATE TABLE fullchain_data_key (
+            key_id uuid PRIMARY KEY,
+            subject_id uuid NOT NULL REFERENCES fullchain_data_subject,
+            data_kind text NOT NULL,
+            master_key_id text NOT NULL,
+            wrapped bytea,
+            created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            destroyed_at timestamptz,
+            CHECK ((wrapped IS NULL) = (destroyed_at IS NOT NULL))
+        )
+        """,
+        "CREATE UNIQUE INDEX fullchain_data_key_current_idx ON fullchain_data_key "
+        "(subject_id, data_kind) WHERE destroyed_at IS NULL",
+        """
+        CREATE TABLE fullchain_master_key (
+            key_id text PRIMARY KEY,
+            secret bytea NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+        )
+        """,
+    ],
+)
+
+
+# --- the master key ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """The key that wraps data keys. ``key_id``: the first 16 hex digits of its SHA-256,
+    stored with every wrapped key, so a rotated master key knows what it can unwrap."""
+
+    secret: bytes
+    #: True for the demo's key kept in the database beside what it protects.
+    in_database: bool = False
+
+    @property
+    def key_id(self) -> str:
+        return hashlib.sha256(self.secret).hexdigest()[:16]
+
+    def wrap(self, key_id: UUID, data_key: bytes) -> bytes:
+        nonce = os.urandom(_NONCE)
+        return nonce + AESGCM(self.secret).encrypt(nonce, data_key, key_id.bytes)
+
+    def unwrap(self, key_id: UUID, wrapped: bytes) -> bytes:
+        return AESGCM(self.secret).decrypt(wrapped[:_NONCE], wrapped[_NONCE:], key_id.bytes)
+
+
+def _decode_master(text: str, source: str) -> bytes:
+    try:
+        secret = base64.b64decode(text.strip(), validate=True)
+    except ValueError:
+        raise ValueError(f"{source} is not base64") from None
+    if len(secret) != 32:
+        raise ValueError(f"{source} must be 32 bytes (base64 of 256 bits), not {len(secret)}")
+    return secret
+
+
+def configured_master_key() -> MasterKey | None:
+    """The key in ``FULLCHAIN_MASTER_KEY`` (base64 of 32 bytes), else in the file named by
+    ``FULLCHAIN_MASTER_KEY_FILE``; None if neither is set; ValueError if it is unusable."""
+    current = settings.load()
+    if current.master_key:
+        return MasterKey(_decode_master(current.master_key, MASTER_KEY_VARIABLE))
+    path = current.master_key_file
+    if path is None:
+        return None
+    source = f"{MASTER_KEY_FILE_VARIABLE} ({path})"
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{source} cannot be read: {error}") from None
+    return MasterKey(_decode_master(text, source))
+
+
+def new_master_key() -> str:
+    """A new master key, as ``FULLCHAIN_MASTER_KEY`` takes it."""
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def _database_master_key(conn: Any) -> MasterKey:
+    first = "SELECT secret FROM fullchain_master_key ORDER BY created_at LIMIT 1"
+    row = conn.execute(first).fetchone()
+    if row is None:
+        secret = os.urandom(32)
+        conn.execute(
+            "INSERT INTO fullchain_master_key (key_id, secret) VALUES (%s, %s) "
+            "ON CONFLICT DO NOTHING",
+            (MasterKey(secret).key_id, secret),
+        )
+        row = conn.execute(first).fetchone()
+    secret = bytes(row["secret"] if isinstance(row, Mapping) else row[0])
+    return MasterKey(secret, in_database=True)
+
+
+# --- data keys ---------------------------------------------------------------------------
+
+
+class KeyRing:
+    """The data keys of data subjects: made on first use, unwrapped on demand, kept while
+    this process hears erasures, destroyed by an erasure."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._connect: Any = None
+        self._lock = threading.Lock()
+        self._master: MasterKey | None = None
+        #: Keys by id; None: destroyed (final, kept even when not listening).
+        self._keys: dict[UUID, AESGCM | None] = {}
+        #: The current key of a subject's kind of data.
+        self._current: dict[tuple[UUID, str], tuple[UUID, AESGCM]] = {}
+        #: The subject of each key kept, to forget them by subject.
+        self._subject_of: dict[UUID, UUID] = {}
+        self._live = False
+
+    def bind(self, connect: Any) -> None:
+        """``connect()``: a context manager giving an autocommit connection with dict
+        rows (the application's pool)."""
+        self._connect = connect
+
+    def _connection(self) -> Any:
+        if self._connect is not None:
+            return self._connect()
+        return self.database.connect(row_factory=dict_row, autocommit=True)
+
+    def master(self, conn: Any | None = None) -> MasterKey:
+        if self._master is None:
+            configured = configured_master_key()
+            if configured is not None:
+                self._master = configured
+            elif conn is not None:
+                self._master = _database_master_key(conn)
+            else:
+                with self._connection() as own:
+                    self._master = _database_master_key(own)
+        return self._master
+
+    # -- listening -------------------------------------------------------------------
+
+    def forget(self, subject: str) -> None:
+        """An erasure of ``subject`` was heard: its keys are no longer kept."""
+        try:
+            subject_id = UUID(subject)
+        except ValueError:
+            return
+        with self._lock:
+            self._forget(subject_id)
+
+    def _forget(self, subject_id: UUID) -> None:
+        for key_id in [k for k, s in self._subject_of.items() if s == subject_id]:
+            self._keys.pop(key_id, None)
+            del self._subject_of[key_id]
+        for current in [c for c in self._current if c[0] == subject_id]:
+            del self._current[current]
+
+    def listening(self, live: bool) -> None:
+        """Erasures are heard from now on (True), or may be missed (False): keep no key."""
+        with self._lock:
+            self._live = live
+            self._current.clear()
+            for key_id in list(self._subject_of):
+                self._keys.pop(key_id, None)
+            self._subject_of.clear()
+
+    def _keep(self, subject_id: UUID, key_id: UUID, aead: AESGCM, kind: str | None) -> None:
+        with self._lock:
+            if not self._live:
+                return
+            self._keys[key_id] = aead
+            self._subject_of[key_id] = subject_id
+            if kind is not None:
+                self._current[(subject_id, kind)] = (key_id, aead)
+
+    # -- keys ------------------------------------------------------------------------
+
+    def writing_key(self, subject: Subject, kind: DataKind) -> tuple[UUID, AESGCM]:
+        """The current key of ``subject``'s ``kind`` of data, made if it has none."""
+        sid = subject.subject_id
+        found = self._current.get((sid, kind.value))
+        if found is not None:
+            return found
+        with self._connection() as conn:
+            master = self.master(conn)
+            conn.execute(
+                "INSERT INTO fullchain_data_subject (subject_id, kind, aggregate_id, ref) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (sid, subject.kind.value, subject.aggregate_id, subject.ref),
+            )
+            key_id, data_key = uuid4(), AESGCM.generate_key(256)
+            conn.execute(
+                "INSERT INTO fullchain_data_key (key_id, subject_id, data_kind, master_key_id, "
+                "wrapped) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (key_id, sid, kind.value, master.key_id, master.wrap(key_id, data_key)),
+            )
+            row = conn.execute(
+                "SELECT key_id, wrapped FROM fullchain_data_key "
+                "WHERE subject_id = %s AND data_kind = %s AND destroyed_at IS NULL",
+                (sid, kind.value),
+            ).fetchone()
+        if row is None:  # destroyed between the two statements: a new one next time
+            return self.writing_key(subject, kind)
+        key_id = row["key_id"]
+        aead = AESGCM(master.unwrap(key_id, bytes(row["wrapped"])))
+        self._keep(sid, key_id, aead, kind.value)
+        return key_id, aead
+
+    def reading_keys(self, key_ids: Iterable[UUID]) -> dict[UUID, AESGCM | None]:
+        """The keys of ``key_ids`` (None: destroyed, or never known), in one query for
+        those not kept."""
+        wanted = set(key_ids)
+        found = {k: self._keys[k] for k in wanted if k in self._keys}
+        missing = wanted - found.keys()
+        if not missing:
+            return found
+        with self._connection() as conn:
+            master = self.master(conn)
+            rows = conn.execute(
+                "SELECT key_id, subject_id, wrapped FROM fullchain_data_key WHERE key_id = ANY(%s)",
+                (list(missing),),
+            ).fetchall()
+        for row in rows:
+            key_id = row["key_id"]
+            if row["wrapped"] is None:
+                found[key_id] = None
+                with self._lock:
+                    self._keys[key_id] = None
+                continue
+            aead = AESGCM(master.unwrap(key_id, bytes(row["wrapped"])))
+            found[key_id] = aead
+            self._keep(row["subject_id"], key_id, aead, None)
+        for key_id in missing - found.keys():
+            found[key_id] = None
+        return found
+
+    def forget_destroyed(self, subject_id: UUID) -> None:
+        """This process destroyed ``subject_id``'s keys: forget them now (others hear)."""
+        with self._lock:
+            self._forget(subject_id)
+
+
+def erasure_side_effects(aggregate_id: UUID, erased: Any) -> list[tuple[str, Any]]:
+    """What commits with an erasure event: its subject's keys of its kinds destroyed, the
+    aggregate's snapshots (which hold its state in clear text) dropped, and the erasure
+    announced to every process."""
+    return [
+        *destroy_statements(erased.subject_id, [DataKind(k) for k in erased.kinds]),
+        (f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id = %s", (aggregate_id,)),
+    ]
+
+
+def destroy_statements(subject_id: UUID, kinds: Sequence[DataKind]) -> list[tuple[str, Any]]:
+    """The statements that destroy ``subject_id``'s keys of ``kinds`` and announce it, to
+    run in the transaction that records the erasure."""
+    return [
+        (
+            "UPDATE fullchain_data_key SET wrapped = NULL, destroyed_at = clock_timestamp() "
+            "WHERE subject_id = %s AND data_kind = ANY(%s) AND destroyed_at IS NULL",
+            (subject_id, [k.value for k in kinds]),
+        ),
+        ("SELECT pg_notify(%s, %s)", (CHANNEL, str(subject_id))),
+    ]
+
+
+# --- sealing -----------------------------------------------------------------------------
+
+
+def is_sealed(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(SEALED)
+
+
+def sealed_key_id(value: str) -> UUID:
+    return UUID(bytes=base64.urlsafe_b64decode(value[len(SEALED) :] + "==")[:16])
+
+
+def _aad(aggregate_id: object, path: str) -> bytes:
+    return f"{aggregate_id}/{path}".encode()
+
+
+def seal(key_id: UUID, aead: AESGCM, aggregate_id: object, path: str, value: str) -> str:
+    nonce = os.urandom(_NONCE)
+    body = aead.encrypt(nonce, value.encode(), _aad(aggregate_id, path))
+    return SEALED + base64.urlsafe_b64encode(key_id.bytes + nonce + body).decode().rstrip("=")
+
+
+def unseal(aead: AESGCM | None, aggregate_id: object, path: str, value: str) -> str:
+    if aead is None:
+        return ERASED
+    raw = base64.urlsafe_b64decode(value[len(SEALED) :] + "==")
+    try:
+        opened = aead.decrypt(raw[16 : 16 + _NONCE], raw[16 + _NONCE :], _aad(aggregate_id, path))
+    except InvalidTag:  # moved from where it was sealed, or altered
+        return ERASED
+    return opened.decode()
+
+
+def personal_fields(cls: type) -> tuple[PersonalField, ...]:
+    return tuple(getattr(cls, "PERSONAL", ()))
+
+
+class PersonalDataMapper(Mapper[UUID]):
+    """The library's mapper, sealing each event's personal fields on the way to the log
+    and opening them (or finding them erased) on the way back."""
+
+    def __init__(self, transcoder: Transcoder, *, keys: KeyRing) -> None:
+        super().__init__(transcoder)
+        self.keys = keys
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        fields = personal_fields(type(domain_event))
+        if not fields:
+            return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))
+        aggregate_id = state["originator_id"]
+        for f in fields:
+            value = f.get(state)
+            if not isinstance(value, str) or is_sealed(value) or value == ERASED:
+                continue
+            key_id, aead = self.keys.writing_key(f.subject(state, aggregate_id), f.kind)
+            f.set(state, seal(key_id, aead, aggregate_id, f.path, value))
+        sealed = object.__new__(type(domain_event))
+        object.__setattr__(sealed, "__dict__", state)
+        return super().to_stored_event(sealed)
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event = super().to_domain_event(stored_event)
+        fields = personal_fields(type(event))
+        if fields:
+            self.open(event, fields)
+        return event
+
+    def open(self, event: Any, fields: Sequence[PersonalField]) -> None:
+        state = vars(event)
+        found = [(f, v) for f in fields if is_sealed(v := f.get(state))]
+        if not found:
+            return
+        keys = self.keys.reading_keys(sealed_key_id(v) for _, v in found)
+        aggregate_id = state["originator_id"]
+        for f, v in found:
+            f.set(state, unseal(keys[sealed_key_id(v)], aggregate_id, f.path, v))
+
+    def sealed_subjects(self, stored_event: StoredEvent) -> list[UUID]:
+        """The ids of the keys this stored event's personal fields are sealed under."""
+        cls = resolve_topic(stored_event.topic)
+        fields = personal_fields(cls)
+        if not fields:
+            return []
+        state = self.transcoder.decode(stored_event.state)
+        return [sealed_key_id(v) for f in fields if is_sealed(v := f.get(state))]
