@@ -40,10 +40,14 @@ class DataKind(StrEnum):
     SIGNATURE = "signature"  # who signed a handover
 
 
-class SubjectKind(StrEnum):
+class DataSubjectKind(StrEnum):
     CONTACT = "contact"  # a customer's contact person
     NOTES = "notes"  # a relationship's notes that name no contact
     SIGNER = "signer"  # a person who signed a handover
+
+
+#: The name the first code used (kept for callers that still import it).
+SubjectKind = DataSubjectKind
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class Subject:
     """A data subject: a person (or, for notes that name nobody, the relationship's
     notes), as the aggregate that holds its data and the reference within it."""
 
-    kind: SubjectKind
+    kind: DataSubjectKind
     aggregate_id: UUID
     ref: str
 
@@ -60,18 +64,18 @@ class Subject:
         return subject_id(self.kind, self.aggregate_id, self.ref)
 
 
-def subject_id(kind: SubjectKind, aggregate_id: UUID, ref: str) -> UUID:
+def subject_id(kind: DataSubjectKind, aggregate_id: UUID, ref: str) -> UUID:
     """A data subject's id: the same person of the same aggregate always has the same."""
     return uuid5(_PEOPLE, f"{kind.value}:{aggregate_id}:{ref}")
 
 
 def contact_subject(relationship_id: UUID, contact_id: str) -> Subject:
-    return Subject(SubjectKind.CONTACT, relationship_id, contact_id)
+    return Subject(DataSubjectKind.CONTACT, relationship_id, contact_id)
 
 
 def signer_subject(shipment_id: UUID, signed_by: str) -> Subject:
     """A handover's signer, known only by the name they signed with on this shipment."""
-    return Subject(SubjectKind.SIGNER, shipment_id, " ".join(signed_by.split()).casefold())
+    return Subject(DataSubjectKind.SIGNER, shipment_id, " ".join(signed_by.split()).casefold())
 
 
 @dataclass(frozen=True)

@@ -50,10 +50,10 @@ from domain.idset import IdSet
 from domain.personal import (
     ERASED,
     DataKind,
+    DataSubjectKind,
     ErasureBasis,
     PersonalField,
     Subject,
-    SubjectKind,
     contact_subject,
     erasure_fields,
 )
@@ -141,7 +141,7 @@ def _notes_of(state: Any, relationship_id: UUID) -> Subject:
     """Notes that name a contact are that person's; the rest, the relationship's."""
     if state.get("contact_id"):
         return contact_subject(relationship_id, state["contact_id"])
-    return Subject(SubjectKind.NOTES, relationship_id, "notes")
+    return Subject(DataSubjectKind.NOTES, relationship_id, "notes")
 
 
 #: A contact's personal fields, as ContactAdded and ContactChanged hold them.
@@ -358,7 +358,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             contact = aggregate.contacts.get(self.ref)
-            if self.subject_kind != SubjectKind.CONTACT.value or contact is None:
+            if self.subject_kind != DataSubjectKind.CONTACT.value or contact is None:
                 return
             erased = {f: ERASED for k in self.kinds for f in _ERASED_BY_KIND.get(DataKind(k), ())}
             erased = {f: v for f, v in erased.items() if f == "name" or getattr(contact, f)}
