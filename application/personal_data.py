@@ -27,8 +27,10 @@ import base64
 import hashlib
 import logging
 import os
+import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,6 +171,27 @@ def _database_master_key(conn: Any) -> MasterKey:
 # --- data keys ---------------------------------------------------------------------------
 
 
+#: The current key of a subject's kind of data, made if it has none, in one statement. A
+#: key made by another process since the statement began is not seen by its reading part:
+#: no row, and the caller asks again.
+_WRITING_KEY = """
+WITH subject AS (
+    INSERT INTO fullchain_data_subject (subject_id, kind, aggregate_id, ref)
+    VALUES (%(subject)s, %(kind)s, %(aggregate)s, %(ref)s) ON CONFLICT DO NOTHING
+), made AS (
+    INSERT INTO fullchain_data_key (key_id, subject_id, data_kind, master_key_id, wrapped)
+    VALUES (%(key)s, %(subject)s, %(data_kind)s, %(master)s, %(wrapped)s)
+    ON CONFLICT DO NOTHING
+    RETURNING key_id, wrapped
+)
+SELECT key_id, wrapped FROM made
+UNION ALL
+SELECT key_id, wrapped FROM fullchain_data_key
+WHERE subject_id = %(subject)s AND data_kind = %(data_kind)s AND destroyed_at IS NULL
+LIMIT 1
+"""
+
+
 class KeyRing:
     """The data keys of data subjects: made on first use, unwrapped on demand, kept while
     this process hears erasures, destroyed by an erasure."""
@@ -252,28 +275,30 @@ class KeyRing:
         found = self._current.get((sid, kind.value))
         if found is not None:
             return found
+        key_id, data_key = uuid4(), AESGCM.generate_key(256)
         with self._connection() as conn:
             master = self.master(conn)
-            conn.execute(
-                "INSERT INTO fullchain_data_subject (subject_id, kind, aggregate_id, ref) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (sid, subject.kind.value, subject.aggregate_id, subject.ref),
-            )
-            key_id, data_key = uuid4(), AESGCM.generate_key(256)
-            conn.execute(
-                "INSERT INTO fullchain_data_key (key_id, subject_id, data_kind, master_key_id, "
-                "wrapped) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (key_id, sid, kind.value, master.key_id, master.wrap(key_id, data_key)),
-            )
+            # One round trip: the subject registered, a key made unless the subject's kind
+            # has one, and the current key read (the new one, or the one already there).
             row = conn.execute(
-                "SELECT key_id, wrapped FROM fullchain_data_key "
-                "WHERE subject_id = %s AND data_kind = %s AND destroyed_at IS NULL",
-                (sid, kind.value),
+                _WRITING_KEY,
+                {
+                    "subject": sid,
+                    "kind": subject.kind.value,
+                    "aggregate": subject.aggregate_id,
+                    "ref": subject.ref,
+                    "key": key_id,
+                    "data_kind": kind.value,
+                    "master": master.key_id,
+                    "wrapped": master.wrap(key_id, data_key),
+                },
             ).fetchone()
-        if row is None:  # destroyed between the two statements: a new one next time
+        if row is None:  # made elsewhere since the statement began: read it next time
             return self.writing_key(subject, kind)
-        key_id = row["key_id"]
-        aead = AESGCM(master.unwrap(key_id, bytes(row["wrapped"])))
+        if row["key_id"] != key_id:  # the subject's kind had a key: that one
+            key_id = row["key_id"]
+            data_key = master.unwrap(key_id, bytes(row["wrapped"]))
+        aead = AESGCM(data_key)
         self._keep(sid, key_id, aead, kind.value)
         return key_id, aead
 
@@ -304,6 +329,10 @@ class KeyRing:
         for key_id in missing - found.keys():
             found[key_id] = None
         return found
+
+    def kept(self, key_id: UUID) -> AESGCM | bool | None:
+        """The key kept for ``key_id`` (None: destroyed), or False if none is kept."""
+        return self._keys.get(key_id, False)
 
     def forget_destroyed(self, subject_id: UUID) -> None:
         """This process destroyed ``subject_id``'s keys: forget them now (others hear)."""
@@ -345,6 +374,28 @@ def sealed_key_id(value: str) -> UUID:
     return UUID(bytes=base64.urlsafe_b64decode(value[len(SEALED) :] + "==")[:16])
 
 
+def _sealed_raw(value: str) -> bytes:
+    """Key id ‖ nonce ‖ ciphertext of a sealed value."""
+    return base64.urlsafe_b64decode(value[len(SEALED) :] + "==")
+
+
+#: A sealed value in an encoded state: its first 22 characters hold the key id's 16 bytes.
+_SEALED_IN_STATE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})')
+
+
+def sealed_key_ids(states: Iterable[bytes]) -> set[UUID]:
+    """The ids of the keys sealed values in these encoded states are sealed under, found
+    without decoding the states (a hint for fetching them at once: a value missed here is
+    still opened, its key asked for then)."""
+    found: set[UUID] = set()
+    marker = SEALED.encode()
+    for state in states:
+        if marker in state:
+            for m in _SEALED_IN_STATE.finditer(state):
+                found.add(UUID(bytes=base64.urlsafe_b64decode(m.group(1) + b"==")[:16]))
+    return found
+
+
 def _aad(aggregate_id: object, path: str) -> bytes:
     return f"{aggregate_id}/{path}".encode()
 
@@ -358,7 +409,10 @@ def seal(key_id: UUID, aead: AESGCM, aggregate_id: object, path: str, value: str
 def unseal(aead: AESGCM | None, aggregate_id: object, path: str, value: str) -> str:
     if aead is None:
         return ERASED
-    raw = base64.urlsafe_b64decode(value[len(SEALED) :] + "==")
+    return _open_raw(aead, aggregate_id, path, _sealed_raw(value))
+
+
+def _open_raw(aead: AESGCM, aggregate_id: object, path: str, raw: bytes) -> str:
     try:
         opened = aead.decrypt(raw[16 : 16 + _NONCE], raw[16 + _NONCE :], _aad(aggregate_id, path))
     except InvalidTag:  # moved from where it was sealed, or altered
@@ -377,6 +431,8 @@ class PersonalDataMapper(Mapper[UUID]):
     def __init__(self, transcoder: Transcoder, *, keys: KeyRing) -> None:
         super().__init__(transcoder)
         self.keys = keys
+        #: The keys fetched for the batch being decoded in this thread (``prefetched``).
+        self._batch = threading.local()
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         fields = personal_fields(type(domain_event))
@@ -403,13 +459,44 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def open(self, event: Any, fields: Sequence[PersonalField]) -> None:
         state = vars(event)
-        found = [(f, v) for f in fields if is_sealed(v := f.get(state))]
+        found: list[tuple[PersonalField, UUID, bytes]] = []
+        for f in fields:
+            value = f.get(state)
+            if isinstance(value, str) and value.startswith(SEALED):
+                raw = _sealed_raw(value)
+                found.append((f, UUID(bytes=raw[:16]), raw))
         if not found:
             return
-        keys = self.keys.reading_keys(sealed_key_id(v) for _, v in found)
+        keys: dict[UUID, AESGCM | None] = {}
+        missing: list[UUID] = []
+        fetched = getattr(self._batch, "keys", None)
+        for _, key_id, _ in found:
+            kept = self.keys.kept(key_id)
+            if kept is False and fetched is not None:
+                kept = fetched.get(key_id, False)
+            if kept is False:
+                missing.append(key_id)
+            else:
+                keys[key_id] = kept  # type: ignore[assignment]
+        if missing:
+            keys.update(self.keys.reading_keys(missing))
         aggregate_id = state["originator_id"]
-        for f, v in found:
-            f.set(state, unseal(keys[sealed_key_id(v)], aggregate_id, f.path, v))
+        for f, key_id, raw in found:
+            aead = keys[key_id]
+            f.set(state, ERASED if aead is None else _open_raw(aead, aggregate_id, f.path, raw))
+
+    @contextmanager
+    def prefetched(self, states: Iterable[bytes]) -> Iterator[None]:
+        """Within the block, the keys of the sealed values in ``states`` (encoded stored
+        events, a batch about to be decoded) are at hand, fetched in one query rather
+        than event by event."""
+        wanted = sealed_key_ids(states)
+        missing = [k for k in wanted if self.keys.kept(k) is False]
+        self._batch.keys = self.keys.reading_keys(missing) if missing else {}
+        try:
+            yield
+        finally:
+            self._batch.keys = None
 
     def sealed_subjects(self, stored_event: StoredEvent) -> list[UUID]:
         """The ids of the keys this stored event's personal fields are sealed under."""

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -119,9 +118,7 @@ def _log(app: Fullchain, rid: UUID, contact: str) -> None:
     )
 
 
-def _rounds(
-    rounds: int, contenders: list[tuple[Rate, Callable[[], tuple[int, float]]]]
-) -> None:
+def _rounds(rounds: int, contenders: list[tuple[Rate, Callable[[], tuple[int, float]]]]) -> None:
     for r in range(rounds):
         line = []
         for rate, run in contenders[r % len(contenders) :] + contenders[: r % len(contenders)]:
@@ -260,9 +257,7 @@ def report(rates: dict[str, Rate], pairs: list[tuple[str, str]]) -> None:
     print(f"{'':36} {'median':>12} {'× plain':>8} {'paired':>7}")
     for sealed, plain in pairs:
         s, p = rates[sealed], rates[plain]
-        print(
-            f"{s.label:36} {s.median:>12,.0f} {ratio(s, p):>8.2f} {paired_ratio(s, p):>7.2f}"
-        )
+        print(f"{s.label:36} {s.median:>12,.0f} {ratio(s, p):>8.2f} {paired_ratio(s, p):>7.2f}")
         print(f"{p.label:36} {p.median:>12,.0f}")
 
 
