@@ -171,24 +171,32 @@ def _database_master_key(conn: Any) -> MasterKey:
 # --- data keys ---------------------------------------------------------------------------
 
 
-#: The current key of a subject's kind of data, made if it has none, in one statement. A
-#: key made by another process since the statement began is not seen by its reading part:
-#: no row, and the caller asks again.
-_WRITING_KEY = """
-WITH subject AS (
+#: The current keys of subjects' kinds of data, made where there is none, in one
+#: statement: the subjects registered, a key made for each kind that has none, and the
+#: current keys read (the new ones, or those already there). A key made by another process
+#: since the statement began is not seen by its reading part: no row, and the caller asks
+#: again.
+_WRITING_KEYS = """
+WITH wanted AS (
+    SELECT * FROM unnest(
+        %(subjects)s::uuid[], %(kinds)s::text[], %(aggregates)s::uuid[], %(refs)s::text[],
+        %(keys)s::uuid[], %(data_kinds)s::text[], %(wrapped)s::bytea[]
+    ) AS w (subject_id, kind, aggregate_id, ref, key_id, data_kind, wrapped)
+), subject AS (
     INSERT INTO fullchain_data_subject (subject_id, kind, aggregate_id, ref)
-    VALUES (%(subject)s, %(kind)s, %(aggregate)s, %(ref)s) ON CONFLICT DO NOTHING
+    SELECT DISTINCT subject_id, kind, aggregate_id, ref FROM wanted
+    ON CONFLICT DO NOTHING
 ), made AS (
     INSERT INTO fullchain_data_key (key_id, subject_id, data_kind, master_key_id, wrapped)
-    VALUES (%(key)s, %(subject)s, %(data_kind)s, %(master)s, %(wrapped)s)
+    SELECT key_id, subject_id, data_kind, %(master)s, wrapped FROM wanted
     ON CONFLICT DO NOTHING
-    RETURNING key_id, wrapped
+    RETURNING key_id, subject_id, data_kind, wrapped
 )
-SELECT key_id, wrapped FROM made
+SELECT key_id, subject_id, data_kind, wrapped FROM made
 UNION ALL
-SELECT key_id, wrapped FROM fullchain_data_key
-WHERE subject_id = %(subject)s AND data_kind = %(data_kind)s AND destroyed_at IS NULL
-LIMIT 1
+SELECT k.key_id, k.subject_id, k.data_kind, k.wrapped
+FROM fullchain_data_key k JOIN wanted w USING (subject_id, data_kind)
+WHERE k.destroyed_at IS NULL
 """
 
 
@@ -271,36 +279,54 @@ class KeyRing:
 
     def writing_key(self, subject: Subject, kind: DataKind) -> tuple[UUID, AESGCM]:
         """The current key of ``subject``'s ``kind`` of data, made if it has none."""
-        sid = subject.subject_id
-        found = self._current.get((sid, kind.value))
-        if found is not None:
-            return found
-        key_id, data_key = uuid4(), AESGCM.generate_key(256)
-        with self._connection() as conn:
-            master = self.master(conn)
-            # One round trip: the subject registered, a key made unless the subject's kind
-            # has one, and the current key read (the new one, or the one already there).
-            row = conn.execute(
-                _WRITING_KEY,
-                {
-                    "subject": sid,
-                    "kind": subject.kind.value,
-                    "aggregate": subject.aggregate_id,
-                    "ref": subject.ref,
-                    "key": key_id,
-                    "data_kind": kind.value,
-                    "master": master.key_id,
-                    "wrapped": master.wrap(key_id, data_key),
-                },
-            ).fetchone()
-        if row is None:  # made elsewhere since the statement began: read it next time
-            return self.writing_key(subject, kind)
-        if row["key_id"] != key_id:  # the subject's kind had a key: that one
-            key_id = row["key_id"]
-            data_key = master.unwrap(key_id, bytes(row["wrapped"]))
-        aead = AESGCM(data_key)
-        self._keep(sid, key_id, aead, kind.value)
-        return key_id, aead
+        return self.writing_keys([(subject, kind)])[(subject.subject_id, kind.value)]
+
+    def writing_keys(
+        self, wanted: Sequence[tuple[Subject, DataKind]]
+    ) -> dict[tuple[UUID, str], tuple[UUID, AESGCM]]:
+        """The current keys of these subjects' kinds of data, by (subject id, kind), those
+        not kept made or read in one round trip."""
+        found: dict[tuple[UUID, str], tuple[UUID, AESGCM]] = {}
+        missing: dict[tuple[UUID, str], Subject] = {}
+        for subject, kind in wanted:
+            at = (subject.subject_id, kind.value)
+            kept = self._current.get(at)
+            if kept is not None:
+                found[at] = kept
+            else:
+                missing[at] = subject
+        while missing:
+            made = {at: (uuid4(), AESGCM.generate_key(256)) for at in missing}
+            with self._connection() as conn:
+                master = self.master(conn)
+                rows = conn.execute(
+                    _WRITING_KEYS,
+                    {
+                        "subjects": [sid for sid, _ in missing],
+                        "kinds": [s.kind.value for s in missing.values()],
+                        "aggregates": [s.aggregate_id for s in missing.values()],
+                        "refs": [s.ref for s in missing.values()],
+                        "keys": [made[at][0] for at in missing],
+                        "data_kinds": [kind for _, kind in missing],
+                        "wrapped": [master.wrap(*made[at]) for at in missing],
+                        "master": master.key_id,
+                    },
+                ).fetchall()
+            for row in rows:
+                at = (row["subject_id"], row["data_kind"])
+                if at not in missing:
+                    continue
+                key_id = row["key_id"]
+                if key_id == made[at][0]:
+                    data_key = made[at][1]
+                else:  # the subject's kind had a key: that one
+                    data_key = master.unwrap(key_id, bytes(row["wrapped"]))
+                aead = AESGCM(data_key)
+                self._keep(at[0], key_id, aead, at[1])
+                found[at] = (key_id, aead)
+                del missing[at]
+            # What is still missing was made elsewhere since the statement began: asked again.
+        return found
 
     def reading_keys(self, key_ids: Iterable[UUID]) -> dict[UUID, AESGCM | None]:
         """The keys of ``key_ids`` (None: destroyed, or never known), in one query for
@@ -440,12 +466,17 @@ class PersonalDataMapper(Mapper[UUID]):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         aggregate_id = state["originator_id"]
+        clear: list[tuple[PersonalField, Subject, str]] = []
         for f in fields:
             value = f.get(state)
             if not isinstance(value, str) or is_sealed(value) or value == ERASED:
                 continue
-            key_id, aead = self.keys.writing_key(f.subject(state, aggregate_id), f.kind)
-            f.set(state, seal(key_id, aead, aggregate_id, f.path, value))
+            clear.append((f, f.subject(state, aggregate_id), value))
+        if clear:  # the keys of all the event's fields at once: one round trip at most
+            keys = self.keys.writing_keys([(subject, f.kind) for f, subject, _ in clear])
+            for f, subject, value in clear:
+                key_id, aead = keys[(subject.subject_id, f.kind.value)]
+                f.set(state, seal(key_id, aead, aggregate_id, f.path, value))
         sealed = object.__new__(type(domain_event))
         object.__setattr__(sealed, "__dict__", state)
         return super().to_stored_event(sealed)
