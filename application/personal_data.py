@@ -24,6 +24,7 @@ hear (no listener, or the connection lost) keeps no key and asks the database ea
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import os
@@ -211,6 +212,8 @@ class KeyRing:
         self._master: MasterKey | None = None
         #: Keys by id; None: destroyed (final, kept even when not listening).
         self._keys: dict[UUID, AESGCM | None] = {}
+        #: The same, by the 16 bytes of the key's id (as a sealed value holds it).
+        self._by_bytes: dict[bytes, AESGCM | None] = {}
         #: The current key of a subject's kind of data.
         self._current: dict[tuple[UUID, str], tuple[UUID, AESGCM]] = {}
         #: The subject of each key kept, to forget them by subject.
@@ -253,6 +256,7 @@ class KeyRing:
     def _forget(self, subject_id: UUID) -> None:
         for key_id in [k for k, s in self._subject_of.items() if s == subject_id]:
             self._keys.pop(key_id, None)
+            self._by_bytes.pop(key_id.bytes, None)
             del self._subject_of[key_id]
         for current in [c for c in self._current if c[0] == subject_id]:
             del self._current[current]
@@ -264,6 +268,7 @@ class KeyRing:
             self._current.clear()
             for key_id in list(self._subject_of):
                 self._keys.pop(key_id, None)
+                self._by_bytes.pop(key_id.bytes, None)
             self._subject_of.clear()
 
     def _keep(self, subject_id: UUID, key_id: UUID, aead: AESGCM, kind: str | None) -> None:
@@ -271,6 +276,7 @@ class KeyRing:
             if not self._live:
                 return
             self._keys[key_id] = aead
+            self._by_bytes[key_id.bytes] = aead
             self._subject_of[key_id] = subject_id
             if kind is not None:
                 self._current[(subject_id, kind)] = (key_id, aead)
@@ -348,6 +354,7 @@ class KeyRing:
                 found[key_id] = None
                 with self._lock:
                     self._keys[key_id] = None
+                    self._by_bytes[key_id.bytes] = None
                 continue
             aead = AESGCM(master.unwrap(key_id, bytes(row["wrapped"])))
             found[key_id] = aead
@@ -358,7 +365,11 @@ class KeyRing:
 
     def kept(self, key_id: UUID) -> AESGCM | bool | None:
         """The key kept for ``key_id`` (None: destroyed), or False if none is kept."""
-        return self._keys.get(key_id, False)
+        return self._by_bytes.get(key_id.bytes, False)
+
+    def kept_by_bytes(self, key_id: bytes) -> AESGCM | bool | None:
+        """``kept`` by the 16 bytes of the key's id."""
+        return self._by_bytes.get(key_id, False)
 
     def forget_destroyed(self, subject_id: UUID) -> None:
         """This process destroyed ``subject_id``'s keys: forget them now (others hear)."""
@@ -446,6 +457,12 @@ def _open_raw(aead: AESGCM, aggregate_id: object, path: str, raw: bytes) -> str:
     return opened.decode()
 
 
+@functools.cache
+def _split_path(path: str) -> tuple[tuple[str, ...], str]:
+    *parents, last = path.split(".")
+    return tuple(parents), last
+
+
 def personal_fields(cls: type) -> tuple[PersonalField, ...]:
     return tuple(getattr(cls, "PERSONAL", ()))
 
@@ -489,32 +506,50 @@ class PersonalDataMapper(Mapper[UUID]):
         return event
 
     def open(self, event: Any, fields: Sequence[PersonalField]) -> None:
+        """Open the sealed fields of an event just decoded (its state is its own: the
+        fields are set in place)."""
         state = vars(event)
-        found: list[tuple[PersonalField, UUID, bytes]] = []
+        found: list[tuple[dict[str, Any], str, str, bytes]] = []
         for f in fields:
-            value = f.get(state)
+            parents, last = _split_path(f.path)
+            node: Any = state
+            for name in parents:
+                node = node.get(name) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                continue
+            value = node.get(last)
             if isinstance(value, str) and value.startswith(SEALED):
-                raw = _sealed_raw(value)
-                found.append((f, UUID(bytes=raw[:16]), raw))
+                found.append((node, last, f.path, _sealed_raw(value)))
         if not found:
             return
-        keys: dict[UUID, AESGCM | None] = {}
+        keys: dict[bytes, AESGCM | None] = {}
         missing: list[UUID] = []
-        fetched = getattr(self._batch, "keys", None)
-        for _, key_id, _ in found:
-            kept = self.keys.kept(key_id)
+        fetched: dict[bytes, AESGCM | None] | None = getattr(self._batch, "keys", None)
+        for *_, raw in found:
+            key_id = raw[:16]
+            kept = self.keys.kept_by_bytes(key_id)
             if kept is False and fetched is not None:
                 kept = fetched.get(key_id, False)
             if kept is False:
-                missing.append(key_id)
+                missing.append(UUID(bytes=key_id))
             else:
                 keys[key_id] = kept  # type: ignore[assignment]
         if missing:
-            keys.update(self.keys.reading_keys(missing))
-        aggregate_id = state["originator_id"]
-        for f, key_id, raw in found:
-            aead = keys[key_id]
-            f.set(state, ERASED if aead is None else _open_raw(aead, aggregate_id, f.path, raw))
+            keys.update((k.bytes, aead) for k, aead in self.keys.reading_keys(missing).items())
+        place = f"{state['originator_id']}/"
+        for node, last, path, raw in found:
+            aead = keys[raw[:16]]
+            if aead is None:
+                node[last] = ERASED
+                continue
+            try:
+                opened = aead.decrypt(
+                    raw[16 : 16 + _NONCE], raw[16 + _NONCE :], (place + path).encode()
+                )
+            except InvalidTag:  # moved from where it was sealed, or altered
+                node[last] = ERASED
+            else:
+                node[last] = opened.decode()
 
     @contextmanager
     def prefetched(self, states: Iterable[bytes]) -> Iterator[None]:
@@ -523,7 +558,8 @@ class PersonalDataMapper(Mapper[UUID]):
         than event by event."""
         wanted = sealed_key_ids(states)
         missing = [k for k in wanted if self.keys.kept(k) is False]
-        self._batch.keys = self.keys.reading_keys(missing) if missing else {}
+        fetched = self.keys.reading_keys(missing) if missing else {}
+        self._batch.keys = {k.bytes: aead for k, aead in fetched.items()}
         try:
             yield
         finally:
