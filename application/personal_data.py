@@ -559,11 +559,12 @@ class PersonalDataMapper(Mapper[UUID]):
         wanted = sealed_key_ids(states)
         missing = [k for k in wanted if self.keys.kept(k) is False]
         fetched = self.keys.reading_keys(missing) if missing else {}
-        self._batch.keys = {k.bytes: aead for k, aead in fetched.items()}
+        outer = getattr(self._batch, "keys", None)
+        self._batch.keys = {**(outer or {}), **{k.bytes: aead for k, aead in fetched.items()}}
         try:
             yield
         finally:
-            self._batch.keys = None
+            self._batch.keys = outer
 
     def sealed_subjects(self, stored_event: StoredEvent) -> list[UUID]:
         """The ids of the keys this stored event's personal fields are sealed under."""
