@@ -420,17 +420,16 @@ def _sealed_raw(value: str) -> bytes:
 _SEALED_IN_STATE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})')
 
 
-def sealed_key_ids(states: Iterable[bytes]) -> set[UUID]:
-    """The ids of the keys sealed values in these encoded states are sealed under, found
-    without decoding the states (a hint for fetching them at once: a value missed here is
-    still opened, its key asked for then)."""
-    found: set[UUID] = set()
+def sealed_key_ids(states: Iterable[bytes]) -> set[bytes]:
+    """The ids (16 bytes each) of the keys sealed values in these encoded states are
+    sealed under, found without decoding the states (a hint for fetching them at once: a
+    value missed here is still opened, its key asked for then)."""
+    found: set[bytes] = set()
     marker = SEALED.encode()
     for state in states:
         if marker in state:
-            for m in _SEALED_IN_STATE.finditer(state):
-                found.add(UUID(bytes=base64.urlsafe_b64decode(m.group(1) + b"==")[:16]))
-    return found
+            found.update(m.group(1) for m in _SEALED_IN_STATE.finditer(state))
+    return {base64.urlsafe_b64decode(head + b"==")[:16] for head in found}
 
 
 def _aad(aggregate_id: object, path: str) -> bytes:
@@ -557,7 +556,7 @@ class PersonalDataMapper(Mapper[UUID]):
         events, a batch about to be decoded) are at hand, fetched in one query rather
         than event by event."""
         wanted = sealed_key_ids(states)
-        missing = [k for k in wanted if self.keys.kept(k) is False]
+        missing = [UUID(bytes=k) for k in wanted if self.keys.kept_by_bytes(k) is False]
         fetched = self.keys.reading_keys(missing) if missing else {}
         outer = getattr(self._batch, "keys", None)
         self._batch.keys = {**(outer or {}), **{k.bytes: aead for k, aead in fetched.items()}}
