@@ -4,6 +4,7 @@ erasure finds the fields erased."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID, uuid4
@@ -17,7 +18,7 @@ from application.privacy import UnknownSubject
 from application.store import integrity
 from application.store.database import Database
 from domain.base import CommandRefused
-from domain.personal import ERASED, contact_subject
+from domain.personal import ERASED, DataKind, contact_subject
 from domain.relationship import Channel, Direction, Relationship, RelationshipKind
 from interface.runtime import Services
 from projections.engine import BatchProjection, Connection, ProjectedEvent, ProjectionWorker
@@ -209,3 +210,33 @@ def test_a_contact_erased_then_changed_is_sealed_under_a_new_key(services: Servi
     assert app.privacy.subject(person).held == ("contact_details", "identity")
     logged = [e for e in app.events.get(rid) if isinstance(e, Relationship.InteractionLogged)]
     assert logged[0].summary == ERASED
+
+
+def test_processes_sealing_a_new_subject_at_once_share_one_key(
+    services: Services, database: Database
+) -> None:
+    """The first fields of a new contact sealed by several processes at the same moment
+    end under one key per kind of data, so erasing it erases all of them."""
+    rid = register(services)
+    person = contact_subject(rid, "c-9")
+    rings = [KeyRing(database) for _ in range(6)]
+    for ring in rings:
+        ring.master()  # the master key made once, before the race
+    start = threading.Barrier(len(rings))
+    made: list[dict[tuple[UUID, str], tuple[UUID, AESGCM]]] = []
+
+    def seal_first(ring: KeyRing) -> None:
+        start.wait()
+        made.append(
+            ring.writing_keys([(person, DataKind.IDENTITY), (person, DataKind.CONTACT_DETAILS)])
+        )
+
+    threads = [threading.Thread(target=seal_first, args=(ring,)) for ring in rings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == len(rings)
+    for kind in (DataKind.IDENTITY, DataKind.CONTACT_DETAILS):
+        assert len({keys[(person.subject_id, kind.value)][0] for keys in made}) == 1
+    assert services.app.privacy.subject(person.subject_id).held == ("contact_details", "identity")
