@@ -34,6 +34,7 @@ from application.store.snapshots import (
     read_snapshot,
 )
 from projections.engine import BatchProjection, Connection, ProjectedEvent
+from projections.erasure import is_erasure
 from projections.snapshots.migration import MIGRATION
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,15 @@ class SnapshotProjection(BatchProjection):
             event = item.event
             aggregate_id: UUID = event.originator_id
             version: int = event.originator_version
+            if is_erasure(event):
+                # Its snapshots hold the erased fields in clear text: none is kept (the
+                # erasure dropped those stored then; these were taken from memory since),
+                # and the aggregate is built afresh from the log, where they read erased.
+                conn.execute(
+                    f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id = %s", (aggregate_id,)
+                )
+                taken = [t for t in taken if t[0] != aggregate_id]
+                self._cache.pop(aggregate_id, None)
             due = version % self.interval == 0
             aggregate = self._cache.pop(aggregate_id, None)
             if aggregate is not None and aggregate.version != version - 1:
