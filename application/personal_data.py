@@ -41,9 +41,9 @@ from eventsourcing.utils import resolve_topic
 from psycopg.rows import dict_row
 
 from application import settings
+from application.store.command_log import TABLE as COMMAND_TABLE
 from application.store.database import Database
 from application.store.schema import Migration
-from application.store.command_log import TABLE as COMMAND_TABLE
 from application.store.snapshots import SNAPSHOTS_TABLE
 from domain.personal import ERASED, DataKind, PersonalField, Subject
 
