@@ -41,10 +41,16 @@ class DataKind(StrEnum):
     SIGNATURE = "signature"  # who signed a handover
 
 
-class SubjectKind(StrEnum):
+class DataSubjectKind(StrEnum):
     CONTACT = "contact"  # a customer's contact person
     NOTES = "notes"  # a relationship's notes that name no contact
     SIGNER = "signer"  # a person who signed a handover
+
+
+#: The name the rest of the code knows it by. Its class has a name of its own because
+#: value types of the domain are told apart by class name (``application.store.snapshots``)
+#: and a follow-up's subject has its ``SubjectKind``.
+SubjectKind = DataSubjectKind
 
 
 @dataclass(frozen=True)
