@@ -27,10 +27,12 @@ from domain.personal import ERASED, Subject, SubjectKind, contact_subject, signe
 from domain.relationship import Relationship
 from interface.demo import load_demo
 from interface.runtime import Services
+from projections.freshness import projection_position
 from projections.history.queries import HistoryFilter, history_page
 from projections.rebuild import rebuild_online
 from tests.clock import NOW
 from tests.conftest import fresh_database, open_services
+from tests.waiting import wait_until
 
 CUSTOMER = "苏州华芯电子有限公司"
 CONTACT_TOPICS = ("Relationship.ContactAdded", "Relationship.ContactChanged")
@@ -207,11 +209,20 @@ def erased(demo: tuple[Services, Database]) -> Erased:
     before = "\n".join(dump(database).values())
     assert all(v in before for v in clear)
 
-    for subject in sorted(s for s in erased if s in values):
+    # The read models' worker runs as in the service; the erasures are waited for.
+    services.start_workers()
+    last = max(
         app.privacy.erase(
             app.context("qian.lin"), subject, reason="the person asked", request_ref="DSR-1"
-        )
-    catch_up(services)
+        ).position
+        for subject in sorted(s for s in erased if s in values)
+    )
+
+    def caught_up() -> bool:
+        with services.reads.connection() as conn:
+            return all(projection_position(conn, p.name) >= last for p in services.projections)
+
+    wait_until(caught_up, what="the read models have applied the erasures")
     with dispatcher.connect() as conn:
         dispatcher.enqueue(conn)
     return Erased(services, database, rid, shipments, contact, clear)
