@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from application.store import command_log
 from application.store.database import Database
-from domain.personal import ERASED, DataKind, contact_subject
+from domain.personal import ERASED, DataKind, contact_subject, signer_subject
 from domain.relationship import Channel, Direction, RelationshipKind
 from interface.runtime import Services
 from projections.engine import BatchProjection
@@ -211,3 +211,16 @@ def snapshots(services: Services) -> list[tuple[int, dict[str, Any]]]:
         decoded.pop("timestamp", None)
         found.append((int(version), decoded))
     return found
+
+
+def test_a_signer_is_registered_by_a_digest_of_their_name_never_the_name() -> None:
+    first, again = uuid4(), uuid4()
+    subject = signer_subject(first, "申航国际货运航空有限公司 · 陆丽")
+    assert NAME not in subject.ref
+    assert subject.ref.startswith("signer:")
+    # Spaces and case folded: the same signer whichever way the name was typed.
+    assert signer_subject(again, " 申航国际货运航空有限公司  ·  陆丽 ").ref == subject.ref
+    assert signer_subject(first, "Zhou HAO").ref == signer_subject(first, "zhou hao").ref
+    assert (
+        signer_subject(first, "Zhou Hao").subject_id != signer_subject(again, "Zhou Hao").subject_id
+    )
