@@ -86,7 +86,9 @@ It proves, or names the entry that fails and why:
    before (customer sequence and chain hash, in `proof`);
 4. the customer's head in the signed map (`customer.json`: its proof) is entry N: nothing
    is missing before, between or after the entries here;
-5. the readable fields of each entry are its stored facts;
+5. the readable fields of each entry are its stored facts — but for personal fields
+   (contacts' names and details, notes, signers), stored sealed under their person's key:
+   shown opened, or `[erased]` once the person was erased, and checked by no one offline;
 6. each file an entry attaches as evidence is in `evidence/`, named by the SHA-256 of its
    bytes as the entry records it.
 
