@@ -18,7 +18,7 @@ from uuid import UUID
 from application.commands import CommandPath, CommandResult
 from application.personal_data import KeyRing
 from domain.base import CommandContext, CommandRefused, DomainError
-from domain.personal import DataKind, ErasureBasis, Subject, SubjectKind
+from domain.personal import DataKind, DataSubjectKind, ErasureBasis, Subject
 from domain.relationship import Relationship
 from domain.shipment import Shipment
 
@@ -76,7 +76,7 @@ class PrivacyService:
                 "FROM fullchain_data_key WHERE subject_id = %s GROUP BY data_kind",
                 (subject_id,),
             ).fetchall()
-        subject = Subject(SubjectKind(row["kind"]), row["aggregate_id"], row["ref"])
+        subject = Subject(DataSubjectKind(row["kind"]), row["aggregate_id"], row["ref"])
         return DataSubject(
             subject,
             subject_id,
@@ -105,7 +105,7 @@ class PrivacyService:
             )
         subject = found.subject
         cls: type[Relationship] | type[Shipment] = (
-            Shipment if subject.kind is SubjectKind.SIGNER else Relationship
+            Shipment if subject.kind is DataSubjectKind.SIGNER else Relationship
         )
         result = self.commands.execute(
             ctx,

@@ -47,9 +47,7 @@ class DataSubjectKind(StrEnum):
     SIGNER = "signer"  # a person who signed a handover
 
 
-#: The name the rest of the code knows it by. Its class has a name of its own because
-#: value types of the domain are told apart by class name (``application.store.snapshots``)
-#: and a follow-up's subject has its ``SubjectKind``.
+#: The name the first code used (kept for callers that still import it).
 SubjectKind = DataSubjectKind
 
 
@@ -58,7 +56,7 @@ class Subject:
     """A data subject: a person (or, for notes that name nobody, the relationship's
     notes), as the aggregate that holds its data and the reference within it."""
 
-    kind: SubjectKind
+    kind: DataSubjectKind
     aggregate_id: UUID
     ref: str
 
@@ -67,13 +65,13 @@ class Subject:
         return subject_id(self.kind, self.aggregate_id, self.ref)
 
 
-def subject_id(kind: SubjectKind, aggregate_id: UUID, ref: str) -> UUID:
+def subject_id(kind: DataSubjectKind, aggregate_id: UUID, ref: str) -> UUID:
     """A data subject's id: the same person of the same aggregate always has the same."""
     return uuid5(_PEOPLE, f"{kind.value}:{aggregate_id}:{ref}")
 
 
 def contact_subject(relationship_id: UUID, contact_id: str) -> Subject:
-    return Subject(SubjectKind.CONTACT, relationship_id, contact_id)
+    return Subject(DataSubjectKind.CONTACT, relationship_id, contact_id)
 
 
 def signer_subject(shipment_id: UUID, signed_by: str) -> Subject:
@@ -81,7 +79,7 @@ def signer_subject(shipment_id: UUID, signed_by: str) -> Subject:
     reference is a digest of the name (spaces and case folded), never the name itself: it
     is stored in clear text (the subject's registry, the erasure event) and must outlive
     the erasure without naming the person."""
-    return Subject(SubjectKind.SIGNER, shipment_id, signer_ref(signed_by))
+    return Subject(DataSubjectKind.SIGNER, shipment_id, signer_ref(signed_by))
 
 
 def signer_ref(signed_by: str) -> str:

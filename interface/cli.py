@@ -443,6 +443,37 @@ def _replay(args: argparse.Namespace, services: Services, relationship_id: UUID)
     return 0
 
 
+def cmd_people(args: argparse.Namespace) -> int:
+    """A data subject's personal data as JSON (access and portability), on standard
+    output; the read goes into the access log, as the operator's."""
+    import getpass
+    import json
+    from uuid import UUID
+
+    from application.data_access import DataAccess
+    from application.privacy import UnknownSubject
+
+    try:
+        subject_id = UUID(args.subject_id)
+    except ValueError:
+        print(f"fullchain people export: {args.subject_id!r} is not an id", file=sys.stderr)
+        return 2
+    services = _services(init=False)
+    try:
+        reader = f"operator:{getpass.getuser()}"[:64]
+        try:
+            export = DataAccess(services.app, services.database).read(reader, subject_id, "export")
+        except UnknownSubject as unknown:
+            print(f"fullchain people export: {unknown.message}", file=sys.stderr)
+            return 1
+        json.dump(export, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return 0
+    finally:
+        services.close()
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """A customer's audit package (zip), or a shipment's custody as EPCIS 2.0 JSON-LD."""
     import json
@@ -991,6 +1022,14 @@ def build_parser() -> argparse.ArgumentParser:
         "a terminal, else a file named from the id)",
     )
     export.set_defaults(func=cmd_export)
+
+    people = sub.add_parser("people", help="data subjects: their personal data")
+    people_sub = people.add_subparsers(dest="people_command", required=True)
+    people_export = people_sub.add_parser(
+        "export", help="a data subject's personal data as JSON (access and portability)"
+    )
+    people_export.add_argument("subject_id", help="the data subject's id")
+    people.set_defaults(func=cmd_people)
 
     warehouse = sub.add_parser(
         "export-warehouse",

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from domain.personal import ERASED, DataKind, SubjectKind, signer_ref
+from domain.personal import ERASED, DataKind, DataSubjectKind, signer_ref
 
 #: The fields of a contact each kind of data covers.
 CONTACT_FIELDS_OF_KIND: dict[DataKind, tuple[str, ...]] = {
@@ -30,7 +30,7 @@ class Erasure:
     """An erasure event as read models need it."""
 
     aggregate_id: Any
-    subject_kind: SubjectKind
+    subject_kind: DataSubjectKind
     ref: str
     kinds: frozenset[DataKind]
 
@@ -38,7 +38,7 @@ class Erasure:
     def of(cls, event: Any) -> Erasure:
         return cls(
             event.originator_id,
-            SubjectKind(event.subject_kind),
+            DataSubjectKind(event.subject_kind),
             event.ref,
             frozenset(DataKind(k) for k in event.kinds),
         )
@@ -46,12 +46,12 @@ class Erasure:
     @property
     def contact_id(self) -> str | None:
         """The contact erased, if the subject is a contact."""
-        return self.ref if self.subject_kind is SubjectKind.CONTACT else None
+        return self.ref if self.subject_kind is DataSubjectKind.CONTACT else None
 
     @property
     def contact_fields(self) -> tuple[str, ...]:
         """The contact's fields erased (none unless the subject is a contact)."""
-        if self.subject_kind is not SubjectKind.CONTACT:
+        if self.subject_kind is not DataSubjectKind.CONTACT:
             return ()
         return tuple(f for kind in sorted(self.kinds) for f in CONTACT_FIELDS_OF_KIND.get(kind, ()))
 
@@ -59,22 +59,22 @@ class Erasure:
     def notes(self) -> bool:
         """Visit notes erased: of the contact named (contact), or of no contact (notes)."""
         return DataKind.NOTES in self.kinds and self.subject_kind in (
-            SubjectKind.CONTACT,
-            SubjectKind.NOTES,
+            DataSubjectKind.CONTACT,
+            DataSubjectKind.NOTES,
         )
 
     def notes_of(self, contact_id: str | None) -> bool:
         """Whether the notes of an interaction with ``contact_id`` are erased."""
         if not self.notes:
             return False
-        if self.subject_kind is SubjectKind.NOTES:
+        if self.subject_kind is DataSubjectKind.NOTES:
             return contact_id is None
         return contact_id == self.ref
 
     def signed(self, signed_by: str | None) -> bool:
         """Whether ``signed_by`` (of a handover of this shipment) is the signer erased."""
         return (
-            self.subject_kind is SubjectKind.SIGNER
+            self.subject_kind is DataSubjectKind.SIGNER
             and DataKind.SIGNATURE in self.kinds
             and signed_by is not None
             and signed_by != ERASED

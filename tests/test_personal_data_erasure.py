@@ -23,7 +23,7 @@ from application.epcis import custody_document
 from application.store import integrity
 from application.store.database import Database
 from application.store.integrity import configured_signing_key
-from domain.personal import ERASED, Subject, SubjectKind, contact_subject, signer_subject
+from domain.personal import ERASED, DataSubjectKind, Subject, contact_subject, signer_subject
 from domain.relationship import Relationship
 from interface.demo import load_demo
 from interface.runtime import Services
@@ -61,7 +61,7 @@ def demo(server_conninfo: str) -> Iterator[tuple[Services, Database]]:
 
 
 def notes_subject(relationship_id: UUID) -> Subject:
-    return Subject(SubjectKind.NOTES, relationship_id, "notes")
+    return Subject(DataSubjectKind.NOTES, relationship_id, "notes")
 
 
 def catch_up(services: Services) -> None:

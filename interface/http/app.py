@@ -19,6 +19,7 @@ from interface.http import (
     cases,
     competitors,
     console_session,
+    data_requests,
     decisions,
     errors,
     evidence,
@@ -97,6 +98,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     suggestions.router,
     marketing.router,
     integrations.router,
+    data_requests.router,
 )
 
 

@@ -66,6 +66,9 @@ CUSTOMER_USERS = frozenset({M, H, D})
 EVENT_FEED = frozenset({M, H, A, D})
 #: Webhook subscriptions, their deliveries and dead letters: administrators and HQ.
 WEBHOOKS = frozenset({D, H})
+#: Data subjects' requests to access and take their data (PIPL Art. 45, GDPR Art. 15/20):
+#: answered by headquarters and administrators.
+DATA_REQUESTS = frozenset({H, D})
 EVERYONE = frozenset(Role)
 STAFF = frozenset({D})
 #: The branch registry: kept by administrators and headquarters, read by all our staff.
