@@ -44,6 +44,7 @@ from eventsourcing.utils import resolve_topic
 from psycopg.rows import dict_row
 
 from application import settings
+from application.store.command_log import TABLE as COMMAND_TABLE
 from application.store.database import Database
 from application.store.schema import Migration
 from application.store.snapshots import SNAPSHOTS_TABLE
@@ -394,11 +395,18 @@ class KeyRing:
 
 def erasure_side_effects(aggregate_id: UUID, erased: Any) -> list[tuple[str, Any]]:
     """What commits with an erasure event: its subject's keys of its kinds destroyed, the
-    aggregate's snapshots (which hold its state in clear text) dropped, and the erasure
-    announced to every process."""
+    aggregate's snapshots (which hold its state in clear text) dropped, the responses
+    kept for retries of the aggregate's commands (which may echo a personal field)
+    forgotten — a retry is then answered as the command log records it (aggregate,
+    version, position) —, and the erasure announced to every process."""
     return [
         *destroy_statements(erased.subject_id, [DataKind(k) for k in erased.kinds]),
         (f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id = %s", (aggregate_id,)),
+        (
+            f"UPDATE {COMMAND_TABLE} SET response_status = NULL, response_body = NULL, "
+            "response_headers = NULL WHERE aggregate_id = %s AND response_status IS NOT NULL",
+            (aggregate_id,),
+        ),
     ]
 
 

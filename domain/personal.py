@@ -14,6 +14,7 @@ Pure: no keys, no I/O — only the declarations and the ids of data subjects.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -74,8 +75,18 @@ def contact_subject(relationship_id: UUID, contact_id: str) -> Subject:
 
 
 def signer_subject(shipment_id: UUID, signed_by: str) -> Subject:
-    """A handover's signer, known only by the name they signed with on this shipment."""
-    return Subject(DataSubjectKind.SIGNER, shipment_id, " ".join(signed_by.split()).casefold())
+    """A handover's signer, known only by the name they signed with on this shipment. The
+    reference is a digest of the name (spaces and case folded), never the name itself: it
+    is stored in clear text (the subject's registry, the erasure event) and must outlive
+    the erasure without naming the person."""
+    return Subject(DataSubjectKind.SIGNER, shipment_id, signer_ref(signed_by))
+
+
+def signer_ref(signed_by: str) -> str:
+    """The reference of the signer who signed as ``signed_by``, the same on every
+    shipment: ``signer:`` and the first 32 hex digits of the SHA-256 of the folded name."""
+    folded = " ".join(signed_by.split()).casefold()
+    return "signer:" + hashlib.sha256(folded.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -393,6 +393,9 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
     class CustomerCareRecorded(Event):
         TOPIC = "Relationship.CustomerCareRecorded"
+        # A care action's note is free text about people ("mooncakes for Ms Lu"): the
+        # relationship's notes, erased with them.
+        PERSONAL = (PersonalField("note", DataKind.NOTES, _notes_of),)
         care_id: UUID
         care_kind: str
         note: str
