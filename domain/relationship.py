@@ -124,7 +124,7 @@ def _contact(
     contact_id: str, name: str, title: str | None, phone: str | None, email: str | None
 ) -> Contact:
     email = optional_text(email, "email")
-    if email is not None:
+    if email is not None and email != ERASED:  # an erased email stays erased until replaced
         require(bool(_EMAIL.match(email)), "email.format", "email is not an address", field="email")
     return Contact(
         contact_id=required_text(contact_id, "contact_id", max_length=64),

@@ -409,3 +409,15 @@ def test_an_erasure_names_a_subject_of_its_own_relationship_a_reason_and_a_kind(
         relationship.erase_personal_data(
             ctx(), contact_subject(relationship.id, "c-1"), [], reason="asked"
         )
+
+
+def test_a_contact_whose_details_were_erased_can_be_renamed_and_keeps_them_erased() -> None:
+    relationship = register()
+    relationship.add_contact(ctx(), contact_id="c-1", name="王秀英", phone="139", email="w@x.cn")
+    subject = contact_subject(relationship.id, "c-1")
+    relationship.erase_personal_data(ctx(), subject, [DataKind.CONTACT_DETAILS], reason="asked")
+    relationship.change_contact(ctx(), contact_id="c-1", title="采购经理")
+    contact = relationship.contacts["c-1"]
+    assert (contact.title, contact.phone, contact.email) == ("采购经理", ERASED, ERASED)
+    with pytest.raises(InvalidValue):
+        relationship.change_contact(ctx(), contact_id="c-1", email="not an address")
