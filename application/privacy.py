@@ -85,6 +85,34 @@ class PrivacyService:
             erased=tuple(sorted(k["data_kind"] for k in keys if not k["live"])),
         )
 
+    def subjects_of(self, aggregate_id: UUID) -> list[DataSubject]:
+        """The data subjects whose data ``aggregate_id`` holds, in the order they were
+        first sealed (a removed contact's too: its data stays in the log until erased)."""
+        with self.keys._connection() as conn:
+            rows = conn.execute(
+                "SELECT s.subject_id, s.kind, s.ref, s.created_at, "
+                "coalesce(array_agg(DISTINCT k.data_kind) "
+                "FILTER (WHERE k.destroyed_at IS NULL), '{}') AS held, "
+                "coalesce(array_agg(DISTINCT k.data_kind) "
+                "FILTER (WHERE k.destroyed_at IS NOT NULL), '{}') AS gone "
+                "FROM fullchain_data_subject s "
+                "LEFT JOIN fullchain_data_key k ON k.subject_id = s.subject_id "
+                "WHERE s.aggregate_id = %s "
+                "GROUP BY s.subject_id, s.kind, s.ref, s.created_at "
+                "ORDER BY s.created_at, s.subject_id",
+                (aggregate_id,),
+            ).fetchall()
+        return [
+            DataSubject(
+                Subject(DataSubjectKind(r["kind"]), aggregate_id, r["ref"]),
+                r["subject_id"],
+                r["created_at"],
+                held=tuple(sorted(r["held"])),
+                erased=tuple(sorted(set(r["gone"]) - set(r["held"]))),
+            )
+            for r in rows
+        ]
+
     def erase(
         self,
         ctx: CommandContext,
