@@ -27,6 +27,7 @@ from interface.http.routing import OneTripRoute
 
 router = APIRouter(route_class=OneTripRoute, tags=["personal data"])
 
+
 _SUBJECT = "7c1d6a52-3f0e-5b8a-9d42-6e1f0a3b5c77"
 _RELATIONSHIP = "0b0e5a8e-1111-4a4a-8a8a-000000000001"
 
