@@ -105,6 +105,11 @@ def test_hq_erase_a_contact_and_every_read_after_finds_it_erased(
     assert before.json()["held"] == ["contact_details", "identity", "notes"]
     assert before.json()["erased"] == []
 
+    # A contact found by search names its data subject too.
+    head = services.app.recorder.max_notification_id() or 0
+    found = read_fresh(hq, "/v1/search", min_position=head, q=PHONE, kind="contact").json()
+    assert [(h["contact_id"], h["person_id"]) for h in found["items"]] == [("c-1", str(person))]
+
     erased = erase(hq, person, request_ref="DSR-2026-0042")
     assert erased.status_code == 200, erased.text
     answer = erased.json()
