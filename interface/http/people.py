@@ -60,8 +60,8 @@ class Person(BaseModel):
     kind: DataSubjectKind
     aggregate_id: UUID = Field(description="The relationship or shipment that holds the data")
     ref: str = Field(
-        description="Within it: the contact's id; for a signer, the name signed with "
-        "(case-folded); for notes, empty"
+        description="Within it: the contact's id; for a signer, a digest of the name "
+        "signed with (never the name); for notes, empty"
     )
     registered_at: datetime = Field(description="When its first field was sealed")
     held: list[DataKind] = Field(description="Kinds of its data still held")
