@@ -32,6 +32,10 @@ class Role(StrEnum):
     ADMIN = "admin"  # staff management
     PARTNER = "partner"  # a partner user: the links their partner runs
     CUSTOMER = "customer"  # a customer user: its customer's own shipments, cases, quotes
+    #: A grant, held with another role: personal fields read in clear where the other role
+    #: reads them masked (an auditor's), every such answer in the access log. Opens no
+    #: endpoint by itself.
+    PERSONAL_DATA = "personal_data"
 
     @property
     def sees_all_branches(self) -> bool:

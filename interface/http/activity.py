@@ -19,8 +19,9 @@ from domain.base import InvalidValue
 from domain.personal import contact_subject
 from domain.relationship import CareActionKind, Channel, Direction
 from domain.staff import Role
-from interface.http.deps import Allowed, NoNul, Reads, fresh
+from interface.http.deps import Allowed, NoNul, Reads, ServicesDep, fresh
 from interface.http.errors import responses
+from interface.http.masking import masked_activity, masked_contacts
 from interface.http.permissions import OVERSIGHT, READ
 from interface.http.reads import Cursor, Limit, NextCursor
 from interface.http.routing import OneTripRoute
@@ -229,8 +230,9 @@ def _within_team(scope: ActivityScope, staff_id: str | None) -> None:
 )
 def relationship_contacts(
     relationship_id: UUID,
-    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    staff: Annotated[StaffMember, Depends(Allowed(READ))],
     conn: Reads,
+    s: ServicesDep,
     include_removed: bool = False,
     limit: Limit = 50,
     cursor: Cursor = None,
@@ -239,7 +241,7 @@ def relationship_contacts(
     rows, next_cursor = list_contacts(
         conn, relationship_id, include_removed=include_removed, limit=limit, cursor=cursor
     )
-    return ContactPage(
+    page = ContactPage(
         relationship_id=relationship_id,
         items=[
             ContactRecord.model_validate(
@@ -249,6 +251,7 @@ def relationship_contacts(
         ],
         next_cursor=next_cursor,
     )
+    return masked_contacts(s, staff, page)
 
 
 @router.get(
@@ -264,8 +267,9 @@ def relationship_contacts(
 )
 def relationship_interactions(
     relationship_id: UUID,
-    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    staff: Annotated[StaffMember, Depends(Allowed(READ))],
     conn: Reads,
+    s: ServicesDep,
     kind: KindQuery = None,
     since: Since = None,
     until: Until = None,
@@ -281,9 +285,10 @@ def relationship_interactions(
     rows, next_cursor = list_entries(
         conn, where, ActivityScope(relationship_id=relationship_id), limit=limit, cursor=cursor
     )
-    return ActivityPage(
+    page = ActivityPage(
         items=[ActivityEntry.model_validate(r) for r in rows], next_cursor=next_cursor
     )
+    return masked_activity(s, staff, page)
 
 
 @router.get(
@@ -301,6 +306,7 @@ def relationship_interactions(
 def team_activity(
     staff: Annotated[StaffMember, Depends(Allowed(READ))],
     conn: Reads,
+    s: ServicesDep,
     staff_id: StaffQuery = None,
     kind: KindQuery = None,
     channel: ChannelQuery = None,
@@ -314,9 +320,10 @@ def team_activity(
     scope = team_scope(conn, staff)
     _within_team(scope, staff_id)
     rows, next_cursor = list_entries(conn, where, scope, limit=limit, cursor=cursor)
-    return ActivityPage(
+    page = ActivityPage(
         items=[ActivityEntry.model_validate(r) for r in rows], next_cursor=next_cursor
     )
+    return masked_activity(s, staff, page)
 
 
 @router.get(

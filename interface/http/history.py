@@ -23,6 +23,7 @@ from interface.http.deps import (
     fresh,
 )
 from interface.http.errors import responses
+from interface.http.masking import masked_diff, masked_history, masked_state
 from interface.http.permissions import AUDIT
 from interface.http.reads import Cursor
 from interface.http.routing import OneTripRoute
@@ -159,11 +160,12 @@ def relationship_history(
         cursor=cursor,
     )
     looked(s, staff, "history", "Relationship", relationship_id, f"{len(items)} entries")
-    return HistoryPage(
+    page = HistoryPage(
         relationship_id=relationship_id,
         items=[HistoryEntry.model_validate(item) for item in items],
         next_cursor=next_cursor,
     )
+    return masked_history(s, staff, page)
 
 
 def looked(
@@ -200,7 +202,7 @@ def _state(
     state = AggregateState.model_validate(answer)
     asked = f"version={version}" if version else f"as_of={as_of.isoformat()}" if as_of else ""
     looked(s, staff, "state", aggregate_type, aggregate_id, asked)
-    return state
+    return masked_state(s, staff, state)
 
 
 def with_person_ids(relationship_id: UUID, state: dict[str, Any]) -> dict[str, Any]:
@@ -235,7 +237,7 @@ def _diff(
     found = s.time_travel().diff(aggregate_type, aggregate_id, from_version, to_version)
     diff = StateDiff.model_validate(found.as_json())
     looked(s, staff, "diff", aggregate_type, aggregate_id, f"from={from_version} to={to_version}")
-    return diff
+    return masked_diff(s, staff, diff)
 
 
 @router.get(

@@ -15,8 +15,9 @@ from pydantic_core import PydanticCustomError
 from application.tokens import StaffMember
 from domain.personal import contact_subject
 from domain.relationship import RelationshipKind
-from interface.http.deps import Allowed, NoNul, Reads, fresh
+from interface.http.deps import Allowed, NoNul, Reads, ServicesDep, fresh
 from interface.http.errors import responses
+from interface.http.masking import masked_search
 from interface.http.permissions import READ
 from interface.http.reads import Cursor, Limit, NextCursor
 from interface.http.routing import OneTripRoute
@@ -91,6 +92,7 @@ class SearchPage(BaseModel):
 def search_everything(
     staff: Annotated[StaffMember, Depends(Allowed(READ))],
     conn: Reads,
+    s: ServicesDep,
     q: Q,
     kind: Kind | None = None,
     limit: Limit = 20,
@@ -99,7 +101,7 @@ def search_everything(
     visible = visible_accounts(staff)
     scope = None if visible is None else SearchScope(visible[0], visible[1])
     rows, next_cursor = search(conn, q, scope=scope, kind=kind, limit=limit, cursor=cursor)
-    return SearchPage(
+    page = SearchPage(
         items=[
             SearchHit.model_validate(
                 {
@@ -115,3 +117,4 @@ def search_everything(
         ],
         next_cursor=next_cursor,
     )
+    return masked_search(s, staff, page)

@@ -30,6 +30,7 @@ from interface.http.deps import (
 )
 from interface.http.errors import responses
 from interface.http.exports import EXPORTABLE, ExportAs, exported
+from interface.http.masking import masked_epcis, masked_signers
 from interface.http.permissions import AUDIT, LINKS, OVERSIGHT, READ
 from interface.http.reads import Cursor, Limit, found
 from interface.http.routing import OneTripRoute
@@ -274,13 +275,15 @@ def shipments(
 )
 def responsibility(
     shipment_id: UUID,
-    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    staff: Annotated[StaffMember, Depends(Allowed(READ))],
     conn: Reads,
     response: Response,
+    s: ServicesDep,
 ) -> dict[str, Any]:
-    return found(
+    body = found(
         get_responsibility(conn, shipment_id), response, f"no shipment with id {shipment_id}"
     )
+    return masked_signers(s, staff, "responsibility", shipment_id, body)
 
 
 @router.get(
@@ -378,7 +381,9 @@ def epcis(
     shipment_id: UUID, staff: Annotated[StaffMember, Depends(Allowed(AUDIT))], s: ServicesDep
 ) -> JSONResponse:
     shipment = s.app.shipments.get_shipment(shipment_id)
-    document = custody_document(shipment, created=s.app.clock())
+    document = masked_epcis(
+        s, staff, shipment_id, custody_document(shipment, created=s.app.clock())
+    )
     record_access(
         s.database,
         staff_id=staff.staff_id,
