@@ -35,6 +35,25 @@ from domain.staff import Role
 #: What a masked free text (a title, notes) reads as.
 MASKED = "[masked]"
 
+#: The rule of who reads personal fields in clear, as ``docs/permissions.md`` shows it.
+RULE = """\
+* Personal fields — a contact's name, title, phone and email, an interaction's summary
+  (its notes), a handover's signer — are answered in clear to the staff whose work needs
+  them: field staff, office staff and branch managers (their branch's records) and
+  headquarters. Partner users read the signers of the handovers of their partner's links;
+  customer users those of their own shipments' handovers (proof of delivery).
+* Everyone else — auditors, administrators — reads them masked wherever they are
+  answered (contacts, interactions and activity, search, a customer's history, an
+  aggregate's state and diff, a shipment's responsibility audit and links, its EPCIS
+  export): a phone as `+86 139 **** 5678`, an email as `w***@example.cn`, a name as its
+  first character and `**` (`王**`), a title and notes as `[masked]`; a field erased reads
+  `[erased]`. The stored data is unchanged. An audit package proves the stored content:
+  it is packed as stored, and its download is in the access log.
+* The `personal_data` grant (granted and revoked as a role, held with another; it opens no
+  endpoint by itself) answers them in clear to its holder, and each such answer is
+  recorded in the access log (`what`: `personal_data`, one entry per customer or shipment,
+  the detail naming the read and the fields)."""
+
 #: The roles whose work needs a branch's contacts in clear, and headquarters.
 CLEAR_ROLES = frozenset({Role.FIELD_STAFF, Role.OFFICE_STAFF, Role.BRANCH_MANAGER, Role.HQ})
 

@@ -41,6 +41,11 @@ class Role(StrEnum):
     def sees_all_branches(self) -> bool:
         return self in (Role.HQ, Role.AUDITOR, Role.ADMIN)
 
+    @property
+    def is_grant(self) -> bool:
+        """A grant changes what another role's endpoints answer, and opens none."""
+        return self is Role.PERSONAL_DATA
+
 
 _STAFF_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 #: A password's hash as ``application.passwords`` makes it: scrypt$N$r$p$salt$key.

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
 
+from application.masking import RULE as PERSONAL_DATA_RULE
 from application.visibility import RULE
 from domain.staff import Role
 from interface.http.app import ROUTERS
@@ -37,7 +38,7 @@ def table(routes: Iterable[BaseRoute]) -> dict[Endpoint, frozenset[Role]]:
 
 def markdown(endpoints: dict[Endpoint, frozenset[Role]]) -> str:
     """The table as Markdown, one row per endpoint."""
-    roles = list(Role)
+    roles = [role for role in Role if not role.is_grant]
     lines = [
         "# Permissions",
         "",
@@ -62,6 +63,7 @@ def markdown(endpoints: dict[Endpoint, frozenset[Role]]) -> str:
     for method, path in sorted(endpoints, key=lambda e: (e[1], e[0])):
         cells = ["✔" if r in endpoints[(method, path)] else "" for r in roles]
         lines.append(f"| `{method} {path}` | " + " | ".join(cells) + " |")
+    lines += ["", "## Personal data", "", "From `application/masking.py`:", "", PERSONAL_DATA_RULE]
     return "\n".join(lines) + "\n"
 
 
