@@ -361,7 +361,10 @@ class AccessEntry(BaseModel):
     seq: int = Field(description="Its number in the access log, in commit order")
     read_at: datetime
     staff_id: str = Field(description="Who read")
-    what: str = Field(description="history, state, diff, audit_package, epcis, replay or export")
+    what: str = Field(
+        description="history, state, diff, audit_package, epcis, replay, export or "
+        "personal_data (personal fields answered in clear by the grant)"
+    )
     aggregate_type: str
     aggregate_id: UUID
     relationship_id: UUID | None = Field(description="The customer it belongs to")
