@@ -43,9 +43,9 @@ RULE = """\
   headquarters. Partner users read the signers of the handovers of their partner's links;
   customer users those of their own shipments' handovers (proof of delivery).
 * Everyone else — auditors, administrators — reads them masked wherever they are
-  answered (contacts, interactions and activity, search, a customer's history, an
-  aggregate's state and diff, a shipment's responsibility audit and links, its EPCIS
-  export): a phone as `+86 139 **** 5678`, an email as `w***@example.cn`, a name as its
+  answered (contacts, interactions and activity, search, a customer's history, the event
+  feed, an aggregate's state and diff, a shipment's responsibility audit and links, its
+  EPCIS export): a phone as `+86 139 **** 5678`, an email as `w***@example.cn`, a name as its
   first character and `**` (`王**`), a title and notes as `[masked]`; a field erased reads
   `[erased]`. The stored data is unchanged. An audit package proves the stored content:
   it is packed as stored, and its download is in the access log.

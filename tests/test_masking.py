@@ -30,7 +30,7 @@ from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
 from tests.staffing import enroll
-from tests.waiting import read_fresh
+from tests.waiting import read_fresh, wait_until
 
 WHEN = datetime(2026, 2, 23, 2, 0, tzinfo=UTC)
 
@@ -242,6 +242,13 @@ def test_an_auditor_reads_a_customers_contacts_and_history_masked(world: World) 
     assert [(h["kind"], h["label"], h["matched"]) for h in hits] == [
         ("contact", "王**", "w***@example.cn")
     ]
+
+    def feed() -> list[dict[str, Any]]:
+        page = world.now(auditor, "/v1/events", types="Relationship.ContactAdded")
+        return [entry["data"]["contact"] for entry in page["items"]]
+
+    wait_until(lambda: feed() != [], what="the feed's horizon past the contact")
+    assert feed() == [MASKED_CONTACT]
     # Nothing personal was answered in clear: nothing to log but the history's read.
     assert personal_reads(world, auditor, "zhao.shen") == []
 

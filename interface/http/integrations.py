@@ -17,6 +17,7 @@ from application.tokens import StaffMember
 from interface.http.deps import Allowed, NoNul, PrimaryReads, Reads, ServicesDep
 from interface.http.errors import responses
 from interface.http.history import HistoryEntry
+from interface.http.masking import masked_feed
 from interface.http.permissions import EVENT_FEED, WEBHOOKS
 from interface.http.routing import OneTripRoute
 from projections.branches.queries import get_branch
@@ -65,9 +66,10 @@ def events(
 ) -> FeedPage:
     scope = None if staff.sees_all_branches else staff.branch
     page = feed_page(conn, s.app.mapper, after=after, limit=limit, scope=scope, types=types or ())
-    return FeedPage(
+    answer = FeedPage(
         items=[FeedEntry.model_validate(e) for e in page.entries], next_after=page.next_after
     )
+    return masked_feed(s, staff, answer)
 
 
 class Subscribe(BaseModel):

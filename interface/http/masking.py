@@ -212,3 +212,19 @@ def masked_epcis(
             event = {"type": event["type"], "eventID": event_hash(body, NAMESPACES), **body}
         answered.append(event)
     return {**document, "epcisBody": {**document["epcisBody"], "eventList": answered}}
+
+
+def masked_feed(s: Services, staff: StaffMember, answer: T) -> T:
+    """A page of the global event feed: each event's declared personal fields."""
+    page: Any = answer
+    view = exposure_of(staff)
+    fields: dict[str, dict[UUID, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for item in page.items:
+        if view is Exposure.MASKED:
+            item.data, _ = mask_event_data(item.event_name, item.data)
+        else:
+            paths = personal_paths(item.event_name, item.data)
+            fields[item.aggregate_type][item.aggregate_id] += paths
+    for aggregate_type, found in fields.items():
+        disclosed(s, staff, "events", aggregate_type, found)
+    return answer
