@@ -14,6 +14,8 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from application.epcis import NAMESPACES
+from application.event_hash import event_hash
 from application.masking import (
     Exposure,
     exposure,
@@ -29,7 +31,9 @@ from domain.personal import ERASED
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from tests.domain.test_shipment import CUSTOMER
 from tests.staffing import enroll
+from tests.test_responsibility import catch_up, register_parties, seed_case
 from tests.waiting import read_fresh, wait_until
 
 WHEN = datetime(2026, 2, 23, 2, 0, tzinfo=UTC)
@@ -299,3 +303,75 @@ def test_the_branchs_field_staff_read_in_clear_unlogged(world: World) -> None:
     hits = world.get(field, "/v1/search", q="王伟").json()["items"]
     assert [(h["kind"], h["label"]) for h in hits] == [("contact", "王伟")]
     assert personal_reads(world, auditor, "li.wei") == []
+
+
+def signers(body: Any) -> list[str]:
+    """Every handover's signer in an answer, in order."""
+    found: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in ("signed_by", "fc:signedBy") and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(body)
+    return found
+
+
+def test_handovers_signers_are_masked_for_auditors_and_clear_by_the_grant(
+    services: Services,
+) -> None:
+    register_parties(services)
+    shipment, _, _ = seed_case(services)
+    catch_up(services)
+    reads = (
+        f"/v1/shipments/{shipment.id}/links",
+        f"/v1/shipments/{shipment.id}/responsibility",
+        f"/v1/shipments/{shipment.id}/epcis",
+        f"/v1/shipments/{shipment.id}/state",
+    )
+    tokens = {
+        "hq": enroll(services, "qian.lin", "Qian Lin", roles=(Role.HQ,)),
+        "auditor": enroll(services, "zhao.shen", "Zhao Shen", roles=(Role.AUDITOR,)),
+        "granted": enroll(services, "sun.li", "Sun Li", roles=(Role.AUDITOR, Role.PERSONAL_DATA)),
+    }
+    answers: dict[str, list[Any]] = {}
+    with TestClient(create_app(services)) as client:
+        for who, token in tokens.items():
+            headers = {"Authorization": f"Bearer {token}"}
+            answers[who] = []
+            for path in reads:
+                response = client.get(path, headers=headers)
+                assert response.status_code == 200, (who, path, response.text)
+                answers[who].append(response.json())
+        access = client.get(
+            "/v1/audit/access",
+            params={"staff_id": "sun.li"},
+            headers={"Authorization": f"Bearer {tokens['hq']}"},
+        ).json()["items"]
+
+    for clear, masked, granted in zip(
+        answers["hq"], answers["auditor"], answers["granted"], strict=True
+    ):
+        assert signers(clear) != []
+        assert signers(masked) == [mask_name(name) for name in signers(clear)]
+        assert signers(granted) == signers(clear)
+    # The EPCIS document answered masked is consistent: each event's id is its hash.
+    for event in answers["auditor"][2]["epcisBody"]["eventList"]:
+        body = {k: v for k, v in event.items() if k != "eventID"}
+        assert event["eventID"] == event_hash(body, NAMESPACES)
+    assert [(e["what"], e["aggregate_id"], e["relationship_id"], e["detail"]) for e in access] == [
+        ("personal_data", str(shipment.id), str(CUSTOMER), f"{read}: signed_by")
+        for read in ("links", "responsibility")
+    ] + [
+        ("personal_data", str(shipment.id), str(CUSTOMER), "epcis: signed_by"),
+        ("epcis", str(shipment.id), str(CUSTOMER), ""),
+        ("state", str(shipment.id), str(CUSTOMER), ""),
+        ("personal_data", str(shipment.id), str(CUSTOMER), "state: signed_by"),
+    ]

@@ -168,7 +168,7 @@ def masked_diff(s: Services, staff: StaffMember, answer: T) -> T:
     names: list[str] = []
     for change in diff.changes:
         if personal_field_of(change.field) is None and not isinstance(
-            change.old or change.new, dict
+            change.old or change.new, (dict, list)
         ):
             continue
         old, old_paths = mask_state(change.old, change.field)
@@ -182,11 +182,8 @@ def masked_diff(s: Services, staff: StaffMember, answer: T) -> T:
 
 
 def masked_signers(s: Services, staff: StaffMember, read: str, shipment_id: UUID, body: T) -> T:
-    """An answer about a shipment (its responsibility audit, its links): each handover's
-    ``signed_by``. Partner users read those of the links their partner runs (the only
-    ones they are answered) in clear."""
-    if staff.partner_id is not None:
-        return body
+    """An answer about a shipment as a dict (its responsibility audit): each handover's
+    ``signed_by``."""
     masked, paths = mask_state(body)
     if exposure_of(staff) is Exposure.MASKED:
         return masked  # type: ignore[no-any-return]
@@ -227,4 +224,25 @@ def masked_feed(s: Services, staff: StaffMember, answer: T) -> T:
             fields[item.aggregate_type][item.aggregate_id] += paths
     for aggregate_type, found in fields.items():
         disclosed(s, staff, "events", aggregate_type, found)
+    return answer
+
+
+def masked_links(s: Services, staff: StaffMember, answer: T) -> T:
+    """A shipment's ``ShipmentLinks``: each handover's ``signed_by``. Partner users read
+    those of the links their partner runs (the only ones they are answered) in clear."""
+    links: Any = answer
+    if staff.partner_id is not None:
+        return answer
+    handovers = [
+        handover
+        for link in links.links
+        for handover in (link.received, link.released)
+        if handover is not None
+    ]
+    if exposure_of(staff) is Exposure.MASKED:
+        for handover in handovers:
+            handover.signed_by = mask_name(handover.signed_by)
+    else:
+        signed = ["signed_by"] if handovers else []
+        disclosed(s, staff, "links", "Shipment", {links.shipment_id: signed})
     return answer

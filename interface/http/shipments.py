@@ -49,7 +49,7 @@ from interface.http.deps import (
 )
 from interface.http.errors import responses
 from interface.http.fields import Currency, Name, Rating, Reason, Short, Text, amount
-from interface.http.masking import masked_signers
+from interface.http.masking import masked_links
 from interface.http.permissions import HANDOVERS, LINKS, WORK
 from interface.http.routing import OneTripRoute
 
@@ -758,6 +758,4 @@ def shipment_links(
         cargo_conditions=CargoConditionsIn.of(shipment.cargo.conditions),
         links=views,
     )
-    return ShipmentLinks.model_validate(
-        masked_signers(s, staff, "links", shipment.id, answer.model_dump())
-    )
+    return masked_links(s, staff, answer)
