@@ -193,7 +193,7 @@ def test_a_relationships_timeline_filters_and_pages(world: Clients) -> None:
     log(world, office, rid, at(-1), "email", summary="backdated email")
     path = f"/v1/relationships/{rid}/interactions"
 
-    everything = all_pages(world, auditor, path)
+    everything = all_pages(world, office, path)
     assert [e["summary"] for e in everything] == [
         "second visit",
         "春节问候",
@@ -204,6 +204,16 @@ def test_a_relationships_timeline_filters_and_pages(world: Clients) -> None:
     assert everything[1]["kind"] == "care"
     assert everything[1]["care_kind"] == "greeting"
     assert everything[3]["contact_name"] == "沈总"
+    # The auditor reads the same timeline with the interactions' notes and contacts masked.
+    audited = all_pages(world, auditor, path)
+    assert [(e["kind"], e["summary"]) for e in audited] == [
+        ("interaction", "[masked]"),
+        ("care", "春节问候"),
+        ("interaction", "[masked]"),
+        ("interaction", "[masked]"),
+        ("interaction", "[masked]"),
+    ]
+    assert audited[3]["contact_name"] == "沈**"
 
     def summaries(**params: Any) -> list[str]:
         return [e["summary"] for e in all_pages(world, office, path, **params)]
