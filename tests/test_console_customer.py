@@ -338,10 +338,13 @@ def test_an_auditor_reads_the_customer_with_no_form_and_no_suggestions(
     sign_in(page, office, "auditor")
     # No day of follow-ups for an auditor (its read is refused): the section is left out.
     expect(page.locator("#overdue")).to_have_count(0)
-    expect(page.locator("#team-visits")).to_contain_text("audited visit")
+    # The visit's notes and the contacts are there, their personal fields masked.
+    expect(page.locator("#team-visits")).to_contain_text("[masked]")
     open_huaxin(page, office)
-    expect(page.locator("#timeline")).to_contain_text("audited visit")
-    expect(page.locator("#contacts")).to_contain_text("Wang Fang 王芳")
+    expect(page.locator("#timeline")).to_contain_text("[masked]")
+    expect(page.locator("#timeline")).not_to_contain_text("audited visit")
+    expect(page.locator("#contacts")).to_contain_text("W**")
+    expect(page.locator("#contacts")).not_to_contain_text("Wang Fang 王芳")
     expect(page.locator("#follow-ups")).to_contain_text("quarterly review")
     expect(page.locator("#view form")).to_have_count(0)
     expect(page.locator("#suggestions")).to_be_hidden()
