@@ -44,7 +44,10 @@ INTERVAL = 4
 
 @pytest.fixture
 def client(services: Services) -> Iterator[TestClient]:
-    token = enroll(services, "auditor.qian", "Qian Lin 钱琳", roles=(Role.AUDITOR,))
+    # Granted personal data: states and diffs are compared with the aggregates in clear.
+    token = enroll(
+        services, "auditor.qian", "Qian Lin 钱琳", roles=(Role.AUDITOR, Role.PERSONAL_DATA)
+    )
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
