@@ -328,6 +328,5 @@ def test_a_long_history_is_paged_and_filtered_on_the_server(page: Page, audited:
     expect(page.locator("#history-list .event")).to_have_text(
         ["Relationship.InteractionLogged"] * 6
     )
-    expect(page.locator("#history-list dd[data-name='summary']")).to_have_text(
-        [f"call {n}" for n in range(10, 16)]
-    )
+    # The calls' notes are personal: an auditor reads them masked.
+    expect(page.locator("#history-list dd[data-name='summary']")).to_have_text(["[masked]"] * 6)
