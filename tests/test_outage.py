@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -104,12 +104,18 @@ class Client:
 
     def run(self) -> None:
         while not self.stop.is_set() or self.pending is not None:
-            marker = self.pending or f"visit {uuid4()}"
+            # The interaction's id: its summary is sealed in the log, its id is in clear.
+            marker = self.pending or uuid4().hex
             self.pending = marker
             try:
                 answer = self.http.post(
                     f"/v1/relationships/{self.customer}/interactions",
-                    json={"channel": "visit", "direction": "outbound", "summary": marker},
+                    json={
+                        "interaction_id": str(UUID(hex=marker)),
+                        "channel": "visit",
+                        "direction": "outbound",
+                        "summary": f"visit {marker}",
+                    },
                     headers={"Idempotency-Key": marker},
                 )
             except httpx.TransportError:  # pragma: no cover - the server never drops us
@@ -200,7 +206,8 @@ def test_restarts_and_a_stop_answer_503_never_500_and_lose_or_double_nothing(
         written = Counter(
             str(row[0])
             for row in conn.execute(
-                "SELECT (convert_from(state, 'UTF8')::jsonb) ->> 'summary' FROM fullchain_events "
+                "SELECT (convert_from(state, 'UTF8')::jsonb) -> 'interaction_id' ->> '_data_' "
+                "FROM fullchain_events "
                 "WHERE topic = 'Relationship.InteractionLogged'"
             )
         )
