@@ -372,10 +372,10 @@ class Services:
             self.threads.append(delivering)
         interval = settings.load().retention_interval
         if retention and interval > 0:
-            keeper = RetentionKeeper(self.retention(), lambda: self.app.clock(), interval)
-            erasing = threading.Thread(target=keeper.run_forever, name="retention", daemon=True)
+            eraser = RetentionKeeper(self.retention(), lambda: self.app.clock(), interval)
+            erasing = threading.Thread(target=eraser.run_forever, name="retention", daemon=True)
             erasing.start()
-            self.retention_keepers.append(keeper)
+            self.retention_keepers.append(eraser)
             self.threads.append(erasing)
 
     def close(self) -> None:

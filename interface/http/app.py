@@ -34,6 +34,7 @@ from interface.http import (
     relationship_reads,
     relationship_rewards,
     relationships,
+    retention,
     search,
     self_service,
     shipment_charges,
@@ -97,6 +98,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     suggestions.router,
     marketing.router,
     integrations.router,
+    retention.router,
 )
 
 
