@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: The actor of the erasures the retention run records: no staff member stands behind them.
 RETENTION_ACTOR = "system:retention"
+#: The advisory lock a retention run holds (one run at a time, whichever process).
+RUN_LOCK = 0x0F11C4A1_2E7E_0041
 
 
 def configured_policies() -> tuple[RetentionPolicy, ...]:
@@ -135,7 +137,19 @@ class Retention:
         return due(self.facts(), self.policies, as_of)
 
     def run(self, as_of: datetime, *, dry_run: bool = False) -> RetentionReport:
-        """Erase what is due as of ``as_of`` and not held (nothing, in a dry run)."""
+        """Erase what is due as of ``as_of`` and not held (nothing, in a dry run). Runs of
+        several processes take turns (an advisory lock): each finds what the one before
+        left."""
+        if dry_run:
+            return self._run(as_of, dry_run=True)
+        with self.app.personal_keys._connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+            try:
+                return self._run(as_of, dry_run=False)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
+
+    def _run(self, as_of: datetime, *, dry_run: bool) -> RetentionReport:
         found = self.due(as_of)
         held = tuple(d for d in found if d.held)
         erased = []
