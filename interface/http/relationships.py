@@ -660,7 +660,7 @@ def release_legal_hold(
 @router.get(
     "/{relationship_id}/legal-holds",
     summary="The relationship's legal holds, released ones too",
-    responses=responses(401, 404),
+    responses=responses(401, 404, 422),
 )
 def legal_holds(
     relationship_id: UUID,
