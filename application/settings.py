@@ -193,8 +193,8 @@ class Settings(BaseSettings):
     )
     retention_interval: float = _field(
         86400.0,
-        "Seconds between two scheduled retention runs of `serve` and `project` (erasing "
-        "the personal data whose retention period ended); 0: no scheduled run.",
+        "Seconds between two scheduled retention runs in the process that runs the projection "
+        "workers (erasing the personal data whose retention period ended); 0: none.",
         expect="a number of seconds ≥ 0",
         ge=0,
         allow_inf_nan=False,
