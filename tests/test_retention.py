@@ -42,6 +42,7 @@ from interface.runtime import Services
 from tests.clock import NOW
 from tests.domain.test_shipment import claimed, delivered
 from tests.staffing import enroll
+from tests.waiting import wait_until
 
 POLICIES = default_policies()
 LOST = datetime(2022, 11, 20, 9, 0, tzinfo=UTC)
@@ -396,3 +397,18 @@ def test_the_command_line_runs_dry_then_for_real_then_finds_nothing(services: Se
     assert "erased 4, held 0" in run.stdout
     assert summaries(services, rid) == [ERASED, ERASED]
     assert "erased 0, held 0" in fullchain(services, "retention", "run", *as_of).stdout
+
+
+def test_the_service_runs_the_retention_on_its_schedule(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rid = lost_customer(services)
+    monkeypatch.setenv("FULLCHAIN_RETENTION_INTERVAL", "3600")
+    services.start_workers(retention=True)
+    wait_until(
+        lambda: summaries(services, rid) == [ERASED, ERASED], what="the scheduled retention run"
+    )
+    erasures = [
+        e for e in services.app.events.get(rid) if isinstance(e, Relationship.PersonalDataErased)
+    ]
+    assert {e.actor for e in erasures} == {RETENTION_ACTOR}
