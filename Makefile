@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.console
 	$(BIN)/python -m bench.replica
 	$(BIN)/python -m bench.processes
+	$(BIN)/python -m bench.personal_data
 
 # Every benchmark in a short run that only shows it still works (no timings judged).
 bench-quick: $(STAMP)
@@ -61,6 +62,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench.console --quick
 	$(BIN)/python -m bench.replica --quick
 	$(BIN)/python -m bench.processes --quick
+	$(BIN)/python -m bench.personal_data --quick
 
 clean:
 	rm -rf $(VENV) .data .mypy_cache .ruff_cache .pytest_cache

@@ -46,6 +46,8 @@ from psycopg.rows import dict_row
 
 from application.evidence import ATTACHING_TOPICS, EvidenceStore
 from application.jsonable import jsonable
+from application.personal_data import PersonalDataMapper
+from application.proofs import sealed
 from application.proofs.checkpoints import log_origin, sign_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
 from application.proofs.entries import micros_of
@@ -63,7 +65,14 @@ PROOFS = Path(__file__).resolve().parent / "proofs"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: The modules an auditor runs offline, carried verbatim into every package.
-OFFLINE_MODULES = ("verify_package.py", "merkle.py", "customer_map.py", "entries.py", "note.py")
+OFFLINE_MODULES = (
+    "verify_package.py",
+    "merkle.py",
+    "customer_map.py",
+    "entries.py",
+    "note.py",
+    "sealed.py",
+)
 
 README = """# Audit package of {name} ({relationship_id})
 
@@ -177,10 +186,13 @@ def build(
     buffer = io.BytesIO()
     entries = 0
     attached: list[str] = []
+    sealed_under: set[UUID] = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("history.jsonl", "w") as history:
             for entry in package_entries(database, mapper, tree, relationship_id, head.size):
                 history.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
+                stored_state = json.loads(base64.b64decode(entry["stored"]["state"]))
+                sealed_under |= sealed.key_ids(stored_state)
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])
@@ -189,6 +201,19 @@ def build(
             if data is not None:
                 archive.writestr(f"evidence/{sha256}", data)
         archive.writestr("checkpoint.note", signed)
+        if isinstance(mapper, PersonalDataMapper):
+            opened = mapper.keys.raw_keys(sealed_under)
+            archive.writestr(
+                "personal_keys.json",
+                json.dumps(
+                    {
+                        "about": "The data keys of the personal fields this package shows; "
+                        "the keys of erased people are destroyed and not here.",
+                        "keys": {str(k): base64.b64encode(v).decode() for k, v in opened.items()},
+                    },
+                    indent=2,
+                ),
+            )
         archive.writestr(
             "cosignatures.json",
             json.dumps(

@@ -24,11 +24,14 @@ hear (no listener, or the connection lost) keeps no key and asks the database ea
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import os
+import re
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ from eventsourcing.utils import resolve_topic
 from psycopg.rows import dict_row
 
 from application import settings
+from application.store.command_log import TABLE as COMMAND_TABLE
 from application.store.database import Database
 from application.store.schema import Migration
 from application.store.snapshots import SNAPSHOTS_TABLE
@@ -169,6 +173,35 @@ def _database_master_key(conn: Any) -> MasterKey:
 # --- data keys ---------------------------------------------------------------------------
 
 
+#: The current keys of subjects' kinds of data, made where there is none, in one
+#: statement: the subjects registered, a key made for each kind that has none, and the
+#: current keys read (the new ones, or those already there). A key made by another process
+#: since the statement began is not seen by its reading part: no row, and the caller asks
+#: again.
+_WRITING_KEYS = """
+WITH wanted AS (
+    SELECT * FROM unnest(
+        %(subjects)s::uuid[], %(kinds)s::text[], %(aggregates)s::uuid[], %(refs)s::text[],
+        %(keys)s::uuid[], %(data_kinds)s::text[], %(wrapped)s::bytea[]
+    ) AS w (subject_id, kind, aggregate_id, ref, key_id, data_kind, wrapped)
+), subject AS (
+    INSERT INTO fullchain_data_subject (subject_id, kind, aggregate_id, ref)
+    SELECT DISTINCT subject_id, kind, aggregate_id, ref FROM wanted
+    ON CONFLICT DO NOTHING
+), made AS (
+    INSERT INTO fullchain_data_key (key_id, subject_id, data_kind, master_key_id, wrapped)
+    SELECT key_id, subject_id, data_kind, %(master)s, wrapped FROM wanted
+    ON CONFLICT DO NOTHING
+    RETURNING key_id, subject_id, data_kind, wrapped
+)
+SELECT key_id, subject_id, data_kind, wrapped FROM made
+UNION ALL
+SELECT k.key_id, k.subject_id, k.data_kind, k.wrapped
+FROM fullchain_data_key k JOIN wanted w USING (subject_id, data_kind)
+WHERE k.destroyed_at IS NULL
+"""
+
+
 class KeyRing:
     """The data keys of data subjects: made on first use, unwrapped on demand, kept while
     this process hears erasures, destroyed by an erasure."""
@@ -180,6 +213,8 @@ class KeyRing:
         self._master: MasterKey | None = None
         #: Keys by id; None: destroyed (final, kept even when not listening).
         self._keys: dict[UUID, AESGCM | None] = {}
+        #: The same, by the 16 bytes of the key's id (as a sealed value holds it).
+        self._by_bytes: dict[bytes, AESGCM | None] = {}
         #: The current key of a subject's kind of data.
         self._current: dict[tuple[UUID, str], tuple[UUID, AESGCM]] = {}
         #: The subject of each key kept, to forget them by subject.
@@ -222,6 +257,7 @@ class KeyRing:
     def _forget(self, subject_id: UUID) -> None:
         for key_id in [k for k, s in self._subject_of.items() if s == subject_id]:
             self._keys.pop(key_id, None)
+            self._by_bytes.pop(key_id.bytes, None)
             del self._subject_of[key_id]
         for current in [c for c in self._current if c[0] == subject_id]:
             del self._current[current]
@@ -233,6 +269,7 @@ class KeyRing:
             self._current.clear()
             for key_id in list(self._subject_of):
                 self._keys.pop(key_id, None)
+                self._by_bytes.pop(key_id.bytes, None)
             self._subject_of.clear()
 
     def _keep(self, subject_id: UUID, key_id: UUID, aead: AESGCM, kind: str | None) -> None:
@@ -240,6 +277,7 @@ class KeyRing:
             if not self._live:
                 return
             self._keys[key_id] = aead
+            self._by_bytes[key_id.bytes] = aead
             self._subject_of[key_id] = subject_id
             if kind is not None:
                 self._current[(subject_id, kind)] = (key_id, aead)
@@ -248,34 +286,54 @@ class KeyRing:
 
     def writing_key(self, subject: Subject, kind: DataKind) -> tuple[UUID, AESGCM]:
         """The current key of ``subject``'s ``kind`` of data, made if it has none."""
-        sid = subject.subject_id
-        found = self._current.get((sid, kind.value))
-        if found is not None:
-            return found
-        with self._connection() as conn:
-            master = self.master(conn)
-            conn.execute(
-                "INSERT INTO fullchain_data_subject (subject_id, kind, aggregate_id, ref) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (sid, subject.kind.value, subject.aggregate_id, subject.ref),
-            )
-            key_id, data_key = uuid4(), AESGCM.generate_key(256)
-            conn.execute(
-                "INSERT INTO fullchain_data_key (key_id, subject_id, data_kind, master_key_id, "
-                "wrapped) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                (key_id, sid, kind.value, master.key_id, master.wrap(key_id, data_key)),
-            )
-            row = conn.execute(
-                "SELECT key_id, wrapped FROM fullchain_data_key "
-                "WHERE subject_id = %s AND data_kind = %s AND destroyed_at IS NULL",
-                (sid, kind.value),
-            ).fetchone()
-        if row is None:  # destroyed between the two statements: a new one next time
-            return self.writing_key(subject, kind)
-        key_id = row["key_id"]
-        aead = AESGCM(master.unwrap(key_id, bytes(row["wrapped"])))
-        self._keep(sid, key_id, aead, kind.value)
-        return key_id, aead
+        return self.writing_keys([(subject, kind)])[(subject.subject_id, kind.value)]
+
+    def writing_keys(
+        self, wanted: Sequence[tuple[Subject, DataKind]]
+    ) -> dict[tuple[UUID, str], tuple[UUID, AESGCM]]:
+        """The current keys of these subjects' kinds of data, by (subject id, kind), those
+        not kept made or read in one round trip."""
+        found: dict[tuple[UUID, str], tuple[UUID, AESGCM]] = {}
+        missing: dict[tuple[UUID, str], Subject] = {}
+        for subject, kind in wanted:
+            at = (subject.subject_id, kind.value)
+            kept = self._current.get(at)
+            if kept is not None:
+                found[at] = kept
+            else:
+                missing[at] = subject
+        while missing:
+            made = {at: (uuid4(), AESGCM.generate_key(256)) for at in missing}
+            with self._connection() as conn:
+                master = self.master(conn)
+                rows = conn.execute(
+                    _WRITING_KEYS,
+                    {
+                        "subjects": [sid for sid, _ in missing],
+                        "kinds": [s.kind.value for s in missing.values()],
+                        "aggregates": [s.aggregate_id for s in missing.values()],
+                        "refs": [s.ref for s in missing.values()],
+                        "keys": [made[at][0] for at in missing],
+                        "data_kinds": [kind for _, kind in missing],
+                        "wrapped": [master.wrap(*made[at]) for at in missing],
+                        "master": master.key_id,
+                    },
+                ).fetchall()
+            for row in rows:
+                at = (row["subject_id"], row["data_kind"])
+                if at not in missing:
+                    continue
+                key_id = row["key_id"]
+                if key_id == made[at][0]:
+                    data_key = made[at][1]
+                else:  # the subject's kind had a key: that one
+                    data_key = master.unwrap(key_id, bytes(row["wrapped"]))
+                aead = AESGCM(data_key)
+                self._keep(at[0], key_id, aead, at[1])
+                found[at] = (key_id, aead)
+                del missing[at]
+            # What is still missing was made elsewhere since the statement began: asked again.
+        return found
 
     def reading_keys(self, key_ids: Iterable[UUID]) -> dict[UUID, AESGCM | None]:
         """The keys of ``key_ids`` (None: destroyed, or never known), in one query for
@@ -297,6 +355,7 @@ class KeyRing:
                 found[key_id] = None
                 with self._lock:
                     self._keys[key_id] = None
+                    self._by_bytes[key_id.bytes] = None
                 continue
             aead = AESGCM(master.unwrap(key_id, bytes(row["wrapped"])))
             found[key_id] = aead
@@ -304,6 +363,29 @@ class KeyRing:
         for key_id in missing - found.keys():
             found[key_id] = None
         return found
+
+    def raw_keys(self, key_ids: Iterable[UUID]) -> dict[UUID, bytes]:
+        """The live data keys of ``key_ids`` as bytes (those destroyed are not there): what
+        an audit package carries to prove the personal fields it shows."""
+        wanted = list(set(key_ids))
+        if not wanted:
+            return {}
+        with self._connection() as conn:
+            master = self.master(conn)
+            rows = conn.execute(
+                "SELECT key_id, wrapped FROM fullchain_data_key "
+                "WHERE key_id = ANY(%s) AND wrapped IS NOT NULL",
+                (wanted,),
+            ).fetchall()
+        return {r["key_id"]: master.unwrap(r["key_id"], bytes(r["wrapped"])) for r in rows}
+
+    def kept(self, key_id: UUID) -> AESGCM | bool | None:
+        """The key kept for ``key_id`` (None: destroyed), or False if none is kept."""
+        return self._by_bytes.get(key_id.bytes, False)
+
+    def kept_by_bytes(self, key_id: bytes) -> AESGCM | bool | None:
+        """``kept`` by the 16 bytes of the key's id."""
+        return self._by_bytes.get(key_id, False)
 
     def forget_destroyed(self, subject_id: UUID) -> None:
         """This process destroyed ``subject_id``'s keys: forget them now (others hear)."""
@@ -313,11 +395,18 @@ class KeyRing:
 
 def erasure_side_effects(aggregate_id: UUID, erased: Any) -> list[tuple[str, Any]]:
     """What commits with an erasure event: its subject's keys of its kinds destroyed, the
-    aggregate's snapshots (which hold its state in clear text) dropped, and the erasure
-    announced to every process."""
+    aggregate's snapshots (which hold its state in clear text) dropped, the responses
+    kept for retries of the aggregate's commands (which may echo a personal field)
+    forgotten — a retry is then answered as the command log records it (aggregate,
+    version, position) —, and the erasure announced to every process."""
     return [
         *destroy_statements(erased.subject_id, [DataKind(k) for k in erased.kinds]),
         (f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id = %s", (aggregate_id,)),
+        (
+            f"UPDATE {COMMAND_TABLE} SET response_status = NULL, response_body = NULL, "
+            "response_headers = NULL WHERE aggregate_id = %s AND response_status IS NOT NULL",
+            (aggregate_id,),
+        ),
     ]
 
 
@@ -345,6 +434,27 @@ def sealed_key_id(value: str) -> UUID:
     return UUID(bytes=base64.urlsafe_b64decode(value[len(SEALED) :] + "==")[:16])
 
 
+def _sealed_raw(value: str) -> bytes:
+    """Key id ‖ nonce ‖ ciphertext of a sealed value."""
+    return base64.urlsafe_b64decode(value[len(SEALED) :] + "==")
+
+
+#: A sealed value in an encoded state: its first 22 characters hold the key id's 16 bytes.
+_SEALED_IN_STATE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})')
+
+
+def sealed_key_ids(states: Iterable[bytes]) -> set[bytes]:
+    """The ids (16 bytes each) of the keys sealed values in these encoded states are
+    sealed under, found without decoding the states (a hint for fetching them at once: a
+    value missed here is still opened, its key asked for then)."""
+    found: set[bytes] = set()
+    marker = SEALED.encode()
+    for state in states:
+        if marker in state:
+            found.update(m.group(1) for m in _SEALED_IN_STATE.finditer(state))
+    return {base64.urlsafe_b64decode(head + b"==")[:16] for head in found}
+
+
 def _aad(aggregate_id: object, path: str) -> bytes:
     return f"{aggregate_id}/{path}".encode()
 
@@ -358,12 +468,21 @@ def seal(key_id: UUID, aead: AESGCM, aggregate_id: object, path: str, value: str
 def unseal(aead: AESGCM | None, aggregate_id: object, path: str, value: str) -> str:
     if aead is None:
         return ERASED
-    raw = base64.urlsafe_b64decode(value[len(SEALED) :] + "==")
+    return _open_raw(aead, aggregate_id, path, _sealed_raw(value))
+
+
+def _open_raw(aead: AESGCM, aggregate_id: object, path: str, raw: bytes) -> str:
     try:
         opened = aead.decrypt(raw[16 : 16 + _NONCE], raw[16 + _NONCE :], _aad(aggregate_id, path))
     except InvalidTag:  # moved from where it was sealed, or altered
         return ERASED
     return opened.decode()
+
+
+@functools.cache
+def _split_path(path: str) -> tuple[tuple[str, ...], str]:
+    *parents, last = path.split(".")
+    return tuple(parents), last
 
 
 def personal_fields(cls: type) -> tuple[PersonalField, ...]:
@@ -377,6 +496,8 @@ class PersonalDataMapper(Mapper[UUID]):
     def __init__(self, transcoder: Transcoder, *, keys: KeyRing) -> None:
         super().__init__(transcoder)
         self.keys = keys
+        #: The keys fetched for the batch being decoded in this thread (``prefetched``).
+        self._batch = threading.local()
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
         fields = personal_fields(type(domain_event))
@@ -384,12 +505,17 @@ class PersonalDataMapper(Mapper[UUID]):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         aggregate_id = state["originator_id"]
+        clear: list[tuple[PersonalField, Subject, str]] = []
         for f in fields:
             value = f.get(state)
             if not isinstance(value, str) or is_sealed(value) or value == ERASED:
                 continue
-            key_id, aead = self.keys.writing_key(f.subject(state, aggregate_id), f.kind)
-            f.set(state, seal(key_id, aead, aggregate_id, f.path, value))
+            clear.append((f, f.subject(state, aggregate_id), value))
+        if clear:  # the keys of all the event's fields at once: one round trip at most
+            keys = self.keys.writing_keys([(subject, f.kind) for f, subject, _ in clear])
+            for f, subject, value in clear:
+                key_id, aead = keys[(subject.subject_id, f.kind.value)]
+                f.set(state, seal(key_id, aead, aggregate_id, f.path, value))
         sealed = object.__new__(type(domain_event))
         object.__setattr__(sealed, "__dict__", state)
         return super().to_stored_event(sealed)
@@ -402,14 +528,65 @@ class PersonalDataMapper(Mapper[UUID]):
         return event
 
     def open(self, event: Any, fields: Sequence[PersonalField]) -> None:
+        """Open the sealed fields of an event just decoded (its state is its own: the
+        fields are set in place)."""
         state = vars(event)
-        found = [(f, v) for f in fields if is_sealed(v := f.get(state))]
+        found: list[tuple[dict[str, Any], str, str, bytes]] = []
+        for f in fields:
+            parents, last = _split_path(f.path)
+            node: Any = state
+            for name in parents:
+                node = node.get(name) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                continue
+            value = node.get(last)
+            if isinstance(value, str) and value.startswith(SEALED):
+                found.append((node, last, f.path, _sealed_raw(value)))
         if not found:
             return
-        keys = self.keys.reading_keys(sealed_key_id(v) for _, v in found)
-        aggregate_id = state["originator_id"]
-        for f, v in found:
-            f.set(state, unseal(keys[sealed_key_id(v)], aggregate_id, f.path, v))
+        keys: dict[bytes, AESGCM | None] = {}
+        missing: list[UUID] = []
+        fetched: dict[bytes, AESGCM | None] | None = getattr(self._batch, "keys", None)
+        for *_, raw in found:
+            key_id = raw[:16]
+            kept = self.keys.kept_by_bytes(key_id)
+            if kept is False and fetched is not None:
+                kept = fetched.get(key_id, False)
+            if kept is False:
+                missing.append(UUID(bytes=key_id))
+            else:
+                keys[key_id] = kept  # type: ignore[assignment]
+        if missing:
+            keys.update((k.bytes, aead) for k, aead in self.keys.reading_keys(missing).items())
+        place = f"{state['originator_id']}/"
+        for node, last, path, raw in found:
+            aead = keys[raw[:16]]
+            if aead is None:
+                node[last] = ERASED
+                continue
+            try:
+                opened = aead.decrypt(
+                    raw[16 : 16 + _NONCE], raw[16 + _NONCE :], (place + path).encode()
+                )
+            except InvalidTag:  # moved from where it was sealed, or altered
+                node[last] = ERASED
+            else:
+                node[last] = opened.decode()
+
+    @contextmanager
+    def prefetched(self, states: Iterable[bytes]) -> Iterator[None]:
+        """Within the block, the keys of the sealed values in ``states`` (encoded stored
+        events, a batch about to be decoded) are at hand, fetched in one query rather
+        than event by event."""
+        wanted = sealed_key_ids(states)
+        missing = [UUID(bytes=k) for k in wanted if self.keys.kept_by_bytes(k) is False]
+        fetched = self.keys.reading_keys(missing) if missing else {}
+        outer = getattr(self._batch, "keys", None)
+        self._batch.keys = {**(outer or {}), **{k.bytes: aead for k, aead in fetched.items()}}
+        try:
+            yield
+        finally:
+            self._batch.keys = outer
 
     def sealed_subjects(self, stored_event: StoredEvent) -> list[UUID]:
         """The ids of the keys this stored event's personal fields are sealed under."""

@@ -18,7 +18,7 @@ from uuid import UUID
 from application.commands import CommandPath, CommandResult
 from application.personal_data import KeyRing
 from domain.base import CommandContext, CommandRefused, DomainError
-from domain.personal import DataKind, ErasureBasis, Subject, SubjectKind
+from domain.personal import DataKind, DataSubjectKind, ErasureBasis, Subject
 from domain.relationship import Relationship
 from domain.shipment import Shipment
 
@@ -76,7 +76,7 @@ class PrivacyService:
                 "FROM fullchain_data_key WHERE subject_id = %s GROUP BY data_kind",
                 (subject_id,),
             ).fetchall()
-        subject = Subject(SubjectKind(row["kind"]), row["aggregate_id"], row["ref"])
+        subject = Subject(DataSubjectKind(row["kind"]), row["aggregate_id"], row["ref"])
         return DataSubject(
             subject,
             subject_id,
@@ -84,6 +84,34 @@ class PrivacyService:
             held=tuple(sorted(k["data_kind"] for k in keys if k["live"])),
             erased=tuple(sorted(k["data_kind"] for k in keys if not k["live"])),
         )
+
+    def subjects_of(self, aggregate_id: UUID) -> list[DataSubject]:
+        """The data subjects whose data ``aggregate_id`` holds, in the order they were
+        first sealed (a removed contact's too: its data stays in the log until erased)."""
+        with self.keys._connection() as conn:
+            rows = conn.execute(
+                "SELECT s.subject_id, s.kind, s.ref, s.created_at, "
+                "coalesce(array_agg(DISTINCT k.data_kind) "
+                "FILTER (WHERE k.destroyed_at IS NULL), '{}') AS held, "
+                "coalesce(array_agg(DISTINCT k.data_kind) "
+                "FILTER (WHERE k.destroyed_at IS NOT NULL), '{}') AS gone "
+                "FROM fullchain_data_subject s "
+                "LEFT JOIN fullchain_data_key k ON k.subject_id = s.subject_id "
+                "WHERE s.aggregate_id = %s "
+                "GROUP BY s.subject_id, s.kind, s.ref, s.created_at "
+                "ORDER BY s.created_at, s.subject_id",
+                (aggregate_id,),
+            ).fetchall()
+        return [
+            DataSubject(
+                Subject(DataSubjectKind(r["kind"]), aggregate_id, r["ref"]),
+                r["subject_id"],
+                r["created_at"],
+                held=tuple(sorted(r["held"])),
+                erased=tuple(sorted(set(r["gone"]) - set(r["held"]))),
+            )
+            for r in rows
+        ]
 
     def erase(
         self,
@@ -105,7 +133,7 @@ class PrivacyService:
             )
         subject = found.subject
         cls: type[Relationship] | type[Shipment] = (
-            Shipment if subject.kind is SubjectKind.SIGNER else Relationship
+            Shipment if subject.kind is DataSubjectKind.SIGNER else Relationship
         )
         result = self.commands.execute(
             ctx,

@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from application.commands import CommandPath, CommandResult, NotFound, nameable
 from application.marketing import campaign_contact
 from domain.base import CommandContext, DomainError, InvalidValue, require
+from domain.consent import ConsentChannel, ConsentPurpose
 from domain.relationship import (
     CareActionKind,
     Channel,
@@ -247,6 +248,56 @@ class RelationshipService:
             ctx, rid, expected_version, lambda r: r.remove_contact(ctx, contact_id=contact_id)
         )
 
+    def give_consent(
+        self,
+        ctx: CommandContext,
+        rid: UUID,
+        *,
+        contact_id: str,
+        purpose: ConsentPurpose,
+        channel: ConsentChannel,
+        evidence_ref: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """A contact's consent to ``purpose``, with how it was given (``channel``, and a
+        reference to the evidence: a signed form, an email)."""
+        return self._relationship(
+            ctx,
+            rid,
+            expected_version,
+            lambda r: r.give_consent(
+                ctx,
+                contact_id=contact_id,
+                purpose=purpose,
+                channel=channel,
+                evidence_ref=evidence_ref,
+            ),
+        )
+
+    def withdraw_consent(
+        self,
+        ctx: CommandContext,
+        rid: UUID,
+        *,
+        contact_id: str,
+        purpose: ConsentPurpose,
+        channel: ConsentChannel,
+        evidence_ref: str | None = None,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._relationship(
+            ctx,
+            rid,
+            expected_version,
+            lambda r: r.withdraw_consent(
+                ctx,
+                contact_id=contact_id,
+                purpose=purpose,
+                channel=channel,
+                evidence_ref=evidence_ref,
+            ),
+        )
+
     def log_interaction(
         self,
         ctx: CommandContext,
@@ -262,7 +313,8 @@ class RelationshipService:
         expected_version: int | None = None,
     ) -> CommandResult:
         """``campaign_id``: a contact made in that campaign (which must be running),
-        recorded on the campaign in the same append."""
+        recorded on the campaign in the same append; a named contact must have given
+        consent to marketing (409 ``consent.marketing_missing``)."""
 
         def in_campaign(relationship: Relationship) -> list[Aggregate]:
             if campaign_id is None:

@@ -22,7 +22,7 @@ from uuid import UUID
 from application import settings
 from application.commands import NotFound
 from domain.base import CommandRefused
-from domain.personal import DataKind, ErasureBasis, Subject, SubjectKind
+from domain.personal import DataKind, DataSubjectKind, ErasureBasis, Subject
 from domain.relationship import Relationship
 from domain.retention import (
     Due,
@@ -91,7 +91,7 @@ class Retention:
             ).fetchall()
         return [
             (
-                Subject(SubjectKind(r["kind"]), r["aggregate_id"], r["ref"]),
+                Subject(DataSubjectKind(r["kind"]), r["aggregate_id"], r["ref"]),
                 r["subject_id"],
                 frozenset(DataKind(k) for k in r["kinds"]),
             )
@@ -121,7 +121,7 @@ class Retention:
 
         found = []
         for subject, subject_id, held in self.subjects():
-            if subject.kind is SubjectKind.SIGNER:
+            if subject.kind is DataSubjectKind.SIGNER:
                 carried = shipment(subject.aggregate_id)
                 if carried is not None:
                     customer = relationship(carried.customer_id)

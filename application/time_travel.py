@@ -23,11 +23,12 @@ from uuid import UUID
 
 from eventsourcing.application import Application, Repository
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 
 from application.commands import NotFound
 from application.jsonable import jsonable
+from application.personal_data import KeyRing, PersonalDataMapper
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE
 from application.store.snapshots import (
@@ -157,8 +158,13 @@ class TimeTravel(Application[UUID]):
     name = "fullchain"  # the same tables: fullchain_events, fullchain_snapshots
     is_snapshotting_enabled = True
 
-    def __init__(self, database: Database, *, snapshots: bool = True) -> None:
-        """``snapshots=False`` always replays from the first event (to compare)."""
+    def __init__(
+        self, database: Database, *, snapshots: bool = True, keys: KeyRing | None = None
+    ) -> None:
+        """``snapshots=False`` always replays from the first event (to compare). ``keys``:
+        the data subjects' keys that open personal fields (the application's, which
+        forgets an erased subject's keys when told; else a ring of this reader's own)."""
+        self.personal_keys = keys if keys is not None else KeyRing(database)
         # No connection until first used; at most POOL_SIZE.
         env = database.eventsourcing_env(min_size=0, max_size=POOL_SIZE)
         env.update(
@@ -173,6 +179,11 @@ class TimeTravel(Application[UUID]):
             assert self.snapshots.recorder.events_table_name == SNAPSHOTS_TABLE  # type: ignore[attr-defined]
         self.shapes = AggregateShapes()
         self._replay: Repository[UUID] = Repository(event_store=self.events)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Personal fields opened as they read now: erased ones read "[erased]" at every
+        version (``application.personal_data``)."""
+        return PersonalDataMapper(self.construct_transcoder(), keys=self.personal_keys)
 
     # --- queries ------------------------------------------------------------------------
 

@@ -42,12 +42,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Mapper
+from eventsourcing.utils import TopicError, resolve_topic
 from psycopg.rows import dict_row
 
-from application.event_feed import feed_page
+from application.event_feed import feed_entry, feed_page
 from application.jsonable import jsonable
 from application.store.database import Database
-from application.store.schema import Migration
+from application.store.schema import EVENTS_TABLE, Migration
 from projections.engine import advance_tracking, advisory_key, tracking_position
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,14 @@ MIGRATION = Migration(
         "CREATE INDEX webhook_attempt_delivery_idx ON webhook_attempt (webhook_id, position)",
     ],
 )
+
+
+def _erases(topic: str) -> bool:
+    """Whether events of ``topic`` erase personal data (``PersonalDataErased``)."""
+    try:
+        return bool(getattr(resolve_topic(topic), "ERASES", False))
+    except TopicError:  # a topic this code no longer knows erases nothing it can rewrite
+        return False
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:
@@ -370,8 +379,46 @@ class WebhookDispatcher:
                         "VALUES (%s, %s, %s, %s, %s, 'pending', %s) ON CONFLICT DO NOTHING",
                         rows,
                     )
+                for e in page.entries:
+                    if _erases(e["event_name"]):
+                        self._rewrite_bodies(conn, e["aggregate_id"], e["position"])
                 advance_tracking(conn, TRACKING_NAME, page.next_after)
                 total += len(page.entries)
+
+    def _rewrite_bodies(self, conn: Any, aggregate_id: UUID, before: int) -> None:
+        """An erasure of personal data of ``aggregate_id``: the bodies kept of its earlier
+        deliveries are made again from the log, where the erased fields read "[erased]"
+        now (a delivery still pending sends them so)."""
+        rows = (
+            conn.cursor(row_factory=dict_row)
+            .execute(
+                "SELECT e.notification_id AS position, e.originator_id AS aggregate_id, "
+                "e.originator_version AS version, e.topic, e.state, e.recorded_at, "
+                "o.relationship_id, a.branch "
+                f"FROM {EVENTS_TABLE} e "
+                "LEFT JOIN aggregate_owner o ON o.aggregate_id = e.originator_id "
+                "LEFT JOIN account_status a ON a.relationship_id = o.relationship_id "
+                "WHERE e.notification_id IN (SELECT DISTINCT position FROM webhook_delivery "
+                "WHERE aggregate_id = %s AND position < %s)",
+                (aggregate_id, before),
+            )
+            .fetchall()
+        )
+        conn.cursor().executemany(
+            "UPDATE webhook_delivery SET body = %s WHERE aggregate_id = %s AND position = %s",
+            [
+                (
+                    json.dumps(
+                        jsonable(feed_entry(self.mapper, row)),
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    ),
+                    aggregate_id,
+                    row["position"],
+                )
+                for row in rows
+            ],
+        )
 
     def connect(self) -> Any:
         return self.database.connect(autocommit=True, purpose="webhooks")

@@ -107,6 +107,7 @@ def generate_log(database: Database, events: int, *, seed: int = 7) -> int:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     app = Fullchain(database, cache_size=1)
+    app.personal_keys.listening(True)  # keys kept: nothing is erased while it writes
     written = 0
     try:
         batch: list[Relationship] = []

@@ -14,6 +14,7 @@ Pure: no keys, no I/O — only the declarations and the ids of data subjects.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,10 +41,14 @@ class DataKind(StrEnum):
     SIGNATURE = "signature"  # who signed a handover
 
 
-class SubjectKind(StrEnum):
+class DataSubjectKind(StrEnum):
     CONTACT = "contact"  # a customer's contact person
     NOTES = "notes"  # a relationship's notes that name no contact
     SIGNER = "signer"  # a person who signed a handover
+
+
+#: The name the first code used (kept for callers that still import it).
+SubjectKind = DataSubjectKind
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ class Subject:
     """A data subject: a person (or, for notes that name nobody, the relationship's
     notes), as the aggregate that holds its data and the reference within it."""
 
-    kind: SubjectKind
+    kind: DataSubjectKind
     aggregate_id: UUID
     ref: str
 
@@ -60,18 +65,28 @@ class Subject:
         return subject_id(self.kind, self.aggregate_id, self.ref)
 
 
-def subject_id(kind: SubjectKind, aggregate_id: UUID, ref: str) -> UUID:
+def subject_id(kind: DataSubjectKind, aggregate_id: UUID, ref: str) -> UUID:
     """A data subject's id: the same person of the same aggregate always has the same."""
     return uuid5(_PEOPLE, f"{kind.value}:{aggregate_id}:{ref}")
 
 
 def contact_subject(relationship_id: UUID, contact_id: str) -> Subject:
-    return Subject(SubjectKind.CONTACT, relationship_id, contact_id)
+    return Subject(DataSubjectKind.CONTACT, relationship_id, contact_id)
 
 
 def signer_subject(shipment_id: UUID, signed_by: str) -> Subject:
-    """A handover's signer, known only by the name they signed with on this shipment."""
-    return Subject(SubjectKind.SIGNER, shipment_id, " ".join(signed_by.split()).casefold())
+    """A handover's signer, known only by the name they signed with on this shipment. The
+    reference is a digest of the name (spaces and case folded), never the name itself: it
+    is stored in clear text (the subject's registry, the erasure event) and must outlive
+    the erasure without naming the person."""
+    return Subject(DataSubjectKind.SIGNER, shipment_id, signer_ref(signed_by))
+
+
+def signer_ref(signed_by: str) -> str:
+    """The reference of the signer who signed as ``signed_by``, the same on every
+    shipment: ``signer:`` and the first 32 hex digits of the SHA-256 of the folded name."""
+    folded = " ".join(signed_by.split()).casefold()
+    return "signer:" + hashlib.sha256(folded.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -40,20 +40,22 @@ from eventsourcing.domain import Aggregate
 from domain.base import (
     AttributedEvent,
     CommandContext,
+    InvalidValue,
     UnknownMember,
     refuse_unless,
     require,
 )
+from domain.consent import Consent, ConsentChannel, ConsentPurpose
 from domain.costs import Money
 from domain.evidence import EvidenceTarget, evidence_fields
 from domain.idset import IdSet
 from domain.personal import (
     ERASED,
     DataKind,
+    DataSubjectKind,
     ErasureBasis,
     PersonalField,
     Subject,
-    SubjectKind,
     contact_subject,
     erasure_fields,
 )
@@ -162,7 +164,7 @@ def _contact(
     contact_id: str, name: str, title: str | None, phone: str | None, email: str | None
 ) -> Contact:
     email = optional_text(email, "email")
-    if email is not None:
+    if email is not None and email != ERASED:  # an erased email stays erased until replaced
         require(bool(_EMAIL.match(email)), "email.format", "email is not an address", field="email")
     return Contact(
         contact_id=required_text(contact_id, "contact_id", max_length=64),
@@ -181,7 +183,7 @@ def _notes_of(state: Any, relationship_id: UUID) -> Subject:
     """Notes that name a contact are that person's; the rest, the relationship's."""
     if state.get("contact_id"):
         return contact_subject(relationship_id, state["contact_id"])
-    return Subject(SubjectKind.NOTES, relationship_id, "notes")
+    return Subject(DataSubjectKind.NOTES, relationship_id, "notes")
 
 
 #: A contact's personal fields, as ContactAdded and ContactChanged hold them.
@@ -407,7 +409,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             contact = aggregate.contacts.get(self.ref)
-            if self.subject_kind != SubjectKind.CONTACT.value or contact is None:
+            if self.subject_kind != DataSubjectKind.CONTACT.value or contact is None:
                 return
             erased = {f: ERASED for k in self.kinds for f in _ERASED_BY_KIND.get(DataKind(k), ())}
             erased = {f: v for f, v in erased.items() if f == "name" or getattr(contact, f)}
@@ -444,8 +446,36 @@ class Relationship(Aggregate, created_event_name="Registered"):
             )
             aggregate.legal_holds = {**aggregate.legal_holds, self.hold_id: hold}
 
+    class ConsentGiven(Event):
+        """A contact gave consent to ``purpose``: how (``channel``, ``evidence_ref``), when
+        (``occurred_at``) and who recorded it (``actor``)."""
+
+        TOPIC = "Relationship.ConsentGiven"
+        contact_id: str
+        purpose: str
+        channel: str
+        evidence_ref: str | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate._set_consent(self, given=True)
+
+    class ConsentWithdrawn(Event):
+        """A contact withdrew its consent to ``purpose``."""
+
+        TOPIC = "Relationship.ConsentWithdrawn"
+        contact_id: str
+        purpose: str
+        channel: str
+        evidence_ref: str | None
+
+        def apply(self, aggregate: Relationship) -> None:
+            aggregate._set_consent(self, given=False)
+
     class CustomerCareRecorded(Event):
         TOPIC = "Relationship.CustomerCareRecorded"
+        # A care action's note is free text about people ("mooncakes for Ms Lu"): the
+        # relationship's notes, erased with them.
+        PERSONAL = (PersonalField("note", DataKind.NOTES, _notes_of),)
         care_id: UUID
         care_kind: str
         note: str
@@ -531,6 +561,8 @@ class Relationship(Aggregate, created_event_name="Registered"):
         self.contacts_removed: dict[str, datetime] = {}
         #: Every legal hold ever placed, released ones too, by hold id.
         self.legal_holds: dict[UUID, LegalHold] = {}
+        #: Each contact's consents, by contact id and purpose (kept when it is removed).
+        self.consents: dict[str, dict[ConsentPurpose, Consent]] = {}
 
     # --- commands ----------------------------------------------------------------------
 
@@ -804,6 +836,74 @@ class Relationship(Aggregate, created_event_name="Registered"):
         self._contact(contact_id)
         self.trigger_event(self.ContactRemoved, contact_id=contact_id, **ctx.event_fields())
 
+    def give_consent(
+        self,
+        ctx: CommandContext,
+        *,
+        contact_id: str,
+        purpose: ConsentPurpose,
+        channel: ConsentChannel,
+        evidence_ref: str | None = None,
+    ) -> None:
+        """Record a contact's consent to ``purpose``; 409 if it stands given already."""
+        self._contact(contact_id)
+        purpose = _purpose(purpose)
+        refuse_unless(
+            not self.has_consent(contact_id, purpose),
+            "consent.already_given",
+            f"contact {contact_id!r} has already given consent to {purpose.value}",
+        )
+        self.trigger_event(
+            self.ConsentGiven,
+            contact_id=contact_id,
+            purpose=purpose.value,
+            **_consent_how(channel, evidence_ref),
+            **ctx.event_fields(),
+        )
+
+    def withdraw_consent(
+        self,
+        ctx: CommandContext,
+        *,
+        contact_id: str,
+        purpose: ConsentPurpose,
+        channel: ConsentChannel,
+        evidence_ref: str | None = None,
+    ) -> None:
+        """Record that a contact withdrew its consent to ``purpose``; 409 unless it stands
+        given."""
+        self._contact(contact_id)
+        purpose = _purpose(purpose)
+        refuse_unless(
+            self.has_consent(contact_id, purpose),
+            "consent.not_given",
+            f"contact {contact_id!r} has not given consent to {purpose.value}",
+        )
+        self.trigger_event(
+            self.ConsentWithdrawn,
+            contact_id=contact_id,
+            purpose=purpose.value,
+            **_consent_how(channel, evidence_ref),
+            **ctx.event_fields(),
+        )
+
+    def has_consent(self, contact_id: str, purpose: ConsentPurpose) -> bool:
+        consent = self.consents.get(contact_id, {}).get(purpose)
+        return consent is not None and consent.given
+
+    def _set_consent(self, event: Any, *, given: bool) -> None:
+        purpose = ConsentPurpose(event.purpose)
+        consent = Consent(
+            purpose=purpose,
+            given=given,
+            changed_at=event.occurred_at,
+            changed_by=event.actor,
+            channel=ConsentChannel(event.channel),
+            evidence_ref=event.evidence_ref,
+        )
+        of_contact = {**self.consents.get(event.contact_id, {}), purpose: consent}
+        self.consents = {**self.consents, event.contact_id: of_contact}
+
     def log_interaction(
         self,
         ctx: CommandContext,
@@ -825,6 +925,12 @@ class Relationship(Aggregate, created_event_name="Registered"):
         )
         if contact_id is not None:
             self._contact(contact_id)
+            refuse_unless(
+                campaign_id is None or self.has_consent(contact_id, ConsentPurpose.MARKETING),
+                "consent.marketing_missing",
+                f"contact {contact_id!r} has not given consent to marketing: "
+                "it cannot be contacted in a campaign",
+            )
         self.trigger_event(
             self.InteractionLogged,
             interaction_id=interaction_id,
@@ -986,6 +1092,30 @@ class Relationship(Aggregate, created_event_name="Registered"):
         if contact is None:
             raise UnknownMember("contact.unknown", f"no contact with id {contact_id!r}")
         return contact
+
+
+def _purpose(purpose: ConsentPurpose | str) -> ConsentPurpose:
+    try:
+        return ConsentPurpose(purpose)
+    except ValueError:
+        known = ", ".join(p.value for p in ConsentPurpose)
+        raise InvalidValue(
+            "consent.purpose", f"purpose must be one of {known}", field="purpose"
+        ) from None
+
+
+def _consent_how(channel: ConsentChannel | str, evidence_ref: str | None) -> dict[str, Any]:
+    try:
+        how = ConsentChannel(channel)
+    except ValueError:
+        known = ", ".join(c.value for c in ConsentChannel)
+        raise InvalidValue(
+            "consent.channel", f"channel must be one of {known}", field="channel"
+        ) from None
+    return {
+        "channel": how.value,
+        "evidence_ref": optional_text(evidence_ref, "evidence_ref", max_length=200),
+    }
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.liability import TERMS, add_months
-from domain.personal import DataKind, Subject, SubjectKind
+from domain.personal import DataKind, DataSubjectKind, Subject
 from domain.relationship import Relationship
 from domain.shipment import CUSTOMER_CONTRACT_REGIME, ClaimStatus, Shipment
 
@@ -155,7 +155,7 @@ class Due:
             "subject_kind": subject.kind.value,
             "aggregate_id": str(subject.aggregate_id),
             # A signer's ref is their name: personal data, never listed.
-            "contact_id": subject.ref if subject.kind is SubjectKind.CONTACT else None,
+            "contact_id": subject.ref if subject.kind is DataSubjectKind.CONTACT else None,
             "relationship_id": str(self.facts.relationship_id),
             "kind": self.policy.kind.value,
             "policy": self.policy.describe(),
@@ -168,10 +168,10 @@ def applies(policy: RetentionPolicy, subject: Subject) -> bool:
     """Whether ``policy`` governs the data of ``subject``: signatures are signers', the
     rest contacts' and relationships' notes."""
     if policy.rule is Rule.TIME_BARRED:
-        return subject.kind is SubjectKind.SIGNER
+        return subject.kind is DataSubjectKind.SIGNER
     if policy.rule is Rule.CONTACT_ENDED:
-        return subject.kind is SubjectKind.CONTACT
-    return subject.kind in (SubjectKind.CONTACT, SubjectKind.NOTES)
+        return subject.kind is DataSubjectKind.CONTACT
+    return subject.kind in (DataSubjectKind.CONTACT, DataSubjectKind.NOTES)
 
 
 def due(
@@ -209,7 +209,7 @@ def relationship_facts(
     """The facts of a contact or of a relationship's notes."""
     removed = (
         relationship.contacts_removed.get(subject.ref)
-        if subject.kind is SubjectKind.CONTACT
+        if subject.kind is DataSubjectKind.CONTACT
         else None
     )
     return SubjectFacts(

@@ -173,10 +173,10 @@ from domain.liability import (
 from domain.personal import (
     ERASED,
     DataKind,
+    DataSubjectKind,
     ErasureBasis,
     PersonalField,
     Subject,
-    SubjectKind,
     erasure_fields,
     signer_subject,
 )
@@ -985,7 +985,7 @@ class Shipment(Aggregate, created_event_name="Booked"):
         request_ref: str | None
 
         def apply(self, aggregate: Shipment) -> None:
-            if self.subject_kind != SubjectKind.SIGNER.value:
+            if self.subject_kind != DataSubjectKind.SIGNER.value:
                 return
             aggregate.links = tuple(
                 replace(

@@ -22,6 +22,7 @@ from application.store.database import (
     configured_database,
 )
 from application.store.schema import SchemaNotReady, configured_owner_database, missing_migrations
+from domain.personal import DataKind
 from domain.staff import Role
 from interface.runtime import (
     ConfigurationError,
@@ -403,6 +404,70 @@ def cmd_branch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_people(args: argparse.Namespace) -> int:
+    """A data subject (the kinds of its data held and erased), its data exported (access
+    and portability), and its erasure (PIPL Art. 47, GDPR Art. 17) as a staff member of
+    headquarters or an administrator: the erasure is theirs in the log, as over HTTP."""
+    import json
+
+    from application.privacy import ALL_KINDS, UnknownSubject
+    from domain.base import DomainError
+
+    if args.people_command == "export":
+        return _people_export(args)
+    services = _services(init=False)
+    app = services.app
+    try:
+        if args.people_command == "show":
+            print(json.dumps(app.privacy.subject(args.subject_id).as_dict(), indent=2))
+        elif args.people_command == "erase":
+            actor = app.staff.get_staff(args.actor)
+            if not actor.active or not actor.roles & ERASERS:
+                print(
+                    f"fullchain: {args.actor} may not erase personal data "
+                    "(headquarters and administrators may)",
+                    file=sys.stderr,
+                )
+                return 1
+            kinds = tuple(DataKind(k) for k in args.kind) if args.kind else ALL_KINDS
+            result = app.privacy.erase(
+                app.context(args.actor),
+                args.subject_id,
+                reason=args.reason,
+                request_ref=args.request,
+                kinds=kinds,
+            )
+            erased = app.privacy.subject(args.subject_id)
+            print(
+                f"erased {', '.join(k.value for k in kinds)} of {args.subject_id} "
+                f"(version {result.version} of {result.aggregate_id}, position "
+                f"{result.position}); held now: {', '.join(erased.held) or 'nothing'}"
+            )
+    except UnknownSubject as error:
+        print(f"fullchain: {error.message}", file=sys.stderr)
+        return 1
+    except NotFound as error:
+        print(f"fullchain: {error}", file=sys.stderr)
+        return 1
+    except DomainError as error:
+        print(f"fullchain: {error.message}", file=sys.stderr)
+        return 1
+    finally:
+        services.close()
+    return 0
+
+
+#: Who may erase a data subject's personal data: as over HTTP (``ERASURE``).
+ERASERS = frozenset({Role.HQ, Role.ADMIN})
+
+
+def _subject_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a data subject id") from None
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     """A customer's history as a readable timeline, oldest first."""
     relationship_id = UUID(args.relationship)
@@ -477,6 +542,37 @@ def _replay(args: argparse.Namespace, services: Services, relationship_id: UUID)
                     break
     sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
     return 0
+
+
+def _people_export(args: argparse.Namespace) -> int:
+    """A data subject's personal data as JSON (access and portability), on standard
+    output; the read goes into the access log, as the operator's."""
+    import getpass
+    import json
+    from uuid import UUID
+
+    from application.data_access import DataAccess
+    from application.privacy import UnknownSubject
+
+    try:
+        subject_id = UUID(args.subject_id)
+    except ValueError:
+        print(f"fullchain people export: {args.subject_id!r} is not an id", file=sys.stderr)
+        return 2
+    services = _services(init=False)
+    try:
+        reader = f"operator:{getpass.getuser()}"[:64]
+        try:
+            export = DataAccess(services.app, services.database).read(reader, subject_id, "export")
+        except UnknownSubject as unknown:
+            print(f"fullchain people export: {unknown.message}", file=sys.stderr)
+            return 1
+        json.dump(export, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+        return 0
+    finally:
+        services.close()
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -1027,6 +1123,37 @@ def build_parser() -> argparse.ArgumentParser:
         "a terminal, else a file named from the id)",
     )
     export.set_defaults(func=cmd_export)
+
+    people = sub.add_parser(
+        "people", help="data subjects: their personal data, shown, exported, erased"
+    )
+    people_sub = people.add_subparsers(dest="people_command", required=True)
+    people_export = people_sub.add_parser(
+        "export", help="a data subject's personal data as JSON (access and portability)"
+    )
+    people_export.add_argument("subject_id", help="the data subject's id")
+    show = people_sub.add_parser("show", help="a data subject: the kinds of its data held, erased")
+    show.add_argument("subject_id", type=_subject_id)
+    erase = people_sub.add_parser(
+        "erase",
+        help="erase a data subject's personal data (destroys its keys; recorded in the log)",
+    )
+    erase.add_argument("subject_id", type=_subject_id)
+    erase.add_argument("--reason", required=True, help="why: recorded with the erasure")
+    erase.add_argument("--request", help="the data subject request's reference")
+    erase.add_argument(
+        "--kind",
+        action="append",
+        choices=[k.value for k in DataKind],
+        help="a kind of data to erase (repeatable); default: every kind",
+    )
+    erase.add_argument(
+        "--actor",
+        required=True,
+        metavar="STAFF_ID",
+        help="the staff member (headquarters or administrator) who erases",
+    )
+    people.set_defaults(func=cmd_people)
 
     warehouse = sub.add_parser(
         "export-warehouse",

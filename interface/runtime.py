@@ -311,7 +311,7 @@ class Services:
         """Aggregates as they were, from snapshots and the log (opened on first use)."""
         with self._time_travel_lock:
             if self._time_travel is None:
-                self._time_travel = TimeTravel(self.database)
+                self._time_travel = TimeTravel(self.database, keys=self.app.personal_keys)
             return self._time_travel
 
     def value_models(self) -> ValueModelCache:

@@ -189,7 +189,7 @@ class ProjectionWorker:
         running = self._running()
         if not running:
             return 0
-        with conn.transaction():
+        with conn.transaction(), contextlib.ExitStack() as batch:
             # Shared: an online rebuild's swap waits for this batch, and the next batch
             # waits for the swap, then reads the swapped-in position.
             conn.execute(
@@ -200,6 +200,9 @@ class ProjectionWorker:
             rows = conn.execute(self._select, (min(positions.values()), self.batch_size)).fetchall()
             if not rows:
                 return 0
+            prefetched = getattr(self.mapper, "prefetched", None)
+            if prefetched is not None:  # the keys of the batch's sealed fields, at once
+                batch.enter_context(prefetched(bytes(row[4]) for row in rows))
             decoded: dict[int, ProjectedEvent] = {}
 
             def projected(row: tuple[Any, ...]) -> ProjectedEvent:

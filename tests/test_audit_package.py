@@ -101,6 +101,7 @@ def test_the_package_holds_the_whole_history_and_proves_it_offline(
         "entries.py",
         "merkle.py",
         "note.py",
+        "sealed.py",
         "verify_package.py",
     ]
 
@@ -185,6 +186,27 @@ def test_every_tampering_with_the_entries_is_found_and_named(package: Path, tmp_
     shown[k]["data"]["amount"] = "90000"
     out = tampered("shown", shown)
     assert f"entry {k + 1} (position {position}): shows amount other than" in out
+
+    # A signer's name, sealed in the stored entry, shown as another person's.
+    signed = next(i for i, e in enumerate(entries) if "signed_by" in e["data"])
+    forged = json.loads(json.dumps(entries))
+    forged[signed]["data"]["signed_by"] = "Somebody Else"
+    out = tampered("signer", forged)
+    where = f"entry {signed + 1} (position {entries[signed]['position']})"
+    assert f"{where}: shows signed_by other than" in out
+    # Or shown as erased while its key is in the package: not erased, hidden.
+    forged[signed]["data"]["signed_by"] = "[erased]"
+    out = tampered("hidden", forged)
+    assert f"{where}: shows signed_by other than" in out
+    # A key that is not the field's: the sealed field does not open.
+    keys = json.loads((package / "personal_keys.json").read_text())
+    assert keys["keys"]
+    wrong = copy_of(package, tmp_path, "wrong-key")
+    keys["keys"] = {k: base64.b64encode(bytes(32)).decode() for k in keys["keys"]}
+    (wrong / "personal_keys.json").write_text(json.dumps(keys))
+    result = check(wrong)
+    assert result.returncode == 1
+    assert "signed_by does not open with its key" in result.stdout
 
     # Its proof swapped for another entry's.
     moved = json.loads(json.dumps(entries))

@@ -7,7 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+from application.store.database import Database
+from application.store.schema import EVENTS_TABLE
+from bench.commands import _existing_relationships
 from bench.mining import score
+from bench.personal_data import PlainFullchain, _adding, _changing
 from bench.shipments import (
     EVENTS_PER_SHIPMENT,
     _run_through_service,
@@ -69,3 +73,31 @@ def test_the_mining_benchmark_counts_a_hit_only_for_a_new_offering_in_the_first_
     assert (tally.customers, tally.new_purchases) == (1, 1)
     assert tally.suggestions == {1: 1, 3: 1, 5: 1}
     assert tally.popular == {1: 0, 3: 0, 5: 0}
+
+
+def test_the_personal_data_benchmark_runs_the_same_commands_sealed_and_in_clear(
+    services: Services, database: Database
+) -> None:
+    """``bench.personal_data`` compares the product's application with one on the plain
+    mapper: the same commands, personal fields sealed by the one and in clear by the
+    other (otherwise its ratio compares nothing)."""
+    plain = PlainFullchain(database)
+    try:
+        stored: dict[str, list[str]] = {}
+        for name, app in (("sealed", services.app), ("plain", plain)):
+            (rid,) = _existing_relationships(app, 1, seed=11)
+            assert _changing(app, [rid])(0, 1) + _adding(app, [rid])(0, 1) == 4
+            with database.connect() as conn:
+                stored[name] = [
+                    bytes(r[0]).decode()
+                    for r in conn.execute(
+                        f"SELECT state FROM {EVENTS_TABLE} WHERE originator_id = %s "
+                        "ORDER BY originator_version",
+                        (rid,),
+                    ).fetchall()
+                ]
+        assert len(stored["sealed"]) == len(stored["plain"])
+        assert not any("Li Wei 0" in s or "Zhang Min 0" in s for s in stored["sealed"])
+        assert sum("Li Wei 0" in s or "Zhang Min 0" in s for s in stored["plain"]) == 2
+    finally:
+        plain.close()

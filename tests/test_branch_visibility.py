@@ -399,6 +399,7 @@ def path_variants(world: World, path: str) -> Iterator[tuple[str, dict[str, str]
         "number": "1",
         "interaction_id": str(uuid4()),
         "sha256": "0" * 64,
+        "purpose": "marketing",
     }
     if "relationship_id" in names:
         for what in ("customer", "prospect"):
@@ -469,6 +470,7 @@ def test_partners_and_competitors_are_read_by_every_branch_and_commanded_by_thei
                 "contact_id": "c1",
                 "interaction_id": str(uuid4()),
                 "sha256": "0" * 64,
+                "purpose": "marketing",
             }
             for body in bodies(world, method, path):
                 got = call(world, method, path, values, body, "staff")

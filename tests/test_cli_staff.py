@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from uuid import uuid4
 
 from application.store.database import DATABASE_URL_VARIABLE
 from application.tokens import identify
-from domain.relationship import RelationshipKind
+from domain.personal import ERASED, contact_subject
+from domain.relationship import Relationship, RelationshipKind
 from domain.staff import Role
 from interface.runtime import Services
+from tests.staffing import enroll
 
 
 def fullchain(services: Services, *args: str) -> subprocess.CompletedProcess[str]:
@@ -152,3 +156,64 @@ def test_add_a_customer_user_for_a_customer(services: Services) -> None:
         services, "staff", "add", "z", "Z", "--customer", customer, "--partner", customer
     )
     assert both.returncode == 2
+
+
+def test_an_operator_shows_and_erases_a_data_subject_as_a_staff_member(
+    services: Services,
+) -> None:
+    app = services.app
+    rid = app.relationships.register_relationship(
+        app.context("li.wei"),
+        name="Suzhou Precision Parts Co.",
+        kind=RelationshipKind.CUSTOMER,
+        industry="electronics",
+        region="East China",
+        branch="Suzhou",
+    ).aggregate_id
+    app.relationships.add_contact(
+        app.context("li.wei"), rid, contact_id="c-1", name="王秀英", phone="+86 139 1234 5678"
+    )
+    person = str(contact_subject(rid, "c-1").subject_id)
+    enroll(services, "hq.chen", "Chen Hui", roles=(Role.HQ,))
+    enroll(services, "li.wei", "Li Wei", roles=(Role.FIELD_STAFF,), branch="Suzhou")
+
+    shown = fullchain(services, "people", "show", person)
+    assert shown.returncode == 0, shown.stderr
+    subject = json.loads(shown.stdout)
+    assert (subject["kind"], subject["ref"], subject["aggregate_id"]) == (
+        "contact",
+        "c-1",
+        str(rid),
+    )
+    assert subject["held"] == ["contact_details", "identity"]
+
+    erase = ("people", "erase", person, "--reason", "The contact asked for it")
+    refused = fullchain(services, *erase, "--actor", "li.wei")
+    assert refused.returncode == 1
+    assert "may not erase" in refused.stderr
+    unknown_actor = fullchain(services, *erase, "--actor", "nobody")
+    assert unknown_actor.returncode == 1
+    assert app.privacy.subject(contact_subject(rid, "c-1").subject_id).erased == ()
+
+    erased = fullchain(
+        services, *erase, "--request", "DSR-9", "--kind", "contact_details", "--actor", "hq.chen"
+    )
+    assert erased.returncode == 0, erased.stderr
+    assert "held now: identity" in erased.stdout
+    contact = app.relationships.get_relationship(rid).contacts["c-1"]
+    assert (contact.name, contact.phone) == ("王秀英", ERASED)
+    [erasure] = [e for e in app.events.get(rid) if isinstance(e, Relationship.PersonalDataErased)]
+    assert (erasure.actor, erasure.request_ref, erasure.kinds) == (
+        "hq.chen",
+        "DSR-9",
+        ["contact_details"],
+    )
+
+    again = fullchain(services, *erase, "--kind", "contact_details", "--actor", "hq.chen")
+    assert again.returncode == 1
+    assert "holds none of that data" in again.stderr
+    nobody = fullchain(services, "people", "show", str(uuid4()))
+    assert nobody.returncode == 1
+    assert "no data subject" in nobody.stderr
+    garbled = fullchain(services, "people", "show", "wang")
+    assert garbled.returncode == 2

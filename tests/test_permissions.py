@@ -132,7 +132,9 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "role": "hq",
         "invoice_number": "INV-1",
         "webhook_id": "00000000-0000-4000-8000-00000000000e",
-        "hold_id": "00000000-0000-4000-8000-00000000000f",
+        "hold_id": "00000000-0000-4000-8000-000000000010",
+        "purpose": "marketing",
+        "subject_id": "00000000-0000-4000-8000-00000000000f",
     }
     partner = UUID(register(services, "申航国际货运航空", "Suzhou", RelationshipKind.PARTNER))
     tokens = {

@@ -21,8 +21,8 @@ from domain.liability import add_months
 from domain.personal import (
     ERASED,
     DataKind,
+    DataSubjectKind,
     Subject,
-    SubjectKind,
     contact_subject,
     signer_subject,
     subject_id,
@@ -71,7 +71,7 @@ def customer(*, lost_at: datetime | None = LOST) -> Relationship:
 
 
 def notes_of(r: Relationship) -> Subject:
-    return Subject(SubjectKind.NOTES, r.id, "notes")
+    return Subject(DataSubjectKind.NOTES, r.id, "notes")
 
 
 def kinds_due(r: Relationship, subject: Subject, as_of: datetime) -> set[str]:
@@ -230,14 +230,14 @@ def test_the_run_erases_the_notes_of_a_relationship_lost_over_three_years_ago(
     retention = Retention(services.app, POLICIES)
     dry = retention.run(NOW, dry_run=True)
     assert {(d.facts.subject.kind, d.policy.kind) for d in dry.erased} == {
-        (SubjectKind.NOTES, DataKind.NOTES),
-        (SubjectKind.CONTACT, DataKind.NOTES),
-        (SubjectKind.CONTACT, DataKind.IDENTITY),
-        (SubjectKind.CONTACT, DataKind.CONTACT_DETAILS),
+        (DataSubjectKind.NOTES, DataKind.NOTES),
+        (DataSubjectKind.CONTACT, DataKind.NOTES),
+        (DataSubjectKind.CONTACT, DataKind.IDENTITY),
+        (DataSubjectKind.CONTACT, DataKind.CONTACT_DETAILS),
     }
     # The dry run changes nothing.
     assert ERASED not in summaries(services, rid)
-    notes = subject_id(SubjectKind.NOTES, rid, "notes")
+    notes = subject_id(DataSubjectKind.NOTES, rid, "notes")
     assert services.app.privacy.subject(notes).held == ("notes",)
 
     report = retention.run(NOW)

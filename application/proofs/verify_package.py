@@ -11,7 +11,10 @@ beside it. It checks, naming the entry and the reason for anything that fails:
 3. the entries are the customer's entries 1, 2, … N in log order, chained one to the next;
 4. the customer's head in the checkpoint's map of customers is entry N with that chain:
    no entry of the customer is missing from the package, before, between or after;
-5. each readable entry shows its stored facts (an edited amount is found);
+5. each readable entry shows its stored facts (an edited amount is found); a personal
+   field, sealed in the stored entry, is opened with its data key from
+   ``personal_keys.json`` and must equal what is shown; a field whose key is not there
+   (its person was erased) must be shown as ``[erased]``;
 6. each witness's countersigned checkpoint (``cosignatures.json``) holds under the log's
    and the witness's keys (compare those with what the witnesses publish), and this
    package's checkpoint extends it;
@@ -37,6 +40,7 @@ merkle: Any = importlib.import_module("merkle")
 customer_map: Any = importlib.import_module("customer_map")
 entries_module: Any = importlib.import_module("entries")
 note: Any = importlib.import_module("note")
+sealed: Any = importlib.import_module("sealed")
 
 
 def check(folder: Path) -> tuple[list[str], str]:
@@ -50,6 +54,7 @@ def check(folder: Path) -> tuple[list[str], str]:
         return [f"checkpoint: {error}"], "the checkpoint does not hold: nothing is proved"
     customer = json.loads((folder / "customer.json").read_text(encoding="utf-8"))
     customer_id = UUID(customer["relationship_id"])
+    keys = _personal_keys(folder)
 
     chain = customer_map.GENESIS
     last_leaf = -1
@@ -100,6 +105,9 @@ def check(folder: Path) -> tuple[list[str], str]:
         except ValueError:
             problems.append(f"{where}: the stored state is not JSON")
             facts = {}
+        opening: list[str] = []
+        facts = sealed.open_sealed(facts, keys, UUID(entry["aggregate_id"]), "", opening)
+        problems += [f"{where}: {problem}" for problem in opening]
         for name, value in facts.items():
             if not entries_module.same(value, entry.get("data", {}).get(name)):
                 problems.append(f"{where}: shows {name} other than the stored entry holds")
@@ -132,6 +140,15 @@ def check(folder: Path) -> tuple[list[str], str]:
         + (f", with the {evidence} evidence file(s) they attach" if evidence else "")
         + "".join(f"; {w}" for w in witnessed)
     )
+
+
+def _personal_keys(folder: Path) -> dict[UUID, bytes]:
+    """The data keys of the personal fields the package shows (none: all erased)."""
+    path = folder / "personal_keys.json"
+    if not path.exists():
+        return {}
+    held = json.loads(path.read_text(encoding="utf-8"))["keys"]
+    return {UUID(k): base64.b64decode(v) for k, v in held.items()}
 
 
 #: The stored name's ending of the events that attach a file as evidence.

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from application.tokens import StaffMember
 from domain.base import InvalidValue
+from domain.personal import contact_subject
 from domain.relationship import CareActionKind, Channel, Direction
 from domain.staff import Role
 from interface.http.deps import Allowed, NoNul, Reads, fresh
@@ -64,6 +65,10 @@ class ContactChange(BaseModel):
 
 class ContactRecord(BaseModel):
     contact_id: str
+    person_id: UUID = Field(
+        description="The contact's data subject (GET /v1/people/{person_id}); erased "
+        "fields read [erased]"
+    )
     name: str
     title: str | None
     phone: str | None
@@ -236,7 +241,12 @@ def relationship_contacts(
     )
     return ContactPage(
         relationship_id=relationship_id,
-        items=[ContactRecord.model_validate(r) for r in rows],
+        items=[
+            ContactRecord.model_validate(
+                {**r, "person_id": contact_subject(relationship_id, r["contact_id"]).subject_id}
+            )
+            for r in rows
+        ],
         next_cursor=next_cursor,
     )
 

@@ -19,6 +19,7 @@ from interface.http import (
     cases,
     competitors,
     console_session,
+    data_requests,
     decisions,
     errors,
     evidence,
@@ -30,6 +31,7 @@ from interface.http import (
     offerings,
     operations,
     opportunities,
+    people,
     performance,
     relationship_reads,
     relationship_rewards,
@@ -89,6 +91,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     decisions.router,
     imports.router,
     activity.router,
+    people.router,
     evidence.router,
     search.router,
     branches.router,
@@ -99,6 +102,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     marketing.router,
     integrations.router,
     retention.router,
+    data_requests.router,
 )
 
 

@@ -14,6 +14,7 @@ from application.audit_export import build as build_package
 from application.store.access_log import record_access
 from application.store.integrity import configured_signing_key
 from application.tokens import StaffMember
+from domain.personal import contact_subject
 from interface.http.deps import (
     Allowed,
     NoNul,
@@ -193,10 +194,34 @@ def _state(
     as_of: Any,
 ) -> AggregateState:
     found = s.time_travel().state(aggregate_type, aggregate_id, version=version, as_of=as_of)
-    state = AggregateState.model_validate(found.as_json())
+    answer = found.as_json()
+    if aggregate_type == "Relationship":
+        answer["state"] = with_person_ids(aggregate_id, answer["state"])
+    state = AggregateState.model_validate(answer)
     asked = f"version={version}" if version else f"as_of={as_of.isoformat()}" if as_of else ""
     looked(s, staff, "state", aggregate_type, aggregate_id, asked)
     return state
+
+
+def with_person_ids(relationship_id: UUID, state: dict[str, Any]) -> dict[str, Any]:
+    """A relationship's state with each contact's data subject as its ``person_id``."""
+    contacts = state.get("contacts")
+    if not isinstance(contacts, dict):
+        return state
+    return {
+        **state,
+        "contacts": {
+            contact_id: (
+                {
+                    **contact,
+                    "person_id": str(contact_subject(relationship_id, contact_id).subject_id),
+                }
+                if isinstance(contact, dict)
+                else contact
+            )
+            for contact_id, contact in contacts.items()
+        },
+    }
 
 
 def _diff(

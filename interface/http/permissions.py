@@ -71,6 +71,14 @@ WEBHOOKS = frozenset({D, H})
 LEGAL_HOLDS = frozenset({H, A, D})
 #: Released by HQ and administrators only.
 LEGAL_HOLD_RELEASE = frozenset({H, D})
+#: Data subjects' requests to access and take their data (PIPL Art. 45, GDPR Art. 15/20):
+#: answered by headquarters and administrators.
+DATA_REQUESTS = frozenset({H, D})
+#: Data subjects (the people whose personal data the log holds): who sees the kinds of
+#: their data held and erased — headquarters, auditors, administrators.
+PEOPLE = frozenset({H, A, D})
+#: Who erases a data subject's personal data (PIPL Art. 47, GDPR Art. 17): HQ and admins.
+ERASURE = frozenset({H, D})
 EVERYONE = frozenset(Role)
 STAFF = frozenset({D})
 #: The branch registry: kept by administrators and headquarters, read by all our staff.

@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from application.tokens import StaffMember
+from domain.personal import contact_subject
 from domain.relationship import RelationshipKind
 from interface.http.deps import Allowed, NoNul, Reads, fresh
 from interface.http.errors import responses
@@ -58,6 +59,9 @@ class SearchHit(BaseModel):
     branch: str = Field(description="The relationship's branch")
     shipment_id: UUID | None
     contact_id: str | None
+    person_id: UUID | None = Field(
+        description="A contact's data subject (GET /v1/people/{person_id}); null for others"
+    )
     label: str = Field(description="The relationship's or contact's name, the shipment's reference")
     matched: str = Field(
         description="What the query was found in: a name, phone, email, reference or document"
@@ -95,4 +99,19 @@ def search_everything(
     visible = visible_accounts(staff)
     scope = None if visible is None else SearchScope(visible[0], visible[1])
     rows, next_cursor = search(conn, q, scope=scope, kind=kind, limit=limit, cursor=cursor)
-    return SearchPage(items=[SearchHit.model_validate(r) for r in rows], next_cursor=next_cursor)
+    return SearchPage(
+        items=[
+            SearchHit.model_validate(
+                {
+                    **r,
+                    "person_id": (
+                        contact_subject(r["relationship_id"], r["contact_id"]).subject_id
+                        if r["kind"] == "contact" and r["contact_id"]
+                        else None
+                    ),
+                }
+            )
+            for r in rows
+        ],
+        next_cursor=next_cursor,
+    )

@@ -16,9 +16,11 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from domain.personal import ERASED
 from domain.relationship import Relationship
 from projections.activity.migration import MIGRATION
 from projections.engine import BatchProjection, Connection, ProjectedEvent
+from projections.erasure import Erasure, erased, is_erasure
 
 R = Relationship
 
@@ -112,6 +114,8 @@ class ActivityProjection(BatchProjection):
                 _contact_changed(conn, item)
             elif isinstance(e, R.ContactRemoved):
                 _contact_removed(conn, item)
+            elif is_erasure(e):
+                _erase(conn, Erasure.of(e), entries)
         with conn.cursor() as cur:
             cur.executemany(_UPSERT_RELATIONSHIP, [r for r in rows.values() if r is not None])
             if entries:
@@ -234,3 +238,49 @@ def _contact_removed(conn: Connection, item: ProjectedEvent) -> None:
         (item.position, e.occurred_at, e.actor, item.position, e.originator_id, current[0]),
     )
     _record_change(conn, item, current[0], "removed", [])
+
+
+def _erase(conn: Connection, erasure: Erasure, pending: list[dict[str, Any]]) -> None:
+    """The subject's erased fields read ``ERASED`` in every row that copied them: the
+    contact's lifetimes and their changes (a change that no longer shows a difference is
+    dropped, as a rebuild finds none), and the notes of its visits (of the relationship's
+    visits naming no contact and of its care actions, for its notes)."""
+    rid = erasure.aggregate_id
+    if erasure.notes:
+        contact_id = erasure.contact_id
+        for entry in pending:
+            if entry["relationship_id"] == rid and erasure.notes_of(entry["contact_id"]):
+                entry["summary"] = ERASED
+        conn.execute(
+            "UPDATE activity_entry SET summary = %s WHERE relationship_id = %s "
+            "AND contact_id IS NOT DISTINCT FROM %s",
+            (ERASED, rid, contact_id),
+        )
+    fields = erasure.contact_fields
+    if not fields:
+        return
+    conn.execute(
+        "UPDATE activity_contact SET "
+        + ", ".join(f"{f} = CASE WHEN {f} IS NULL THEN NULL ELSE %(erased)s END" for f in fields)
+        + " WHERE relationship_id = %(rid)s AND contact_id = %(contact_id)s",
+        {"erased": ERASED, "rid": rid, "contact_id": erasure.contact_id},
+    )
+    changes = conn.execute(
+        "SELECT c.position, c.changes FROM activity_contact_change c JOIN activity_contact a "
+        "ON a.relationship_id = c.relationship_id AND a.added_position = c.added_position "
+        "WHERE a.relationship_id = %s AND a.contact_id = %s",
+        (rid, erasure.contact_id),
+    ).fetchall()
+    for position, listed in changes:
+        rewritten = [
+            {**c, "before": erased(c["before"]), "after": erased(c["after"])}
+            if c["field"] in fields
+            else c
+            for c in listed
+        ]
+        rewritten = [c for c in rewritten if c["before"] != c["after"]]
+        if rewritten != listed:
+            conn.execute(
+                "UPDATE activity_contact_change SET changes = %s WHERE position = %s",
+                (Jsonb(rewritten), position),
+            )

@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from domain.personal import ERASED, is_erased
 from domain.relationship import Relationship, RelationshipKind
 from domain.shipment import Shipment
 from projections.engine import BatchProjection, Connection, ProjectedEvent
+from projections.erasure import Erasure, is_erasure
 from projections.search.migration import MIGRATION
 from projections.search.text import all_grams, entry_keys
 
@@ -41,6 +43,7 @@ _TOPICS = frozenset(
         "Relationship.QualifiedAsTarget",
         "Relationship.ReturnedToProspect",
         "Relationship.BecameCustomer",
+        "Relationship.PersonalDataErased",
         "Shipment.Booked",
         "Shipment.CustodyHandedOver",
     }
@@ -97,6 +100,7 @@ def entry_row(
     position: int,
     shipment_id: UUID | None = None,
     contact_id: str | None = None,
+    label: str | None = None,
 ) -> dict[str, Any]:
     keys = entry_keys(kind, terms)
     return {
@@ -105,7 +109,7 @@ def entry_row(
         "relationship_id": relationship_id,
         "shipment_id": shipment_id,
         "contact_id": contact_id,
-        "label": terms[0] or "",
+        "label": label or terms[0] or "",
         "terms": terms,
         "keys": keys,
         "grams": all_grams(keys),
@@ -115,7 +119,31 @@ def entry_row(
 
 
 def _contact_terms(contact: dict[str, Any]) -> list[str | None]:
-    return [contact["name"], contact.get("phone"), contact.get("email")]
+    """A contact's search terms: an erased field is no term (nobody finds a contact by
+    "[erased]", nor by what it was)."""
+    return [
+        None if is_erased(v) else v
+        for v in (contact["name"], contact.get("phone"), contact.get("email"))
+    ]
+
+
+def _contact_entry(
+    rid: UUID, contact_id: str, terms: list[str | None], *, created: int, position: int
+) -> dict[str, Any] | None:
+    """A contact's entry; none once every term of it is erased."""
+    if not any(terms):
+        return None
+    eid = contact_entry_id(rid, contact_id)
+    return entry_row(
+        eid,
+        "contact",
+        rid,
+        terms,
+        created_position=created,
+        position=position,
+        contact_id=contact_id,
+        label=terms[0] or ERASED,
+    )
 
 
 class SearchProjection(BatchProjection):
@@ -157,6 +185,8 @@ class SearchProjection(BatchProjection):
                     entry_ids.add(relationship_entry_id(e.originator_id))
                 elif isinstance(e, R.ContactChanged):
                     entry_ids.add(contact_entry_id(e.originator_id, e.contact["contact_id"]))
+                elif is_erasure(e) and (erasure := Erasure.of(e)).contact_fields:
+                    entry_ids.add(contact_entry_id(e.originator_id, erasure.ref))
             elif isinstance(e, S.CustodyHandedOver) and e.reference:
                 entry_ids.add(shipment_entry_id(e.originator_id))
         owners: dict[UUID, dict[str, Any]] = {}
@@ -253,14 +283,27 @@ class SearchProjection(BatchProjection):
         elif isinstance(e, R.ContactAdded | R.ContactChanged):
             eid = contact_entry_id(rid, e.contact["contact_id"])
             entry = entries.get(eid)
-            entries[eid] = entry_row(
-                eid,
-                "contact",
+            entries[eid] = _contact_entry(
                 rid,
+                e.contact["contact_id"],
                 _contact_terms(e.contact),
-                created_position=position if entry is None else entry["created_position"],
+                created=position if entry is None else entry["created_position"],
                 position=position,
-                contact_id=e.contact["contact_id"],
             )
         elif isinstance(e, R.ContactRemoved):
             entries[contact_entry_id(rid, e.contact_id)] = None
+        elif is_erasure(e):
+            erasure = Erasure.of(e)
+            entry = entries.get(contact_entry_id(rid, erasure.ref))
+            if entry is None or not erasure.contact_fields:
+                return
+            name, phone, email = entry["terms"]
+            gone = set(erasure.contact_fields)
+            terms = [
+                None if "name" in gone else name,
+                None if "phone" in gone else phone,
+                None if "email" in gone else email,
+            ]
+            entries[entry["entry_id"]] = _contact_entry(
+                rid, erasure.ref, terms, created=entry["created_position"], position=position
+            )

@@ -34,6 +34,7 @@ from application.store.snapshots import (
     read_snapshot,
 )
 from projections.engine import BatchProjection, Connection, ProjectedEvent
+from projections.erasure import is_erasure
 from projections.snapshots.migration import MIGRATION
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,9 @@ class SnapshotProjection(BatchProjection):
             event = item.event
             aggregate_id: UUID = event.originator_id
             version: int = event.originator_version
+            if is_erasure(event):
+                taken = [t for t in taken if t[0] != aggregate_id]
+                taken += self._retake(conn, aggregate_id, version)
             due = version % self.interval == 0
             aggregate = self._cache.pop(aggregate_id, None)
             if aggregate is not None and aggregate.version != version - 1:
@@ -98,6 +102,30 @@ class SnapshotProjection(BatchProjection):
                     "ON CONFLICT (originator_id, originator_version) DO NOTHING",
                     taken,
                 )
+
+    def _retake(
+        self, conn: Connection, aggregate_id: UUID, version: int
+    ) -> list[tuple[UUID, int, str, bytes]]:
+        """An erasure at ``version``: the aggregate's snapshots hold the erased fields in
+        clear text (those the erasure dropped, and any taken since from memory), so they
+        are dropped and taken again from the log, where those fields read erased — as a
+        rebuild takes them. The aggregate is left in the cache just before ``version``."""
+        conn.execute(f"DELETE FROM {SNAPSHOTS_TABLE} WHERE originator_id = %s", (aggregate_id,))
+        self._cache.pop(aggregate_id, None)
+        taken: list[tuple[UUID, int, str, bytes]] = []
+        aggregate: Aggregate | None = None
+        for event in self._events(conn, aggregate_id, 0, version - 1):
+            aggregate = event.mutate(aggregate)
+            assert aggregate is not None
+            if aggregate.version == 1:
+                self.shapes.learn(aggregate)
+            if aggregate.version % self.interval == 0:
+                stored = self._take(aggregate)
+                if stored is not None:
+                    taken.append((aggregate_id, aggregate.version, stored.topic, stored.state))
+        if aggregate is not None:
+            self._cache[aggregate_id] = aggregate
+        return taken
 
     def _take(self, aggregate: Aggregate) -> StoredEvent | None:
         try:

@@ -25,6 +25,7 @@ from domain.base import (
     UnknownMember,
     event_classes,
 )
+from domain.personal import ERASED, DataKind, contact_subject
 from domain.relationship import (
     CareActionKind,
     Channel,
@@ -372,3 +373,51 @@ def test_history_replays_to_the_same_state() -> None:
     for e in events:
         replayed = e.mutate(replayed)  # type: ignore[attr-defined]
     assert replayed == r
+
+
+def test_erasing_a_contact_erases_the_kinds_named_and_records_why() -> None:
+    relationship = register()
+    relationship.add_contact(ctx(), contact_id="c-1", name="王秀英", phone="139", email="w@x.cn")
+    subject = contact_subject(relationship.id, "c-1")
+    relationship.erase_personal_data(
+        ctx("qian.lin"), subject, [DataKind.CONTACT_DETAILS], reason="asked", request_ref="DSR-1"
+    )
+    contact = relationship.contacts["c-1"]
+    assert (contact.name, contact.phone, contact.email) == ("王秀英", ERASED, ERASED)
+    relationship.erase_personal_data(ctx("qian.lin"), subject, [DataKind.IDENTITY], reason="asked")
+    assert relationship.contacts["c-1"].name == ERASED
+    erased = [
+        e for e in relationship.collect_events() if isinstance(e, Relationship.PersonalDataErased)
+    ]
+    assert [(e.kinds, e.request_ref, e.basis) for e in erased] == [
+        (["contact_details"], "DSR-1", "request"),
+        (["identity"], None, "request"),
+    ]
+
+
+def test_an_erasure_names_a_subject_of_its_own_relationship_a_reason_and_a_kind() -> None:
+    relationship, other = register(), register()
+    with pytest.raises(InvalidValue):
+        relationship.erase_personal_data(
+            ctx(), contact_subject(other.id, "c-1"), [DataKind.IDENTITY], reason="asked"
+        )
+    with pytest.raises(InvalidValue):
+        relationship.erase_personal_data(
+            ctx(), contact_subject(relationship.id, "c-1"), [DataKind.IDENTITY], reason=" "
+        )
+    with pytest.raises(InvalidValue):
+        relationship.erase_personal_data(
+            ctx(), contact_subject(relationship.id, "c-1"), [], reason="asked"
+        )
+
+
+def test_a_contact_whose_details_were_erased_can_be_renamed_and_keeps_them_erased() -> None:
+    relationship = register()
+    relationship.add_contact(ctx(), contact_id="c-1", name="王秀英", phone="139", email="w@x.cn")
+    subject = contact_subject(relationship.id, "c-1")
+    relationship.erase_personal_data(ctx(), subject, [DataKind.CONTACT_DETAILS], reason="asked")
+    relationship.change_contact(ctx(), contact_id="c-1", title="采购经理")
+    contact = relationship.contacts["c-1"]
+    assert (contact.title, contact.phone, contact.email) == ("采购经理", ERASED, ERASED)
+    with pytest.raises(InvalidValue):
+        relationship.change_contact(ctx(), contact_id="c-1", email="not an address")

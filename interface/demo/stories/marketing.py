@@ -18,6 +18,7 @@ from uuid import UUID
 
 from application.commands import CommandResult
 from domain.base import CommandContext
+from domain.consent import ConsentChannel, ConsentPurpose
 from domain.marketing import Response, SegmentRules
 from domain.opportunity import Stage
 from domain.relationship import Channel, Direction, Lifecycle
@@ -153,6 +154,10 @@ def tell_all(plan: Plan) -> None:
         "prospect_worked",
         hours=3,
     )
+    # Met at the trade fair, she signed up for offers: a campaign may contact her.
+    add(33, rep, partial(relationships.give_consent, rid=prospect, contact_id="c1",
+        purpose=ConsentPurpose.MARKETING, channel=ConsentChannel.PAPER,
+        evidence_ref="trade-fair sign-up form"), "prospect_worked", hours=4)  # fmt: skip
     add(33, rep, partial(relationships.log_interaction, rid=prospect,
         interaction_id=_uuid(rng), channel=Channel.CALL, direction=Direction.OUTBOUND,
         summary="展会后回访：询问法兰克福空运报价", contact_id="c1", campaign_id=campaign),

@@ -23,6 +23,12 @@ const PAGE = 20;
 // interactions, team, follow-ups, opportunities, cases), and who may read suggestions.
 const COMMANDERS = ["field_staff", "office_staff", "branch_manager", "hq"];
 const SUGGESTION_READERS = ["field_staff", "office_staff", "branch_manager", "hq"];
+// Who erases a contact's personal data (POST /v1/people/{person_id}/erasure).
+const ERASERS = ["hq", "admin"];
+// What a personal field reads once its data subject is erased.
+const ERASED = "[erased]";
+// The kind of personal data each field of a contact is.
+const FIELD_KINDS = { name: "identity", title: "identity", phone: "contact_details", email: "contact_details" };
 
 /** Whether the signed-in staff member holds one of `roles`. */
 export function may(roles) {
@@ -110,7 +116,9 @@ async function customer(view, id) {
     const suggestions = may(SUGGESTION_READERS)
       ? unlessRefused(call("GET", `/v1/relationships/${id}/suggestions`, { query }))
       : Promise.resolve(null);
-    const [status, contacts, timeline, followUps, opportunities, cases, booked, inTransit, suggested, offerings] = await Promise.all([
+    // The contacts' data subjects are read from the keys themselves: current at once.
+    const people = unlessRefused(call("GET", `/v1/relationships/${id}/people`));
+    const [status, contacts, timeline, followUps, opportunities, cases, booked, inTransit, suggested, offerings, subjects] = await Promise.all([
       call("GET", `/v1/relationships/${id}`, { query }),
       unlessRefused(call("GET", `/v1/relationships/${id}/contacts`, { query: { ...query, include_removed: true, limit: 200 } })),
       unlessRefused(call("GET", `/v1/relationships/${id}/interactions`, { query: { ...query, limit: PAGE } })),
@@ -121,9 +129,11 @@ async function customer(view, id) {
       unlessRefused(call("GET", "/v1/shipments", { query: { ...query, customer_id: id, status: "in_transit", limit: 100 } })),
       suggestions,
       commands ? unlessRefused(call("GET", "/v1/offerings", { query: { status: "active", limit: 100 } })) : Promise.resolve(null),
+      people,
     ]);
     shown = {
       status,
+      people: new Map((subjects ? subjects.items : []).filter((p) => p.contact_id).map((p) => [p.contact_id, p])),
       contacts: contacts ? contacts.items : [],
       opportunities: opportunities ? opportunities.items : [],
       offerings: offerings ? offerings.items : [],
@@ -148,6 +158,61 @@ async function customer(view, id) {
     await load(accepted.position);
     notice.textContent = text || "";
   };
+
+  // --- personal data --------------------------------------------------------------------
+
+  /** The kinds of a contact's personal data that are erased. */
+  const erasedKinds = (contactId) => (shown.people.get(contactId) || { erased: [] }).erased;
+
+  /** A contact's field as the page shows it: "erased" (in the page's language) once its
+   * kind of data is erased, whatever a read model still holds. */
+  function personal(contactId, field, value) {
+    if (value === null || value === undefined) return value;
+    if (value === ERASED || erasedKinds(contactId).includes(FIELD_KINDS[field] || field)) {
+      return h("span", { className: "erased", "data-erased": field }, t("privacy.erased"));
+    }
+    return value;
+  }
+
+  /** A contact's name as plain text (for choices and lists). */
+  const nameOf = (c) => (c.name === ERASED || erasedKinds(c.contact_id).includes("identity") ? t("privacy.erased") : c.name);
+
+  /** Erase a contact's personal data (HQ and administrators): a reason, the data subject
+   * request's reference, and a confirmation that it cannot be undone. */
+  function eraseAction(c) {
+    const key = c.contact_id.replace(/[^A-Za-z0-9_-]/g, "_");
+    const reason = input(`erase-reason-${key}`, { maxLength: 500 });
+    const requestRef = input(`erase-request-${key}`, { maxLength: 120 });
+    const confirmed = input(`erase-confirm-${key}`, { type: "checkbox" });
+    const form = inline(
+      commandForm({
+        id: `erase-${key}`,
+        title: t("privacy.eraseTitle", { name: nameOf(c) }),
+        submit: t("privacy.eraseSubmit"),
+        fields: [
+          [reason.id, t("privacy.reason"), reason],
+          [requestRef.id, t("privacy.requestRef"), requestRef],
+          [confirmed.id, t("privacy.confirm"), confirmed],
+        ],
+        body: () => {
+          if (!reason.value.trim()) return t("privacy.reasonRequired");
+          if (!confirmed.checked) return t("privacy.confirmRequired");
+          const body = { reason: reason.value.trim() };
+          if (requestRef.value.trim()) body.request_ref = requestRef.value.trim();
+          return body;
+        },
+        send: (body, headers) => call("POST", `/v1/people/${c.person_id}/erasure`, { body, headers }),
+        done: reread(t("privacy.erasedNotice")),
+      }),
+    );
+    return h(
+      "details",
+      { className: "erase", "data-erase": c.contact_id },
+      h("summary", {}, t("privacy.erase")),
+      h("p", { className: "quiet" }, t("privacy.eraseIntro")),
+      form,
+    );
+  }
 
   // --- sections -------------------------------------------------------------------------
 
@@ -237,21 +302,23 @@ async function customer(view, id) {
         : h(
             "ul",
             {},
-            current.map((c) =>
-              h(
+            current.map((c) => {
+              const person = shown.people.get(c.contact_id);
+              const erased = erasedKinds(c.contact_id).length > 0;
+              return h(
                 "li",
                 { "data-contact": c.contact_id },
-                h("strong", {}, c.name),
-                c.title ? ` · ${c.title}` : "",
-                c.phone ? ` · ${c.phone}` : "",
-                c.email ? ` · ${c.email}` : "",
-                history(c),
-              ),
-            ),
+                h("strong", { "data-contact-name": "" }, personal(c.contact_id, "name", c.name)),
+                ["title", "phone", "email"].map((field) => (c[field] ? [" · ", personal(c.contact_id, field, c[field])] : "")),
+                person && person.is_erased ? [" ", h("span", { className: "tag", "data-erased-person": "" }, t("privacy.erasedBadge"))] : null,
+                erased ? null : history(c), // its changes name what was erased
+                may(ERASERS) && person && !person.is_erased && c.person_id ? eraseAction(c) : null,
+              );
+            }),
           ),
       removed.length === 0
         ? null
-        : h("p", { className: "quiet", id: "removed-contacts" }, t("cust.removedContacts"), " ", removed.map((c) => c.name).join(", ")),
+        : h("p", { className: "quiet", id: "removed-contacts" }, t("cust.removedContacts"), " ", removed.map(nameOf).join(", ")),
       commands ? [addContactForm, current.length ? [changeContactForm, removeContactForm] : null] : null,
     );
   }
@@ -271,8 +338,8 @@ async function customer(view, id) {
       ),
       " ",
       h("span", { className: "who" }, entry.staff_name || entry.staff),
-      entry.contact_name ? h("span", { className: "quiet" }, ` → ${entry.contact_name}`) : null,
-      h("p", { className: "summary" }, entry.summary),
+      entry.contact_name ? h("span", { className: "quiet" }, " → ", personal(entry.contact_id, "name", entry.contact_name)) : null,
+      h("p", { className: "summary" }, entry.contact_id ? personal(entry.contact_id, "notes", entry.summary) : entry.summary),
     );
   }
 
@@ -799,7 +866,7 @@ async function customer(view, id) {
       const chosen = chooser.value;
       chooser.replaceChildren(
         ...(none ? [h("option", { value: "" }, none)] : []),
-        ...current.map((c) => h("option", { value: c.contact_id }, c.name)),
+        ...current.map((c) => h("option", { value: c.contact_id }, nameOf(c))),
       );
       if (current.some((c) => c.contact_id === chosen)) chooser.value = chosen;
     }
