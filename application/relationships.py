@@ -14,7 +14,15 @@ from application.commands import CommandPath, CommandResult, NotFound, nameable
 from application.marketing import campaign_contact
 from domain.base import CommandContext, DomainError, InvalidValue, require
 from domain.consent import ConsentChannel, ConsentPurpose
-from domain.relationship import CareActionKind, Channel, Direction, Relationship, RelationshipKind
+from domain.relationship import (
+    CareActionKind,
+    Channel,
+    Direction,
+    HoldBasis,
+    LegalHold,
+    Relationship,
+    RelationshipKind,
+)
 from domain.shipment import Shipment
 
 
@@ -490,6 +498,46 @@ class RelationshipService:
                 period_end=period_end,
             ),
         )
+
+    def place_legal_hold(
+        self,
+        ctx: CommandContext,
+        rid: UUID,
+        *,
+        hold_id: UUID,
+        basis: HoldBasis,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Keep the relationship's personal data, and its shipments', past their retention
+        periods until the hold is released (``domain.retention``)."""
+        return self._relationship(
+            ctx,
+            rid,
+            expected_version,
+            lambda r: r.place_legal_hold(ctx, hold_id=hold_id, basis=basis, reason=reason),
+        )
+
+    def release_legal_hold(
+        self,
+        ctx: CommandContext,
+        rid: UUID,
+        *,
+        hold_id: UUID,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        return self._relationship(
+            ctx,
+            rid,
+            expected_version,
+            lambda r: r.release_legal_hold(ctx, hold_id=hold_id, reason=reason),
+        )
+
+    def legal_holds(self, rid: UUID) -> list[LegalHold]:
+        """Every legal hold placed on the relationship, released ones too, oldest first."""
+        holds = self.get_relationship(rid).legal_holds.values()
+        return sorted(holds, key=lambda h: (h.placed_at, str(h.hold_id)))
 
     def get_relationship(self, rid: UUID) -> Relationship:
         return self.commands.current(Relationship, rid)

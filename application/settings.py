@@ -172,6 +172,33 @@ class Settings(BaseSettings):
         gt=0,
         allow_inf_nan=False,
     )
+    retention_notes_months: int = _field(
+        36,
+        "Months visit and call notes are kept after the relationship ended (marked lost).",
+        expect=WHOLE,
+        ge=1,
+    )
+    retention_contacts_months: int = _field(
+        36,
+        "Months a contact's name, title, phone and email are kept after the relationship "
+        "ended or the contact was removed.",
+        expect=WHOLE,
+        ge=1,
+    )
+    retention_signatures_months: int = _field(
+        24,
+        "Months handover signers' names are kept after the shipment's claims are time-barred.",
+        expect=WHOLE,
+        ge=1,
+    )
+    retention_interval: float = _field(
+        86400.0,
+        "Seconds between two scheduled retention runs in the process that runs the projection "
+        "workers (erasing the personal data whose retention period ended); 0: none.",
+        expect="a number of seconds ≥ 0",
+        ge=0,
+        allow_inf_nan=False,
+    )
     snapshot_interval: int = _field(
         100, "Versions between two snapshots of an aggregate.", expect=WHOLE, ge=1
     )

@@ -91,6 +91,46 @@ class Direction(StrEnum):
     OUTBOUND = "outbound"
 
 
+class HoldBasis(StrEnum):
+    """Why a customer's data must be kept past its retention period."""
+
+    CLAIM = "claim"  # an open claim
+    AUDIT = "audit"
+    LITIGATION = "litigation"
+
+
+@dataclass(frozen=True)
+class LegalHold:
+    """A legal hold on a relationship: while it is not released, none of the personal
+    data of the relationship (nor of its shipments) is erased for retention."""
+
+    hold_id: UUID
+    basis: HoldBasis
+    reason: str
+    placed_by: str
+    placed_at: datetime
+    released_by: str | None = None
+    released_at: datetime | None = None
+    release_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "hold_id": str(self.hold_id),
+            "basis": self.basis.value,
+            "reason": self.reason,
+            "placed_by": self.placed_by,
+            "placed_at": self.placed_at.isoformat(),
+            "active": self.active,
+            "released_by": self.released_by,
+            "released_at": self.released_at.isoformat() if self.released_at else None,
+            "release_reason": self.release_reason,
+        }
+
+
 class CareActionKind(StrEnum):
     FOLLOW_UP_AFTER_INCIDENT = "follow_up_after_incident"
     SATISFACTION_CALL = "satisfaction_call"
@@ -234,6 +274,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             aggregate.lifecycle = Lifecycle.LOST
+            aggregate.lost_at = self.occurred_at
 
     class WonBack(Event):
         TOPIC = "Relationship.WonBack"
@@ -241,6 +282,7 @@ class Relationship(Aggregate, created_event_name="Registered"):
 
         def apply(self, aggregate: Relationship) -> None:
             aggregate.lifecycle = Lifecycle.WON_BACK
+            aggregate.lost_at = None
 
     class IndustryChanged(Event):
         TOPIC = "Relationship.IndustryChanged"
@@ -289,6 +331,9 @@ class Relationship(Aggregate, created_event_name="Registered"):
         def apply(self, aggregate: Relationship) -> None:
             contact = Contact(**self.contact)
             aggregate.contacts = {**aggregate.contacts, contact.contact_id: contact}
+            aggregate.contacts_removed = {
+                k: v for k, v in aggregate.contacts_removed.items() if k != contact.contact_id
+            }
 
     class ContactChanged(Event):
         TOPIC = "Relationship.ContactChanged"
@@ -306,6 +351,10 @@ class Relationship(Aggregate, created_event_name="Registered"):
         def apply(self, aggregate: Relationship) -> None:
             aggregate.contacts = {
                 k: v for k, v in aggregate.contacts.items() if k != self.contact_id
+            }
+            aggregate.contacts_removed = {
+                **aggregate.contacts_removed,
+                self.contact_id: self.occurred_at,
             }
 
     class InteractionLogged(Event):
@@ -365,6 +414,37 @@ class Relationship(Aggregate, created_event_name="Registered"):
             erased = {f: ERASED for k in self.kinds for f in _ERASED_BY_KIND.get(DataKind(k), ())}
             erased = {f: v for f, v in erased.items() if f == "name" or getattr(contact, f)}
             aggregate.contacts = {**aggregate.contacts, self.ref: replace(contact, **erased)}
+
+    class LegalHoldPlaced(Event):
+        """A legal hold placed on the relationship (an open claim, an audit, litigation):
+        its personal data, and its shipments', is kept until the hold is released."""
+
+        TOPIC = "Relationship.LegalHoldPlaced"
+        hold_id: UUID
+        basis: str
+        reason: str
+        placed_by: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            hold = LegalHold(
+                self.hold_id, HoldBasis(self.basis), self.reason, self.placed_by, self.occurred_at
+            )
+            aggregate.legal_holds = {**aggregate.legal_holds, self.hold_id: hold}
+
+    class LegalHoldReleased(Event):
+        TOPIC = "Relationship.LegalHoldReleased"
+        hold_id: UUID
+        reason: str
+        released_by: str
+
+        def apply(self, aggregate: Relationship) -> None:
+            hold = replace(
+                aggregate.legal_holds[self.hold_id],
+                released_by=self.released_by,
+                released_at=self.occurred_at,
+                release_reason=self.reason,
+            )
+            aggregate.legal_holds = {**aggregate.legal_holds, self.hold_id: hold}
 
     class ConsentGiven(Event):
         """A contact gave consent to ``purpose``: how (``channel``, ``evidence_ref``), when
@@ -475,6 +555,12 @@ class Relationship(Aggregate, created_event_name="Registered"):
         self.interaction_ids: IdSet = IdSet()
         self.last_interaction: LastInteraction | None = None
         self.care_action_count = 0
+        #: When the customer was marked lost (None: not lost, or won back since).
+        self.lost_at: datetime | None = None
+        #: When each removed contact was removed.
+        self.contacts_removed: dict[str, datetime] = {}
+        #: Every legal hold ever placed, released ones too, by hold id.
+        self.legal_holds: dict[UUID, LegalHold] = {}
         #: Each contact's consents, by contact id and purpose (kept when it is removed).
         self.consents: dict[str, dict[ConsentPurpose, Consent]] = {}
 
@@ -711,6 +797,40 @@ class Relationship(Aggregate, created_event_name="Registered"):
             **erasure_fields(subject, kinds, reason=reason, basis=basis, request_ref=request_ref),
             **ctx.event_fields(),
         )
+
+    def place_legal_hold(
+        self, ctx: CommandContext, *, hold_id: UUID, basis: HoldBasis, reason: str
+    ) -> None:
+        refuse_unless(
+            hold_id not in self.legal_holds,
+            "legal_hold.duplicate_id",
+            f"a legal hold with id {hold_id} is already placed",
+        )
+        self.trigger_event(
+            self.LegalHoldPlaced,
+            hold_id=hold_id,
+            basis=HoldBasis(basis).value,
+            reason=required_text(reason, "reason", max_length=500),
+            placed_by=ctx.actor,
+            **ctx.event_fields(),
+        )
+
+    def release_legal_hold(self, ctx: CommandContext, *, hold_id: UUID, reason: str) -> None:
+        hold = self.legal_holds.get(hold_id)
+        if hold is None:
+            raise UnknownMember("legal_hold.unknown", f"no legal hold with id {hold_id}")
+        refuse_unless(hold.active, "legal_hold.released", "the legal hold is released already")
+        self.trigger_event(
+            self.LegalHoldReleased,
+            hold_id=hold_id,
+            reason=required_text(reason, "reason", max_length=500),
+            released_by=ctx.actor,
+            **ctx.event_fields(),
+        )
+
+    @property
+    def active_legal_holds(self) -> list[LegalHold]:
+        return [hold for hold in self.legal_holds.values() if hold.active]
 
     def remove_contact(self, ctx: CommandContext, *, contact_id: str) -> None:
         self._contact(contact_id)

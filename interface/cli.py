@@ -86,7 +86,7 @@ def _wait_for_signal() -> None:
 
 def cmd_project(args: argparse.Namespace) -> int:
     services = _services(init=False)
-    services.start_workers(batch_size=args.batch_size, tree=True, webhooks=True)
+    services.start_workers(batch_size=args.batch_size, tree=True, webhooks=True, retention=True)
     log.info("projection worker running for: %s", ", ".join(p.name for p in services.projections))
     try:
         _wait_for_signal()
@@ -133,6 +133,42 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             )
     finally:
         services.close()
+    return 0
+
+
+def cmd_retention(args: argparse.Namespace) -> int:
+    """Erase the personal data whose retention period ended as of ``--as-of`` (default
+    now), except what a legal hold or an open claim keeps; ``--dry-run``: only list it."""
+    import json
+    from datetime import datetime
+
+    as_of: datetime | None = None
+    if args.as_of is not None:
+        try:
+            as_of = datetime.fromisoformat(args.as_of)
+        except ValueError:
+            as_of = None
+        if as_of is None or as_of.tzinfo is None:
+            print(
+                "fullchain retention: --as-of is an ISO 8601 moment with a time zone",
+                file=sys.stderr,
+            )
+            return 2
+    services = _services(init=False)
+    try:
+        report = services.retention().run(as_of or services.app.clock(), dry_run=args.dry_run)
+    finally:
+        services.close()
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return 0
+    verb = "would erase" if report.dry_run else "erased"
+    for item in report.erased:
+        print(f"{verb} {item.policy.kind.value} of {item.facts.subject_id}: {item.reason}")
+    for item in report.held:
+        why = "; ".join(f"{h.kind.value} {h.ref} ({h.reason})" for h in item.holds)
+        print(f"held {item.policy.kind.value} of {item.facts.subject_id}: {why}")
+    print(f"as of {report.as_of.isoformat()}: {verb} {len(report.erased)}, held {len(report.held)}")
     return 0
 
 
@@ -761,7 +797,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(load_demo(services, now=services.app.clock()), flush=True)
         run_workers = args.workers if args.workers is not None else services.database.embedded
         if run_workers:
-            services.start_workers(tree=True, webhooks=True)
+            services.start_workers(tree=True, webhooks=True, retention=True)
         url = f"http://{args.host}:{args.port}"
         print(f"\nFullchain CRM at {url}  (API documentation: {url}/docs)")
         print(f"Console: {url}/")
@@ -1224,6 +1260,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="print JSON")
     status.set_defaults(func=cmd_status)
+    retention = sub.add_parser("retention", help="retention of personal data")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True)
+    retention_run = retention_sub.add_parser(
+        "run", help="erase the personal data whose retention period ended, except what is held"
+    )
+    retention_run.add_argument(
+        "--as-of", help="the moment to decide as of (ISO 8601 with a time zone; default now)"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="list what would be erased; erase nothing"
+    )
+    retention_run.add_argument("--json", action="store_true", help="print JSON")
+    retention_run.set_defaults(func=cmd_retention)
+
     config = sub.add_parser("config", help="the settings in effect (or --markdown: their document)")
     config.add_argument(
         "--markdown", action="store_true", help="print docs/configuration.md from the settings"

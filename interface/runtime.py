@@ -18,6 +18,7 @@ from application import console_sessions, personal_data, settings, tokens, webho
 from application.cases import configured_sla_policy
 from application.proofs import tree as log_tree
 from application.proofs import witness
+from application.retention import Retention, RetentionKeeper
 from application.service import Fullchain
 from application.store import access_log, command_log, integrity, recorder
 from application.store.database import (
@@ -232,6 +233,7 @@ class Services:
     workers: list[ProjectionWorker] = field(default_factory=list)
     keepers: list[log_tree.TreeKeeper] = field(default_factory=list)
     dispatchers: list[webhooks.WebhookDispatcher] = field(default_factory=list)
+    retention_keepers: list[RetentionKeeper] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     _signing_key: Ed25519PrivateKey | None = None
     _time_travel: TimeTravel | None = None
@@ -329,13 +331,24 @@ class Services:
             self.database, self.app.mapper, clock=lambda: self.app.clock(), **kwargs
         )
 
+    def retention(self) -> Retention:
+        """The retention of personal data, with the configured policies."""
+        return Retention(self.app)
+
     def start_workers(
-        self, *, batch_size: int = 1000, tree: bool = False, webhooks: bool = False
+        self,
+        *,
+        batch_size: int = 1000,
+        tree: bool = False,
+        webhooks: bool = False,
+        retention: bool = False,
     ) -> None:
         """Run the projection worker in a thread of this process: one worker for every
         read model, reading each batch of the log once (one connection); with ``tree``,
         also keep the log's Merkle tree up to date in a thread of its own; with
-        ``webhooks``, deliver the webhooks in another (``application.webhooks``)."""
+        ``webhooks``, deliver the webhooks in another (``application.webhooks``); with
+        ``retention``, erase what is due every ``FULLCHAIN_RETENTION_INTERVAL`` seconds
+        (unless 0) in another (``application.retention``)."""
         worker = ProjectionWorker(
             self.database, self.projections, self.app.mapper, batch_size=batch_size
         )
@@ -357,6 +370,13 @@ class Services:
             delivering.start()
             self.dispatchers.append(dispatcher)
             self.threads.append(delivering)
+        interval = settings.load().retention_interval
+        if retention and interval > 0:
+            eraser = RetentionKeeper(self.retention(), lambda: self.app.clock(), interval)
+            erasing = threading.Thread(target=eraser.run_forever, name="retention", daemon=True)
+            erasing.start()
+            self.retention_keepers.append(eraser)
+            self.threads.append(erasing)
 
     def close(self) -> None:
         for worker in self.workers:
@@ -365,6 +385,8 @@ class Services:
             keeper.stop()
         for dispatcher in self.dispatchers:
             dispatcher.stop()
+        for retention_keeper in self.retention_keepers:
+            retention_keeper.stop()
         for thread in self.threads:
             thread.join(timeout=10)
         self.positions.close()

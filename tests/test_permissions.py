@@ -132,6 +132,7 @@ def test_each_role_reaches_exactly_the_endpoints_that_declare_it(
         "role": "hq",
         "invoice_number": "INV-1",
         "webhook_id": "00000000-0000-4000-8000-00000000000e",
+        "hold_id": "00000000-0000-4000-8000-000000000010",
         "purpose": "marketing",
         "subject_id": "00000000-0000-4000-8000-00000000000f",
     }
@@ -291,11 +292,13 @@ def test_auditors_never_write(services: Services, app_client: TestClient) -> Non
         if m == "POST" and Role.AUDITOR in allowed[(m, p)] and not p.startswith("/v1/public/")
     ]
     # Signing what the log holds, checking it, or keeping a witness's countersignature of
-    # it writes nothing to the business log.
+    # it writes nothing to the business log. A legal hold only keeps what the log holds
+    # (its personal data is not erased while the hold stands): an auditor may place one.
     assert sorted(p for _, p in writes) == [
         "/v1/audit/checkpoints",
         "/v1/audit/cosignatures",
         "/v1/audit/tree-heads",
         "/v1/audit/tree-heads/check",
         "/v1/audit/verify",
+        "/v1/relationships/{relationship_id}/legal-holds",
     ]

@@ -36,6 +36,7 @@ from interface.http import (
     relationship_reads,
     relationship_rewards,
     relationships,
+    retention,
     search,
     self_service,
     shipment_charges,
@@ -100,6 +101,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     suggestions.router,
     marketing.router,
     integrations.router,
+    retention.router,
     data_requests.router,
 )
 

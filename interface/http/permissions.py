@@ -66,6 +66,11 @@ CUSTOMER_USERS = frozenset({M, H, D})
 EVENT_FEED = frozenset({M, H, A, D})
 #: Webhook subscriptions, their deliveries and dead letters: administrators and HQ.
 WEBHOOKS = frozenset({D, H})
+#: Legal holds on a customer's personal data: placed by HQ, auditors and administrators,
+#: who also read them and what the retention of personal data would erase.
+LEGAL_HOLDS = frozenset({H, A, D})
+#: Released by HQ and administrators only.
+LEGAL_HOLD_RELEASE = frozenset({H, D})
 #: Data subjects' requests to access and take their data (PIPL Art. 45, GDPR Art. 15/20):
 #: answered by headquarters and administrators.
 DATA_REQUESTS = frozenset({H, D})

@@ -11,13 +11,15 @@ from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from application.tokens import StaffMember
 from domain.relationship import (
     CareActionKind,
     Channel,
     Direction,
+    HoldBasis,
+    LegalHold,
     RelationshipKind,
 )
 from interface.http.commands import COMMAND_ERRORS, WithReason, accepted
@@ -31,7 +33,7 @@ from interface.http.deps import (
 )
 from interface.http.errors import responses
 from interface.http.fields import Name, Reason, Short, StaffId, Text
-from interface.http.permissions import WORK
+from interface.http.permissions import LEGAL_HOLD_RELEASE, LEGAL_HOLDS, WORK
 from interface.http.routing import OneTripRoute
 
 router = APIRouter(route_class=OneTripRoute, prefix="/v1/relationships", tags=["relationships"])
@@ -561,3 +563,113 @@ def remove_contact(
         expected_version=expected,
     )
     return accepted(response, result)
+
+
+# --- legal holds ---------------------------------------------------------------------------
+
+
+class PlaceLegalHold(CommandMeta):
+    """A legal hold keeps the relationship's personal data, and its shipments', past their
+    retention periods until it is released."""
+
+    basis: HoldBasis = Field(description="claim, audit or litigation", examples=["litigation"])
+    reason: Reason = Field(examples=["Suzhou Intermediate Court case (2026) 苏05民初123号"])
+    hold_id: UUID | None = Field(None, description="Chosen by the client; else generated")
+
+
+class LegalHoldPlaced(CommandAccepted):
+    hold_id: str
+
+
+class LegalHoldModel(BaseModel):
+    hold_id: str
+    basis: HoldBasis
+    reason: str = Field(examples=["audit of the 2025 accounts"])
+    placed_by: str = Field(examples=["qian.lin"])
+    placed_at: str = Field(examples=["2026-03-04T09:30:00+00:00"])
+    active: bool
+    released_by: str | None = None
+    released_at: str | None = None
+    release_reason: str | None = None
+
+    @classmethod
+    def of(cls, hold: LegalHold) -> "LegalHoldModel":
+        return cls(**hold.as_dict())
+
+
+class LegalHolds(BaseModel):
+    relationship_id: str
+    held: bool = Field(description="Whether any hold is active")
+    items: list[LegalHoldModel]
+
+
+@router.post(
+    "/{relationship_id}/legal-holds",
+    status_code=201,
+    summary="Place a legal hold (retention of personal data suspended)",
+    responses=COMMAND_ERRORS,
+)
+def place_legal_hold(
+    relationship_id: UUID,
+    body: PlaceLegalHold,
+    staff: Annotated[StaffMember, Depends(Allowed(LEGAL_HOLDS))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> LegalHoldPlaced:
+    hold_id = body.hold_id or uuid4()
+    result = s.app.relationships.place_legal_hold(
+        context(request, staff, body),
+        relationship_id,
+        hold_id=hold_id,
+        basis=body.basis,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    response.headers["Location"] = f"/v1/relationships/{relationship_id}/legal-holds"
+    accepted(response, result)
+    return LegalHoldPlaced(**CommandAccepted.of(result).model_dump(), hold_id=str(hold_id))
+
+
+@router.post(
+    "/{relationship_id}/legal-holds/{hold_id}/release",
+    summary="Release a legal hold",
+    responses=COMMAND_ERRORS,
+)
+def release_legal_hold(
+    relationship_id: UUID,
+    hold_id: UUID,
+    body: WithReason,
+    staff: Annotated[StaffMember, Depends(Allowed(LEGAL_HOLD_RELEASE))],
+    s: ServicesDep,
+    request: Request,
+    expected: ExpectedVersion,
+    response: Response,
+) -> CommandAccepted:
+    result = s.app.relationships.release_legal_hold(
+        context(request, staff, body),
+        relationship_id,
+        hold_id=hold_id,
+        reason=body.reason,
+        expected_version=expected,
+    )
+    return accepted(response, result)
+
+
+@router.get(
+    "/{relationship_id}/legal-holds",
+    summary="The relationship's legal holds, released ones too",
+    responses=responses(401, 404, 422),
+)
+def legal_holds(
+    relationship_id: UUID,
+    staff: Annotated[StaffMember, Depends(Allowed(LEGAL_HOLDS))],
+    s: ServicesDep,
+) -> LegalHolds:
+    holds = s.app.relationships.legal_holds(relationship_id)
+    return LegalHolds(
+        relationship_id=str(relationship_id),
+        held=any(h.active for h in holds),
+        items=[LegalHoldModel.of(h) for h in holds],
+    )
