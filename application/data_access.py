@@ -45,7 +45,7 @@ from application.store.database import Database
 from application.store.schema import EVENTS_TABLE
 from domain.base import InvalidValue
 from domain.consent import ConsentPurpose
-from domain.personal import DataKind, SubjectKind, contact_subject
+from domain.personal import DataKind, DataSubjectKind, contact_subject
 from domain.relationship import Relationship
 from domain.shipment import Shipment
 from projections.search.text import phone_keys
@@ -131,9 +131,9 @@ _CONTACT_PROCESSING = (
     ),
 )
 
-PROCESSING: dict[SubjectKind, tuple[Processing, ...]] = {
-    SubjectKind.CONTACT: _CONTACT_PROCESSING,
-    SubjectKind.NOTES: (
+PROCESSING: dict[DataSubjectKind, tuple[Processing, ...]] = {
+    DataSubjectKind.CONTACT: _CONTACT_PROCESSING,
+    DataSubjectKind.NOTES: (
         Processing(
             "customer_relationship",
             "contract",
@@ -149,7 +149,7 @@ PROCESSING: dict[SubjectKind, tuple[Processing, ...]] = {
             "the customer's history for auditors, read from the log",
         ),
     ),
-    SubjectKind.SIGNER: (
+    DataSubjectKind.SIGNER: (
         Processing(
             "chain_of_custody",
             "contract",
@@ -264,7 +264,7 @@ class DataAccess:
                 if isinstance(held.get("signed_by"), str):
                     signed_by = held["signed_by"]
             names_contact = (
-                subject.kind is SubjectKind.CONTACT and state.get("contact_id") == subject.ref
+                subject.kind is DataSubjectKind.CONTACT and state.get("contact_id") == subject.ref
             )
             if names_contact and isinstance(
                 event, Relationship.ConsentGiven | Relationship.ConsentWithdrawn
@@ -317,7 +317,7 @@ class DataAccess:
 
     def _current(
         self,
-        kind: SubjectKind,
+        kind: DataSubjectKind,
         aggregate_id: UUID,
         ref: str,
         last_contact: dict[str, Any] | None,
@@ -325,11 +325,11 @@ class DataAccess:
     ) -> tuple[UUID, dict[str, Any], list[dict[str, Any]]]:
         """The customer the data is held for, what the data reads as now, and the
         contact's consents as they stand."""
-        if kind is SubjectKind.SIGNER:
+        if kind is DataSubjectKind.SIGNER:
             shipment = self.app.commands.from_log(Shipment, aggregate_id)
             return shipment.customer_id, {"shipment_id": aggregate_id, "signed_by": signed_by}, []
         relationship = self.app.commands.from_log(Relationship, aggregate_id)
-        if kind is SubjectKind.NOTES:
+        if kind is DataSubjectKind.NOTES:
             return aggregate_id, {}, []
         contact = relationship.contacts.get(ref)
         personal: dict[str, Any] = (
@@ -369,12 +369,12 @@ class DataAccess:
 
     def record(self, reader: str, subject_id: UUID, export: Mapping[str, Any], why: str) -> None:
         """The export read by ``reader``, in the access log."""
-        kind = SubjectKind(export["subject"]["kind"])
+        kind = DataSubjectKind(export["subject"]["kind"])
         record_access(
             self.database,
             staff_id=reader,
             what="personal_data_export",
-            aggregate_type="Shipment" if kind is SubjectKind.SIGNER else "Relationship",
+            aggregate_type="Shipment" if kind is DataSubjectKind.SIGNER else "Relationship",
             aggregate_id=UUID(export["subject"]["aggregate_id"]),
             detail=f"subject {subject_id}; {why}",
         )

@@ -47,10 +47,6 @@ class DataSubjectKind(StrEnum):
     SIGNER = "signer"  # a person who signed a handover
 
 
-#: The name the first code used (kept for callers that still import it).
-SubjectKind = DataSubjectKind
-
-
 @dataclass(frozen=True)
 class Subject:
     """A data subject: a person (or, for notes that name nobody, the relationship's
