@@ -178,9 +178,13 @@ def _database_master_key(conn: Any) -> MasterKey:
 #: current keys read (the new ones, or those already there). A key made by another process
 #: since the statement began is not seen by its reading part: no row, and the caller asks
 #: again.
+#: Made keys commit without waiting for their flush to disk (``synchronous_commit`` off for
+#: this statement's transaction alone): no event can name a key before it commits, and the
+#: commit of an event flushes the log's WAL up to itself, which holds the key's commit before
+#: it. A crash before any event names the key loses only a key nothing uses.
 _WRITING_KEYS = """
 WITH wanted AS (
-    SELECT * FROM unnest(
+    SELECT *, set_config('synchronous_commit', 'off', true) AS commit_mode FROM unnest(
         %(subjects)s::uuid[], %(kinds)s::text[], %(aggregates)s::uuid[], %(refs)s::text[],
         %(keys)s::uuid[], %(data_kinds)s::text[], %(wrapped)s::bytea[]
     ) AS w (subject_id, kind, aggregate_id, ref, key_id, data_kind, wrapped)
