@@ -9,8 +9,9 @@ or a phone number across every customer (``find``). The export holds:
   data are held and which erased;
 * ``personal_data``: what it reads as now, opened with its keys (``[erased]`` once erased);
 * ``events``: every event that holds a field of it — its type, when it happened, when it was
-  recorded, who recorded it, and the subject's fields in it (a visit's notes that name it);
-  never another person's fields of the same event;
+  recorded, who recorded it, the aggregate it belongs to, and the subject's fields in it (a
+  visit's notes that name it; for the customer's notes, also its follow-ups' and care
+  plans' notes); never another person's fields of the same event;
 * ``consents``: each purpose as it stands, and every giving and withdrawal;
 * ``erasures``: the kinds erased, when, by whom, on what basis and under which request;
 * ``processing``: the purposes its data is processed for, on what basis, and the read
@@ -55,6 +56,10 @@ FORMAT = "fullchain.personal-data-export"
 FORMAT_VERSION = 1
 
 _CONTACT_TOPICS = ("Relationship.ContactAdded", "Relationship.ContactChanged")
+
+#: The events outside a customer's own log that hold its notes: a follow-up's note and a
+#: care plan's (``domain.follow_up.NOTE_FIELDS``), each naming the relationship.
+_NOTES_ELSEWHERE = ("FollowUp.Scheduled", "CarePlan.Started")
 
 
 @dataclass(frozen=True)
@@ -138,8 +143,9 @@ PROCESSING: dict[DataSubjectKind, tuple[Processing, ...]] = {
             "customer_relationship",
             "contract",
             (DataKind.NOTES,),
-            ("activity",),
-            "the customer's timeline of visits and calls, for its account team",
+            ("activity", "follow_ups"),
+            "the customer's timeline of visits and calls, and the notes of its follow-ups and "
+            "care plans, for its account team",
         ),
         Processing(
             "audit",
@@ -241,16 +247,17 @@ class DataAccess:
         erasures: list[dict[str, Any]] = []
         last_contact: dict[str, Any] | None = None
         signed_by: str | None = None
-        for event, row in self._events_of(aggregate_id):
+        for event, row in self._events_of(aggregate_id, subject.kind):
             state = vars(event)
             held = {
                 f.path: value
                 for f in personal_fields(type(event))
-                if f.subject(state, aggregate_id).subject_id == subject_id
+                if f.subject(state, event.originator_id).subject_id == subject_id
                 and (value := f.get(state)) is not None
             }
             when = {
                 "type": row["topic"],
+                "aggregate_id": event.originator_id,
                 "position": row["notification_id"],
                 "version": row["originator_version"],
                 "occurred_at": event.occurred_at,
@@ -350,17 +357,40 @@ class DataAccess:
         ]
         return aggregate_id, personal, consents
 
-    def _events_of(self, aggregate_id: UUID) -> Iterable[tuple[Any, dict[str, Any]]]:
+    def _events_of(
+        self, aggregate_id: UUID, kind: DataSubjectKind
+    ) -> Iterable[tuple[Any, dict[str, Any]]]:
+        """The events of the subject's aggregate, and for a customer's notes (the notes
+        subject) the creations of its follow-ups and care plans, whose notes are its notes:
+        in the order of the log."""
         with self.app.personal_keys._connection() as conn:
             rows = conn.execute(
-                "SELECT notification_id, originator_version, topic, state, recorded_at "
-                f"FROM {EVENTS_TABLE} WHERE originator_id = %s ORDER BY originator_version",
+                "SELECT originator_id, notification_id, originator_version, topic, state, "
+                f"recorded_at FROM {EVENTS_TABLE} WHERE originator_id = %s "
+                "ORDER BY originator_version",
                 (aggregate_id,),
             ).fetchall()
+            if kind is DataSubjectKind.NOTES:
+                notes = conn.execute(
+                    "SELECT originator_id, notification_id, originator_version, topic, state, "
+                    f"recorded_at FROM {EVENTS_TABLE} WHERE topic = ANY(%s) "
+                    "ORDER BY notification_id",
+                    (list(_NOTES_ELSEWHERE),),
+                ).fetchall()
+                decode = self.app.mapper.transcoder.decode
+                rows += [
+                    r
+                    for r in notes
+                    if str(decode(bytes(r["state"])).get("relationship_id")) == str(aggregate_id)
+                ]
+                rows.sort(key=lambda r: r["notification_id"])
         for row in rows:
             event = self.app.mapper.to_domain_event(
                 StoredEvent(
-                    aggregate_id, row["originator_version"], row["topic"], bytes(row["state"])
+                    row["originator_id"],
+                    row["originator_version"],
+                    row["topic"],
+                    bytes(row["state"]),
                 )
             )
             yield event, row

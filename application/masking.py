@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
+from domain.follow_up import CarePlan, FollowUp
 from domain.personal import ERASED, PersonalField
 from domain.relationship import Relationship
 from domain.shipment import Shipment
@@ -38,17 +39,18 @@ MASKED = "[masked]"
 #: The rule of who reads personal fields in clear, as ``docs/permissions.md`` shows it.
 RULE = """\
 * Personal fields — a contact's name, title, phone and email, an interaction's summary
-  (its notes), a handover's signer — are answered in clear to the staff whose work needs
-  them: field staff, office staff and branch managers (their branch's records) and
-  headquarters. Partner users read the signers of the handovers of their partner's links;
-  customer users those of their own shipments' handovers (proof of delivery).
+  (its notes), a follow-up's or care plan's note, a handover's signer — are answered in
+  clear to the staff whose work needs them: field staff, office staff and branch managers
+  (their branch's records) and headquarters. Partner users read the signers of the
+  handovers of their partner's links; customer users those of their own shipments'
+  handovers (proof of delivery).
 * Everyone else — auditors, administrators — reads them masked wherever they are
-  answered (contacts, interactions and activity, search, a customer's history, the event
-  feed, an aggregate's state and diff, a shipment's responsibility audit and links, its
-  EPCIS export): a phone as `+86 139 **** 5678`, an email as `w***@example.cn`, a name as its
-  first character and `**` (`王**`), a title and notes as `[masked]`; a field erased reads
-  `[erased]`. The stored data is unchanged. An audit package proves the stored content:
-  it is packed as stored, and its download is in the access log.
+  answered (contacts, interactions and activity, follow-ups, search, a customer's history,
+  the event feed, an aggregate's state and diff, a shipment's responsibility audit and
+  links, its EPCIS export): a phone as `+86 139 **** 5678`, an email as `w***@example.cn`, a
+  name as its first character and `**` (`王**`), a title and notes as `[masked]`; a field
+  erased reads `[erased]`. The stored data is unchanged. An audit package proves the stored
+  content: it is packed as stored, and its download is in the access log.
 * The `personal_data` grant (granted and revoked as a role, held with another; it opens no
   endpoint by itself) answers them in clear to its holder, and each such answer is
   recorded in the access log (`what`: `personal_data`, one entry per customer or shipment,
@@ -160,7 +162,7 @@ def mask_contact(contact: Mapping[str, Any]) -> dict[str, Any]:
 
 def _declared() -> dict[str, tuple[PersonalField, ...]]:
     found: dict[str, tuple[PersonalField, ...]] = {}
-    for aggregate in (Relationship, Shipment):
+    for aggregate in (Relationship, Shipment, FollowUp, CarePlan):
         for member in vars(aggregate).values():
             personal = getattr(member, "PERSONAL", None)
             topic = getattr(member, "TOPIC", None)

@@ -25,11 +25,13 @@ from __future__ import annotations
 import calendar
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.domain import Aggregate
 
 from domain.base import AttributedEvent, CommandContext, refuse_unless, require
+from domain.personal import DataKind, DataSubjectKind, PersonalField, Subject
 from domain.relationship import Channel
 from domain.values import optional_text, required_text, utc_moment
 
@@ -76,6 +78,17 @@ MAX_INTERVAL = {IntervalUnit.DAYS: 366, IntervalUnit.MONTHS: 24}
 _NAMESPACE = UUID("3b0f6a52-1c7e-4f3d-8d2b-7a9e0c4d5f61")
 
 
+def _relationship_notes(state: Any, _originator_id: UUID) -> Subject:
+    """A follow-up's or care plan's note names no contact: it is the relationship's notes,
+    sealed under the key of the relationship's notes that visits naming no contact use."""
+    return Subject(DataSubjectKind.NOTES, UUID(str(state["relationship_id"])), "notes")
+
+
+#: The note of a follow-up (``FollowUp.Scheduled``) and of a care plan
+#: (``CarePlan.Started``): free text about the customer's people.
+NOTE_FIELDS = (PersonalField("note", DataKind.NOTES, _relationship_notes),)
+
+
 def _staff_id(value: str, field: str) -> str:
     text = required_text(value, field, max_length=64)
     require(
@@ -111,6 +124,7 @@ class FollowUp(Aggregate, created_event_name="Scheduled"):
 
     class Scheduled(Event, Aggregate.Created):
         TOPIC = "FollowUp.Scheduled"
+        PERSONAL = NOTE_FIELDS
         relationship_id: UUID
         subject_kind: str
         subject_id: UUID
@@ -284,6 +298,7 @@ class CarePlan(Aggregate, created_event_name="Started"):
 
     class Started(Event, Aggregate.Created):
         TOPIC = "CarePlan.Started"
+        PERSONAL = NOTE_FIELDS
         relationship_id: UUID
         kind: str
         every: int

@@ -165,6 +165,10 @@ class EventMeta(BaseModel):
 
 
 class ExportEvent(EventMeta):
+    aggregate_id: UUID = Field(
+        description="The aggregate it belongs to: the customer or shipment, or for the "
+        "customer's notes also one of its follow-ups or care plans"
+    )
     fields: dict[str, Any] = Field(
         description='The subject\'s fields in the event only, by path ("contact.email", '
         '"summary"); "[erased]" once erased'

@@ -31,6 +31,7 @@ from interface.http.deps import (
 )
 from interface.http.errors import responses
 from interface.http.fields import StaffId, Text
+from interface.http.masking import masked_follow_ups
 from interface.http.permissions import READ, WORK
 from interface.http.reads import Cursor, Limit, NextCursor, found
 from interface.http.routing import OneTripRoute
@@ -382,7 +383,9 @@ def my_day_view(
 
     def bucket(b: Bucket) -> DayBucket:
         count, rows = day[b]
-        return DayBucket(count=count, items=[_follow_up(r) for r in rows])
+        items = [_follow_up(r) for r in rows]
+        masked_follow_ups(s, staff, items)
+        return DayBucket(count=count, items=items)
 
     return MyDay(
         as_of=now,
@@ -430,7 +433,9 @@ def follow_ups(
         limit=limit,
         cursor=cursor,
     )
-    return FollowUpPage(as_of=now, items=[_follow_up(r) for r in rows], next_cursor=next_cursor)
+    items = [_follow_up(r) for r in rows]
+    masked_follow_ups(s, staff, items)
+    return FollowUpPage(as_of=now, items=items, next_cursor=next_cursor)
 
 
 @router.get(
@@ -442,7 +447,7 @@ def follow_ups(
 )
 def follow_up(
     follow_up_id: UUID,
-    _: Annotated[StaffMember, Depends(Allowed(READ))],
+    staff: Annotated[StaffMember, Depends(Allowed(READ))],
     conn: Reads,
     s: ServicesDep,
     response: Response,
@@ -452,4 +457,6 @@ def follow_up(
         response,
         f"no follow-up with id {follow_up_id}",
     )
-    return _follow_up(row)
+    item = _follow_up(row)
+    masked_follow_ups(s, staff, [item])
+    return item

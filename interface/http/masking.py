@@ -12,7 +12,7 @@ read and the fields (``contacts: name, phone``).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -115,6 +115,19 @@ def masked_activity(s: Services, staff: StaffMember, answer: T) -> T:
     if view is not Exposure.MASKED:
         disclosed(s, staff, "activity", "Relationship", fields)
     return answer
+
+
+def masked_follow_ups(s: Services, staff: StaffMember, items: Sequence[Any]) -> None:
+    """Follow-ups (``interface.http.follow_ups.FollowUp``): their notes, in place."""
+    view = exposure_of(staff)
+    fields: dict[UUID, list[str]] = defaultdict(list)
+    for item in items:
+        if item.note is not None:
+            fields[item.relationship_id].append("note")
+            if view is Exposure.MASKED:
+                item.note = mask_text(item.note)
+    if view is not Exposure.MASKED:
+        disclosed(s, staff, "follow-ups", "Relationship", fields)
 
 
 def masked_search(s: Services, staff: StaffMember, answer: T) -> T:

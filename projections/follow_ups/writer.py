@@ -3,7 +3,12 @@ state — as the ``FollowUp`` aggregate says after each batch.
 
 Whether an open follow-up is overdue depends on the time of asking, not on an event: the
 row keeps its due time and a read compares it with the time of asking
-(``queries.overdue``)."""
+(``queries.overdue``).
+
+A follow-up's note is its relationship's notes (``domain.follow_up.NOTE_FIELDS``): when they
+are erased (``Relationship.PersonalDataErased`` of the relationship's notes subject) the
+notes of the relationship's follow-ups read ``ERASED``, as a rebuild from the log finds
+them."""
 
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ from typing import Any
 from eventsourcing.persistence import Mapper
 
 from domain.follow_up import FollowUp
+from domain.personal import ERASED
 from projections.aggregate_rows import AggregatesOfBatch, write_rows
 from projections.engine import BatchProjection, Connection, ProjectedEvent
+from projections.erasure import Erasure, is_erasure
 from projections.follow_ups.migration import MIGRATION
 
 COLUMNS = (
@@ -87,9 +94,35 @@ class FollowUpsProjection(BatchProjection):
         self.follow_ups = AggregatesOfBatch(mapper, FollowUp)
 
     def handles(self, topic: str) -> bool:
-        return topic.startswith("FollowUp.")
+        return topic.startswith("FollowUp.") or topic == "Relationship.PersonalDataErased"
 
     def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        # Erasures cut the batch: the follow-ups before one are written before it rewrites
+        # their notes, and those after it are replayed from the log (notes erased).
+        run: list[ProjectedEvent] = []
+        for item in events:
+            if is_erasure(item.event):
+                self._apply_follow_ups(conn, run)
+                run = []
+                self._erase(conn, Erasure.of(item.event))
+            else:
+                run.append(item)
+        self._apply_follow_ups(conn, run)
+
+    def _erase(self, conn: Connection, erasure: Erasure) -> None:
+        """The notes of the relationship's follow-ups, if its notes were erased (a
+        follow-up's note names no contact)."""
+        if not erasure.notes_of(None):
+            return
+        self.follow_ups.forget()  # the aggregates kept between batches hold the notes
+        conn.execute(
+            "UPDATE follow_up SET note = %s WHERE relationship_id = %s AND note IS NOT NULL",
+            (ERASED, erasure.aggregate_id),
+        )
+
+    def _apply_follow_ups(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        if not events:
+            return
         scheduled = {
             item.event.originator_id: item.position
             for item in events
