@@ -345,6 +345,8 @@ def test_an_auditor_reads_the_customer_with_no_form_and_no_suggestions(
     expect(page.locator("#timeline")).not_to_contain_text("audited visit")
     expect(page.locator("#contacts")).to_contain_text("W**")
     expect(page.locator("#contacts")).not_to_contain_text("Wang Fang 王芳")
-    expect(page.locator("#follow-ups")).to_contain_text("quarterly review")
+    # A follow-up's note is the customer's notes: masked too.
+    expect(page.locator("#follow-ups")).to_contain_text("[masked]")
+    expect(page.locator("#follow-ups")).not_to_contain_text("quarterly review")
     expect(page.locator("#view form")).to_have_count(0)
     expect(page.locator("#suggestions")).to_be_hidden()
