@@ -128,6 +128,7 @@ ERASURE_FIELDS = ("subject_id", "subject_kind", "ref", "kinds", "reason", "basis
 
 
 def erasure_fields(
+    aggregate_id: UUID,
     subject: Subject,
     kinds: Sequence[DataKind],
     *,
@@ -135,7 +136,12 @@ def erasure_fields(
     basis: ErasureBasis,
     request_ref: str | None,
 ) -> dict[str, Any]:
-    """The payload of an erasure event, validated."""
+    """The payload of the erasure event of the aggregate ``aggregate_id``, validated."""
+    require(
+        subject.aggregate_id == aggregate_id,
+        "erasure.subject",
+        "the data subject's data is not this record's",
+    )
     require(bool(kinds), "erasure.kinds", "name at least one kind of data", field="kinds")
     return {
         "subject_id": subject.subject_id,

@@ -791,10 +791,11 @@ class Relationship(Aggregate, created_event_name="Registered"):
         request_ref: str | None = None,
     ) -> None:
         """Erase ``subject``'s data of ``kinds`` (a contact, or the relationship's notes)."""
-        require(subject.aggregate_id == self.id, "erasure.subject", "not this relationship's")
         self.trigger_event(
             self.PersonalDataErased,
-            **erasure_fields(subject, kinds, reason=reason, basis=basis, request_ref=request_ref),
+            **erasure_fields(
+                self.id, subject, kinds, reason=reason, basis=basis, request_ref=request_ref
+            ),
             **ctx.event_fields(),
         )
 

@@ -2652,10 +2652,11 @@ class Shipment(Aggregate, created_event_name="Booked"):
         request_ref: str | None = None,
     ) -> None:
         """Erase a signer's name from this shipment's handovers."""
-        require(subject.aggregate_id == self.id, "erasure.subject", "not this shipment's")
         self.trigger_event(
             self.PersonalDataErased,
-            **erasure_fields(subject, kinds, reason=reason, basis=basis, request_ref=request_ref),
+            **erasure_fields(
+                self.id, subject, kinds, reason=reason, basis=basis, request_ref=request_ref
+            ),
             **ctx.event_fields(),
         )
 
