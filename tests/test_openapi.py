@@ -72,6 +72,19 @@ def test_every_request_body_has_an_example_its_schema_accepts() -> None:
     assert logged["requestBody"]["content"]["application/json"]["example"]["channel"] == "visit"
 
 
+def test_every_refusal_is_documented_as_the_problem_it_answers() -> None:
+    """Every error status an operation declares is answered as application/problem+json
+    (FastAPI's own 422, documented as plain JSON, is replaced by ``responses(…, 422)``)."""
+    undocumented = [
+        (method.upper(), path, status)
+        for path, operations in DOCUMENT["paths"].items()
+        for method, operation in operations.items()
+        for status, response in operation["responses"].items()
+        if status[0] in "45" and "application/problem+json" not in response.get("content", {})
+    ]
+    assert undocumented == []
+
+
 def test_the_headers_a_client_relies_on_are_declared() -> None:
     def headers(path: str, method: str, status: str) -> dict[str, Any]:
         found: dict[str, Any] = DOCUMENT["paths"][path][method]["responses"][status].get(

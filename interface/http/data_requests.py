@@ -267,7 +267,7 @@ def _export(s: Services, staff: StaffMember, subject_id: UUID, why: str) -> Pers
     "/v1/people/{subject_id}/export",
     summary="Export a data subject's personal data (access and portability)",
     tags=["data requests"],
-    responses=responses(404),
+    responses=responses(404, 422),
 )
 def export_person(
     subject_id: UUID,
