@@ -23,6 +23,7 @@ from domain.relationship import Relationship, RelationshipKind
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
+from projections.branches.queries import get_branch
 from tests.clock import NOW
 from tests.domain.test_shipment import ctx
 from tests.staffing import enroll
@@ -93,6 +94,12 @@ def receivers() -> Iterator[list[Receiver]]:
 @pytest.fixture
 def api(services: Services) -> Iterator[TestClient]:
     services.start_workers()
+
+    def branches_projected() -> bool:  # a subscription's branch is checked against them
+        with services.primary.connection() as conn:
+            return get_branch(conn, "Suzhou") is not None
+
+    wait_until(branches_projected, what="the test branches in the branches read model")
     token = enroll(services, "admin.ma", "Ma Jun 马军", roles=(Role.ADMIN,))
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
