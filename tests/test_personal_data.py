@@ -22,6 +22,7 @@ from domain.personal import ERASED, DataKind, contact_subject
 from domain.relationship import Channel, Direction, Relationship, RelationshipKind
 from interface.runtime import Services
 from projections.engine import BatchProjection, Connection, ProjectedEvent, ProjectionWorker
+from tests.test_personal_data_erasure import dump as tables_as_text
 
 NAME, PHONE, EMAIL = "王秀英", "+86 139 1234 5678", "wang.xiuying@example.cn"
 NOTES = "王秀英 asked for cold-chain rates to Chengdu"
@@ -58,23 +59,8 @@ def with_contact(services: Services) -> UUID:
 
 
 def dump(superuser_database: Database) -> str:
-    """Every row of every table of the database, as text."""
-    with superuser_database.connect() as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            ).fetchall()
-        ]
-        texts = []
-        for table in tables:
-            for (row,) in conn.execute(f'SELECT t::text FROM "{table}" t').fetchall():
-                texts.append(row)
-            # bytea columns print as hex: the log's state too, decoded as UTF-8
-            if table == "fullchain_events":
-                for (state,) in conn.execute("SELECT state FROM fullchain_events").fetchall():
-                    texts.append(bytes(state).decode("utf-8", "replace"))
-    return "\n".join(texts)
+    """Every row of every table of the database, as text (bytea decoded as UTF-8 too)."""
+    return "\n".join(tables_as_text(superuser_database).values())
 
 
 def test_personal_fields_are_sealed_in_the_log_and_open_on_reading(
