@@ -13,7 +13,8 @@ A zip archive with:
   (``application.proofs.checkpoints``) and the key that verifies it;
 * ``customer.json`` — the customer, and the proof of its head in the checkpoint's map;
 * ``cosignatures.json`` — each trusted witness's latest countersigned checkpoint up to this
-  one, with a consistency proof to it, and the witnesses' keys;
+  one (a C2SP cosignature, ``application/proofs/witness.py``), with a consistency proof to
+  it, and the witnesses' verifier keys;
 * ``checkpoint.json``, ``public_key.pem``, ``verification.json`` — the hash chain's
   checkpoint, its key, and the service's verification of the whole chain;
 * ``evidence/<sha256>`` — each file an entry attaches as evidence (``domain/evidence.py``:
@@ -97,7 +98,13 @@ It proves, or names the entry that fails and why:
    is missing before, between or after the entries here;
 5. the readable fields of each entry are its stored facts;
 6. each file an entry attaches as evidence is in `evidence/`, named by the SHA-256 of its
-   bytes as the entry records it.
+   bytes as the entry records it;
+7. each witness's countersigned checkpoint in `cosignatures.json` is signed by the log and
+   cosigned by the witness (c2sp.org/tlog-cosignature v1: the time of cosigning and the
+   whole checkpoint, under the witness's key in `witness_keys` — compare those with what
+   the witnesses publish), and `checkpoint.note` extends it: the log showed the witness the
+   history it shows here. A cosignature kept from before they were timestamped (a plain
+   note signature) is checked by its own rule and shown as such.
 
 Later, online: `GET /v1/audit/proofs/consistency?first={size}` proves today's log extends
 this checkpoint (check it with `merkle.verify_consistency`); `checkpoint.json` and

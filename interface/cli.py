@@ -937,15 +937,17 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 def cmd_witness(args: argparse.Namespace) -> int:
     """Countersign a checkpoint of the log, offline: its signature under the log's key, and
-    that it extends the last checkpoint this witness countersigned."""
+    that it extends the last checkpoint this witness countersigned; the cosignature
+    (c2sp.org/tlog-cosignature v1) is timed by this machine's clock."""
     import base64
     import json
+    from datetime import UTC, datetime
     from pathlib import Path
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from application.proofs.note import NoteError, Signer, Verifier
+    from application.proofs.note import Cosigner, NoteError, Verifier
     from application.proofs.witness import WitnessRefusal, cosign
 
     try:
@@ -960,12 +962,16 @@ def cmd_witness(args: argparse.Namespace) -> int:
             else []
         )
         note = Path(args.checkpoint).read_text(encoding="utf-8")
-        cosigned = cosign(note, log, Signer(args.name, key), last=last, proof=proof)
+        witness = Cosigner(args.name, key)
+        cosigned = cosign(note, log, witness, last=last, proof=proof, now=datetime.now(UTC))
     except (OSError, ValueError, KeyError, NoteError, WitnessRefusal) as error:
         print(f"fullchain witness: not countersigned: {error}", file=sys.stderr)
         return 1
     sys.stdout.write(cosigned)
-    print(f"countersigned by {args.name}", file=sys.stderr)
+    print(
+        f"countersigned by {args.name} (verifier key {witness.verifier.encode()})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -38,14 +40,22 @@ _ORIGIN = re.compile(r"^[\x21-\x2a\x2c-\x7e]{1,200}$")  # printable ASCII, no sp
 
 RETIRED_KEYS_VARIABLE = "FULLCHAIN_RETIRED_VERIFIER_KEYS"
 
+K = TypeVar("K")
+
 
 def configured_verifiers(variable: str) -> list[Verifier]:
     """The C2SP verifier keys in the setting ``variable``, separated by spaces, commas or
     new lines; ValueError naming the setting for one that is not a verifier key."""
+    return configured_keys(variable, Verifier.decode)
+
+
+def configured_keys(variable: str, decode: Callable[[str], K]) -> list[K]:
+    """The keys in the setting ``variable``, separated by spaces, commas or new lines, each
+    read by ``decode``; ValueError naming the setting for one it refuses."""
     value = getattr(settings.load(), variable.removeprefix(settings.PREFIX).lower())
     keys = [k for k in re.split(r"[\s,]+", value or "") if k]
     try:
-        return [Verifier.decode(k) for k in keys]
+        return [decode(k) for k in keys]
     except NoteError as error:
         raise ValueError(f"{variable}: {error}") from None
 

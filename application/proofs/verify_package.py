@@ -16,8 +16,9 @@ beside it. It checks, naming the entry and the reason for anything that fails:
    ``personal_keys.json`` and must equal what is shown; a field whose key is not there
    (its person was erased) must be shown as ``[erased]``;
 6. each witness's countersigned checkpoint (``cosignatures.json``) holds under the log's
-   and the witness's keys (compare those with what the witnesses publish), and this
-   package's checkpoint extends it;
+   key and the witness's cosignature (c2sp.org/tlog-cosignature v1, timestamped) under its
+   key (compare those with what the witnesses publish), and this package's checkpoint
+   extends it; a cosignature of the older form (a plain note signature) is shown as such;
 7. each file an entry attaches as evidence (a damage photo, a survey report, a proof of
    delivery) is in the package, ``evidence/<sha256>``, and its bytes hash to the SHA-256
    the stored entry names.
@@ -170,15 +171,23 @@ def _evidence_file(folder: Path, facts: dict[str, Any]) -> str | None:
 
 
 def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -> list[str]:
-    """Each witness's countersigned checkpoint in the package: its witness's signature and
-    the log's hold, and this package's checkpoint extends it (no split view)."""
+    """Each witness's countersigned checkpoint in the package: the log's signature holds on
+    it, the witness's cosignature (c2sp.org/tlog-cosignature v1: its time and the whole
+    checkpoint, under the witness's key of ``witness_keys``) holds, and this package's
+    checkpoint extends it (no split view). A plain note signature of the witness's key,
+    the older form kept by the service before cosignatures were timestamped, is checked by
+    its own rule and shown as such."""
     path = folder / "cosignatures.json"
     if not path.exists():
         return []
     found = json.loads(path.read_text(encoding="utf-8"))
     witnesses = {}
     for text in found.get("witness_keys", []):
-        key = note.Verifier.decode(text)
+        try:
+            key = note.CosignatureVerifier.decode(text)
+        except ValueError as error:
+            problems.append(f"witness key {text!r}: {error}")
+            continue
         witnesses[key.name] = key
     witnessed = []
     for c in found.get("cosignatures", []):
@@ -186,8 +195,9 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
         try:
             earlier = note.open_checkpoint(c["checkpoint"], verifier)
             key = witnesses.get(name)
-            if key is None or not note.Note.parse(c["checkpoint"]).verified_by(key):
-                raise ValueError(f"no signature of the witness {name} holds on it")
+            if key is None:
+                raise ValueError(f"the package gives no key of the witness {name}")
+            cosigned = key.verify(note.Note.parse(c["checkpoint"]), older_form=True)
             merkle.verify_consistency(
                 earlier.size,
                 head.size,
@@ -199,7 +209,8 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
             problems.append(f"cosignature of {name}: {error}")
             continue
         witnessed.append(
-            f"countersigned by {name} at {earlier.size} entries, which this checkpoint extends"
+            f"countersigned by {name} at {earlier.size} entries ({cosigned.describe()}), "
+            "which this checkpoint extends"
         )
     return witnessed
 

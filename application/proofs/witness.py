@@ -3,20 +3,39 @@ the log after checking that it extends the last one they countersigned. A log th
 one history to a witness and another to someone else (a split view) cannot get both
 countersigned by a witness that keeps its last checkpoint.
 
-A cosigned checkpoint is the log's signed note with the witness's signature line added
-(c2sp.org/signed-note: a note may carry several signatures, each over the same text).
-The service keeps the cosigned checkpoints it is given (``fullchain_cosignature``) when
-the witness's key is one it is told to trust (``FULLCHAIN_WITNESS_KEYS``); an audit package
-carries the latest of each witness with a consistency proof to its own checkpoint.
+A cosigned checkpoint is the log's signed note with the witness's cosignature line added: a
+C2SP cosignature (c2sp.org/tlog-cosignature v1, signature type 0x04: the time of cosigning
+and the Ed25519 signature of ``cosignature/v1``, that time and the whole checkpoint;
+``application.proofs.note``). The service keeps the cosigned checkpoints it is given
+(``fullchain_cosignature``) when the witness's key is one it is told to trust
+(``FULLCHAIN_WITNESS_KEYS``: verifier keys of type 0x04, or 0x01 for the same key written
+the older way); an audit package carries the latest of each witness with a consistency
+proof to its own checkpoint.
+
+Cosignatures of the older form — a plain signed-note signature (type 0x01, no time) of the
+witness's key over the checkpoint — are no longer taken: ``keep_cosignature`` refuses them
+and says so. Those kept before stay in ``fullchain_cosignature`` as they are (a signature
+cannot be upgraded without the witness's key): ``latest_cosignatures`` still reads them,
+audit packages still carry them, and the offline verifier checks them by the older rule
+(the plain signature over the checkpoint text) and shows them as such, without a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from application.proofs.checkpoints import configured_verifiers, open_by_any
+from application.proofs.checkpoints import configured_keys, open_by_any
 from application.proofs.merkle import ProofError, verify_consistency
-from application.proofs.note import Note, NoteError, Signer, TreeHead, Verifier
+from application.proofs.note import (
+    CosignatureMissing,
+    CosignatureVerifier,
+    Cosigner,
+    Note,
+    NoteError,
+    TreeHead,
+    Verifier,
+)
 from application.store.database import Database
 from application.store.schema import Migration
 
@@ -46,14 +65,16 @@ class WitnessRefusal(ValueError):
 def cosign(
     note: str,
     log: Sequence[Verifier],
-    witness: Signer,
+    witness: Cosigner,
     *,
     last: str | None,
     proof: Sequence[bytes],
+    now: datetime,
 ) -> str:
-    """The checkpoint ``note`` countersigned by ``witness``, once its log signature holds
-    and, given the ``last`` checkpoint the witness countersigned, ``proof`` shows the new
-    tree extends it; ``WitnessRefusal`` otherwise."""
+    """The checkpoint ``note`` with ``witness``'s cosignature made at ``now`` (whole
+    seconds) added, once its log signature holds and, given the ``last`` checkpoint the
+    witness countersigned, ``proof`` shows the new tree extends it; ``WitnessRefusal``
+    otherwise."""
     try:
         head = open_by_any(note, list(log))
     except NoteError as error:
@@ -65,7 +86,10 @@ def cosign(
             raise WitnessRefusal(f"the last checkpoint does not hold: {error}") from None
         _extends(before, head, proof)
     text = Note.parse(note).text
-    return note + witness.signature_line(text)
+    try:
+        return note + witness.cosignature_line(text, int(now.timestamp()))
+    except NoteError as error:
+        raise WitnessRefusal(str(error)) from None
 
 
 def _extends(before: TreeHead, head: TreeHead, proof: Sequence[bytes]) -> None:
@@ -84,21 +108,32 @@ def _extends(before: TreeHead, head: TreeHead, proof: Sequence[bytes]) -> None:
         ) from None
 
 
-def trusted_witnesses() -> list[Verifier]:
+def trusted_witnesses() -> list[CosignatureVerifier]:
     """The witnesses whose cosignatures the service keeps (``FULLCHAIN_WITNESS_KEYS``:
-    C2SP verifier keys separated by spaces, commas or new lines)."""
-    return configured_verifiers(WITNESS_KEYS_VARIABLE)
+    C2SP verifier keys of type 0x04, or 0x01, separated by spaces, commas or new lines)."""
+    return configured_keys(WITNESS_KEYS_VARIABLE, CosignatureVerifier.decode)
 
 
 def keep_cosignature(
-    database: Database, note: str, log: Sequence[Verifier], witnesses: Sequence[Verifier]
+    database: Database,
+    note: str,
+    log: Sequence[Verifier],
+    witnesses: Sequence[CosignatureVerifier],
 ) -> list[str]:
     """Keep a cosigned checkpoint: the log's signature must hold and at least one trusted
-    witness's; the names of the witnesses whose cosignatures were kept."""
+    witness's cosignature/v1, and every trusted witness's that it carries; the names of the
+    witnesses whose cosignatures were kept. A plain note signature of a witness (the older
+    form) is refused."""
     try:
         head = open_by_any(note, list(log))
         parsed = Note.parse(note)
-        signed = [w for w in witnesses if parsed.verified_by(w)]
+        signed = []
+        for w in witnesses:
+            try:
+                w.verify(parsed)
+            except CosignatureMissing:
+                continue
+            signed.append(w)
     except NoteError as error:
         raise WitnessRefusal(str(error)) from None
     if not signed:
@@ -116,7 +151,7 @@ def keep_cosignature(
 
 def latest_cosignatures(database: Database, size: int) -> list[tuple[str, int, str]]:
     """Each witness's latest cosigned checkpoint of a tree no larger than ``size``:
-    witness, size, note."""
+    witness, size, note (a cosignature/v1, or a plain note signature kept before those)."""
     with database.connect(purpose="witness") as conn:
         rows = conn.execute(
             "SELECT DISTINCT ON (witness) witness, size, note FROM fullchain_cosignature "

@@ -410,7 +410,8 @@ class Cosigned(BaseModel):
     checkpoint: str = Field(
         min_length=1,
         max_length=16384,
-        description="A checkpoint of this log with a witness's signature line added",
+        description="A checkpoint of this log with a witness's cosignature line added "
+        "(c2sp.org/tlog-cosignature v1, Ed25519, timestamped)",
     )
 
 
@@ -425,7 +426,9 @@ class CosignatureKept(BaseModel):
     description="A witness (an auditor, a customer, any third party) countersigns a "
     "checkpoint after checking it extends the last one it countersigned (`fullchain "
     "witness`). Kept when the log's signature holds and a witness of "
-    "`FULLCHAIN_WITNESS_KEYS` countersigned it; audit packages carry the latest of each.",
+    "`FULLCHAIN_WITNESS_KEYS` cosigned it (c2sp.org/tlog-cosignature v1: the time of "
+    "cosigning and the whole checkpoint, signature type 0x04); a plain signed-note "
+    "signature of a witness is refused. Audit packages carry the latest of each.",
     response_model=CosignatureKept,
     responses=responses(401, 422),
 )
