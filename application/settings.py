@@ -135,7 +135,10 @@ class Settings(BaseSettings):
         "", "Public keys of retired signing keys, still accepted (space or comma separated)."
     )
     witness_keys: str = _field(
-        "", "Public keys of the witnesses whose cosignatures are trusted (separated as above)."
+        "",
+        "Verifier keys of the witnesses whose cosignatures (c2sp.org/tlog-cosignature v1) "
+        "are trusted: `<name>+<key id>+<base64(0x04 ‖ key)>` as `fullchain witness` prints "
+        "it, or the same key written with type 0x01 (separated as above).",
     )
 
     # --- evidence files -----------------------------------------------------------------
