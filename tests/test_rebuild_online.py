@@ -234,7 +234,6 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused(
                     services.app.mapper,
                     runtime_role=services.database.role,
                     lock_timeout=60,
-                    show_progress=False,
                 )
             )
 
@@ -252,7 +251,7 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused(
 
         wait_until(first_waits_for_the_swap, what="the first rebuild waiting for its swap")
         with pytest.raises(RebuildRefusedError) as refused:
-            rebuild_online(owner, projection_of(services), services.app.mapper, show_progress=False)
+            rebuild_online(owner, projection_of(services), services.app.mapper)
         assert f"a rebuild of {NAME} is already running" in str(refused.value)
         assert f"rebuild:{NAME}" in str(refused.value)  # who runs it
         batch.rollback()  # the batch ends: the first rebuild swaps
@@ -283,7 +282,6 @@ def test_a_swap_that_cannot_take_the_lock_gives_up_naming_its_holder(
                 projection_of(services),
                 services.app.mapper,
                 lock_timeout=0.2,
-                show_progress=False,
             )
         assert f"pid {pid}" in str(timed_out.value)
         assert "projection:stuck" in str(timed_out.value)
