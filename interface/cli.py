@@ -145,7 +145,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def _read_models(names: Sequence[str]) -> str:
-    return f"{len(names)} read model{'' if len(names) == 1 else 's'} ({', '.join(names)})"
+    return names[0] if len(names) == 1 else f"{len(names)} read models"
 
 
 def _not_rebuilt(name: str, rebuilt: Sequence[str]) -> str:

@@ -44,7 +44,6 @@ class ProgressBars:
                 total=total,
                 desc=stage,
                 unit=" entries",
-                unit_scale=True,
                 file=self.stream,
                 dynamic_ncols=True,
                 mininterval=self.mininterval,
