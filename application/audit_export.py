@@ -171,6 +171,8 @@ def package_entries(
 
 #: What ``package_entries`` tells its ``progress`` it walks.
 ENTRIES_STAGE = "customer's entries"
+#: What ``pack`` tells its ``progress`` as it copies the evidence files in.
+FILES_STAGE = "evidence files"
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,8 @@ def pack(
     progress: Progress | None = None,
 ) -> AuditPackage:
     """``build``'s package, with what it holds; ``progress`` is told each long walk: the
-    tree brought up to the log, the hash chain verified, the customer's entries packed."""
+    tree brought up to the log, the hash chain verified, the customer's entries packed,
+    the evidence files they attach copied in (none: nothing told)."""
     tree = LogTree(database, mapper)
     origin = log_origin()
     signed = sign_tree_head(
@@ -247,10 +250,13 @@ def pack(
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])
-        for sha256 in dict.fromkeys(attached):
+        files = list(dict.fromkeys(attached))
+        for done, sha256 in enumerate(files, start=1):
             data = evidence.get(sha256)
             if data is not None:
                 archive.writestr(f"evidence/{sha256}", data)
+            if progress is not None:
+                progress(FILES_STAGE, done, len(files))
         archive.writestr("checkpoint.note", signed)
         if isinstance(mapper, PersonalDataMapper):
             opened = mapper.keys.raw_keys(sealed_under)

@@ -16,15 +16,20 @@ from pathlib import Path
 
 import pytest
 
+from application.audit_export import pack
+from application.evidence import LocalEvidenceStore, verify_evidence
 from application.proofs.checkpoints import log_origin, verifier_of
 from application.proofs.note import Note, Signer, TreeHead, open_checkpoint, sign
 from application.store.database import DATABASE_URL_VARIABLE, OWNER_DATABASE_URL_VARIABLE
 from application.store.integrity import Checkpoint, signing_key
+from domain.evidence import EvidenceTarget
 from domain.relationship import RelationshipKind
 from interface.progress import ProgressBars, showing_progress, wants_progress
 from interface.runtime import Services
 from tests.conftest import SessionDatabase
+from tests.domain.test_shipment import CUSTOMER
 from tests.test_integrity import write_history
+from tests.test_responsibility import catch_up, register_parties, seed_case
 
 #: A tqdm bar, "stage: 100%|█████| 12/12 [...]", or a counter, "stage: 7 entries [...]".
 BAR = re.compile(
@@ -49,6 +54,7 @@ def finals(stderr: str) -> list[tuple[str, int, int | None]]:
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
+Report = tuple[str, int, int | None]
 
 
 class Terminal(io.StringIO):
@@ -225,3 +231,71 @@ def test_a_rebuild_shows_the_read_model_reaching_the_head_of_the_log(
     assert plain.returncode == 0, plain.stderr
     assert plain.stderr == "verdict: rebuilt account_status from the log\n"
     assert plain.stdout == shown.stdout.replace("were at 0", f"were at {head}")
+
+
+def test_the_walks_tell_their_progress_to_the_end_and_print_nothing(
+    services: Services, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    store = LocalEvidenceStore(tmp_path / "evidence")
+    services.app.evidence = store
+    register_parties(services)
+    shipment, incident, claim = seed_case(services)
+    photo, survey = b"\x89PNG\r\n\x1a\n crushed cartons", b"%PDF-1.4\n survey\n%%EOF\n"
+    for target, target_id, data in (
+        (EvidenceTarget.INCIDENT, incident, photo),
+        (EvidenceTarget.CLAIM, claim, survey),
+        (EvidenceTarget.CLAIM, claim, photo),
+    ):
+        stored = store.put(data)
+        services.app.shipments.attach_evidence(
+            services.app.context("zhou.min"),
+            shipment.id,
+            target=target,
+            target_id=str(target_id),
+            sha256=stored.sha256,
+            size=stored.size,
+            media_type="image/png" if data is photo else "application/pdf",
+            file_name="cartons.png" if data is photo else "survey.pdf",
+        )
+    catch_up(services)
+    with services.database.connect() as conn:
+        row = conn.execute("SELECT max(notification_id), count(*) FROM fullchain_events").fetchone()
+    assert row is not None
+    head, size = int(row[0]), int(row[1])
+    told: list[Report] = []
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        told.append((stage, done, total))
+
+    def last_of_each(reports: list[Report]) -> list[Report]:
+        ends: list[Report] = []
+        for report in reports:
+            if ends and ends[-1][0] == report[0]:
+                assert report[1] >= ends[-1][1], reports  # never backwards
+                ends[-1] = report
+            else:
+                ends.append(report)
+        return ends
+
+    package = pack(
+        services.database,
+        services.app.mapper,
+        services.signing_key(),
+        CUSTOMER,
+        name="customer",
+        now=services.app.clock(),
+        key_in_database=True,
+        evidence=store,
+        progress=progress,
+    )
+    assert package.size == size
+    assert last_of_each(told) == [
+        ("tree", size, size),
+        ("hash chain", head, head),
+        ("customer's entries", package.entries, package.entries),
+        ("evidence files", 2, 2),
+    ]
+    told.clear()
+    assert verify_evidence(services.database, services.app.mapper, store, progress=progress).intact
+    assert last_of_each(told) == [("evidence", 3, 3)]
+    assert capfd.readouterr() == ("", "")  # the walks never print
