@@ -36,6 +36,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from psycopg.rows import dict_row
 from application.evidence import ATTACHING_TOPICS, EvidenceStore
 from application.jsonable import jsonable
 from application.personal_data import PersonalDataMapper
+from application.progress import Progress
 from application.proofs import sealed
 from application.proofs.checkpoints import log_origin, sign_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
@@ -148,10 +150,13 @@ def package_entries(
     size: int,
     *,
     batch: int = 2000,
+    progress: Progress | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
-    its proofs, a batch at a time."""
+    its proofs, a batch at a time; ``progress`` is told the entries given, of all."""
     found = tree.customer_entries(relationship_id, size)
+    if progress is not None:
+        progress(ENTRIES_STAGE, 0, len(found))
     with database.connect() as conn:
         for start in range(0, len(found), batch):
             part = found[start : start + batch]
@@ -167,6 +172,24 @@ def package_entries(
             }
             for e, path in zip(part, paths, strict=True):
                 yield _entry(mapper, rows[e.position], e, path)
+            if progress is not None:
+                progress(ENTRIES_STAGE, start + len(part), len(found))
+
+
+#: What ``package_entries`` tells its ``progress`` it walks.
+ENTRIES_STAGE = "customer's entries"
+#: What ``pack`` tells its ``progress`` as it copies the evidence files in.
+FILES_STAGE = "evidence files"
+
+
+@dataclass(frozen=True)
+class AuditPackage:
+    """A packed audit package: the zip archive, the customer's entries in it, the size of
+    the tree whose signed head it carries."""
+
+    content: bytes
+    entries: int
+    size: int
 
 
 def build(
@@ -182,31 +205,65 @@ def build(
 ) -> bytes:
     """The audit package as a zip archive: the customer's entries as the tree head signed
     now holds them, with every proof an auditor needs offline."""
+    return pack(
+        database,
+        mapper,
+        key,
+        relationship_id,
+        name=name,
+        now=now,
+        key_in_database=key_in_database,
+        evidence=evidence,
+    ).content
+
+
+def pack(
+    database: Database,
+    mapper: Mapper[Any],
+    key: Ed25519PrivateKey,
+    relationship_id: UUID,
+    *,
+    name: str,
+    now: datetime,
+    key_in_database: bool,
+    evidence: EvidenceStore,
+    progress: Progress | None = None,
+) -> AuditPackage:
+    """``build``'s package, with what it holds; ``progress`` is told each long walk: the
+    tree brought up to the log, the hash chain verified, the customer's entries packed,
+    the evidence files they attach copied in (none: nothing told)."""
     tree = LogTree(database, mapper)
     origin = log_origin()
-    signed = sign_tree_head(tree, key, origin=origin, now=now, key_in_database=key_in_database)
+    signed = sign_tree_head(
+        tree, key, origin=origin, now=now, key_in_database=key_in_database, progress=progress
+    )
     head = open_checkpoint(signed, verifier_of(key, origin))
     heads = tree.customer_heads(head.size)
     customer_key = key_of(relationship_id)
     chain_checkpoint = sign_head(database, key)
-    verification = verify(database)
+    verification = verify(database, progress=progress)
     buffer = io.BytesIO()
     entries = 0
     attached: list[str] = []
     sealed_under: set[UUID] = set()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         with archive.open("history.jsonl", "w") as history:
-            for entry in package_entries(database, mapper, tree, relationship_id, head.size):
+            for entry in package_entries(
+                database, mapper, tree, relationship_id, head.size, progress=progress
+            ):
                 history.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
                 stored_state = json.loads(base64.b64decode(entry["stored"]["state"]))
                 sealed_under |= sealed.key_ids(stored_state)
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])
-        for sha256 in dict.fromkeys(attached):
+        files = list(dict.fromkeys(attached))
+        for done, sha256 in enumerate(files, start=1):
             data = evidence.get(sha256)
             if data is not None:
                 archive.writestr(f"evidence/{sha256}", data)
+            if progress is not None:
+                progress(FILES_STAGE, done, len(files))
         archive.writestr("checkpoint.note", signed)
         if isinstance(mapper, PersonalDataMapper):
             opened = mapper.keys.raw_keys(sealed_under)
@@ -288,4 +345,4 @@ def build(
                 size=head.size,
             ),
         )
-    return buffer.getvalue()
+    return AuditPackage(buffer.getvalue(), entries, head.size)

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from application import settings
+from application.progress import Progress
 from application.store.database import Database, data_dir
 from application.store.schema import EVENTS_TABLE
 
@@ -242,18 +243,31 @@ class FileProblem:
     attached_to: str
 
 
-def check_files(store: EvidenceStore, attached: Iterable[tuple[str, str]]) -> list[FileProblem]:
+def check_files(
+    store: EvidenceStore,
+    attached: Iterable[tuple[str, str]],
+    *,
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> list[FileProblem]:
     """Each file of ``attached`` (its SHA-256, what it is attached to) that is missing or
-    whose bytes hash to another name; each file is read once."""
+    whose bytes hash to another name; each file is read once. ``progress`` is told each
+    attachment checked, of ``total``."""
     seen: dict[str, FileState] = {}
     problems: list[FileProblem] = []
-    for sha256, where in attached:
+    for done, (sha256, where) in enumerate(attached, start=1):
         state = seen.get(sha256)
         if state is None:
             state = seen[sha256] = store.check(sha256)
         if state is not FileState.PRESENT:
             problems.append(FileProblem(sha256, state, where))
+        if progress is not None:
+            progress(EVIDENCE_STAGE, done, total)
     return problems
+
+
+#: What ``check_files`` tells its ``progress`` it walks.
+EVIDENCE_STAGE = "evidence"
 
 
 #: The stored names of the events that attach a file.
@@ -305,7 +319,17 @@ class EvidenceCheck:
         ]
 
 
-def verify_evidence(database: Database, mapper: Mapper[Any], store: EvidenceStore) -> EvidenceCheck:
-    """Each file the log attaches, present in ``store`` and hashing to its name?"""
+def verify_evidence(
+    database: Database,
+    mapper: Mapper[Any],
+    store: EvidenceStore,
+    *,
+    progress: Progress | None = None,
+) -> EvidenceCheck:
+    """Each file the log attaches, present in ``store`` and hashing to its name?
+    ``progress`` is told each attachment checked, of all the log's."""
     attached = list(attached_in_log(database, mapper))
-    return EvidenceCheck(len(attached), check_files(store, attached))
+    if progress is not None:
+        progress(EVIDENCE_STAGE, 0, len(attached))
+    problems = check_files(store, attached, progress=progress, total=len(attached))
+    return EvidenceCheck(len(attached), problems)

@@ -24,6 +24,7 @@ from application.store.database import (
 from application.store.schema import SchemaNotReady, configured_owner_database, missing_migrations
 from domain.personal import DataKind
 from domain.staff import Role
+from interface.progress import add_progress_options, showing_progress, verdict
 from interface.runtime import (
     ConfigurationError,
     Services,
@@ -107,33 +108,49 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         chosen = [p for p in services.projections if args.name in (None, p.name)]
         if not chosen:
             print(f"no read model named {args.name!r}; there are: {', '.join(names)}")
+            verdict("nothing rebuilt")
             return 2
         owner = configured_owner_database()
+        rebuilt: list[str] = []
         for projection in chosen:
             try:
-                result = rebuild_online(
-                    owner,
-                    projection,
-                    services.app.mapper,
-                    runtime_role=services.database.role,
-                    batch_size=args.batch_size,
-                    lock_timeout=args.lock_timeout,
-                    show_progress=not args.quiet,
-                )
+                with showing_progress(args) as progress:
+                    result = rebuild_online(
+                        owner,
+                        projection,
+                        services.app.mapper,
+                        runtime_role=services.database.role,
+                        batch_size=args.batch_size,
+                        lock_timeout=args.lock_timeout,
+                        progress=progress,
+                    )
             except RebuildRefusedError as refused:
                 print(f"refused: {refused}", file=sys.stderr)
+                verdict(_not_rebuilt(projection.name, rebuilt))
                 return 3
             except LockTimeoutError as timeout:
                 print(f"{projection.name}: not rebuilt: {timeout}", file=sys.stderr)
+                verdict(_not_rebuilt(projection.name, rebuilt))
                 return 4
             print(
                 f"{projection.name}: rebuilt from {result.entries} log entries and swapped in "
                 f"at position {result.position} (the replaced tables were at "
                 f"{result.previous_position})"
             )
+            rebuilt.append(projection.name)
     finally:
         services.close()
+    verdict(f"rebuilt {_read_models(rebuilt)} from the log")
     return 0
+
+
+def _read_models(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{len(names)} read models"
+
+
+def _not_rebuilt(name: str, rebuilt: Sequence[str]) -> str:
+    before = f"; rebuilt before it: {_read_models(rebuilt)}" if rebuilt else ""
+    return f"{name} not rebuilt{before}"
 
 
 def cmd_retention(args: argparse.Namespace) -> int:
@@ -180,10 +197,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from application.store.integrity import Checkpoint, check_checkpoint, signing_key, verify
 
     database = configured_database()
-    result = verify(database)
+    with showing_progress(args) as progress:
+        result = verify(database, progress=progress)
     print(result.summary())
     ok = result.intact
-    looked = verify_access_log(database)
+    with showing_progress(args) as progress:
+        looked = verify_access_log(database, progress=progress)
     print(
         f"access log: intact, {looked.entries} entries"
         if looked.intact
@@ -192,7 +211,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     ok = ok and looked.intact
     services = _services(init=False)
     try:
-        files = verify_evidence(database, services.app.mapper, services.app.evidence)
+        with showing_progress(args) as progress:
+            files = verify_evidence(
+                database, services.app.mapper, services.app.evidence, progress=progress
+            )
     finally:
         services.close()
     for line in files.lines():
@@ -201,7 +223,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.checkpoint:
         with open(args.checkpoint, encoding="utf-8") as f:
             checkpoint = Checkpoint(**json.load(f))
-        check = check_checkpoint(database, checkpoint, signing_key(database).public_key())
+        with showing_progress(args) as progress:
+            check = check_checkpoint(
+                database, checkpoint, signing_key(database).public_key(), progress=progress
+            )
         print(f"checkpoint at position {checkpoint.position}: {check.detail}")
         ok = ok and check.signature_valid and check.extends
     if args.since:
@@ -217,11 +242,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         try:
             with open(args.since, encoding="utf-8") as f:
                 note = f.read()
-            since = check_since(
-                LogTree(database, services.app.mapper),
-                note,
-                [verifier_of(signing_key(database), log_origin()), *retired_verifiers()],
-            )
+            with showing_progress(args) as progress:
+                since = check_since(
+                    LogTree(database, services.app.mapper),
+                    note,
+                    [verifier_of(signing_key(database), log_origin()), *retired_verifiers()],
+                    progress=progress,
+                )
         finally:
             services.close()
         print(f"since {args.since}: {since.detail}")
@@ -237,23 +264,31 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
 
     database = configured_database()
     if not args.tree:
-        print(json.dumps(sign_head(database, signing_key(database)).as_dict(), indent=2))
+        signed = sign_head(database, signing_key(database))
+        print(json.dumps(signed.as_dict(), indent=2))
+        sys.stdout.flush()
+        verdict(f"checkpoint signed at position {signed.position}")
         return 0
     from application.proofs.checkpoints import log_origin, sign_tree_head
+    from application.proofs.note import Note, TreeHead
     from application.proofs.tree import LogTree
 
     services = _services(init=False)
     try:
-        note = sign_tree_head(
-            LogTree(database, services.app.mapper),
-            signing_key(database),
-            origin=log_origin(),
-            now=services.app.clock(),
-            key_in_database=configured_signing_key() is None,
-        )
+        with showing_progress(args) as progress:
+            note = sign_tree_head(
+                LogTree(database, services.app.mapper),
+                signing_key(database),
+                origin=log_origin(),
+                now=services.app.clock(),
+                key_in_database=configured_signing_key() is None,
+                progress=progress,
+            )
     finally:
         services.close()
     sys.stdout.write(note)
+    sys.stdout.flush()
+    verdict(f"checkpoint signed at size {TreeHead.parse(Note.parse(note).text).size}")
     return 0
 
 
@@ -505,8 +540,6 @@ def _operator_looked(
 def _replay(args: argparse.Namespace, services: Services, relationship_id: UUID) -> int:
     import json
 
-    from tqdm import tqdm
-
     from application.jsonable import jsonable
     from projections.history.queries import HistoryFilter, history_length, history_page
 
@@ -516,9 +549,8 @@ def _replay(args: argparse.Namespace, services: Services, relationship_id: UUID)
             print(f"no history for {relationship_id}", file=sys.stderr)
             return 1
         cursor: str | None = None
-        with tqdm(
-            total=total, unit="event", file=sys.stderr, disable=total < 1000 or args.quiet
-        ) as progress:
+        shown = 0
+        with showing_progress(args) as progress:
             while True:
                 entries, cursor = history_page(
                     conn,
@@ -537,7 +569,9 @@ def _replay(args: argparse.Namespace, services: Services, relationship_id: UUID)
                         f"{e['event_name']:<40} v{e['version']:<4} "
                         f"by {e['actor']:<14} {data}"
                     )
-                progress.update(len(entries))
+                shown += len(entries)
+                if progress is not None and total >= 1000:  # a short one prints at once
+                    progress("history", shown, total)
                 if cursor is None:
                     break
     sys.stdout.flush()  # here, where a reader gone away is caught, not at exit
@@ -590,36 +624,43 @@ def cmd_export(args: argparse.Namespace) -> int:
             content = json.dumps(document, indent=2, ensure_ascii=False).encode()
             _operator_looked(services, "export", "Shipment", UUID(args.epcis))
             default = f"custody-{args.epcis}.jsonld"
+            what = f"{len(document['epcisBody']['eventList'])} custody events"
         elif args.relationship:
-            from application.audit_export import build
+            from application.audit_export import pack
             from application.store.integrity import configured_signing_key
 
             rid = UUID(args.relationship)
-            content = build(
-                services.database,
-                services.app.mapper,
-                services.signing_key(),
-                rid,
-                name=services.app.relationships.get_relationship(rid).name,
-                now=services.app.clock(),
-                key_in_database=configured_signing_key() is None,
-                evidence=services.app.evidence,
-            )
+            name = services.app.relationships.get_relationship(rid).name
+            with showing_progress(args) as progress:
+                package = pack(
+                    services.database,
+                    services.app.mapper,
+                    services.signing_key(),
+                    rid,
+                    name=name,
+                    now=services.app.clock(),
+                    key_in_database=configured_signing_key() is None,
+                    evidence=services.app.evidence,
+                    progress=progress,
+                )
+            content = package.content
             _operator_looked(services, "export", "Relationship", rid)
             default = f"audit-package-{rid}.zip"
+            what = f"{package.entries} entries"
         else:
             print("fullchain export: name a relationship, or --epcis SHIPMENT", file=sys.stderr)
             return 2
         if args.out == "-" or (args.out is None and not sys.stdout.isatty()):
             sys.stdout.buffer.write(content)
             sys.stdout.buffer.flush()
-            print(f"wrote {len(content)} bytes to standard output", file=sys.stderr)
+            verdict(f"exported {what} as {len(content)} bytes to standard output")
         else:
             out = Path(args.out or default)
             out.write_bytes(content)
-            print(f"wrote {out} ({len(content)} bytes)", file=sys.stderr)
+            verdict(f"exported {what} to {out} ({len(content)} bytes)")
     except NotFound as error:
         print(f"fullchain: {error}", file=sys.stderr)
+        verdict("nothing exported")
         return 1
     finally:
         services.close()
@@ -1043,7 +1084,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds to wait for the swap's locks before giving up (default 10)",
     )
-    rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_options(rebuild)
     rebuild.set_defaults(func=cmd_rebuild)
 
     db = sub.add_parser("db", help="database schema")
@@ -1059,6 +1100,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a signed tree head (C2SP checkpoint, from `fullchain checkpoint --tree`) that "
         "today's log must extend: proved by a consistency proof from its tree",
     )
+    add_progress_options(verify)
     verify.set_defaults(func=cmd_verify)
 
     backup = sub.add_parser(
@@ -1107,12 +1149,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="sign the head of the log's Merkle tree instead: prints a C2SP checkpoint",
     )
+    add_progress_options(checkpoint)
     checkpoint.set_defaults(func=cmd_checkpoint)
 
     replay = sub.add_parser("replay", help="print a customer's history as a timeline")
     replay.add_argument("relationship", help="the relationship id")
     replay.add_argument("--full", action="store_true", help="print event data in full")
-    replay.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_progress_options(replay)
     replay.set_defaults(func=cmd_replay)
 
     export = sub.add_parser(
@@ -1128,6 +1171,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="file to write, - for standard output (default: standard output when it is not "
         "a terminal, else a file named from the id)",
     )
+    add_progress_options(export)
     export.set_defaults(func=cmd_export)
 
     people = sub.add_parser(

@@ -29,17 +29,16 @@ The rebuild runs as the schema owner (it creates and moves tables).
 from __future__ import annotations
 
 import re
-import sys
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any
 
 import psycopg
 from eventsourcing.persistence import Mapper
 from psycopg import sql
-from tqdm import tqdm
 
+from application.progress import Progress
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE, TRACKING_TABLE, bring_privileges, log_schema
 from projections.engine import (
@@ -128,41 +127,17 @@ def _head(conn: Connection) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
-class _Progress:
-    """The shadow's position against the head of the log, on stderr."""
-
-    def __init__(self, name: str, stream: TextIO | None, start: int) -> None:
-        self.bar = tqdm(
-            total=start,
-            desc=name,
-            unit=" entries",
-            unit_scale=True,
-            file=stream or sys.stderr,
-            dynamic_ncols=True,
-        )
-        self.position = 0
-
-    def moved(self, conn: Connection, position: int) -> None:
-        head = _head(conn)
-        if head != self.bar.total:
-            self.bar.total = head
-        if position > self.position:
-            self.bar.update(position - self.position)
-            self.position = position
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def _catch_up(
-    worker: ProjectionWorker, conn: Connection, progress: _Progress | None, name: str
+    worker: ProjectionWorker, conn: Connection, progress: Progress | None, name: str
 ) -> int:
+    """Apply the log's entries in batches; ``progress`` is told the shadow's position
+    against the head of the log (which moves on meanwhile) after each."""
     total = 0
     while True:
         n = worker.process_batch(conn)
         total += n
         if progress is not None:
-            progress.moved(conn, tracking_position(conn, name))
+            progress(name, tracking_position(conn, name), _head(conn))
         if n < worker.batch_size:
             return total
 
@@ -204,17 +179,17 @@ def rebuild_online(
     runtime_role: str | None = None,
     batch_size: int = 1000,
     lock_timeout: float = 10.0,
-    progress: TextIO | None = None,
-    show_progress: bool = True,
+    progress: Progress | None = None,
     before_swap: Callable[[], None] | None = None,
 ) -> RebuildResult:
     """Rebuild ``projection`` beside the live one and swap it in (see the module's text);
     ``owner`` connects as the schema owner, ``runtime_role`` is the service's role (None:
     the owner's). Raises ``RebuildRefusedError`` when another rebuild of it runs and
     ``LockTimeoutError`` when the swap cannot take its locks within ``lock_timeout``
-    seconds; the live read model is then untouched. ``before_swap`` is called once the
-    shadow has caught up, before the swap's locks are asked for (tests hold the rebuild
-    there while the service goes on)."""
+    seconds; the live read model is then untouched. ``progress`` is told the shadow's
+    position against the head of the log, under the read model's name, after each batch
+    of the catch-up. ``before_swap`` is called once the shadow has caught up, before the
+    swap's locks are asked for (tests hold the rebuild there while the service goes on)."""
     name = projection.name
     shadow = shadow_schema(name)
     with owner.connect(autocommit=True, purpose=f"rebuild:{name}") as conn:
@@ -224,7 +199,6 @@ def rebuild_online(
             msg = f"a rebuild of {name} is already running: {_described(holders)}"
             raise RebuildRefusedError(msg)
         swapped = False
-        bar: _Progress | None = None
         try:
             live = log_schema(conn)
             owner_role = str(conn.execute("SELECT current_user").fetchone()[0])  # type: ignore[index]
@@ -246,9 +220,9 @@ def rebuild_online(
             worker = ProjectionWorker(
                 owner, projection, mapper, batch_size=batch_size, announcing=False
             )
-            if show_progress:
-                bar = _Progress(name, progress, _head(conn))
-            entries = _catch_up(worker, conn, bar, name)
+            if progress is not None:
+                progress(name, tracking_position(conn, name), _head(conn))
+            entries = _catch_up(worker, conn, progress, name)
             if before_swap is not None:
                 before_swap()
             waiting_for = "swap"
@@ -256,7 +230,7 @@ def rebuild_online(
                 with conn.transaction():
                     conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (swap_key(name),))
-                    entries += _catch_up(worker, conn, bar, name)
+                    entries += _catch_up(worker, conn, progress, name)
                     waiting_for = "tables"
                     conn.execute(
                         sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
@@ -279,8 +253,6 @@ def rebuild_online(
             swapped = True
             return RebuildResult(entries, result[0], result[1])
         finally:
-            if bar is not None:
-                bar.close()
             if not swapped and not conn.closed:
                 conn.execute(
                     sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(shadow))

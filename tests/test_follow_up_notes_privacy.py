@@ -132,7 +132,6 @@ def test_notes_are_sealed_read_in_clear_and_erased_with_the_customers_notes_as_a
             projection,
             app.mapper,
             runtime_role=services.database.role,
-            show_progress=False,
         )
     assert rows(services, projections) == erased
     # The plan goes on: its next follow-up carries the note as the log has it, erased.

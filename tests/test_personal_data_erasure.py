@@ -326,7 +326,7 @@ def test_every_read_model_after_an_erasure_is_what_a_rebuild_from_the_log_makes(
     for projection in services.projections:
         tables = tuple(projection.tables)
         rewritten = rows_of(database, tables)
-        rebuild_online(database, projection, services.app.mapper, show_progress=False)
+        rebuild_online(database, projection, services.app.mapper)
         rebuilt = rows_of(database, tables)
         for table in tables:
             if rewritten[table] != rebuilt[table]:

@@ -110,7 +110,6 @@ def test_erasing_a_contacts_details_rewrites_only_those_as_a_rebuild_would(
             projection,
             app.mapper,
             runtime_role=services.database.role,
-            show_progress=False,
         )
     assert rows(services, projections) == rewritten
 
@@ -133,7 +132,6 @@ def test_erasing_a_contacts_details_rewrites_only_those_as_a_rebuild_would(
             projection,
             app.mapper,
             runtime_role=services.database.role,
-            show_progress=False,
         )
     assert rows(services, projections) == rewritten
 
@@ -194,7 +192,6 @@ def test_a_snapshot_taken_from_memory_before_the_erasure_is_heard_is_taken_again
         projection,
         app.mapper,
         runtime_role=services.database.role,
-        show_progress=False,
     )
     assert snapshots(services) == retaken
 

@@ -21,6 +21,7 @@ from application.store.database import DATABASE_URL_VARIABLE, OWNER_DATABASE_URL
 from application.store.schema import TRACKING_TABLE
 from domain.relationship import RelationshipKind
 from interface.http.app import create_app
+from interface.progress import ProgressBars
 from interface.runtime import Services
 from projections.engine import BatchProjection, ProjectionWorker, swap_key
 from projections.rebuild import (
@@ -159,7 +160,7 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
     try:
         wait_until(lambda: len(seen) >= 3 and len(commands) >= 2, what="reads and commands")
         before, reads_before = len(commands), len(seen)
-        progress = io.StringIO()
+        drawn = io.StringIO()
 
         def service_goes_on() -> None:
             # The shadow is built, the live read model still answers: reads and commands
@@ -169,15 +170,16 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
                 what="reads and commands while the rebuild runs",
             )
 
-        result = rebuild_online(
-            owner,
-            projection_of(services),
-            services.app.mapper,
-            runtime_role=services.database.role,
-            batch_size=7,
-            progress=progress,
-            before_swap=service_goes_on,
-        )
+        with ProgressBars(drawn) as bars:
+            result = rebuild_online(
+                owner,
+                projection_of(services),
+                services.app.mapper,
+                runtime_role=services.database.role,
+                batch_size=7,
+                progress=bars,
+                before_swap=service_goes_on,
+            )
         during, reads_during = len(commands) - before, len(seen) - reads_before
         wait_until(lambda: len(commands) >= before + during + 3, what="commands after the swap")
         after_swap = len(seen)
@@ -191,8 +193,8 @@ def test_a_rebuild_beside_the_live_service_swaps_in_without_reads_failing_or_goi
     assert reads_during > 0, "no read was answered while the rebuild ran"
     assert result.position >= result.previous_position > 0
     assert result.entries > 40
-    assert "entries" in progress.getvalue()
-    assert NAME in progress.getvalue()
+    assert "entries" in drawn.getvalue()
+    assert NAME in drawn.getvalue()
     assert all(listed == 200 and n == 5 and one == 200 for listed, n, _, one in seen), seen
     positions = [at for _, _, at, _ in seen]
     assert positions == sorted(positions), "a read model's position went back"
@@ -234,7 +236,6 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused(
                     services.app.mapper,
                     runtime_role=services.database.role,
                     lock_timeout=60,
-                    show_progress=False,
                 )
             )
 
@@ -252,7 +253,7 @@ def test_a_second_rebuild_of_the_same_read_model_is_refused(
 
         wait_until(first_waits_for_the_swap, what="the first rebuild waiting for its swap")
         with pytest.raises(RebuildRefusedError) as refused:
-            rebuild_online(owner, projection_of(services), services.app.mapper, show_progress=False)
+            rebuild_online(owner, projection_of(services), services.app.mapper)
         assert f"a rebuild of {NAME} is already running" in str(refused.value)
         assert f"rebuild:{NAME}" in str(refused.value)  # who runs it
         batch.rollback()  # the batch ends: the first rebuild swaps
@@ -283,7 +284,6 @@ def test_a_swap_that_cannot_take_the_lock_gives_up_naming_its_holder(
                 projection_of(services),
                 services.app.mapper,
                 lock_timeout=0.2,
-                show_progress=False,
             )
         assert f"pid {pid}" in str(timed_out.value)
         assert "projection:stuck" in str(timed_out.value)

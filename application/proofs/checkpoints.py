@@ -21,6 +21,7 @@ from typing import TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application import settings
+from application.progress import Progress
 from application.proofs.customer_map import map_root
 from application.proofs.merkle import ProofError, verify_consistency
 from application.proofs.note import NoteError, Signer, TreeHead, Verifier, open_checkpoint, sign
@@ -88,9 +89,11 @@ def sign_tree_head(
     origin: str,
     now: datetime,
     key_in_database: bool,
+    progress: Progress | None = None,
 ) -> str:
-    """The tree brought up to the log, its head signed as a checkpoint."""
-    size = tree.extend()
+    """The tree brought up to the log (telling ``progress``, see ``LogTree.extend``), its
+    head signed as a checkpoint."""
+    size = tree.extend(progress=progress)
     customers = map_root(tree.customer_heads(size))
     access_seq, access_hash = access_head(tree.database)
     head = TreeHead(
@@ -139,17 +142,24 @@ def open_by_any(note: str, verifiers: list[Verifier]) -> TreeHead:
     raise NoteError(f"the checkpoint carries no signature of the log's keys ({names})")
 
 
-def check_since(tree: LogTree, note: str, verifier: Verifier | list[Verifier]) -> Extension:
+def check_since(
+    tree: LogTree,
+    note: str,
+    verifier: Verifier | list[Verifier],
+    *,
+    progress: Progress | None = None,
+) -> Extension:
     """Does today's log extend the log the checkpoint ``note`` signed? The checkpoint's
     signature (by today's key or one it replaced), then a consistency proof from its tree
     to today's, checked against the root it signed: a log rewritten anywhere before the
-    checkpoint's size fails."""
+    checkpoint's size fails. The tree is brought up to the log first, telling
+    ``progress``."""
     verifiers = verifier if isinstance(verifier, list) else [verifier]
     try:
         head = open_by_any(note, verifiers)
     except NoteError as error:
         return Extension(False, f"the checkpoint does not hold: {error}")
-    size = tree.extend()
+    size = tree.extend(progress=progress)
     if head.size > size:
         return Extension(
             False,

@@ -33,6 +33,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from application.progress import Progress
 from application.proofs.customer_map import GENESIS, MapItem, chain_next, head_value, key_of
 from application.proofs.entries import entry_bytes
 from application.proofs.merkle import (
@@ -270,6 +271,10 @@ class _Chains:
                 c.write_row(entry)
 
 
+#: What ``LogTree.extend`` tells its ``progress`` it walks.
+TREE_STAGE = "tree"
+
+
 class LogTree:
     """The Merkle tree of a database's log."""
 
@@ -279,14 +284,24 @@ class LogTree:
         self.mapper = mapper
         self.batch = batch
 
-    def extend(self, *, up_to: int | None = None) -> int:
+    def extend(self, *, up_to: int | None = None, progress: Progress | None = None) -> int:
         """Add the log's entries the tree does not hold yet (those up to position
-        ``up_to``, when given); return the tree's size."""
+        ``up_to``, when given); return the tree's size. ``progress`` is told the tree's
+        size after each batch, of the size to reach (counted when the extension starts)."""
+        total: int | None = None
         while True:
             with self.database.connect(purpose="tree") as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (TREE_LOCK,))
                 size, last = _size(conn)
                 limit = "AND e.notification_id <= %(up_to)s" if up_to is not None else ""
+                if progress is not None and total is None:
+                    row = conn.execute(
+                        f"SELECT count(*) FROM {EVENTS_TABLE} e "
+                        f"WHERE e.notification_id > %(last)s {limit}",
+                        {"last": last, "up_to": up_to},
+                    ).fetchone()
+                    total = size + (int(row[0]) if row else 0)
+                    progress(TREE_STAGE, size, total)
                 rows = conn.execute(
                     "SELECT e.notification_id, fullchain_leaf_hash(e), e.originator_id, "
                     "e.originator_version, e.topic, e.state "
@@ -295,6 +310,8 @@ class LogTree:
                     {"last": last, "up_to": up_to, "batch": self.batch},
                 ).fetchall()
                 if not rows:
+                    if progress is not None:
+                        progress(TREE_STAGE, size, max(size, total or 0))
                     return size
                 pending = _pending(conn, size)
                 chains = _Chains(conn, self.mapper, rows)
@@ -324,6 +341,8 @@ class LogTree:
                         for node in nodes:
                             copy.write_row(node)
                     chains.save(cursor)
+                if progress is not None:
+                    progress(TREE_STAGE, size + len(leaves), max(size + len(leaves), total or 0))
                 if len(rows) < self.batch:
                     return size + len(leaves)
 

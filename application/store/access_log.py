@@ -23,6 +23,7 @@ from uuid import UUID
 
 from psycopg.rows import dict_row
 
+from application.progress import PROGRESS_EVERY, Progress
 from application.store.database import Database
 from application.store.schema import Migration
 
@@ -154,12 +155,20 @@ def entry_hash(prev: bytes, row: dict[str, Any]) -> bytes:
     ).digest()
 
 
-def verify_access_log(database: Database) -> AccessVerification:
-    """Recompute the access log's chain; the first entry where it breaks, if any."""
+def verify_access_log(
+    database: Database, *, progress: Progress | None = None
+) -> AccessVerification:
+    """Recompute the access log's chain; the first entry where it breaks, if any.
+    ``progress`` is told the entry reached of the last one when the walk starts."""
     prev = GENESIS
     entries = 0
     seq = 0
     with database.connect(purpose="access") as conn, conn.transaction():
+        total = None
+        if progress is not None:
+            last = conn.execute("SELECT max(seq) FROM fullchain_access_log").fetchone()
+            total = int(last[0]) if last and last[0] is not None else 0
+            progress(ACCESS_STAGE, 0, total)
         cursor = conn.cursor(name="fullchain_access_verify", row_factory=dict_row)
         cursor.execute("SELECT * FROM fullchain_access_log ORDER BY seq")
         for row in cursor:
@@ -167,7 +176,15 @@ def verify_access_log(database: Database) -> AccessVerification:
                 return AccessVerification(False, entries, seq, prev, int(row["seq"]))
             prev, seq = bytes(row["entry_hash"]), int(row["seq"])
             entries += 1
+            if progress is not None and entries % PROGRESS_EVERY == 0:
+                progress(ACCESS_STAGE, seq, total)
+    if progress is not None:
+        progress(ACCESS_STAGE, seq, total)
     return AccessVerification(True, entries, seq, prev)
+
+
+#: What ``verify_access_log`` tells its ``progress`` it walks.
+ACCESS_STAGE = "access log"
 
 
 def access_head(database: Database) -> tuple[int, bytes]:

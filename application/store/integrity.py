@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from application import settings
+from application.progress import PROGRESS_EVERY, Progress
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE, Migration
 
@@ -199,18 +200,27 @@ def _chained_before(database: Database, chain: bytes, position: int) -> bool:
     return bool(row and row[0])
 
 
-def verify(database: Database, *, up_to: int | None = None) -> Verification:
+def verify(
+    database: Database, *, up_to: int | None = None, progress: Progress | None = None
+) -> Verification:
     """Recompute the chain over the whole log in log order and report the first break.
 
     Streams the log and keeps only the last hash: its memory does not grow with the log.
     At a break, whether the entry was chained to an earlier entry (reordered) or to one
-    that is gone (missing) is asked of the database."""
+    that is gone (missing) is asked of the database. ``progress`` is told the position
+    reached of the last one (``up_to``, or the log's last when the walk starts)."""
     expected_prev = GENESIS
     last_position = 0
     entries = 0
+    total = None
+    if progress is not None:
+        total = _last_position(database) if up_to is None else up_to
+        progress(VERIFY_STAGE, 0, total)
     for position, aggregate_id, version, topic, state, recorded_at, prev, stored in _rows(database):
         if up_to is not None and position > up_to:
             break
+        if progress is not None and entries % PROGRESS_EVERY == 0:
+            progress(VERIFY_STAGE, last_position, total)
         if stored is None:
             return _broken(
                 entries,
@@ -250,7 +260,19 @@ def verify(database: Database, *, up_to: int | None = None) -> Verification:
         expected_prev = stored
         last_position = position
         entries += 1
+    if progress is not None:
+        progress(VERIFY_STAGE, last_position, total)
     return Verification(True, entries, last_position, expected_prev.hex())
+
+
+#: What ``verify`` tells its ``progress`` it walks.
+VERIFY_STAGE = "hash chain"
+
+
+def _last_position(database: Database) -> int:
+    with database.connect() as conn:
+        row = conn.execute(f"SELECT max(notification_id) FROM {EVENTS_TABLE}").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
 
 
 def _broken(
@@ -395,9 +417,14 @@ class CheckpointCheck:
 
 
 def check_checkpoint(
-    database: Database, checkpoint: Checkpoint, public_key: Ed25519PublicKey
+    database: Database,
+    checkpoint: Checkpoint,
+    public_key: Ed25519PublicKey,
+    *,
+    progress: Progress | None = None,
 ) -> CheckpointCheck:
-    """Does today's log extend the log the checkpoint signed, without rewriting it?"""
+    """Does today's log extend the log the checkpoint signed, without rewriting it? The
+    chain up to it is verified again, telling ``progress`` (see ``verify``)."""
     try:
         public_key.verify(base64.b64decode(checkpoint.signature), checkpoint.payload())
     except (InvalidSignature, ValueError):
@@ -420,7 +447,7 @@ def check_checkpoint(
             f"the log was rewritten: the chain hash at position {checkpoint.position} "
             "differs from the signed one",
         )
-    verified = verify(database, up_to=checkpoint.position)
+    verified = verify(database, up_to=checkpoint.position, progress=progress)
     if not verified.intact:
         return CheckpointCheck(True, False, verified.summary())
     return CheckpointCheck(
