@@ -3,8 +3,11 @@ single-row inserts.
 
 * **commands** — N threads, each logging interactions on relationships of its own through
   ``app.relationships.log_interaction``: the whole command path (context, cache, decide,
-  append with the command's record, hash chain, notification); concurrent commands of the
-  process are appended in groups (``application.store.recorder.GroupCommit``).
+  seal the personal fields, append with the command's record, hash chain, notification);
+  concurrent commands of the process are appended in groups
+  (``application.store.recorder.GroupCommit``). As in the service, the process hears
+  erasures (``interface.runtime.Services``), so it keeps its data keys rather than asking
+  the database for them on every command.
 * **commands one by one** — the same, each command appended in a transaction of its own
   (grouping off): the design before group commit.
 * **plain insert** — N threads, each on a connection of its own, each doing one
@@ -19,18 +22,21 @@ from __future__ import annotations
 import argparse
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import uuid4
 
 import psycopg
 
+from application import personal_data
 from application.service import Fullchain
 from application.store.database import Database
 from bench.commands import ACTOR, RAW_INSERT, RAW_TABLE, SUMMARY, _existing_relationships
 from bench.stats import Rate
 from domain.relationship import Channel, Direction
+from projections.freshness import PositionWatch, log_head
 
 
 @dataclass
@@ -64,6 +70,38 @@ def _in_threads(n: int, ops: int, work: Callable[[int, int], None]) -> float:
     if errors:
         raise errors[0]
     return elapsed
+
+
+@contextmanager
+def _hearing_erasures(database: Database, apps: list[Fullchain]) -> Iterator[None]:
+    """The apps' key rings hear erasures, as the service's does: they keep the data keys
+    they made or read while the block runs."""
+
+    def read_head() -> int:
+        with database.connect() as conn:
+            return log_head(conn)
+
+    heard = threading.Event()
+
+    def forget(subject: str) -> None:
+        for app in apps:
+            app.personal_keys.forget(subject)
+
+    def listening(live: bool) -> None:
+        for app in apps:
+            app.personal_keys.listening(live)
+        if live:
+            heard.set()
+
+    watch = PositionWatch(database, read_head)
+    watch.subscribe(personal_data.CHANNEL, forget, listening)
+    watch.start()
+    try:
+        if not heard.wait(timeout=10):
+            raise RuntimeError("the key rings could not hear erasures")
+        yield
+    finally:
+        watch.close()
 
 
 def run_writers(
@@ -111,19 +149,20 @@ def run_writers(
 
     results: dict[int, tuple[Rate, Rate, Rate]] = {}
     try:
-        for n in writers:  # warm-up: caches, prepared statements, pools
-            for work in (commands, one_by_one, inserts):
-                _in_threads(n, n * 4, work)
-        for n in writers:
-            grouped = Rate(f"commands, {n} writers", "commands/s")
-            single = Rate(f"commands one by one, {n} writers", "commands/s")
-            plain = Rate(f"plain insert, {n} writers", "inserts/s")
-            contenders = [(grouped, commands), (single, one_by_one), (plain, inserts)]
-            for r in range(rounds):
-                for rate, work in contenders[r % 3 :] + contenders[: r % 3]:
-                    count = (ops // n) * n
-                    rate.add(count, _in_threads(n, count, work))
-            results[n] = (grouped, single, plain)
+        with _hearing_erasures(database, [app, alone]):
+            for n in writers:  # warm-up: caches, prepared statements, pools
+                for work in (commands, one_by_one, inserts):
+                    _in_threads(n, n * 4, work)
+            for n in writers:
+                grouped = Rate(f"commands, {n} writers", "commands/s")
+                single = Rate(f"commands one by one, {n} writers", "commands/s")
+                plain = Rate(f"plain insert, {n} writers", "inserts/s")
+                contenders = [(grouped, commands), (single, one_by_one), (plain, inserts)]
+                for r in range(rounds):
+                    for rate, work in contenders[r % 3 :] + contenders[: r % 3]:
+                        count = (ops // n) * n
+                        rate.add(count, _in_threads(n, count, work))
+                results[n] = (grouped, single, plain)
     finally:
         for conn in connections:
             conn.close()
