@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from application.store.database import Database
@@ -96,7 +98,7 @@ MIGRATION = Migration(
 
 
 def record_access(
-    database: Database,
+    database: Database | psycopg.Connection[Any],
     *,
     staff_id: str,
     what: str,
@@ -105,23 +107,42 @@ def record_access(
     detail: str = "",
 ) -> None:
     """Record that ``staff_id`` read ``what`` of the aggregate; the customer it belongs to
-    is found from the history's map of owners (a relationship is its own)."""
-    with database.connect(purpose="access") as conn:
-        conn.execute(
-            "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
-            "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
-            "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
-            "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
-            "%(detail)s, '', '')",
-            {
-                "staff": staff_id,
-                "what": what,
-                "type": aggregate_type,
-                "id": aggregate_id,
-                "detail": detail[:500],
-            },
-        )
-        conn.commit()
+    is found from the history's map of owners (a relationship is its own). Given the
+    database, on a connection of its own; given a connection to the primary in autocommit
+    with no transaction open (a read's pooled one), on it: the entry is committed as the
+    statement ends, and the chain's lock is held no longer than that."""
+    if isinstance(database, Database):
+        with database.connect(purpose="access") as conn:
+            _insert_access(conn, staff_id, what, aggregate_type, aggregate_id, detail)
+            conn.commit()
+        return
+    if not database.autocommit or database.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError("an access is recorded on an idle connection in autocommit")
+    _insert_access(database, staff_id, what, aggregate_type, aggregate_id, detail)
+
+
+def _insert_access(
+    conn: psycopg.Connection[Any],
+    staff_id: str,
+    what: str,
+    aggregate_type: str,
+    aggregate_id: UUID,
+    detail: str,
+) -> None:
+    conn.execute(
+        "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
+        "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
+        "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
+        "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
+        "%(detail)s, '', '')",
+        {
+            "staff": staff_id,
+            "what": what,
+            "type": aggregate_type,
+            "id": aggregate_id,
+            "detail": detail[:500],
+        },
+    )
 
 
 @dataclass(frozen=True)
