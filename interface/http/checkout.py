@@ -1,12 +1,13 @@
 """Connections of a pool taken on the event loop: at once when one is idle, else in turn.
 
 A read takes its pooled connection as a coroutine (``interface.http.deps``): no trip to the
-thread pool for it. When none is idle it waits on the event loop, first come first served
-behind the reads already waiting; each connection a read gives back wakes the next. A
-connection given back by anything else (a token lookup's, a value models' fit) wakes no
-one: the waiting reads look again every ``LOOK_AGAIN`` seconds. After the pool's timeout
-(``FULLCHAIN_POOL_TIMEOUT``) a read gives up with ``PoolTimeout``, as the pool's own
-``getconn`` does.
+thread pool for it. When none is idle and the pool may open more, it asks the pool in a
+worker thread (the pool opens connections for callers that wait on it); when the pool is
+full, it waits on the event loop, first come first served behind the reads already
+waiting; each connection a read gives back wakes the next. A connection given back by
+anything else (a token lookup's, a value models' fit) wakes no one: the waiting reads look
+again every ``LOOK_AGAIN`` seconds. After the pool's timeout (``FULLCHAIN_POOL_TIMEOUT``)
+a read gives up with ``PoolTimeout``, as the pool's own ``getconn`` does.
 
 The pool's statistics count only its own waits: ``pool_stats`` adds these reads' waits
 (waiting now, queued, waited, given up) to them.
@@ -23,6 +24,7 @@ from weakref import WeakKeyDictionary
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool, PoolTimeout
+from starlette.concurrency import run_in_threadpool
 
 C = TypeVar("C", bound=Connection[Any])
 
@@ -45,11 +47,11 @@ class Checkout(Generic[C]):
         self.wait_ms = 0
         self.timeouts = 0
 
-    def idle(self) -> C | None:
+    def idle(self, stats: dict[str, int] | None = None) -> C | None:
         """An idle connection of the pool, if there is one now; never waits. (The pool's
         ``getconn(timeout=0)`` gives none even then: it refuses a deadline that has passed
         before it looks.)"""
-        if not self.pool.get_stats().get("pool_available", 0):
+        if not (stats or self.pool.get_stats()).get("pool_available", 0):
             return None
         try:
             return self.pool.getconn(timeout=_AT_ONCE)
@@ -57,11 +59,16 @@ class Checkout(Generic[C]):
             return None
 
     async def take(self) -> C:
-        """A connection: an idle one at once unless reads wait already, else in turn."""
+        """A connection: an idle one at once unless reads wait already; while the pool may
+        open more, from the pool itself in a worker thread (it opens one for a caller that
+        waits); else in turn."""
+        stats = self.pool.get_stats()
         if not self.waiting:
-            conn = self.idle()
+            conn = self.idle(stats)
             if conn is not None:
                 return conn
+        if stats.get("pool_size", 0) < stats.get("pool_max", 0):
+            return await run_in_threadpool(self.pool.getconn)
         loop = asyncio.get_running_loop()
         started = loop.time()
         deadline = started + self.pool.timeout
