@@ -1,10 +1,12 @@
 """A read takes its pooled connection on the event loop: an idle one at once, else in turn
 behind the reads already waiting, or gives up after the pool's timeout; the access a
-history read records is written on the read's own connection."""
+history read records is written on the read's own connection, with those other reads
+record meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 from typing import Any
 from uuid import uuid4
@@ -13,10 +15,12 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from application.store.access_log import record_access
+from application.store.access_log import record_access, verify_access_log
 from application.store.database import Database
 from interface.http import checkout as checkout_module
 from interface.http.checkout import Checkout, checkout, pool_stats
+from interface.runtime import Services
+from tests.domain.test_shipment import CUSTOMER
 
 
 @pytest.fixture
@@ -175,3 +179,54 @@ def test_an_access_is_recorded_on_an_idle_connection_in_autocommit(database: Dat
             (relationship,),
         ).fetchall()
     assert rows == [("auditor.qian", "history", relationship, "1 entries")]
+
+
+def test_accesses_recorded_together_are_each_committed_and_chained(
+    services: Services,
+) -> None:
+    database = services.database
+    before = verify_access_log(database).entries
+
+    def read(i: int) -> None:
+        with database.connect(autocommit=True) as conn:
+            for _ in range(10):
+                record_access(
+                    conn,
+                    staff_id=f"reader.{i}",
+                    what="history",
+                    aggregate_type="Relationship",
+                    aggregate_id=CUSTOMER,
+                )
+
+    readers = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+    for r in readers:
+        r.start()
+    for r in readers:
+        r.join()
+    checked = verify_access_log(database)
+    assert (checked.intact, checked.entries - before) == (True, 80)
+    with database.connect() as conn:
+        counts = conn.execute(
+            "SELECT staff_id, count(*) FROM fullchain_access_log "
+            "WHERE staff_id LIKE 'reader.%%' GROUP BY staff_id ORDER BY staff_id"
+        ).fetchall()
+    assert counts == [(f"reader.{i}", 10) for i in range(8)]
+
+
+def test_an_access_that_cannot_be_recorded_fails_its_read(database: Database) -> None:
+    with database.connect(autocommit=True) as conn:
+        with pytest.raises(psycopg.DataError):
+            record_access(
+                conn,
+                staff_id="auditor.qian",
+                what="history\x00",
+                aggregate_type="Relationship",
+                aggregate_id=uuid4(),
+            )
+        record_access(  # the next one is recorded: the group is not left waiting
+            conn,
+            staff_id="auditor.qian",
+            what="history",
+            aggregate_type="Relationship",
+            aggregate_id=uuid4(),
+        )

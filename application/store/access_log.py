@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -108,41 +109,114 @@ def record_access(
 ) -> None:
     """Record that ``staff_id`` read ``what`` of the aggregate; the customer it belongs to
     is found from the history's map of owners (a relationship is its own). Given the
-    database, on a connection of its own; given a connection to the primary in autocommit
-    with no transaction open (a read's pooled one), on it: the entry is committed as the
-    statement ends, and the chain's lock is held no longer than that."""
+    database, on a connection of its own. Given a connection to the primary in autocommit
+    with no transaction open (a read's pooled one), on it, together with the accesses other
+    reads of the process record meanwhile (``_GroupCommit``); it returns once the entry is
+    committed."""
+    entry = {
+        "staff": staff_id,
+        "what": what,
+        "type": aggregate_type,
+        "id": aggregate_id,
+        "detail": detail[:500],
+    }
     if isinstance(database, Database):
         with database.connect(purpose="access") as conn:
-            _insert_access(conn, staff_id, what, aggregate_type, aggregate_id, detail)
+            conn.execute(_INSERT, entry)
             conn.commit()
         return
     if not database.autocommit or database.info.transaction_status != TransactionStatus.IDLE:
         raise ValueError("an access is recorded on an idle connection in autocommit")
-    _insert_access(database, staff_id, what, aggregate_type, aggregate_id, detail)
+    _group_of(database).record(database, entry)
 
 
-def _insert_access(
-    conn: psycopg.Connection[Any],
-    staff_id: str,
-    what: str,
-    aggregate_type: str,
-    aggregate_id: UUID,
-    detail: str,
-) -> None:
-    conn.execute(
-        "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
-        "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
-        "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
-        "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
-        "%(detail)s, '', '')",
-        {
-            "staff": staff_id,
-            "what": what,
-            "type": aggregate_type,
-            "id": aggregate_id,
-            "detail": detail[:500],
-        },
-    )
+_INSERT = (
+    "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
+    "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
+    "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
+    "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
+    "%(detail)s, '', '')"
+)
+
+
+class AccessNotRecorded(Exception):
+    """The transaction that was to commit the access (with others') failed."""
+
+
+@dataclass
+class _Waiting:
+    entry: dict[str, Any]
+    answered: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    error: BaseException | None = None
+
+
+class _GroupCommit:
+    """The accesses a process records on its reads' connections, committed together.
+
+    The chain's lock is held from an entry's insert until its commit (the entries are
+    chained in commit order), so one entry a transaction would commit them one at a time,
+    each waiting for the one before to reach the disk. Instead the first read to record
+    leads: it inserts, on its own connection and in one transaction, every entry waiting
+    then, and commits; the reads that record meanwhile wait, and the first of them leads
+    the next transaction with every entry that came in the meantime. Each read returns
+    once the transaction with its entry has committed (or raises if it failed). No other
+    connection is used: a read waits for a transaction, never for a connection."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[_Waiting] = []
+        self._writing = False
+
+    def record(self, conn: psycopg.Connection[Any], entry: dict[str, Any]) -> None:
+        mine = _Waiting(entry)
+        with self._lock:
+            self._waiting.append(mine)
+            leads = not self._writing
+            self._writing = True
+        if not leads:
+            mine.answered.wait()
+            if not mine.leads:
+                if mine.error is not None:
+                    raise AccessNotRecorded(str(mine.error)) from mine.error
+                return
+        self._commit(conn, mine)
+
+    def _commit(self, conn: psycopg.Connection[Any], mine: _Waiting) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        try:
+            with conn.transaction():
+                conn.cursor().executemany(_INSERT, [w.entry for w in batch])
+        except BaseException as error:
+            for w in batch:
+                if w is not mine:
+                    w.error = error
+                    w.answered.set()
+            raise
+        else:
+            for w in batch:
+                w.answered.set()
+        finally:
+            with self._lock:
+                if self._waiting:
+                    following = self._waiting[0]
+                    following.leads = True
+                    following.answered.set()
+                else:
+                    self._writing = False
+
+
+_groups: dict[tuple[str, int, str], _GroupCommit] = {}
+_groups_lock = threading.Lock()
+
+
+def _group_of(conn: psycopg.Connection[Any]) -> _GroupCommit:
+    """The group of the connection's database (a process may serve several)."""
+    info = conn.info
+    key = (info.host, info.port, info.dbname)
+    with _groups_lock:
+        return _groups.setdefault(key, _GroupCommit())
 
 
 @dataclass(frozen=True)
