@@ -15,12 +15,14 @@ import psycopg
 import pytest
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from application.store import access_log
 from application.store.access_log import record_access, verify_access_log
 from application.store.database import Database
 from interface.http import checkout as checkout_module
 from interface.http.checkout import Checkout, checkout, pool_stats
 from interface.runtime import Services
 from tests.domain.test_shipment import CUSTOMER
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -230,3 +232,56 @@ def test_an_access_that_cannot_be_recorded_fails_its_read(database: Database) ->
             aggregate_type="Relationship",
             aggregate_id=uuid4(),
         )
+
+
+def test_an_entry_that_fails_its_transaction_fails_only_its_own_read(
+    services: Services,
+) -> None:
+    """While the chain's lock is held elsewhere, a first read leads and waits; four more
+    come, one of them unrecordable: they are committed together, that transaction fails,
+    and each records alone: only the unrecordable one fails."""
+    database = services.database
+    outcomes: dict[str, str] = {}
+
+    def read(staff_id: str, what: str) -> None:
+        with database.connect(autocommit=True) as conn:
+            try:
+                record_access(
+                    conn,
+                    staff_id=staff_id,
+                    what=what,
+                    aggregate_type="Relationship",
+                    aggregate_id=CUSTOMER,
+                )
+            except psycopg.DataError:
+                outcomes[staff_id] = "failed"
+            else:
+                outcomes[staff_id] = "recorded"
+
+    with database.connect(autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (access_log._LOCK,))
+        first = threading.Thread(target=read, args=("reader.lead", "history"))
+        first.start()
+        with database.connect(autocommit=True) as probe:
+            group = access_log._group_of(probe)
+        wait_until(lambda: group._writing, what="the first read leads")
+        others = [
+            threading.Thread(
+                target=read, args=(f"reader.{i}", "history\x00" if i == 2 else "history")
+            )
+            for i in range(4)
+        ]
+        for t in others:
+            t.start()
+        wait_until(lambda: len(group._waiting) == 4, what="four reads wait")
+        holder.execute("SELECT pg_advisory_unlock(%s)", (access_log._LOCK,))
+    for t in [first, *others]:
+        t.join()
+    assert outcomes == {
+        "reader.lead": "recorded",
+        "reader.0": "recorded",
+        "reader.1": "recorded",
+        "reader.2": "failed",
+        "reader.3": "recorded",
+    }
+    assert verify_access_log(database).intact

@@ -139,16 +139,12 @@ _INSERT = (
 )
 
 
-class AccessNotRecorded(Exception):
-    """The transaction that was to commit the access (with others') failed."""
-
-
 @dataclass
 class _Waiting:
     entry: dict[str, Any]
     answered: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
-    error: BaseException | None = None
+    alone: bool = False
 
 
 class _GroupCommit:
@@ -160,8 +156,10 @@ class _GroupCommit:
     leads: it inserts, on its own connection and in one transaction, every entry waiting
     then, and commits; the reads that record meanwhile wait, and the first of them leads
     the next transaction with every entry that came in the meantime. Each read returns
-    once the transaction with its entry has committed (or raises if it failed). No other
-    connection is used: a read waits for a transaction, never for a connection."""
+    once the transaction with its entry has committed. If that transaction fails, each of
+    its reads records its entry alone on its own connection, and fails or not as it would
+    have alone (a database gone: each its own error). No other connection is used: a read
+    waits for a transaction, never for a connection."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -176,11 +174,12 @@ class _GroupCommit:
             self._writing = True
         if not leads:
             mine.answered.wait()
-            if not mine.leads:
-                if mine.error is not None:
-                    raise AccessNotRecorded(str(mine.error)) from mine.error
+            if not mine.leads and not mine.alone:
                 return
-        self._commit(conn, mine)
+        if not mine.alone:
+            self._commit(conn, mine)
+        if mine.alone:
+            conn.execute(_INSERT, entry)  # autocommit: committed as it ends
 
     def _commit(self, conn: psycopg.Connection[Any], mine: _Waiting) -> None:
         with self._lock:
@@ -188,11 +187,10 @@ class _GroupCommit:
         try:
             with conn.transaction():
                 conn.cursor().executemany(_INSERT, [w.entry for w in batch])
-        except BaseException as error:
-            for w in batch:
-                if w is not mine:
-                    w.error = error
-                    w.answered.set()
+        except Exception:
+            self._alone(batch, mine)
+        except BaseException:
+            self._alone(batch, mine)
             raise
         else:
             for w in batch:
@@ -205,6 +203,14 @@ class _GroupCommit:
                     following.answered.set()
                 else:
                     self._writing = False
+
+    @staticmethod
+    def _alone(batch: list[_Waiting], mine: _Waiting) -> None:
+        """The transaction failed: each of its reads records its entry alone."""
+        for w in batch:
+            w.alone = True
+            if w is not mine:
+                w.answered.set()
 
 
 _groups: dict[tuple[str, int, str], _GroupCommit] = {}
