@@ -14,6 +14,7 @@ import psycopg
 import pytest
 
 from application.store.database import Database
+from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import READ_DATABASE_URL_VARIABLE, Services, init_database
 from projections.freshness import tracking_positions
@@ -100,6 +101,32 @@ def test_the_reads_go_to_the_replica_and_the_rest_to_the_primary(replicated: Ser
     assert in_recovery(replicated, primary=False)  # the read pool: the hot standby
     assert not in_recovery(replicated, primary=True)
     assert replicated.primary is not replicated.reads
+
+
+def test_a_history_read_on_the_replica_records_its_access_on_the_primary(
+    replicated: Services, server: LiveServer, pair: Pair
+) -> None:
+    writer = enroll(replicated, "zhao.min", "Zhao Min")
+    auditor = enroll(replicated, "auditor.qian", "Qian Lin", roles=(Role.AUDITOR,))
+    with client(server, writer) as http:
+        accepted = http.post(
+            "/v1/relationships",
+            json={**REGISTER, "name": "常熟远航"},
+            headers={"Idempotency-Key": "replica-history-1"},
+        )
+        assert accepted.status_code == 201, accepted.text
+        rid, position = accepted.json()["aggregate_id"], accepted.json()["position"]
+    with client(server, auditor) as http:
+        read = http.get(
+            f"/v1/relationships/{rid}/history", params={"min_position": position, "wait": 10}
+        )
+        assert read.status_code == 200, read.text
+    with psycopg.connect(pair.primary) as conn:
+        rows = conn.execute(
+            "SELECT staff_id, what, detail FROM fullchain_access_log WHERE aggregate_id = %s",
+            (rid,),
+        ).fetchall()
+    assert rows == [("auditor.qian", "history", "1 entries")]
 
 
 def test_a_read_with_min_position_waits_for_the_replica_and_sees_the_write(

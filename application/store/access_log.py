@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from application.progress import PROGRESS_EVERY, Progress
@@ -97,7 +100,7 @@ MIGRATION = Migration(
 
 
 def record_access(
-    database: Database,
+    database: Database | psycopg.Connection[Any],
     *,
     staff_id: str,
     what: str,
@@ -106,23 +109,121 @@ def record_access(
     detail: str = "",
 ) -> None:
     """Record that ``staff_id`` read ``what`` of the aggregate; the customer it belongs to
-    is found from the history's map of owners (a relationship is its own)."""
-    with database.connect(purpose="access") as conn:
-        conn.execute(
-            "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
-            "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
-            "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
-            "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
-            "%(detail)s, '', '')",
-            {
-                "staff": staff_id,
-                "what": what,
-                "type": aggregate_type,
-                "id": aggregate_id,
-                "detail": detail[:500],
-            },
-        )
-        conn.commit()
+    is found from the history's map of owners (a relationship is its own). Given the
+    database, on a connection of its own. Given a connection to the primary in autocommit
+    with no transaction open (a read's pooled one), on it, together with the accesses other
+    reads of the process record meanwhile (``_GroupCommit``); it returns once the entry is
+    committed."""
+    entry = {
+        "staff": staff_id,
+        "what": what,
+        "type": aggregate_type,
+        "id": aggregate_id,
+        "detail": detail[:500],
+    }
+    if isinstance(database, Database):
+        with database.connect(purpose="access") as conn:
+            conn.execute(_INSERT, entry)
+            conn.commit()
+        return
+    if not database.autocommit or database.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError("an access is recorded on an idle connection in autocommit")
+    _group_of(database).record(database, entry)
+
+
+_INSERT = (
+    "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
+    "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
+    "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
+    "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
+    "%(detail)s, '', '')"
+)
+
+
+@dataclass
+class _Waiting:
+    entry: dict[str, Any]
+    answered: threading.Event = field(default_factory=threading.Event)
+    leads: bool = False
+    alone: bool = False
+
+
+class _GroupCommit:
+    """The accesses a process records on its reads' connections, committed together.
+
+    The chain's lock is held from an entry's insert until its commit (the entries are
+    chained in commit order), so one entry a transaction would commit them one at a time,
+    each waiting for the one before to reach the disk. Instead the first read to record
+    leads: it inserts, on its own connection and in one transaction, every entry waiting
+    then, and commits; the reads that record meanwhile wait, and the first of them leads
+    the next transaction with every entry that came in the meantime. Each read returns
+    once the transaction with its entry has committed. If that transaction fails, each of
+    its reads records its entry alone on its own connection, and fails or not as it would
+    have alone (a database gone: each its own error). No other connection is used: a read
+    waits for a transaction, never for a connection."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: list[_Waiting] = []
+        self._writing = False
+
+    def record(self, conn: psycopg.Connection[Any], entry: dict[str, Any]) -> None:
+        mine = _Waiting(entry)
+        with self._lock:
+            self._waiting.append(mine)
+            leads = not self._writing
+            self._writing = True
+        if not leads:
+            mine.answered.wait()
+            if not mine.leads and not mine.alone:
+                return
+        if not mine.alone:
+            self._commit(conn, mine)
+        if mine.alone:
+            conn.execute(_INSERT, entry)  # autocommit: committed as it ends
+
+    def _commit(self, conn: psycopg.Connection[Any], mine: _Waiting) -> None:
+        with self._lock:
+            batch, self._waiting = self._waiting, []
+        try:
+            with conn.transaction():
+                conn.cursor().executemany(_INSERT, [w.entry for w in batch])
+        except Exception:
+            self._alone(batch, mine)
+        except BaseException:
+            self._alone(batch, mine)
+            raise
+        else:
+            for w in batch:
+                w.answered.set()
+        finally:
+            with self._lock:
+                if self._waiting:
+                    following = self._waiting[0]
+                    following.leads = True
+                    following.answered.set()
+                else:
+                    self._writing = False
+
+    @staticmethod
+    def _alone(batch: list[_Waiting], mine: _Waiting) -> None:
+        """The transaction failed: each of its reads records its entry alone."""
+        for w in batch:
+            w.alone = True
+            if w is not mine:
+                w.answered.set()
+
+
+_groups: dict[tuple[str, int, str], _GroupCommit] = {}
+_groups_lock = threading.Lock()
+
+
+def _group_of(conn: psycopg.Connection[Any]) -> _GroupCommit:
+    """The group of the connection's database (a process may serve several)."""
+    info = conn.info
+    key = (info.host, info.port, info.dbname)
+    with _groups_lock:
+        return _groups.setdefault(key, _GroupCommit())
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.pq import TransactionStatus
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +27,7 @@ from domain.base import CommandContext
 from domain.staff import Role
 from interface import logs
 from interface.http import scoping
+from interface.http.checkout import checkout
 from interface.runtime import Services
 from projections.freshness import BeyondTheLog, ReadConnection, TooManyWaiting
 
@@ -51,10 +52,11 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 async def read_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
     """A connection of the read pool for the endpoint's queries (on the read replica, if
-    one is configured). Taken on the event loop when one is free (no trip to the thread
-    pool for it), else waited for in a worker thread (``FULLCHAIN_POOL_TIMEOUT``, then
-    503); given back as the endpoint returns, before its answer is serialised and sent
-    (scope ``function``), so that a connection is held only while it is used."""
+    one is configured). Taken on the event loop, when one is idle or in turn
+    (``interface.http.checkout``: no trip to the thread pool for it; after
+    ``FULLCHAIN_POOL_TIMEOUT``, 503); given back as the endpoint returns, before its answer
+    is serialised and sent (scope ``function``), so that a connection is held only while it
+    is used."""
     async for conn in _pooled(s.reads):
         yield conn
 
@@ -67,17 +69,18 @@ async def primary_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
 
 
 async def _pooled(pool: ConnectionPool[ReadConnection]) -> AsyncIterator[ReadConnection]:
-    try:
-        conn = pool.getconn(timeout=0)
-    except PoolTimeout:
-        conn = await run_in_threadpool(pool.getconn)
+    turns = checkout(pool)
+    conn = await turns.take()
     try:
         yield conn
     finally:
-        if conn.pgconn.transaction_status == TransactionStatus.IDLE:
-            pool.putconn(conn)  # no I/O: an idle connection goes straight back
-        else:  # left in a transaction or broken: rolled back or closed, with I/O
-            await run_in_threadpool(pool.putconn, conn)
+        try:
+            if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+                pool.putconn(conn)  # no I/O: an idle connection goes straight back
+            else:  # left in a transaction or broken: rolled back or closed, with I/O
+                await run_in_threadpool(pool.putconn, conn)
+        finally:
+            turns.wake()
 
 
 Reads = Annotated[ReadConnection, Depends(read_connection, scope="function")]

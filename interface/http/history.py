@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from application.audit_export import build as build_package
 from application.store.access_log import record_access
+from application.store.database import Database
 from application.store.integrity import configured_signing_key
 from application.tokens import StaffMember
 from domain.personal import contact_subject
@@ -28,6 +29,7 @@ from interface.http.permissions import AUDIT
 from interface.http.reads import Cursor
 from interface.http.routing import OneTripRoute
 from interface.runtime import Services
+from projections.freshness import ReadConnection
 from projections.history.queries import HistoryFilter, history_page, relationship_known
 from projections.history.writer import HistoryProjection
 
@@ -159,7 +161,7 @@ def relationship_history(
         limit=limit,
         cursor=cursor,
     )
-    looked(s, staff, "history", "Relationship", relationship_id, f"{len(items)} entries")
+    looked(s, staff, "history", "Relationship", relationship_id, f"{len(items)} entries", conn)
     page = HistoryPage(
         relationship_id=relationship_id,
         items=[HistoryEntry.model_validate(item) for item in items],
@@ -175,16 +177,30 @@ def looked(
     aggregate_type: str,
     aggregate_id: UUID,
     detail: str = "",
+    held: ReadConnection | None = None,
 ) -> None:
-    """Who read what of which customer, in the access log (``application/store/access_log``)."""
-    record_access(
-        s.database,
-        staff_id=staff.staff_id,
-        what=what,
-        aggregate_type=aggregate_type,
-        aggregate_id=aggregate_id,
-        detail=detail,
-    )
+    """Who read what of which customer, in the access log (``application/store/access_log``).
+    ``held``: the read's own pooled connection, which records it when it is on the primary
+    (no connection opened for the entry; none taken from the pool the read holds one of);
+    with a read replica, a connection of the primary's pool does."""
+
+    def record(on: Database | ReadConnection) -> None:
+        record_access(
+            on,
+            staff_id=staff.staff_id,
+            what=what,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            detail=detail,
+        )
+
+    if held is None:
+        record(s.database)
+    elif s.primary is s.reads:
+        record(held)
+    else:
+        with s.primary.connection() as conn:
+            record(conn)
 
 
 def _state(
@@ -344,7 +360,9 @@ def audit_package(
         key_in_database=configured_signing_key() is None,
         evidence=s.app.evidence,
     )
-    looked(s, staff, "audit_package", "Relationship", relationship_id, f"{len(archive)} bytes")
+    looked(
+        s, staff, "audit_package", "Relationship", relationship_id, f"{len(archive)} bytes", conn
+    )
     return Response(
         archive,
         media_type="application/zip",

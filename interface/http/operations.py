@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application import metrics, settings
 from application.store.schema import applied_migrations
+from interface.http.checkout import pool_stats as checkout_stats
 from interface.logs import REQUEST_CONTEXT
 from interface.runtime import Services, all_migrations
 from projections import status
@@ -171,7 +172,7 @@ def readiness(services: Services, current: settings.Settings) -> dict[str, Any]:
 
 
 def pool_stats(services: Services) -> dict[str, dict[str, int]]:
-    pools = {"reads": services.reads.get_stats()}
+    pools = {"reads": checkout_stats(services.reads)}
     datastore = getattr(getattr(services.app, "recorder", None), "datastore", None)
     write = getattr(datastore, "pool", None)
     if write is not None:
