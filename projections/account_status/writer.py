@@ -132,6 +132,8 @@ class AccountStatusProjection(BatchProjection):
     name = "account_status"
     migration = MIGRATION
     tables = ("account_status", "account_interaction")
+    #: Names, counts and times only: no contact's details, no notes.
+    reads_personal_data = False
 
     def handles(self, topic: str) -> bool:
         return topic.startswith("Relationship.")
