@@ -531,6 +531,11 @@ class PersonalDataMapper(Mapper[UUID]):
             self.open(event, fields)
         return event
 
+    def to_sealed_domain_event(self, stored_event: StoredEvent) -> Any:
+        """The domain event with its personal fields left sealed, for a reader that reads
+        none of them (``BatchProjection.reads_personal_data``)."""
+        return super().to_domain_event(stored_event)
+
     def open(self, event: Any, fields: Sequence[PersonalField]) -> None:
         """Open the sealed fields of an event just decoded (its state is its own: the
         fields are set in place)."""

@@ -56,6 +56,10 @@ class BatchProjection(ABC):
     migration: Migration
     #: The read model's tables, emptied by a rebuild.
     tables: Sequence[str]
+    #: Whether the read model reads events' personal fields. A worker whose read models
+    #: all read none decodes the log without opening them (no key fetched, nothing
+    #: decrypted): their values stay sealed in the events it hands them.
+    reads_personal_data: bool = True
 
     @abstractmethod
     def handles(self, topic: str) -> bool:
@@ -200,8 +204,15 @@ class ProjectionWorker:
             rows = conn.execute(self._select, (min(positions.values()), self.batch_size)).fetchall()
             if not rows:
                 return 0
+            sealed = (
+                None
+                if any(p.reads_personal_data for p in running)
+                else getattr(self.mapper, "to_sealed_domain_event", None)
+            )
+            decode = sealed or self.mapper.to_domain_event
             prefetched = getattr(self.mapper, "prefetched", None)
-            if prefetched is not None:  # the keys of the batch's sealed fields, at once
+            if prefetched is not None and sealed is None:
+                # the keys of the batch's sealed fields, at once
                 batch.enter_context(prefetched(bytes(row[4]) for row in rows))
             decoded: dict[int, ProjectedEvent] = {}
 
@@ -211,7 +222,7 @@ class ProjectionWorker:
                     decoded[position] = ProjectedEvent(
                         position=position,
                         recorded_at=row[5],
-                        event=self.mapper.to_domain_event(
+                        event=decode(
                             StoredEvent(
                                 originator_id=row[1],
                                 originator_version=row[2],

@@ -7,12 +7,13 @@ import json
 from typing import Any
 from uuid import UUID, uuid4
 
+from application.personal_data import is_sealed
 from application.store import command_log
 from application.store.database import Database
 from domain.personal import ERASED, DataKind, contact_subject, signer_subject
 from domain.relationship import Channel, Direction, RelationshipKind
 from interface.runtime import Services
-from projections.engine import BatchProjection
+from projections.engine import BatchProjection, ProjectionWorker, rebuild
 from projections.rebuild import rebuild_online
 from projections.snapshots.writer import SnapshotProjection
 
@@ -221,3 +222,62 @@ def test_a_signer_is_registered_by_a_digest_of_their_name_never_the_name() -> No
     assert (
         signer_subject(first, "Zhou Hao").subject_id != signer_subject(again, "Zhou Hao").subject_id
     )
+
+
+class _Seen(BatchProjection):
+    """Keeps the events it is handed."""
+
+    tables: tuple[str, ...] = ()
+
+    def __init__(self, name: str, *, reads_personal_data: bool) -> None:
+        self.name = name
+        self.reads_personal_data = reads_personal_data
+        self.events: list[Any] = []
+
+    def handles(self, topic: str) -> bool:
+        return topic.startswith("Relationship.")
+
+    def apply_batch(self, conn: Any, events: Any) -> None:
+        self.events.extend(item.event for item in events)
+
+
+def test_a_read_model_that_reads_no_personal_data_is_handed_its_fields_sealed(
+    services: Services,
+) -> None:
+    customer(services)
+    opened = _Seen("test_seen_opened", reads_personal_data=True)
+    sealed = _Seen("test_seen_sealed", reads_personal_data=False)
+    services.worker(opened).catch_up()
+    services.worker(sealed).catch_up()
+
+    def fields(projection: _Seen) -> tuple[Any, Any]:
+        [added] = [e for e in projection.events if type(e).__name__ == "ContactAdded"]
+        [logged] = [e for e in projection.events if type(e).__name__ == "InteractionLogged"]
+        return added.contact["name"], logged.summary
+
+    assert fields(opened) == (NAME, NOTES)
+    name, summary = fields(sealed)
+    assert is_sealed(name)
+    assert is_sealed(summary)
+    # Beside a read model that reads them, the one batch is decoded with them opened.
+    both = [
+        _Seen("test_seen_beside", reads_personal_data=False),
+        _Seen("test_seen_reading", reads_personal_data=True),
+    ]
+    ProjectionWorker(services.database, both, services.app.mapper).catch_up()
+    assert fields(both[0]) == (NAME, NOTES)
+
+
+def test_account_status_rebuilt_without_opening_personal_data_is_the_model_kept_live(
+    services: Services,
+) -> None:
+    app = services.app
+    rid = customer(services)
+    app.relationships.add_contact(app.context("li.wei"), rid, contact_id="wu.bo", name="吴波")
+    [projection] = named(services, "account_status")
+    assert not projection.reads_personal_data
+    catch_up(services, [projection])
+    live = rows(services, [projection])
+    assert len(live["account_interaction"]) == 1
+    rebuild(services.worker(projection))
+    assert rows(services, [projection]) == live

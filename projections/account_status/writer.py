@@ -38,12 +38,22 @@ COLUMNS = (
     "updated_at",
 )
 
-_UPSERT = (
-    f"INSERT INTO account_status ({', '.join(COLUMNS)}) "
-    f"VALUES ({', '.join('%(' + c + ')s' for c in COLUMNS)}) "
-    "ON CONFLICT (relationship_id) DO UPDATE SET "
-    + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
+#: Rows of relationships registered in the batch: new rows, copied in.
+_COPY_ROWS = f"COPY account_status ({', '.join(COLUMNS)}) FROM STDIN"
+_COPY_INTERACTIONS = (
+    "COPY account_interaction (relationship_id, interaction_id, happened_at, channel) FROM STDIN"
 )
+
+
+def _upsert(count: int) -> str:
+    """One statement writing ``count`` rows that exist already."""
+    values = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * count)
+    return (
+        f"INSERT INTO account_status ({', '.join(COLUMNS)}) VALUES {values} "
+        "ON CONFLICT (relationship_id) DO UPDATE SET "
+        + ", ".join(f"{c} = EXCLUDED.{c}" for c in COLUMNS[1:])
+    )
+
 
 R = Relationship
 
@@ -122,33 +132,59 @@ class AccountStatusProjection(BatchProjection):
     name = "account_status"
     migration = MIGRATION
     tables = ("account_status", "account_interaction")
+    #: Names, counts and times only: no contact's details, no notes.
+    reads_personal_data = False
 
     def handles(self, topic: str) -> bool:
         return topic.startswith("Relationship.")
 
     def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
-        ids = list({item.event.originator_id for item in events})
-        rows: dict[Any, dict[str, Any] | None] = dict.fromkeys(ids)
-        with conn.cursor() as cur:
-            cur.execute(
-                f"SELECT {', '.join(COLUMNS)} FROM account_status WHERE relationship_id = ANY(%s)",
-                (ids,),
-            )
-            for values in cur.fetchall():
-                rows[values[0]] = dict(zip(COLUMNS, values, strict=True))
-        interactions: list[tuple[Any, ...]] = []
+        # Each row is read at most once and written once per batch. A relationship whose
+        # first event in the batch is its registration has no row yet: nothing to read,
+        # and its row is copied in (a row already there would fail the batch).
+        rows: dict[Any, dict[str, Any] | None] = {}
+        wanted: list[Any] = []
         for item in events:
             rid = item.event.originator_id
-            rows[rid] = apply_event(rows[rid], item)
-            if isinstance(item.event, R.InteractionLogged):
-                e = item.event
-                interactions.append((rid, e.interaction_id, e.occurred_at, e.channel))
-        with conn.cursor() as cur:
-            cur.executemany(_UPSERT, [row for row in rows.values() if row is not None])
-            if interactions:
-                cur.executemany(
-                    "INSERT INTO account_interaction "
-                    "(relationship_id, interaction_id, happened_at, channel) "
-                    "VALUES (%s, %s, %s, %s)",
-                    interactions,
+            if rid not in rows:
+                rows[rid] = None
+                if not isinstance(item.event, R.Registered):
+                    wanted.append(rid)
+        stored: set[Any] = set()
+        if wanted:
+            with conn.cursor() as cur:
+                cur.execute(
+                    f"SELECT {', '.join(COLUMNS)} FROM account_status "
+                    "WHERE relationship_id = ANY(%s)",
+                    (wanted,),
                 )
+                for values in cur.fetchall():
+                    rows[values[0]] = dict(zip(COLUMNS, values, strict=True))
+                    stored.add(values[0])
+        interactions: list[tuple[Any, ...]] = []
+        for item in events:
+            e = item.event
+            rid = e.originator_id
+            rows[rid] = apply_event(rows[rid], item)
+            if isinstance(e, R.InteractionLogged):
+                interactions.append((rid, e.interaction_id, e.occurred_at, e.channel))
+        new: list[tuple[Any, ...]] = []
+        changed: list[Any] = []
+        for rid, row in rows.items():
+            if row is None:
+                continue
+            if rid in stored:
+                changed.extend(row[c] for c in COLUMNS)
+            else:
+                new.append(tuple(row[c] for c in COLUMNS))
+        with conn.cursor() as cur:
+            if changed:
+                cur.execute(_upsert(len(changed) // len(COLUMNS)), changed)
+            if new:
+                with cur.copy(_COPY_ROWS) as copy:
+                    for values in new:
+                        copy.write_row(values)
+            if interactions:
+                with cur.copy(_COPY_INTERACTIONS) as copy:
+                    for values in interactions:
+                        copy.write_row(values)
