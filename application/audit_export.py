@@ -34,12 +34,17 @@ from __future__ import annotations
 import base64
 import io
 import json
+import queue
+import re
+import threading
 import zipfile
+from binascii import b2a_base64
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -116,6 +121,71 @@ this checkpoint (check it with `merkle.verify_consistency`); `checkpoint.json` a
 """
 
 
+#: One entry of ``history.jsonl`` as its line (without the line's end).
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+#: The lines of ``history.jsonl`` compressed at once.
+_LINES_PER_WRITE = 200
+#: What a stored state holds if a personal field is sealed in it.
+_SEALED = sealed.PREFIX.encode()
+#: A sealed value in an encoded state, its group the base64url of its key's id.
+_SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})')
+
+
+class _Behind:
+    """Writes to ``target`` in a thread of its own, in the order written: a zip member's
+    compression (zlib lets other threads run meanwhile) goes on while the next lines are
+    made. Closing waits for every write, and raises what a write raised."""
+
+    def __init__(self, target: IO[bytes]) -> None:
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(target,), daemon=True)
+
+    def _run(self, target: IO[bytes]) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            if self._failed is None:
+                try:
+                    target.write(chunk)
+                except BaseException as error:  # raised where the writing began
+                    self._failed = error
+
+    def write(self, chunk: bytes) -> None:
+        if self._failed is not None:
+            raise self._failed
+        self._chunks.put(chunk)
+
+    def __enter__(self) -> _Behind:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._failed is not None and exc[0] is None:
+            raise self._failed
+
+
+def _known_keys(state: bytes, known: set[UUID], heads: dict[bytes, UUID]) -> bool:
+    """Whether every key a stored state's sealed fields are sealed under is in ``known``
+    already, told without decoding the state where it can be (else False: decode it).
+
+    Each sealed value is a JSON string ``"sealed:1:<base64url(key id ‖ …)>"`` written as
+    it is (no character of it is escaped), so the values found in the encoded state are
+    every sealed value there is, and maybe more (text that merely looks like one): when
+    every one they name is known, the state adds no key. ``heads``: the key id of each
+    base64url head seen, kept across states."""
+    found = _SEALED_VALUE.findall(state)
+    if len(found) != state.count(_SEALED) or b"\\u" in state:
+        return False
+    for head in found:
+        key_id = heads.get(head)
+        if key_id is None:
+            key_id = heads[head] = UUID(bytes=base64.urlsafe_b64decode(head + b"==")[:16])
+        if key_id not in known:
+            return False
+    return True
+
+
 def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
@@ -123,12 +193,14 @@ def _micros(moment: datetime) -> int:
 def _entry(
     mapper: Mapper[Any], row: Mapping[str, Any], found: CustomerEntry, path: list[bytes]
 ) -> dict[str, Any]:
-    readable: dict[str, Any] = jsonable(
-        history_entry(mapper, {**row, "aggregate_type": aggregate_type_of(row["topic"])})
-    )
+    shown = history_entry(mapper, {**row, "aggregate_type": aggregate_type_of(row["topic"])})
+    # Its data is plain JSON already: the other fields are made so.
+    readable: dict[str, Any] = {
+        name: value if name == "data" else jsonable(value) for name, value in shown.items()
+    }
     readable["stored"] = {
         "topic": row["topic"],
-        "state": base64.b64encode(bytes(row["state"])).decode(),
+        "state": b2a_base64(row["state"], newline=False).decode(),
         "recorded_at_micros": micros_of(row["recorded_at"]),
         "prev_hash": bytes(row["prev_hash"]).hex(),
         "chain_hash": bytes(row["chain_hash"]).hex(),
@@ -137,7 +209,7 @@ def _entry(
         "seq": found.seq,
         "leaf_index": found.leaf_index,
         "customer_chain": found.chain.hex(),
-        "inclusion": [base64.b64encode(p).decode() for p in path],
+        "inclusion": [b2a_base64(p, newline=False).decode() for p in path],
     }
     return readable
 
@@ -151,16 +223,19 @@ def package_entries(
     *,
     batch: int = 2000,
     progress: Progress | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[tuple[dict[str, Any], bytes]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
-    its proofs, a batch at a time; ``progress`` is told the entries given, of all."""
+    its proofs (and its stored state), a batch at a time: the batch's audit paths read
+    from the tree at once, the keys of its sealed fields fetched at once; ``progress`` is
+    told the entries given, of all."""
     found = tree.customer_entries(relationship_id, size)
+    prefetched = getattr(mapper, "prefetched", None)
     if progress is not None:
         progress(ENTRIES_STAGE, 0, len(found))
     with database.connect() as conn:
         for start in range(0, len(found), batch):
             part = found[start : start + batch]
-            paths = tree.inclusion_proofs([e.leaf_index for e in part], size)
+            paths = tree.inclusion_proofs([e.leaf_index for e in part], size, conn)
             rows = {
                 int(r["position"]): r
                 for r in conn.cursor(row_factory=dict_row).execute(
@@ -170,8 +245,17 @@ def package_entries(
                     ([e.position for e in part],),
                 )
             }
-            for e, path in zip(part, paths, strict=True):
-                yield _entry(mapper, rows[e.position], e, path)
+            fetching = (
+                prefetched(bytes(r["state"]) for r in rows.values())
+                if prefetched is not None
+                else nullcontext()
+            )
+            with fetching:
+                decoded = [
+                    (_entry(mapper, rows[e.position], e, path), bytes(rows[e.position]["state"]))
+                    for e, path in zip(part, paths, strict=True)
+                ]
+            yield from decoded
             if progress is not None:
                 progress(ENTRIES_STAGE, start + len(part), len(found))
 
@@ -246,17 +330,24 @@ def pack(
     entries = 0
     attached: list[str] = []
     sealed_under: set[UUID] = set()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("history.jsonl", "w") as history:
-            for entry in package_entries(
+    key_of_head: dict[bytes, UUID] = {}
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        with archive.open("history.jsonl", "w") as member, _Behind(member) as history:
+            lines: list[str] = []
+            for entry, state in package_entries(
                 database, mapper, tree, relationship_id, head.size, progress=progress
             ):
-                history.write(json.dumps(entry, ensure_ascii=False).encode() + b"\n")
-                stored_state = json.loads(base64.b64decode(entry["stored"]["state"]))
-                sealed_under |= sealed.key_ids(stored_state)
+                lines.append(_encode(entry))
+                if _SEALED in state and not _known_keys(state, sealed_under, key_of_head):
+                    sealed_under |= sealed.key_ids(json.loads(state))
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])
+                if len(lines) == _LINES_PER_WRITE:
+                    history.write(("\n".join(lines) + "\n").encode())
+                    lines.clear()
+            if lines:
+                history.write(("\n".join(lines) + "\n").encode())
         files = list(dict.fromkeys(attached))
         for done, sha256 in enumerate(files, start=1):
             data = evidence.get(sha256)

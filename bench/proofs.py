@@ -9,7 +9,9 @@ Three measurements, each side by side in interleaved rounds on throwaway databas
 * **an audit package**: a customer with 10,000 entries (``--quick``: 1,000): its package
   built (every entry with its inclusion proof, the customer's chain and head proof, the
   signed checkpoint) and verified offline by ``verify_package.py``'s procedure, each in
-  entries/s against decoding the same stored entries into domain events. Goal: ≥ 0.3.
+  entries/s against decoding the same stored entries into domain events (by batches of
+  2,000, the keys of their sealed fields fetched at once, as the projection worker
+  decodes). Goal: ≥ 0.3.
 * **the command path with the tree kept up**: ``log_interaction`` commands in one thread,
   with a second thread extending the tree as the log grows, against the same commands
   with no builder. Goal: ≥ 0.9.
@@ -33,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 
 from application.audit_export import build
+from application.personal_data import PersonalDataMapper
 from application.proofs import verify_package
 from application.proofs.merkle import inclusion_proof, node_hash, tree_root
 from application.proofs.tree import LogTree
@@ -127,6 +130,8 @@ def bench_package(admin: str, entries: int, rounds: int) -> None:
     key = Ed25519PrivateKey.generate()
     with throwaway_database(admin) as database:
         app = Fullchain(database)
+        mapper = app.mapper
+        assert isinstance(mapper, PersonalDataMapper)
         customer = customer_with_entries(app, entries)
         LogTree(database, app.mapper).extend()
         with database.connect() as conn:
@@ -142,8 +147,11 @@ def bench_package(admin: str, entries: int, rounds: int) -> None:
         )
         for _ in range(rounds):
             started = time.perf_counter()
-            for r in rows:
-                app.mapper.to_domain_event(StoredEvent(r[0], r[1], r[2], bytes(r[3])))
+            for at in range(0, len(rows), 2000):  # as the projection worker decodes
+                chunk = rows[at : at + 2000]
+                with mapper.prefetched(bytes(r[3]) for r in chunk):
+                    for r in chunk:
+                        mapper.to_domain_event(StoredEvent(r[0], r[1], r[2], bytes(r[3])))
             decoded.add(len(rows), time.perf_counter() - started)
 
             started = time.perf_counter()

@@ -15,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
+from application.audit_export import _known_keys
 from application.evidence import LocalEvidenceStore
+from application.proofs import sealed
 from application.proofs.merkle import verify_consistency
 from application.proofs.note import Verifier, open_checkpoint
 from application.store.integrity import chain_hash
@@ -105,9 +107,44 @@ def test_the_package_holds_the_whole_history_and_proves_it_offline(
         "verify_package.py",
     ]
 
+    # The keys of every sealed field of the entries, and no other.
+    sealed_under = set[UUID]().union(
+        *(sealed.key_ids(json.loads(base64.b64decode(e["stored"]["state"]))) for e in entries)
+    )
+    packed = json.loads((package / "personal_keys.json").read_text())["keys"]
+    assert sealed_under
+    assert {UUID(k) for k in packed} == sealed_under
+
     ok = check(package)
     assert ok.returncode == 0, ok.stdout
     assert f"{len(entries)} entries of customer {CUSTOMER}: complete and intact" in ok.stdout
+
+
+def test_a_state_adds_no_key_only_when_every_key_it_is_sealed_under_is_packed() -> None:
+    first, other = uuid4(), uuid4()
+
+    def sealed_value(key: UUID) -> str:
+        encoded = base64.urlsafe_b64encode(key.bytes + bytes(40)).decode().rstrip("=")
+        return sealed.PREFIX + encoded
+
+    state = json.dumps({"summary": sealed_value(first), "contact_id": "c1"}).encode()
+    seen: dict[bytes, UUID] = {}
+    assert not _known_keys(state, set(), seen)
+    assert not _known_keys(state, {other}, seen)
+    assert _known_keys(state, {first}, seen)
+    # A text that quotes a sealed value is not sealed: the state is read to tell.
+    quoting = json.dumps({"summary": sealed_value(first), "note": f'"{sealed_value(other)}"'})
+    assert not _known_keys(quoting.encode(), {first}, seen)
+    assert sealed.key_ids(json.loads(quoting)) == {first}
+    # Whatever is not written plainly is read too.
+    for odd in (
+        {"summary": sealed_value(first), "note": "sealed:1:"},
+        {"summary": sealed_value(first), "note": "sealed:1:short"},
+        {"summary": sealed_value(first), "note": "é"},
+        {"summary": [sealed_value(first)], "note": {"nested": sealed_value(other)}},
+    ):
+        assert not _known_keys(json.dumps(odd).encode(), {first}, seen), odd
+    assert _known_keys(json.dumps({"a": [{"b": sealed_value(first)}]}).encode(), {first}, seen)
 
 
 def seed_shipment_id(entries: list[dict[str, Any]]) -> UUID:

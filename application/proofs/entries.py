@@ -72,12 +72,16 @@ def plain(value: Any) -> Any:
     """A stored state's value without the transcoder's type tags
     (``{"_type_": …, "_data_": …}``)."""
     if isinstance(value, dict):
-        if set(value) == {"_type_", "_data_"}:
+        if len(value) == 2 and "_type_" in value and "_data_" in value:
             return plain(value["_data_"])
-        return {k: plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _SCALARS else plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [v if type(v) in _SCALARS else plain(v) for v in value]
     return value
+
+
+#: What JSON decodes to that holds no other value.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def stored_facts(state: bytes) -> dict[str, Any]:
@@ -90,12 +94,12 @@ def same(stored: Any, shown: Any) -> bool:
     """Whether a value shown in a readable entry is the stored one, read the way each
     type is written (a UUID with or without dashes, 40000 or 40000.00, times in any
     offset)."""
+    if stored == shown:  # equal values are the same, whatever they hold
+        return True
     if isinstance(stored, dict) and isinstance(shown, dict):
         return all(k in shown and same(v, shown[k]) for k, v in stored.items())
     if isinstance(stored, list) and isinstance(shown, list):
         return len(stored) == len(shown) and all(map(same, stored, shown))
-    if stored == shown:
-        return True
     if isinstance(stored, str) and isinstance(shown, str):
         for read in (UUID, Decimal, datetime.fromisoformat):
             try:

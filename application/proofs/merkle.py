@@ -100,6 +100,45 @@ def inclusion_proof(perfect: SubtreeHashes, index: int, size: int) -> list[bytes
     return path
 
 
+def inclusion_proofs(
+    perfect: SubtreeHashes, indexes: Sequence[int], size: int
+) -> list[list[bytes]]:
+    """The audit paths of many leaves of the tree of ``size`` leaves, each the one
+    ``inclusion_proof`` gives, walked up from the leaf: at each level the sibling of the
+    node holding the leaf is a perfect subtree, or the tree's right edge (the subtree of
+    the leaves past the last perfect one, hashed once for all the paths), or there is no
+    sibling (the last node of a level with an odd count, carried up as it is). Above the
+    level where a leaf's node meets the previous leaf's, both paths are the same."""
+    edges: dict[int, bytes] = {}
+    depth = (size - 1).bit_length()
+    #: The previous leaf's path by level (None: no sibling at that level).
+    levels: list[bytes | None] = [None] * depth
+    previous = -1
+    paths: list[list[bytes]] = []
+    for index in indexes:
+        if not 0 <= index < size:
+            raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
+        # The levels below where the node of this leaf and that of the previous one meet.
+        below = depth if previous < 0 else min((index ^ previous).bit_length(), depth)
+        previous = index
+        for level in range(below):
+            node, last = index >> level, (size - 1) >> level
+            if node == last and not node & 1:
+                levels[level] = None  # the last node of its level, with no sibling
+                continue
+            sibling = node ^ 1
+            if sibling < last or (sibling + 1) << level <= size:
+                levels[level] = perfect(level, sibling)
+            else:  # the right edge: the leaves from the sibling's first to the end
+                hashed = edges.get(level)
+                if hashed is None:
+                    first = sibling << level
+                    hashed = edges[level] = subtree_hash(perfect, first, size - first)
+                levels[level] = hashed
+        paths.append([element for element in levels if element is not None])
+    return paths
+
+
 def consistency_proof(perfect: SubtreeHashes, first: int, second: int) -> list[bytes]:
     """PROOF(first, D[second]) of RFC 9162 §2.1.4.1: that the tree of ``first`` leaves is a
     prefix of the tree of ``second`` leaves."""
@@ -136,17 +175,18 @@ def verify_inclusion(
         raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
     fn, sn = index, size - 1
     r = leaf
+    sha256 = hashlib.sha256
     for p in proof:
         if sn == 0:
             raise ProofError("the inclusion proof is longer than the tree is deep")
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            r = sha256(b"\x01" + p + r).digest()  # node_hash(p, r)
             if not fn & 1:
                 while not fn & 1 and fn:
                     fn >>= 1
                     sn >>= 1
         else:
-            r = node_hash(r, p)
+            r = sha256(b"\x01" + r + p).digest()  # node_hash(r, p)
         fn >>= 1
         sn >>= 1
     if sn != 0:

@@ -26,13 +26,17 @@ def key_id_of(value: str) -> UUID:
 
 def key_ids(value: Any) -> set[UUID]:
     """The keys of the sealed fields anywhere in a stored state (decoded JSON)."""
-    if isinstance(value, dict):
-        return {k for v in value.values() for k in key_ids(v)}
-    if isinstance(value, list):
-        return {k for v in value for k in key_ids(v)}
-    if isinstance(value, str) and value.startswith(PREFIX):
-        return {key_id_of(value)}
-    return set()
+    found: set[UUID] = set()
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str) and item.startswith(PREFIX):
+            found.add(key_id_of(item))
+    return found
 
 
 def open_sealed(
@@ -43,6 +47,8 @@ def open_sealed(
     if isinstance(value, dict):
         return {
             k: open_sealed(v, keys, aggregate_id, f"{path}.{k}" if path else k, problems)
+            if isinstance(v, dict) or (isinstance(v, str) and v.startswith(PREFIX))
+            else v  # nothing sealed in it
             for k, v in value.items()
         }
     if not (isinstance(value, str) and value.startswith(PREFIX)):
@@ -52,13 +58,25 @@ def open_sealed(
     if key is None:
         return ERASED
     from cryptography.exceptions import InvalidTag
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     try:
-        opened = AESGCM(key).decrypt(
+        opened = _cipher(key).decrypt(
             raw[16 : 16 + _NONCE], raw[16 + _NONCE :], f"{aggregate_id}/{path}".encode()
         )
     except InvalidTag:
         problems.append(f"{path} does not open with its key")
         return value
     return opened.decode()
+
+
+#: The cipher of each data key used, made once.
+_CIPHERS: dict[bytes, Any] = {}
+
+
+def _cipher(key: bytes) -> Any:
+    cipher = _CIPHERS.get(key)
+    if cipher is None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        cipher = _CIPHERS[key] = AESGCM(key)
+    return cipher

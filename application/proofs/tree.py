@@ -41,6 +41,7 @@ from application.proofs.merkle import (
     SubtreeHashes,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     leaf_hash,
     node_hash,
     tree_root,
@@ -148,6 +149,10 @@ class NotInLog(LookupError):
     """No entry of the log at that position."""
 
 
+#: The most indexes not asked for that a run of nodes read at once goes on over.
+_RUN_GAP = 4
+
+
 class _Nodes:
     """Perfect-subtree hashes read from the tables, each at most once per use."""
 
@@ -157,20 +162,32 @@ class _Nodes:
 
     @classmethod
     def prefetched(cls, conn: psycopg.Connection[Any], keys: set[tuple[int, int]]) -> _Nodes:
-        """The nodes ``keys`` read in two queries, whatever their number."""
+        """The nodes ``keys`` read in two queries, whatever their number: by runs of
+        indexes at each level (a run goes on over a few indexes not asked for, read too),
+        each an index range scan rather than a look-up per node."""
         nodes = cls(conn)
-        leaves = [index for level, index in keys if level == 0]
-        inner = [(level, index) for level, index in keys if level > 0]
-        for index, hashed in conn.execute(
-            "SELECT idx, hash FROM fullchain_tree_leaf WHERE idx = ANY(%s)", (leaves,)
-        ):
-            nodes.seen[0, int(index)] = bytes(hashed)
+        runs: dict[int, list[list[int]]] = {}
+        for level, index in sorted(keys):
+            at = runs.setdefault(level, [])
+            if at and index - at[-1][1] <= _RUN_GAP:
+                at[-1][1] = index
+            else:
+                at.append([index, index])
+        leaves = runs.pop(0, [])
+        if leaves:
+            for index, hashed in conn.execute(
+                "SELECT l.idx, l.hash FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi) "
+                "JOIN fullchain_tree_leaf l ON l.idx BETWEEN r.lo AND r.hi",
+                ([lo for lo, _ in leaves], [hi for _, hi in leaves]),
+            ):
+                nodes.seen[0, int(index)] = bytes(hashed)
+        inner = [(level, lo, hi) for level, at in runs.items() for lo, hi in at]
         if inner:
             for level, index, hashed in conn.execute(
-                "SELECT n.level, n.idx, n.hash FROM fullchain_tree_node n "
-                "JOIN unnest(%s::smallint[], %s::bigint[]) AS k(level, idx) "
-                "ON n.level = k.level AND n.idx = k.idx",
-                ([k[0] for k in inner], [k[1] for k in inner]),
+                "SELECT n.level, n.idx, n.hash "
+                "FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[]) AS r(level, lo, hi) "
+                "JOIN fullchain_tree_node n ON n.level = r.level AND n.idx BETWEEN r.lo AND r.hi",
+                ([r[0] for r in inner], [r[1] for r in inner], [r[2] for r in inner]),
             ):
                 nodes.seen[int(level), int(index)] = bytes(hashed)
         return nodes
@@ -388,21 +405,28 @@ class LogTree:
                 inclusion_proof(nodes, index, tree_size),
             )
 
-    def inclusion_proofs(self, leaf_indexes: list[int], size: int) -> list[list[bytes]]:
+    def inclusion_proofs(
+        self, leaf_indexes: list[int], size: int, conn: psycopg.Connection[Any] | None = None
+    ) -> list[list[bytes]]:
         """The audit paths of many leaves in the tree of ``size`` leaves, on one connection
-        (the nodes near the root, shared by all of them, are read once)."""
+        (``conn``, or one of its own): the nodes they read are read at once, and the
+        subtrees they share hashed once."""
         wanted: set[tuple[int, int]] = set()
 
         def record(level: int, index: int) -> bytes:
             wanted.add((level, index))
             return b""
 
-        for index in leaf_indexes:  # which nodes the proofs read, without reading them
-            inclusion_proof(record, index, size)
-        with self.database.connect(purpose="tree") as conn:
+        # Which nodes the proofs read, without reading them.
+        inclusion_proofs(record, leaf_indexes, size)
+        if conn is None:
+            with self.database.connect(purpose="tree") as own:
+                self._holds(own, size)
+                found = _Nodes.prefetched(own, wanted)
+        else:
             self._holds(conn, size)
             found = _Nodes.prefetched(conn, wanted)
-        return [inclusion_proof(found, index, size) for index in leaf_indexes]
+        return inclusion_proofs(found, leaf_indexes, size)
 
     def consistency(self, first: int, second: int | None = None) -> Consistency:
         """The proof that the tree of ``first`` leaves is a prefix of the tree of

@@ -31,6 +31,7 @@ import hashlib
 import importlib
 import json
 import sys
+from binascii import a2b_base64
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -61,6 +62,7 @@ def check(folder: Path) -> tuple[list[str], str]:
     last_leaf = -1
     count = 0
     evidence = 0
+    checked: dict[str, str] = {}
     lines = (folder / "history.jsonl").read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, 1):
         entry = json.loads(line)
@@ -73,10 +75,11 @@ def check(folder: Path) -> tuple[list[str], str]:
                 f"{expected_seq} belongs: an entry was deleted, inserted or moved"
             )
         state = base64.b64decode(stored["state"])
+        aggregate_id = UUID(entry["aggregate_id"])
         leaf = merkle.leaf_hash(
             entries_module.entry_bytes(
                 position=entry["position"],
-                aggregate_id=UUID(entry["aggregate_id"]),
+                aggregate_id=aggregate_id,
                 version=entry["version"],
                 topic=stored["topic"],
                 state=state,
@@ -88,7 +91,7 @@ def check(folder: Path) -> tuple[list[str], str]:
                 leaf,
                 proof["leaf_index"],
                 head.size,
-                [base64.b64decode(p) for p in proof["inclusion"]],
+                [a2b_base64(p) for p in proof["inclusion"]],  # as base64.b64decode
                 head.root,
             )
         except ValueError:
@@ -107,14 +110,15 @@ def check(folder: Path) -> tuple[list[str], str]:
             problems.append(f"{where}: the stored state is not JSON")
             facts = {}
         opening: list[str] = []
-        facts = sealed.open_sealed(facts, keys, UUID(entry["aggregate_id"]), "", opening)
+        facts = sealed.open_sealed(facts, keys, aggregate_id, "", opening)
         problems += [f"{where}: {problem}" for problem in opening]
+        shown = entry.get("data", {})
         for name, value in facts.items():
-            if not entries_module.same(value, entry.get("data", {}).get(name)):
+            if not entries_module.same(value, shown.get(name)):
                 problems.append(f"{where}: shows {name} other than the stored entry holds")
         if stored["topic"].endswith(EVIDENCE_ATTACHED):
             evidence += 1
-            problem = _evidence_file(folder, facts)
+            problem = _evidence_file(folder, facts, checked)
             if problem is not None:
                 problems.append(f"{where}: {problem}")
         count += 1
@@ -156,16 +160,25 @@ def _personal_keys(folder: Path) -> dict[UUID, bytes]:
 EVIDENCE_ATTACHED = ".EvidenceAttached"
 
 
-def _evidence_file(folder: Path, facts: dict[str, Any]) -> str | None:
-    """What is wrong with the file the stored entry attaches, if anything."""
+def _evidence_file(folder: Path, facts: dict[str, Any], checked: dict[str, str]) -> str | None:
+    """What is wrong with the file the stored entry attaches, if anything. ``checked``:
+    what each file read so far was found to be (read and hashed once, however many
+    entries attach it)."""
     sha256 = str(facts.get("sha256", ""))
     name = facts.get("file_name")
     if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
         return "attaches evidence without a SHA-256"
-    path = folder / "evidence" / sha256
-    if not path.is_file():
+    if sha256 not in checked:
+        path = folder / "evidence" / sha256
+        if not path.is_file():
+            checked[sha256] = "missing"
+        elif hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+            checked[sha256] = "altered"
+        else:
+            checked[sha256] = "intact"
+    if checked[sha256] == "missing":
         return f"evidence {sha256} ({name}) is missing from the package"
-    if hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+    if checked[sha256] == "altered":
         return f"evidence {sha256} ({name}) was altered: its bytes hash to another name"
     return None
 

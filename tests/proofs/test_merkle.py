@@ -14,6 +14,7 @@ from application.proofs.merkle import (
     ProofError,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     leaf_hash,
     perfect_of,
     root_of,
@@ -218,6 +219,25 @@ def test_every_leaf_of_every_tree_is_proved_and_every_tampering_refused() -> Non
                 if not refused(lambda: verify_inclusion(leaf, i, n, p, r))  # noqa: B023
             ]
             assert accepted == [], (index, size)
+
+
+def test_the_paths_of_many_leaves_at_once_are_each_leafs_own() -> None:
+    perfect = perfect_of(MANY)
+    for size in range(1, len(MANY) + 1):
+        every = list(range(size))
+        assert inclusion_proofs(perfect, every, size) == [
+            inclusion_proof(perfect, index, size) for index in every
+        ], size
+        assert inclusion_proofs(perfect, every[::-1], size) == [
+            inclusion_proof(perfect, index, size) for index in every[::-1]
+        ], size
+        some = every[size // 3 :: 3]
+        assert inclusion_proofs(perfect, some, size) == [
+            inclusion_proof(perfect, index, size) for index in some
+        ], size
+    for index, size in ((-1, 5), (5, 5)):
+        with pytest.raises(ProofError, match="not in a tree"):
+            inclusion_proofs(perfect, [0, index], size)
 
 
 def test_every_pair_of_trees_is_proved_consistent_and_every_tampering_refused() -> None:
