@@ -20,7 +20,7 @@ from application.proofs import tree as log_tree
 from application.proofs import witness
 from application.retention import Retention, RetentionKeeper
 from application.service import Fullchain
-from application.store import access_log, command_log, integrity, recorder
+from application.store import access_log, command_log, customer_chains, integrity, recorder
 from application.store.database import (
     OPEN_TIMEOUT,
     Database,
@@ -137,6 +137,7 @@ def all_migrations() -> list[Migration]:
         webhooks.MIGRATION,
         console_sessions.MIGRATION,
         personal_data.MIGRATION,
+        customer_chains.MIGRATION,
     ]
 
 

@@ -14,6 +14,14 @@ interior node (``fullchain_tree_node``: level ≥ 1, index), each written once w
 leaf arrives and never changed. The hash of any tree size, and every proof, is read from
 O(log n) of them (``application.proofs.merkle``).
 
+The customers' chains are not computed here: each entry of a customer got its sequence
+number and chain hash when it was appended (``application.store.customer_chains``). The
+builder records them by leaf index (``fullchain_customer_entry``), so the map of the
+customers' heads at any tree size, and a customer's entries in it, are read in one query.
+``fullchain_tree_owner``, where the builder once recorded the owners it read from first
+events, is no longer written (``fullchain_owner`` holds them since they are recorded at
+the append).
+
 ``LogTree.extend`` brings the tree up to the log, in batches, each a transaction under an
 advisory lock (one builder at a time, whichever process). Appends commit in position
 order (the append locks the log), so the entries past the tree's last position are
@@ -31,10 +39,10 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import Mapper
 
 from application.progress import Progress
-from application.proofs.customer_map import GENESIS, MapItem, chain_next, head_value, key_of
+from application.proofs.customer_map import MapItem, head_value, key_of
 from application.proofs.entries import entry_bytes
 from application.proofs.merkle import (
     ProofError,
@@ -230,57 +238,28 @@ def _pending(conn: psycopg.Connection[Any], size: int) -> dict[int, bytes]:
 
 
 class _Chains:
-    """The customers' chains, extended by one batch of the log's entries."""
+    """The customers' entries of one batch of the log's entries, with the sequence number
+    and chain hash their appends gave them (``application.store.customer_chains``)."""
 
-    def __init__(
-        self, conn: psycopg.Connection[Any], mapper: Mapper[Any], rows: list[tuple[Any, ...]]
-    ) -> None:
-        self.mapper = mapper
-        aggregate_ids = list({row[2] for row in rows})
-        self.owner: dict[UUID, UUID] = dict(
-            conn.execute(
-                "SELECT aggregate_id, customer_id FROM fullchain_tree_owner "
-                "WHERE aggregate_id = ANY(%s)",
-                (aggregate_ids,),
-            ).fetchall()
-        )
-        self.new_owners: list[tuple[UUID, UUID]] = []
-        self.heads: dict[UUID, tuple[int, bytes]] = {}
+    def __init__(self) -> None:
         self.entries: list[tuple[UUID, int, int, bytes]] = []
-        self._conn = conn
-
-    def _head(self, customer: UUID) -> tuple[int, bytes]:
-        if customer not in self.heads:
-            row = self._conn.execute(
-                "SELECT seq, chain FROM fullchain_customer_entry WHERE customer_id = %s "
-                "ORDER BY seq DESC LIMIT 1",
-                (customer,),
-            ).fetchone()
-            self.heads[customer] = (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
-        return self.heads[customer]
 
     def add(
-        self, index: int, aggregate_id: UUID, version: int, topic: str, state: bytes, leaf: bytes
+        self,
+        index: int,
+        position: int,
+        topic: str,
+        customer: UUID | None,
+        seq: int | None,
+        chain: bytes | None,
     ) -> None:
-        owner = OWNERS.get(aggregate_type_of(topic))
-        if owner is None:
+        if customer is None or seq is None or chain is None:
+            if aggregate_type_of(topic) in OWNERS:
+                raise RuntimeError(f"the entry at position {position} has no customer's chain")
             return  # an aggregate of no customer (a service offering, a staff member)
-        if version == 1:
-            event = self.mapper.to_domain_event(StoredEvent(aggregate_id, version, topic, state))
-            self.owner[aggregate_id] = owner(event)
-            self.new_owners.append((aggregate_id, self.owner[aggregate_id]))
-        customer = self.owner.get(aggregate_id)
-        if customer is None:
-            raise RuntimeError(f"aggregate {aggregate_id} has entries but no first one")
-        seq, chain = self._head(customer)
-        seq, chain = seq + 1, chain_next(chain, seq + 1, leaf)
-        self.heads[customer] = (seq, chain)
         self.entries.append((customer, seq, index, chain))
 
     def save(self, cursor: psycopg.Cursor[Any]) -> None:
-        with cursor.copy("COPY fullchain_tree_owner (aggregate_id, customer_id) FROM STDIN") as c:
-            for row in self.new_owners:
-                c.write_row(row)
         with cursor.copy(
             "COPY fullchain_customer_entry (customer_id, seq, leaf_index, chain) FROM STDIN"
         ) as c:
@@ -296,7 +275,8 @@ class LogTree:
     """The Merkle tree of a database's log."""
 
     def __init__(self, database: Database, mapper: Mapper[Any], *, batch: int = 5000) -> None:
-        """``mapper`` reads an aggregate's first event, which tells its customer."""
+        """``mapper``: the application's, which reads the entries' events (the tree itself
+        reads none: the customers' chains were fixed when the entries were appended)."""
         self.database = database
         self.mapper = mapper
         self.batch = batch
@@ -320,9 +300,11 @@ class LogTree:
                     total = size + (int(row[0]) if row else 0)
                     progress(TREE_STAGE, size, total)
                 rows = conn.execute(
-                    "SELECT e.notification_id, fullchain_leaf_hash(e), e.originator_id, "
-                    "e.originator_version, e.topic, e.state "
-                    f"FROM {EVENTS_TABLE} e WHERE e.notification_id > %(last)s {limit} "
+                    "SELECT e.notification_id, fullchain_leaf_hash(e), e.topic, "
+                    "c.customer_id, c.seq, c.chain "
+                    f"FROM {EVENTS_TABLE} e LEFT JOIN fullchain_customer_seq c "
+                    "ON c.position = e.notification_id "
+                    f"WHERE e.notification_id > %(last)s {limit} "
                     "ORDER BY e.notification_id LIMIT %(batch)s",
                     {"last": last, "up_to": up_to, "batch": self.batch},
                 ).fetchall()
@@ -331,14 +313,21 @@ class LogTree:
                         progress(TREE_STAGE, size, max(size, total or 0))
                     return size
                 pending = _pending(conn, size)
-                chains = _Chains(conn, self.mapper, rows)
+                chains = _Chains()
                 leaves: list[tuple[int, int, bytes]] = []
                 nodes: list[tuple[int, int, bytes]] = []
-                for position, hashed, aggregate_id, version, topic, state in rows:
+                for position, hashed, topic, customer, seq, chain in rows:
                     index = size + len(leaves)
                     current = bytes(hashed)
                     leaves.append((index, int(position), current))
-                    chains.add(index, aggregate_id, int(version), topic, bytes(state), current)
+                    chains.add(
+                        index,
+                        int(position),
+                        topic,
+                        customer,
+                        None if seq is None else int(seq),
+                        None if chain is None else bytes(chain),
+                    )
                     level = 0
                     while index & 1:
                         current = node_hash(pending.pop(level), current)
