@@ -90,6 +90,33 @@ _NEXT = f"""
 _NEXT_OF_FIRST = _NEXT.format(owner="(SELECT customer AS customer_id) AS o")
 _NEXT_OF_LATER = _NEXT.format(owner="fullchain_owner AS o WHERE o.aggregate_id = e.originator_id")
 
+#: What the log holds, chained: the entries the tree builder chained, as it chained them,
+#: then those it has not taken yet, in log order, as the trigger chains them; the log
+#: locked (no append meanwhile).
+BACKFILL = [
+    "INSERT INTO fullchain_owner (aggregate_id, customer_id) "
+    "SELECT aggregate_id, customer_id FROM fullchain_tree_owner",
+    "INSERT INTO fullchain_customer_seq (position, customer_id, seq, chain) "
+    "SELECT l.position, c.customer_id, c.seq, c.chain FROM fullchain_customer_entry c "
+    "JOIN fullchain_tree_leaf l ON l.idx = c.leaf_index",
+    "INSERT INTO fullchain_customer_head (customer_id, seq, chain) "
+    "SELECT DISTINCT ON (customer_id) customer_id, seq, chain "
+    "FROM fullchain_customer_entry ORDER BY customer_id, seq DESC",
+    f"""
+    DO $$
+    DECLARE
+        r {EVENTS_TABLE};
+    BEGIN
+        FOR r IN SELECT * FROM {EVENTS_TABLE} WHERE notification_id > (
+            SELECT coalesce(max(position), 0) FROM fullchain_tree_leaf
+        ) ORDER BY notification_id LOOP
+            PERFORM fullchain_customer_chain(r);
+        END LOOP;
+    END
+    $$
+    """,
+]
+
 MIGRATION = Migration(
     "0041_customer_chains",
     "each customer's sequence number and chain hash, fixed when an entry is appended",
@@ -168,28 +195,6 @@ MIGRATION = Migration(
         END
         $$
         """,
-        # What the tree builder chained already, as it chained it.
-        "INSERT INTO fullchain_owner (aggregate_id, customer_id) "
-        "SELECT aggregate_id, customer_id FROM fullchain_tree_owner",
-        "INSERT INTO fullchain_customer_seq (position, customer_id, seq, chain) "
-        "SELECT l.position, c.customer_id, c.seq, c.chain FROM fullchain_customer_entry c "
-        "JOIN fullchain_tree_leaf l ON l.idx = c.leaf_index",
-        "INSERT INTO fullchain_customer_head (customer_id, seq, chain) "
-        "SELECT DISTINCT ON (customer_id) customer_id, seq, chain "
-        "FROM fullchain_customer_entry ORDER BY customer_id, seq DESC",
-        # The entries it has not taken yet, in log order, as the trigger chains them.
-        f"""
-        DO $$
-        DECLARE
-            r {EVENTS_TABLE};
-        BEGIN
-            FOR r IN SELECT * FROM {EVENTS_TABLE} WHERE notification_id > (
-                SELECT coalesce(max(position), 0) FROM fullchain_tree_leaf
-            ) ORDER BY notification_id LOOP
-                PERFORM fullchain_customer_chain(r);
-            END LOOP;
-        END
-        $$
-        """,
+        *BACKFILL,
     ],
 )
