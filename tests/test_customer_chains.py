@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 from uuid import UUID, uuid4
 
+import psycopg
 import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import DataError, StoredEvent
@@ -329,3 +330,17 @@ def test_the_migration_completes_the_chains_of_a_log_the_tree_took_in_part(
     assert taken < tree.extend()
     write_history(services, 1)  # and the appends go on from the heads
     assert (recorded(services), heads(services)) == expected_chains(services)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE fullchain_customer_head SET seq = seq + 1",
+        "DELETE FROM fullchain_customer_seq",
+        "INSERT INTO fullchain_owner VALUES (gen_random_uuid(), gen_random_uuid())",
+    ],
+)
+def test_the_service_cannot_rewrite_a_customers_chain(services: Services, statement: str) -> None:
+    write_history(services, 1)
+    with services.database.connect() as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(statement)

@@ -4,7 +4,9 @@ Every appended row is chained in log order by a trigger, in the transaction of t
 append: ``chain_hash = sha256(prev_hash ‖ position ‖ aggregate id ‖ version ‖ topic ‖
 state ‖ recorded_at)`` with length prefixes, where ``prev_hash`` is the chain hash of the
 row before (32 zero bytes for the first). The library's append locks the events table,
-so rows are chained in the order their positions commit.
+so rows are chained in the order their positions commit. The same trigger gives an entry
+that belongs to a customer the customer's sequence number and chain hash
+(``application.store.customer_chains``, which replaces the trigger's function).
 
 The table refuses UPDATE, DELETE and TRUNCATE (triggers), so the service cannot rewrite
 history; only someone who disables the triggers (the schema owner or a superuser) can, and then

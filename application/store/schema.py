@@ -16,9 +16,10 @@ migrations, brings every object of the log's schema to one state, read from the 
 (so an object added by a later migration is covered without naming it here):
 
 * the owner owns every table, sequence, type and function;
-* the *runtime role* (the service's) may only SELECT the event log and the migration
-  registry; it may SELECT, INSERT, UPDATE, DELETE and TRUNCATE every other table, use
-  every other sequence and execute every function;
+* the *runtime role* (the service's) may only SELECT the event log, the migration
+  registry and the customers' numbers and chains the log's trigger writes; it may SELECT,
+  INSERT, UPDATE, DELETE and TRUNCATE every other table, use every other sequence and
+  execute every function;
 * every function whose name starts with ``fullchain_append`` is ``SECURITY DEFINER``
   with a fixed ``search_path``, executable by the runtime role and nobody else: the one
   way into the log. A migration that creates or replaces such a function gets these
@@ -57,8 +58,11 @@ SCHEMA_ADVISORY_LOCK = 7_301_001
 
 #: Functions named so are the way into the log: SECURITY DEFINER, runtime role only.
 APPEND_FUNCTION_PREFIX = "fullchain_append"
+#: The customers' numbers and chains, written by the log's trigger only
+#: (``application.store.customer_chains``).
+CUSTOMER_CHAIN_TABLES = ("fullchain_owner", "fullchain_customer_head", "fullchain_customer_seq")
 #: Tables the runtime role may only read.
-READ_ONLY_TABLES = (EVENTS_TABLE, REGISTRY_TABLE)
+READ_ONLY_TABLES = (EVENTS_TABLE, REGISTRY_TABLE, *CUSTOMER_CHAIN_TABLES)
 #: What the runtime role may do with every other table, and with every other sequence.
 RUNTIME_TABLE_PRIVILEGES = ("DELETE", "INSERT", "SELECT", "TRUNCATE", "UPDATE")
 RUNTIME_SEQUENCE_PRIVILEGES = ("SELECT", "UPDATE", "USAGE")
