@@ -321,7 +321,7 @@ def test_the_migration_completes_the_chains_of_a_log_the_tree_took_in_part(
             "WHERE e.notification_id <= %s",
             (middle,),
         )
-        conn.execute("TRUNCATE fullchain_owner, fullchain_customer_head, fullchain_customer_seq")
+        conn.execute("TRUNCATE fullchain_owner, fullchain_customer_seq")
         with conn.transaction():
             for statement in BACKFILL:
                 conn.execute(statement)  # type: ignore[call-overload]
@@ -335,7 +335,7 @@ def test_the_migration_completes_the_chains_of_a_log_the_tree_took_in_part(
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE fullchain_customer_head SET seq = seq + 1",
+        "UPDATE fullchain_customer_seq SET seq = seq + 1",
         "DELETE FROM fullchain_customer_seq",
         "INSERT INTO fullchain_owner VALUES (gen_random_uuid(), gen_random_uuid())",
     ],

@@ -13,12 +13,22 @@ Stored:
 
 * ``fullchain_owner``: the customer of every aggregate that belongs to one, recorded with
   the aggregate's first event;
-* ``fullchain_customer_head``: each customer's last sequence number and chain hash;
 * ``fullchain_customer_seq``: the customer, sequence number and chain hash of each
-  entry, by its position.
+  entry, by its position, unique per (customer, number);
+* ``fullchain_customer_head`` (a view): each customer's last number and chain hash.
 
 The tree builder (``application.proofs.tree``) reads them and computes none: the map of
-the customers' heads at a tree size is the one these numbers and chains give.
+the customers' heads at a tree size is the one these numbers and chains give. Only the
+log's trigger writes them (the runtime role may read them, ``application.store.schema``).
+
+**The cost on the append**, for an entry of a customer: one statement (the owner looked
+up by aggregate, the customer's last entry read backwards from the (customer, number)
+index, the new one inserted) and a SHA-256 of the entry; the first event of an aggregate
+also records its owner. The head is read from that index rather than kept in a row of
+its own: a head row rewritten by every append of a customer leaves a dead version each
+time, and updating it measured about twice the cost of the insert alone. The leaf hash is
+spelled out in the trigger (the same expression as ``fullchain_leaf_hash``): calling the
+SQL function from PL/pgSQL costs about as much as the rest together.
 
 **Who owns a new aggregate** is read in SQL from its first event's stored state, by
 ``OWNER_FIELDS`` (the aggregate type's field naming the customer; a relationship owns
@@ -58,37 +68,95 @@ OWNER_FIELDS: Mapping[str, str] = {
 _GENESIS = f"'\\x{GENESIS.hex()}'::bytea"
 
 
-def _owner_expression() -> str:
+def _owner_expression(e: str) -> str:
     """SQL: the customer named by the first event ``e`` of an aggregate of type
     ``aggregate_type`` (NULL for a type that belongs to no customer)."""
     cases = []
     for aggregate_type, field in OWNER_FIELDS.items():
         if field == "originator_id":
-            value = "e.originator_id"
+            value = f"{e}.originator_id"
         else:
-            value = f"(convert_from(e.state, 'UTF8')::json -> '{field}' ->> '_data_')::uuid"
+            value = f"(convert_from({e}.state, 'UTF8')::json -> '{field}' ->> '_data_')::uuid"
         cases.append(f"WHEN '{aggregate_type}' THEN {value}")
     return f"CASE aggregate_type {' '.join(cases)} END"
 
 
+def _leaf_hash(e: str) -> str:
+    """SQL: ``fullchain_leaf_hash(e)``, spelled out: a plain expression PL/pgSQL evaluates
+    without calling a function."""
+    return f"""sha256(
+                    '\\x00'::bytea
+                    || int8send({e}.notification_id)
+                    || uuid_send({e}.originator_id)
+                    || int8send({e}.originator_version)
+                    || int4send(octet_length(convert_to({e}.topic, 'UTF8')))
+                    || convert_to({e}.topic, 'UTF8')
+                    || int4send(octet_length({e}.state))
+                    || {e}.state
+                    || int8send((extract(epoch FROM {e}.recorded_at) * 1000000)::bigint)
+                )"""
+
+
 _OWNED_TYPES = ", ".join(f"'{t}'" for t in OWNER_FIELDS)
 
-#: Given the customer of ``e`` in ``customer`` and the leaf hash in ``leaf``: the next
-#: number and chain of the customer, recorded for the entry.
-_NEXT = f"""
-            WITH head AS (
-                INSERT INTO fullchain_customer_head AS h (customer_id, seq, chain)
-                SELECT o.customer_id, 1, sha256({_GENESIS} || int8send(1) || leaf)
-                FROM {{owner}}
-                ON CONFLICT (customer_id) DO UPDATE
-                SET seq = h.seq + 1, chain = sha256(h.chain || int8send(h.seq + 1) || leaf)
-                RETURNING customer_id, seq, chain
-            )
-            INSERT INTO fullchain_customer_seq (position, customer_id, seq, chain)
-            SELECT e.notification_id, customer_id, seq, chain FROM head;
+#: The variables ``_chain`` uses.
+_DECLARE = """
+            aggregate_type text;
+            customer uuid;
+            leaf bytea;
+            chained int;
 """
-_NEXT_OF_FIRST = _NEXT.format(owner="(SELECT customer AS customer_id) AS o")
-_NEXT_OF_LATER = _NEXT.format(owner="fullchain_owner AS o WHERE o.aggregate_id = e.originator_id")
+
+#: The next number and chain of the customer, from its head, recorded for the entry
+#: (``{owner}``: where the customer is read from; ``{e}``: the entry).
+_NEXT = f"""
+                INSERT INTO fullchain_customer_seq (position, customer_id, seq, chain)
+                SELECT {{e}}.notification_id, o.customer_id, coalesce(h.seq, 0) + 1,
+                    sha256(
+                        coalesce(h.chain, {_GENESIS}) || int8send(coalesce(h.seq, 0) + 1) || leaf
+                    )
+                FROM {{owner}}
+                LEFT JOIN LATERAL (
+                    SELECT s.seq, s.chain FROM fullchain_customer_seq s
+                    WHERE s.customer_id = o.customer_id ORDER BY s.seq DESC LIMIT 1
+                ) AS h ON true
+                {{where}};
+"""
+
+
+def _chain(e: str) -> str:
+    """PL/pgSQL: give the entry ``e`` (about to be appended) its customer's next number and
+    chain, if it belongs to a customer; one statement for an aggregate's later entries."""
+    first = _NEXT.format(owner="(SELECT customer AS customer_id) AS o", where="", e=e)
+    later = _NEXT.format(
+        owner="fullchain_owner AS o", where=f"WHERE o.aggregate_id = {e}.originator_id", e=e
+    )
+    return f"""
+            aggregate_type := split_part({e}.topic, '.', 1);
+            IF aggregate_type IN ({_OWNED_TYPES}) THEN
+                leaf := {_leaf_hash(e)};
+                IF {e}.originator_version = 1 THEN
+                    customer := {_owner_expression(e)};
+                    IF customer IS NULL THEN
+                        RAISE EXCEPTION 'the first event of % % names no customer',
+                            aggregate_type, {e}.originator_id;
+                    END IF;
+                    -- A conflict here is the event's own (its version taken): the insert
+                    -- of the event reports it.
+                    INSERT INTO fullchain_owner (aggregate_id, customer_id)
+                    VALUES ({e}.originator_id, customer) ON CONFLICT DO NOTHING;
+                    {first}
+                ELSE
+                    {later}
+                    GET DIAGNOSTICS chained = ROW_COUNT;
+                    IF chained = 0 THEN
+                        RAISE EXCEPTION 'aggregate % has entries but no first one',
+                            {e}.originator_id;
+                    END IF;
+                END IF;
+            END IF;
+"""
+
 
 #: What the log holds, chained: the entries the tree builder chained, as it chained them,
 #: then those it has not taken yet, in log order, as the trigger chains them; the log
@@ -99,9 +167,6 @@ BACKFILL = [
     "INSERT INTO fullchain_customer_seq (position, customer_id, seq, chain) "
     "SELECT l.position, c.customer_id, c.seq, c.chain FROM fullchain_customer_entry c "
     "JOIN fullchain_tree_leaf l ON l.idx = c.leaf_index",
-    "INSERT INTO fullchain_customer_head (customer_id, seq, chain) "
-    "SELECT DISTINCT ON (customer_id) customer_id, seq, chain "
-    "FROM fullchain_customer_entry ORDER BY customer_id, seq DESC",
     f"""
     DO $$
     DECLARE
@@ -130,13 +195,6 @@ MIGRATION = Migration(
         )
         """,
         """
-        CREATE TABLE fullchain_customer_head (
-            customer_id uuid PRIMARY KEY,
-            seq bigint NOT NULL CHECK (seq >= 1),
-            chain bytea NOT NULL
-        )
-        """,
-        """
         CREATE TABLE fullchain_customer_seq (
             position bigint PRIMARY KEY,
             customer_id uuid NOT NULL,
@@ -145,37 +203,18 @@ MIGRATION = Migration(
             UNIQUE (customer_id, seq)
         )
         """,
+        # Each customer's head: its last entry, read from the index the append reads it from.
+        """
+        CREATE VIEW fullchain_customer_head AS
+        SELECT DISTINCT ON (customer_id) customer_id, seq, chain
+        FROM fullchain_customer_seq ORDER BY customer_id, seq DESC
+        """,
+        # The same, for the entries already in the log (``BACKFILL``).
         f"""
         CREATE FUNCTION fullchain_customer_chain(e {EVENTS_TABLE}) RETURNS void
         LANGUAGE plpgsql AS $$
-        DECLARE
-            aggregate_type text := split_part(e.topic, '.', 1);
-            customer uuid;
-            leaf bytea;
-            chained int;
-        BEGIN
-            IF aggregate_type NOT IN ({_OWNED_TYPES}) THEN
-                RETURN;  -- an aggregate of no customer
-            END IF;
-            leaf := fullchain_leaf_hash(e);
-            IF e.originator_version = 1 THEN
-                customer := {_owner_expression()};
-                IF customer IS NULL THEN
-                    RAISE EXCEPTION 'the first event of % % names no customer',
-                        aggregate_type, e.originator_id;
-                END IF;
-                -- A conflict here is the event's own (its version taken): the insert of
-                -- the event reports it.
-                INSERT INTO fullchain_owner (aggregate_id, customer_id)
-                VALUES (e.originator_id, customer) ON CONFLICT DO NOTHING;
-                {_NEXT_OF_FIRST}
-            ELSE
-                {_NEXT_OF_LATER}
-                GET DIAGNOSTICS chained = ROW_COUNT;
-                IF chained = 0 THEN
-                    RAISE EXCEPTION 'aggregate % has entries but no first one', e.originator_id;
-                END IF;
-            END IF;
+        DECLARE {_DECLARE}
+        BEGIN {_chain("e")}
         END
         $$
         """,
@@ -183,14 +222,14 @@ MIGRATION = Migration(
         CREATE OR REPLACE FUNCTION fullchain_chain_event() RETURNS trigger
         LANGUAGE plpgsql AS $$
         DECLARE
-            prev bytea;
+            prev bytea; {_DECLARE}
         BEGIN
             SELECT chain_hash INTO prev FROM {EVENTS_TABLE}
             WHERE notification_id < NEW.notification_id
             ORDER BY notification_id DESC LIMIT 1;
             NEW.prev_hash := COALESCE(prev, {_GENESIS});
             NEW.chain_hash := fullchain_chain_hash(NEW.prev_hash, NEW);
-            PERFORM fullchain_customer_chain(NEW);
+            {_chain("NEW")}
             RETURN NEW;
         END
         $$
