@@ -16,7 +16,8 @@ A zip archive with:
   one (a C2SP cosignature, ``application/proofs/witness.py``), with a consistency proof to
   it, and the witnesses' verifier keys;
 * ``checkpoint.json``, ``public_key.pem``, ``verification.json`` — the hash chain's
-  checkpoint, its key, and the service's verification of the whole chain;
+  checkpoint, its key, and the service's verification of the whole chain (continued
+  from its last: ``integrity.verify_extending``);
 * ``evidence/<sha256>`` — each file an entry attaches as evidence (``domain/evidence.py``:
   the photos, survey reports and proofs of delivery of its incidents, claims, handovers and
   interactions), as the evidence store holds it; one that is not there is left out (and
@@ -63,7 +64,7 @@ from application.proofs.note import open_checkpoint
 from application.proofs.tree import CustomerEntry, LogTree
 from application.proofs.witness import latest_cosignatures, trusted_witnesses
 from application.store.database import Database
-from application.store.integrity import public_key_pem, sign_head, verify
+from application.store.integrity import public_key_pem, sign_head, verify_extending
 from application.store.schema import EVENTS_TABLE
 from domain.ownership import aggregate_type_of
 from projections.history.queries import history_entry
@@ -117,7 +118,11 @@ Later, online: `GET /v1/audit/proofs/consistency?first={size}` proves today's lo
 this checkpoint (check it with `merkle.verify_consistency`); `checkpoint.json` and
 `public_key.pem` are the hash chain's checkpoint, for `POST /v1/audit/verify`.
 
-`verification.json` is the service's own verification of the whole hash chain when packing.
+`verification.json` is the service's own verification of the whole hash chain when packing:
+the entries after its last verification (`checked_from`) are checked against the chain
+hash that one ended at, and `whole_chain_walked_at` says when the whole chain was last
+walked (`fullchain verify` walks it all). It is the service's word; items 1 to 7 are the
+proof.
 """
 
 
@@ -325,7 +330,7 @@ def pack(
     heads = tree.customer_heads(head.size)
     customer_key = key_of(relationship_id)
     chain_checkpoint = sign_head(database, key)
-    verification = verify(database, progress=progress)
+    verification = verify_extending(database, progress=progress)
     buffer = io.BytesIO()
     entries = 0
     attached: list[str] = []
@@ -419,6 +424,10 @@ def pack(
                     "head_hash": verification.head_hash,
                     "broken_at": verification.broken_at,
                     "reason": verification.reason,
+                    "checked_from": None
+                    if verification.continued_from is None
+                    else verification.continued_from + 1,
+                    "whole_chain_walked_at": verification.whole_verified_at,
                 },
                 indent=2,
             ),

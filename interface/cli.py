@@ -194,11 +194,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     from application.evidence import verify_evidence
     from application.store.access_log import verify_access_log
-    from application.store.integrity import Checkpoint, check_checkpoint, signing_key, verify
+    from application.store.integrity import (
+        Checkpoint,
+        check_checkpoint,
+        record_verified,
+        signing_key,
+        verify,
+    )
 
     database = configured_database()
     with showing_progress(args) as progress:
         result = verify(database, progress=progress)
+        record_verified(database, result)
     print(result.summary())
     ok = result.intact
     with showing_progress(args) as progress:

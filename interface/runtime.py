@@ -138,6 +138,7 @@ def all_migrations() -> list[Migration]:
         console_sessions.MIGRATION,
         personal_data.MIGRATION,
         customer_chains.MIGRATION,
+        integrity.VERIFIED_MIGRATION,
     ]
 
 

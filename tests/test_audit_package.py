@@ -33,6 +33,7 @@ from interface.http.app import create_app
 from interface.runtime import Services
 from tests.domain.test_shipment import CUSTOMER
 from tests.staffing import enroll
+from tests.test_integrity import write_history
 from tests.test_responsibility import catch_up, register_parties, seed_case
 
 
@@ -97,7 +98,11 @@ def test_the_package_holds_the_whole_history_and_proves_it_offline(
     assert len([e for e in entries if e["aggregate_id"] == str(shipment.id)]) == shipment.version
     assert [e["proof"]["seq"] for e in entries] == list(range(1, len(entries) + 1))
     assert [e["position"] for e in entries] == sorted(e["position"] for e in entries)
-    assert json.loads((package / "verification.json").read_text())["intact"] is True
+    verification = json.loads((package / "verification.json").read_text())
+    assert verification["intact"] is True
+    # The first package walked the whole chain; the next continues from where it ended.
+    assert verification["checked_from"] is None
+    assert verification["whole_chain_walked_at"] is None
     assert sorted(p.name for p in package.glob("*.py")) == [
         "customer_map.py",
         "entries.py",
@@ -415,3 +420,19 @@ def test_the_package_carries_the_evidence_of_the_customers_claims_and_incidents(
     assert (
         found.stdout.count(f"evidence {sha256(photo).hexdigest()} (cartons.png) was altered") == 2
     )
+
+
+def test_a_later_package_checks_the_chain_from_where_the_last_verification_ended(
+    package: Path, client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    first = json.loads((package / "verification.json").read_text())
+    write_history(services, 1)  # appends after the first package
+    response = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
+    assert response.status_code == 200
+    later = json.loads(
+        (unpack(response.content, tmp_path / "later") / "verification.json").read_text()
+    )
+    assert later["intact"] is True
+    assert later["checked_from"] == first["intact_up_to"] + 1
+    assert later["whole_chain_walked_at"] is not None
+    assert later["intact_up_to"] >= first["intact_up_to"]

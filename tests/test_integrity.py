@@ -9,11 +9,16 @@ import pytest
 
 from application.store.database import Database
 from application.store.integrity import (
+    GENESIS,
     Checkpoint,
+    Verification,
     check_checkpoint,
+    last_verified,
+    record_verified,
     sign_head,
     signing_key,
     verify,
+    verify_extending,
 )
 from domain.relationship import RelationshipKind
 from interface.runtime import Services
@@ -167,3 +172,94 @@ def test_the_signing_key_is_generated_once_and_kept(services: Services) -> None:
     first = signing_key(services.database)
     again = signing_key(Database(services.database.conninfo, embedded=False))
     assert first.public_key() == again.public_key()
+
+
+# --- a verification carried forward --------------------------------------------------------
+
+
+def test_a_walk_continues_the_last_one_and_checks_only_what_came_after(
+    services: Services, superuser: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    first = write_history(services, 2)
+    whole = verify(services.database)
+    record_verified(services.database, whole)
+    recorded = last_verified(services.database)
+    assert recorded is not None
+    assert (recorded.up_to, recorded.entries) == (first, whole.entries)
+    last = write_history(services, 2)
+
+    continued = verify_extending(services.database)
+    assert continued.intact
+    assert (continued.intact_up_to, continued.entries) == (last, B + 12)
+    assert continued.continued_from == first
+    assert continued.whole_verified_at == recorded.whole_at.isoformat()
+    assert f"checked from position {first + 1}" in continued.summary()
+    after = last_verified(services.database)
+    assert after is not None
+    assert (after.up_to, after.whole_at) == (last, recorded.whole_at)
+
+    # An entry changed after the recorded end is found by the next continued walk, which
+    # then records nothing.
+    superuser.execute(
+        "UPDATE fullchain_events SET state = "
+        "convert_to(replace(convert_from(state, 'UTF8'), 'volume', 'nothing'), 'UTF8') "
+        "WHERE notification_id = %s",
+        (last - 1,),
+    )
+    # (the recorded end itself is untouched, so the walk continues from it: put the record
+    # back to before the change)
+    superuser.execute(
+        "UPDATE fullchain_chain_verified SET up_to = %s, chain_hash = "
+        "(SELECT chain_hash FROM fullchain_events WHERE notification_id = %s), "
+        "entries = %s",
+        (first, first, whole.entries),
+    )
+    broken = verify_extending(services.database)
+    assert not broken.intact
+    assert (broken.broken_at, broken.reason) == (last - 1, "changed")
+    kept = last_verified(services.database)
+    assert kept is not None
+    assert kept.up_to == first
+
+
+def test_a_recorded_end_that_no_longer_holds_its_hash_means_a_whole_walk(
+    services: Services, superuser: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    write_history(services, 2)
+    record_verified(services.database, verify(services.database))
+    # An entry before the recorded end rewritten, the chain recomputed from there on: the
+    # recorded end's hash is gone, so the continued walk starts again from the first entry
+    # and finds the rewrite, where it is.
+    superuser.execute(
+        "UPDATE fullchain_events SET state = "
+        "convert_to(replace(convert_from(state, 'UTF8'), 'volume', 'nothing'), 'UTF8') "
+        "WHERE notification_id = %s",
+        (B + 5,),
+    )
+    superuser.execute(
+        "UPDATE fullchain_events SET chain_hash = sha256(chain_hash) "
+        "WHERE notification_id = (SELECT max(notification_id) FROM fullchain_events)"
+    )
+    assert last_verified(services.database) is None
+    walked = verify_extending(services.database)
+    assert walked.continued_from is None
+    assert not walked.intact
+    assert walked.broken_at == B + 5
+
+
+def test_a_broken_or_older_walk_is_not_recorded(services: Services) -> None:
+    first = write_history(services, 1)
+    early = verify(services.database)
+    last = write_history(services, 1)
+    record_verified(services.database, verify(services.database))
+    record_verified(services.database, early)  # behind the one recorded: kept as it was
+    recorded = last_verified(services.database)
+    assert recorded is not None
+    assert recorded.up_to == last > first
+    record_verified(
+        services.database,
+        Verification(False, 0, 0, GENESIS.hex(), broken_at=1, reason="changed", detail="x"),
+    )
+    again = last_verified(services.database)
+    assert again is not None
+    assert again.up_to == last

@@ -173,20 +173,32 @@ class Verification:
     broken_at: int | None = None
     reason: Breakage | None = None
     detail: str | None = None
+    #: Where this walk continued an earlier one that found the log intact up to there
+    #: (None: it walked the whole chain), and when the whole chain was last walked.
+    continued_from: int | None = None
+    whole_verified_at: str | None = None
 
     def summary(self) -> str:
+        if self.intact and self.continued_from is not None:
+            return (
+                f"intact up to position {self.intact_up_to} ({self.entries} entries; "
+                f"checked from position {self.continued_from + 1}, the whole chain "
+                f"walked at {self.whole_verified_at})"
+            )
         if self.intact:
             return f"intact up to position {self.intact_up_to} ({self.entries} entries)"
         return f"broken at position {self.broken_at}: {self.reason} — {self.detail}"
 
 
-def _rows(database: Database, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
+def _rows(database: Database, after: int = 0, batch: int = 5000) -> Iterator[tuple[Any, ...]]:
     with database.connect() as conn, conn.transaction():
         cursor = conn.cursor(name="fullchain_verify")
         cursor.itersize = batch
         cursor.execute(
             "SELECT notification_id, originator_id, originator_version, topic, state, "
-            f"recorded_at, prev_hash, chain_hash FROM {EVENTS_TABLE} ORDER BY notification_id"
+            f"recorded_at, prev_hash, chain_hash FROM {EVENTS_TABLE} "
+            "WHERE notification_id > %s ORDER BY notification_id",
+            (after,),
         )
         yield from cursor
 
@@ -203,22 +215,31 @@ def _chained_before(database: Database, chain: bytes, position: int) -> bool:
 
 
 def verify(
-    database: Database, *, up_to: int | None = None, progress: Progress | None = None
+    database: Database,
+    *,
+    up_to: int | None = None,
+    progress: Progress | None = None,
+    after: Verified | None = None,
 ) -> Verification:
     """Recompute the chain over the whole log in log order and report the first break.
 
     Streams the log and keeps only the last hash: its memory does not grow with the log.
     At a break, whether the entry was chained to an earlier entry (reordered) or to one
     that is gone (missing) is asked of the database. ``progress`` is told the position
-    reached of the last one (``up_to``, or the log's last when the walk starts)."""
-    expected_prev = GENESIS
-    last_position = 0
-    entries = 0
+    reached of the last one (``up_to``, or the log's last when the walk starts).
+
+    ``after``: continue an earlier verification that found the log intact up to its
+    position, from the entry after it: the entries up to there are not read again (see
+    ``verify_extending``)."""
+    expected_prev = GENESIS if after is None else after.chain_hash
+    last_position = 0 if after is None else after.up_to
+    entries = 0 if after is None else after.entries
     total = None
     if progress is not None:
         total = _last_position(database) if up_to is None else up_to
-        progress(VERIFY_STAGE, 0, total)
-    for position, aggregate_id, version, topic, state, recorded_at, prev, stored in _rows(database):
+        progress(VERIFY_STAGE, last_position, total)
+    rows = _rows(database, last_position)
+    for position, aggregate_id, version, topic, state, recorded_at, prev, stored in rows:
         if up_to is not None and position > up_to:
             break
         if progress is not None and entries % PROGRESS_EVERY == 0:
@@ -264,7 +285,99 @@ def verify(
         entries += 1
     if progress is not None:
         progress(VERIFY_STAGE, last_position, total)
-    return Verification(True, entries, last_position, expected_prev.hex())
+    return Verification(
+        True,
+        entries,
+        last_position,
+        expected_prev.hex(),
+        continued_from=None if after is None else after.up_to,
+        whole_verified_at=None if after is None else after.whole_at.isoformat(),
+    )
+
+
+# --- verification carried forward --------------------------------------------------------
+
+VERIFIED_MIGRATION = Migration(
+    "0042_chain_verified",
+    "the last verification that found the whole hash chain intact, which later ones extend",
+    [
+        """
+        CREATE TABLE fullchain_chain_verified (
+            only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+            up_to bigint NOT NULL,
+            chain_hash bytea NOT NULL,
+            entries bigint NOT NULL,
+            whole_at timestamptz NOT NULL,
+            verified_at timestamptz NOT NULL
+        )
+        """,
+    ],
+)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The log found intact up to ``up_to`` (its chain hash there, its entries): by a walk
+    of the whole chain at ``whole_at``, extended by later walks up to ``verified_at``."""
+
+    up_to: int
+    chain_hash: bytes
+    entries: int
+    whole_at: datetime
+    verified_at: datetime
+
+
+def last_verified(database: Database) -> Verified | None:
+    """The verification recorded last, if the entry it ends at still has the chain hash
+    it had then (else None: the next walk starts from the first entry)."""
+    with database.connect() as conn:
+        row = conn.execute(
+            "SELECT v.up_to, v.chain_hash, v.entries, v.whole_at, v.verified_at "
+            f"FROM fullchain_chain_verified v JOIN {EVENTS_TABLE} e "
+            "ON e.notification_id = v.up_to AND e.chain_hash = v.chain_hash"
+        ).fetchone()
+    if row is None:
+        return None
+    return Verified(int(row[0]), bytes(row[1]), int(row[2]), row[3], row[4])
+
+
+def record_verified(database: Database, verification: Verification) -> None:
+    """Keep an intact verification (a whole walk, or one that extended the last) as the
+    one later walks extend; a broken one, or one behind the recorded, is not kept."""
+    if not verification.intact or verification.intact_up_to == 0:
+        return
+    whole = verification.continued_from is None
+    with database.connect() as conn, conn.transaction():
+        conn.execute(
+            "INSERT INTO fullchain_chain_verified AS v "
+            "(up_to, chain_hash, entries, whole_at, verified_at) "
+            "VALUES (%(up_to)s, %(hash)s, %(entries)s, "
+            "COALESCE(%(whole_at)s, now()), now()) "
+            "ON CONFLICT (only_row) DO UPDATE SET up_to = EXCLUDED.up_to, "
+            "chain_hash = EXCLUDED.chain_hash, entries = EXCLUDED.entries, "
+            "verified_at = EXCLUDED.verified_at, "
+            "whole_at = CASE WHEN %(whole)s THEN EXCLUDED.whole_at ELSE v.whole_at END "
+            "WHERE v.up_to <= EXCLUDED.up_to",
+            {
+                "up_to": verification.intact_up_to,
+                "hash": bytes.fromhex(verification.head_hash),
+                "entries": verification.entries,
+                "whole_at": verification.whole_verified_at,
+                "whole": whole,
+            },
+        )
+
+
+def verify_extending(database: Database, *, progress: Progress | None = None) -> Verification:
+    """The whole chain's verification at less than the whole chain's cost: the entries
+    after the last recorded verification (``record_verified``) are checked against the
+    chain hash it ended at, and the result is recorded in turn. A walk of the whole chain
+    (``fullchain verify``, ``POST /v1/audit/verify``) is recorded as such; a log whose
+    recorded end no longer holds its chain hash is walked whole. What is carried forward
+    says from where this walk continued and when the whole chain was last walked."""
+    verification = verify(database, progress=progress, after=last_verified(database))
+    record_verified(database, verification)
+    return verification
 
 
 #: What ``verify`` tells its ``progress`` it walks.

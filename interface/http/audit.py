@@ -31,6 +31,7 @@ from application.store.integrity import (
     configured_signing_key,
     key_id_of,
     public_key_pem,
+    record_verified,
     sign_head,
     verify,
 )
@@ -114,6 +115,7 @@ def verify_log(
     body: VerifyRequest, _: Annotated[StaffMember, Depends(Allowed(AUDIT))], s: ServicesDep
 ) -> VerifyResult:
     result = verify(s.database)
+    record_verified(s.database, result)
     checked = None
     if body.checkpoint is not None:
         check = check_checkpoint(
