@@ -18,9 +18,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import DataError, StoredEvent
 
 from application.proofs.customer_map import GENESIS, chain_next, head_value, key_of
-from application.proofs.entries import entry_bytes
-from application.proofs.merkle import leaf_hash
-from application.proofs.tree import LogTree
+from application.proofs.tree import LogTree, entry_leaf_hash
 from application.store.customer_chains import BACKFILL, OWNER_FIELDS
 from application.store.database import Database
 from domain.base import CommandContext
@@ -77,15 +75,13 @@ def log(services: Services) -> list[tuple[int, UUID, int, str, bytes, bytes]]:
             int(version),
             topic,
             bytes(state),
-            leaf_hash(
-                entry_bytes(
-                    position=position,
-                    aggregate_id=aggregate_id,
-                    version=version,
-                    topic=topic,
-                    state=bytes(state),
-                    recorded_at=recorded_at,
-                )
+            entry_leaf_hash(
+                position=position,
+                aggregate_id=aggregate_id,
+                version=version,
+                topic=topic,
+                state=bytes(state),
+                recorded_at=recorded_at,
             ),
         )
         for position, aggregate_id, version, topic, state, recorded_at in rows
