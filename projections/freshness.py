@@ -306,6 +306,8 @@ class PositionWatch:
                         heard = False
                         for note in conn.notifies(timeout=self.poll_interval, stop_after=64):
                             heard = True
+                            if self._stopping.is_set():  # woken by ``close``
+                                break
                             if note.channel != CHANNEL:
                                 self._channels[note.channel][0](note.payload)
                                 continue

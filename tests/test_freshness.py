@@ -13,6 +13,7 @@ import pytest
 from domain.relationship import RelationshipKind
 from interface.http.app import create_app
 from interface.runtime import Services
+from projections.freshness import PositionWatch
 from tests.faults import LiveServer
 from tests.staffing import enroll
 from tests.waiting import wait_until
@@ -147,3 +148,17 @@ def test_a_position_beyond_the_end_of_the_log_is_refused_at_once(
         )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "min_position"
+
+
+def test_closing_the_watch_stops_its_listener_at_once_not_after_a_poll(
+    services: Services,
+) -> None:
+    """A service stops when told, not a poll interval later: the listener wakes on the
+    closing announcement and leaves, however long its poll."""
+    watch = PositionWatch(services.database, lambda: 0, poll_interval=3600)
+    watch.start()
+    thread = watch._thread
+    assert thread is not None
+    assert thread.is_alive()
+    watch.close()  # joins for at most 5 s: far less than the poll
+    assert not thread.is_alive()
