@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -134,8 +135,29 @@ def superuser_database(session_database: SessionDatabase) -> Database:
     return session_database.superuser
 
 
+#: Per database: the statements that empty it (see ``truncate_all``).
+_emptying: dict[str, str] = {}
+
+
 def truncate_all(database: Database) -> None:
-    """Empty every table of ``database``, as the server's superuser."""
+    """Empty every table of ``database``, as the server's superuser, and restart the
+    sequences the tables own (as ``TRUNCATE … RESTART IDENTITY`` would).
+
+    ``DELETE`` rather than ``TRUNCATE``: the tables of a test hold a few rows, and
+    truncating a hundred tables (new files for each, and their indexes) costs half a
+    second per test where deleting costs milliseconds."""
+    superuser = Database(_superuser[0], embedded=False).with_dbname(database.params["dbname"])
+    with superuser.connect(autocommit=True) as conn:
+        script = _emptying.get(database.params["dbname"])
+        if script is None:
+            script = _emptying_script(conn)
+            _emptying[database.params["dbname"]] = script
+        # The log refuses DELETE; tests start afresh as a superuser bypassing that (the
+        # replica role turns off triggers, the log's guards and the foreign keys' alike).
+        conn.execute(script.encode())
+
+
+def _emptying_script(conn: psycopg.Connection[Any]) -> str:
     tables = []
     for migration in all_migrations():
         for statement in migration.statements:
@@ -144,18 +166,37 @@ def truncate_all(database: Database) -> None:
                 name = words[5] if words[2:5] == ["IF", "NOT", "EXISTS"] else words[2]
                 if name != TRACKING_TABLE:
                     tables.append(name)
-    superuser = Database(_superuser[0], embedded=False).with_dbname(database.params["dbname"])
-    with superuser.connect(autocommit=True) as conn:
-        # Tables a later migration dropped are not there to empty.
-        present = {
-            str(r[0])
-            for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        }
-        tables = [t for t in tables if t in present]
-        # The log refuses TRUNCATE; tests start afresh as a superuser bypassing that.
-        conn.execute("SET session_replication_role = replica")
-        conn.execute(f"TRUNCATE {', '.join(sorted(set(tables)))} RESTART IDENTITY")
-        conn.execute(f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__'")
+    # Tables a later migration dropped are not there to empty.
+    present = {
+        str(r[0])
+        for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
+    tables = sorted(set(t for t in tables if t in present))
+    sequences = [
+        str(r[0])
+        for r in conn.execute(
+            """
+            SELECT DISTINCT s.oid::regclass::text
+            FROM pg_class s
+            JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.oid
+                AND d.deptype IN ('a', 'i')
+            JOIN pg_class t ON t.oid = d.refobjid
+            WHERE s.relkind = 'S' AND t.relnamespace = 'public'::regnamespace
+                AND t.relname = ANY(%s)
+            ORDER BY 1
+            """,
+            (tables,),
+        )
+    ]
+    return "".join(
+        [
+            "SET session_replication_role = replica;",
+            *(f"DELETE FROM {t};" for t in tables),
+            f"DELETE FROM {TRACKING_TABLE} WHERE application_name <> '__migration__';",
+            *(f"ALTER SEQUENCE {s} RESTART;" for s in sequences),
+            "RESET session_replication_role;",
+        ]
+    )
 
 
 def open_services(database: Database, now: datetime = NOW, *, branches: bool = True) -> Services:
