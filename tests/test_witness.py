@@ -255,3 +255,68 @@ def test_trusted_cosignatures_are_kept_and_travel_in_the_audit_package(
     signed_alone = WITNESS.private.sign(Note.parse(note).text.encode())
     assert "passed off" in refused_offline(set_blob(blob[:4] + signed_alone))
     assert "passed off" in refused_offline(set_blob(blob[:12] + signed_alone))
+
+
+def test_a_cosignature_dated_before_its_checkpoint_or_out_of_order_is_refused(
+    services: Services, client: TestClient, tmp_path: Path
+) -> None:
+    """A witness cannot have countersigned a checkpoint before the log signed it, and never
+    countersigns a smaller tree after a larger one: the service refuses such times (422,
+    naming them), and the offline verifier names a cosignature dated before its
+    checkpoint should one be in a package."""
+    register_parties(services)
+    seed_case(services)
+    catch_up(services)
+    log = log_keys(client)
+
+    def cosigned_at(note: str, at: datetime) -> str:
+        return cosign(note, log, WITNESS, last=None, proof=[], now=at)
+
+    def keep(note: str) -> Any:
+        return client.post("/v1/audit/cosignatures", json={"checkpoint": note})
+
+    first = client.post("/v1/audit/tree-heads").text  # signed at the service's clock
+    before = cosigned_at(first, datetime(2026, 3, 4, 9, 59, 59, tzinfo=UTC))
+    refused = keep(before)
+    assert refused.status_code == 422, refused.text
+    assert "dated 2026-03-04T09:59:59Z, before the log signed the checkpoint" in refused.text
+    assert keep(cosigned_at(first, NOW)).status_code == 201
+
+    write_history(services, 1)
+    middle = client.post("/v1/audit/tree-heads").text
+    write_history(services, 1)
+    last = client.post("/v1/audit/tree-heads").text
+    assert size_of(first) < size_of(middle) < size_of(last)
+    # A larger tree dated before the smaller one kept.
+    refused = keep(cosigned_at(last, datetime(2026, 11, 29, tzinfo=UTC)))
+    assert refused.status_code == 422, refused.text
+    assert f"out of order with its cosignature of the tree of {size_of(first)}" in refused.text
+    assert keep(cosigned_at(last, datetime(2026, 12, 1, tzinfo=UTC))).status_code == 201
+    # A tree between the two, dated after the larger one: refused; between them: kept.
+    refused = keep(cosigned_at(middle, datetime(2026, 12, 2, tzinfo=UTC)))
+    assert refused.status_code == 422, refused.text
+    assert f"out of order with its cosignature of the tree of {size_of(last)}" in refused.text
+    assert keep(cosigned_at(middle, datetime(2026, 11, 30, 12, tzinfo=UTC))).status_code == 201
+    with services.database.connect(purpose="witness") as conn:
+        kept = conn.execute(
+            "SELECT size FROM fullchain_cosignature WHERE witness = %s ORDER BY size",
+            (WITNESS.name,),
+        ).fetchall()
+    assert [k[0] for k in kept] == [size_of(first), size_of(middle), size_of(last)]
+
+    # Offline: a cosignature dated before its checkpoint, had it been kept, is named.
+    with services.database.connect(purpose="witness") as conn:
+        conn.execute("DELETE FROM fullchain_cosignature")
+        conn.execute(
+            "INSERT INTO fullchain_cosignature (witness, size, note) VALUES (%s, %s, %s)",
+            (WITNESS.name, size_of(first), before),
+        )
+        conn.commit()
+    package = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
+    folder = tmp_path / "package"
+    with zipfile.ZipFile(io.BytesIO(package.content)) as archive:
+        archive.extractall(folder)
+    bad = check(folder)
+    assert bad.returncode == 1, bad.stdout
+    (problem,) = [line for line in bad.stdout.splitlines() if "cosignature of" in line]
+    assert problem.startswith(f"cosignature of {WITNESS.name}: its time (1772618399) is before")

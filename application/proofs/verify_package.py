@@ -186,8 +186,9 @@ def _evidence_file(folder: Path, facts: dict[str, Any], checked: dict[str, str])
 def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -> list[str]:
     """Each witness's countersigned checkpoint in the package: the log's signature holds on
     it, the witness's cosignature (c2sp.org/tlog-cosignature v1: its time and the whole
-    checkpoint, under the witness's key of ``witness_keys``) holds, and this package's
-    checkpoint extends it (no split view). A plain note signature of the witness's key,
+    checkpoint, under the witness's key of ``witness_keys``) holds and is not dated before
+    the log signed that checkpoint, and this package's checkpoint extends it (no split
+    view). A plain note signature of the witness's key,
     the older form kept by the service before cosignatures were timestamped, is checked by
     its own rule and shown as such."""
     path = folder / "cosignatures.json"
@@ -211,6 +212,12 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
             if key is None:
                 raise ValueError(f"the package gives no key of the witness {name}")
             cosigned = key.verify(note.Note.parse(c["checkpoint"]), older_form=True)
+            signed_at = int(earlier.signed_at.timestamp())
+            if cosigned.timestamp is not None and cosigned.timestamp < signed_at:
+                raise ValueError(
+                    f"its time ({cosigned.timestamp}) is before the log signed the "
+                    f"checkpoint ({signed_at}): no witness saw it then"
+                )
             merkle.verify_consistency(
                 earlier.size,
                 head.size,

@@ -23,7 +23,8 @@ audit packages still carry them, and the offline verifier checks them by the old
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from application.proofs.checkpoints import configured_keys, open_by_any
 from application.proofs.merkle import ProofError, verify_consistency
@@ -123,30 +124,81 @@ def keep_cosignature(
     """Keep a cosigned checkpoint: the log's signature must hold and at least one trusted
     witness's cosignature/v1, and every trusted witness's that it carries; the names of the
     witnesses whose cosignatures were kept. A plain note signature of a witness (the older
-    form) is refused."""
+    form) is refused.
+
+    A cosignature's time is checked as well: not before the log signed the checkpoint (a
+    witness cannot have seen it earlier), and in the order of the witness's others, by
+    size — a witness never countersigns a smaller tree after a larger one, so a larger
+    tree cosigned at an earlier time than a smaller one (or the reverse) is a witness
+    whose clock or state went back, and is refused."""
     try:
         head = open_by_any(note, list(log))
         parsed = Note.parse(note)
-        signed = []
+        signed: list[tuple[CosignatureVerifier, int | None]] = []
         for w in witnesses:
             try:
-                w.verify(parsed)
+                cosigned = w.verify(parsed)
             except CosignatureMissing:
                 continue
-            signed.append(w)
+            signed.append((w, cosigned.timestamp))
     except NoteError as error:
         raise WitnessRefusal(str(error)) from None
     if not signed:
         raise WitnessRefusal("the checkpoint carries no cosignature of a trusted witness")
-    with database.connect(purpose="witness") as conn:
-        for w in signed:
+    signed_at = int(head.signed_at.timestamp())
+    for w, timestamp in signed:
+        if timestamp is not None and timestamp < signed_at:
+            raise WitnessRefusal(
+                f"the cosignature of {w.name} is dated {_moment(timestamp)}, before the log "
+                f"signed the checkpoint ({_moment(signed_at)})"
+            )
+    with database.connect(purpose="witness") as conn, conn.transaction():
+        for w, timestamp in signed:
+            # One cosignature of a witness at a time: the order is checked against what
+            # is kept, and kept in the same transaction.
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (f"fullchain_cosignature {w.name}",),
+            )
+            if timestamp is not None:
+                _in_order(conn, w, head.size, timestamp)
             conn.execute(
                 "INSERT INTO fullchain_cosignature (witness, size, note) VALUES (%s, %s, %s) "
                 "ON CONFLICT (witness, size) DO NOTHING",
                 (w.name, head.size, note),
             )
-        conn.commit()
-    return [w.name for w in signed]
+    return [w.name for w, _ in signed]
+
+
+def _in_order(conn: Any, witness: CosignatureVerifier, size: int, timestamp: int) -> None:
+    """Refuse a cosignature whose time is out of order with the witness's kept cosignatures
+    of the nearest smaller and larger trees (the kept ones being in order, those two
+    suffice)."""
+    rows = conn.execute(
+        "(SELECT size, note FROM fullchain_cosignature WHERE witness = %(w)s "
+        "AND size < %(n)s ORDER BY size DESC LIMIT 1) UNION ALL "
+        "(SELECT size, note FROM fullchain_cosignature WHERE witness = %(w)s "
+        "AND size > %(n)s ORDER BY size LIMIT 1)",
+        {"w": witness.name, "n": size},
+    ).fetchall()
+    for other_size, other_note in rows:
+        try:
+            other = witness.verify(Note.parse(other_note), older_form=True).timestamp
+        except NoteError:
+            continue  # kept under a key the witness no longer has
+        if other is None:
+            continue  # the older form, without a time
+        if (other_size < size and other > timestamp) or (other_size > size and other < timestamp):
+            raise WitnessRefusal(
+                f"the cosignature of {witness.name} of the tree of {size} entries is dated "
+                f"{_moment(timestamp)}, out of order with its cosignature of the tree of "
+                f"{other_size} entries dated {_moment(other)}: a witness's clock or state "
+                "went back"
+            )
+
+
+def _moment(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def latest_cosignatures(database: Database, size: int) -> list[tuple[str, int, str]]:
