@@ -40,7 +40,8 @@ import re
 import threading
 import zipfile
 from binascii import b2a_base64
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,9 +49,9 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from eventsourcing.persistence import Mapper
-from psycopg.rows import dict_row
+from eventsourcing.persistence import Mapper, StoredEvent
 
 from application.evidence import ATTACHING_TOPICS, EvidenceStore
 from application.jsonable import jsonable
@@ -67,7 +68,7 @@ from application.store.database import Database
 from application.store.integrity import public_key_pem, sign_head, verify_extending
 from application.store.schema import EVENTS_TABLE
 from domain.ownership import aggregate_type_of
-from projections.history.queries import history_entry
+from projections.history.queries import event_data
 
 PROOFS = Path(__file__).resolve().parent / "proofs"
 
@@ -110,7 +111,8 @@ It proves, or names the entry that fails and why:
 7. each witness's countersigned checkpoint in `cosignatures.json` is signed by the log and
    cosigned by the witness (c2sp.org/tlog-cosignature v1: the time of cosigning and the
    whole checkpoint, under the witness's key in `witness_keys` — compare those with what
-   the witnesses publish), and `checkpoint.note` extends it: the log showed the witness the
+   the witnesses publish), not dated before the log signed it, and `checkpoint.note`
+   extends it: the log showed the witness the
    history it shows here. A cosignature kept from before they were timestamped (a plain
    note signature) is checked by its own rule and shown as such.
 
@@ -126,8 +128,9 @@ proof.
 """
 
 
-#: One entry of ``history.jsonl`` as its line (without the line's end).
-_encode = json.JSONEncoder(ensure_ascii=False).encode
+#: One entry of ``history.jsonl`` as its line (without the line's end), in UTF-8: every
+#: value is plain JSON already (``jsonable``).
+_encode = orjson.dumps
 #: The lines of ``history.jsonl`` compressed at once.
 _LINES_PER_WRITE = 200
 #: What a stored state holds if a personal field is sealed in it.
@@ -196,27 +199,52 @@ def _micros(moment: datetime) -> int:
 
 
 def _entry(
-    mapper: Mapper[Any], row: Mapping[str, Any], found: CustomerEntry, path: list[bytes]
+    mapper: Mapper[Any],
+    row: tuple[Any, ...],
+    found: CustomerEntry,
+    path: list[bytes],
+    path_text: dict[bytes, str],
 ) -> dict[str, Any]:
-    shown = history_entry(mapper, {**row, "aggregate_type": aggregate_type_of(row["topic"])})
-    # Its data is plain JSON already: the other fields are made so.
-    readable: dict[str, Any] = {
-        name: value if name == "data" else jsonable(value) for name, value in shown.items()
+    """One line of ``history.jsonl``: the readable entry (``history_entry``'s, made plain
+    JSON), its stored form and its proofs. ``row``: position, aggregate id, version,
+    topic, state, recording time, previous and chain hash. ``path_text``: the base64 of
+    the audit paths' nodes, shared by the paths of a package (most of their nodes are)."""
+    position, aggregate_id, version, topic, state, recorded_at, prev_hash, chain_hash = row
+    state = bytes(state)
+    event: Any = mapper.to_domain_event(StoredEvent(aggregate_id, version, topic, state))
+    inclusion = []
+    for node in path:
+        text = path_text.get(node)
+        if text is None:
+            text = path_text[node] = b2a_base64(node, newline=False).decode()
+        inclusion.append(text)
+    return {
+        "position": position,
+        "aggregate_id": str(aggregate_id),
+        "aggregate_type": aggregate_type_of(topic),
+        "version": version,
+        "event_name": topic,
+        "occurred_at": jsonable(event.occurred_at),
+        "recorded_at": jsonable(recorded_at),
+        "actor": event.actor,
+        "command_id": jsonable(event.command_id),
+        "correlation_id": jsonable(event.correlation_id),
+        "causation_id": jsonable(event.causation_id),
+        "data": event_data(event),
+        "stored": {
+            "topic": topic,
+            "state": b2a_base64(state, newline=False).decode(),
+            "recorded_at_micros": micros_of(recorded_at),
+            "prev_hash": bytes(prev_hash).hex(),
+            "chain_hash": bytes(chain_hash).hex(),
+        },
+        "proof": {
+            "seq": found.seq,
+            "leaf_index": found.leaf_index,
+            "customer_chain": found.chain.hex(),
+            "inclusion": inclusion,
+        },
     }
-    readable["stored"] = {
-        "topic": row["topic"],
-        "state": b2a_base64(row["state"], newline=False).decode(),
-        "recorded_at_micros": micros_of(row["recorded_at"]),
-        "prev_hash": bytes(row["prev_hash"]).hex(),
-        "chain_hash": bytes(row["chain_hash"]).hex(),
-    }
-    readable["proof"] = {
-        "seq": found.seq,
-        "leaf_index": found.leaf_index,
-        "customer_chain": found.chain.hex(),
-        "inclusion": [b2a_base64(p, newline=False).decode() for p in path],
-    }
-    return readable
 
 
 def package_entries(
@@ -231,38 +259,47 @@ def package_entries(
 ) -> Iterator[tuple[dict[str, Any], bytes]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
     its proofs (and its stored state), a batch at a time: the batch's audit paths read
-    from the tree at once, the keys of its sealed fields fetched at once; ``progress`` is
-    told the entries given, of all."""
+    from the tree at once, the keys of its sealed fields fetched at once, and the next
+    batch read (on a connection and in a thread of its own) while this one is decoded;
+    ``progress`` is told the entries given, of all."""
     found = tree.customer_entries(relationship_id, size)
     prefetched = getattr(mapper, "prefetched", None)
+    path_text: dict[bytes, str] = {}
     if progress is not None:
         progress(ENTRIES_STAGE, 0, len(found))
-    with database.connect() as conn:
-        for start in range(0, len(found), batch):
-            part = found[start : start + batch]
+    parts = [found[start : start + batch] for start in range(0, len(found), batch)]
+    with database.connect() as conn, ThreadPoolExecutor(1, "package-read") as reader:
+
+        def read(part: list[CustomerEntry]) -> tuple[list[list[bytes]], dict[int, Any]]:
             paths = tree.inclusion_proofs([e.leaf_index for e in part], size, conn)
-            rows = {
-                int(r["position"]): r
-                for r in conn.cursor(row_factory=dict_row).execute(
-                    "SELECT notification_id AS position, originator_id AS aggregate_id, "
-                    "originator_version AS version, topic, state, recorded_at, prev_hash, "
-                    f"chain_hash FROM {EVENTS_TABLE} WHERE notification_id = ANY(%s)",
-                    ([e.position for e in part],),
-                )
-            }
+            rows = conn.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, state, "
+                f"recorded_at, prev_hash, chain_hash FROM {EVENTS_TABLE} "
+                "WHERE notification_id = ANY(%s)",
+                ([e.position for e in part],),
+            ).fetchall()
+            return paths, {int(r[0]): r for r in rows}
+
+        coming = reader.submit(read, parts[0]) if parts else None
+        given = 0
+        for at, part in enumerate(parts):
+            assert coming is not None
+            paths, rows = coming.result()
+            coming = reader.submit(read, parts[at + 1]) if at + 1 < len(parts) else None
             fetching = (
-                prefetched(bytes(r["state"]) for r in rows.values())
+                prefetched(bytes(r[4]) for r in rows.values())
                 if prefetched is not None
                 else nullcontext()
             )
             with fetching:
                 decoded = [
-                    (_entry(mapper, rows[e.position], e, path), bytes(rows[e.position]["state"]))
+                    (_entry(mapper, rows[e.position], e, path, path_text), rows[e.position][4])
                     for e, path in zip(part, paths, strict=True)
                 ]
             yield from decoded
+            given += len(part)
             if progress is not None:
-                progress(ENTRIES_STAGE, start + len(part), len(found))
+                progress(ENTRIES_STAGE, given, len(found))
 
 
 #: What ``package_entries`` tells its ``progress`` it walks.
@@ -338,21 +375,22 @@ def pack(
     key_of_head: dict[bytes, UUID] = {}
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         with archive.open("history.jsonl", "w") as member, _Behind(member) as history:
-            lines: list[str] = []
+            lines: list[bytes] = []
             for entry, state in package_entries(
                 database, mapper, tree, relationship_id, head.size, progress=progress
             ):
                 lines.append(_encode(entry))
+                state = bytes(state)
                 if _SEALED in state and not _known_keys(state, sealed_under, key_of_head):
                     sealed_under |= sealed.key_ids(json.loads(state))
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])
                 if len(lines) == _LINES_PER_WRITE:
-                    history.write(("\n".join(lines) + "\n").encode())
+                    history.write(b"\n".join(lines) + b"\n")
                     lines.clear()
             if lines:
-                history.write(("\n".join(lines) + "\n").encode())
+                history.write(b"\n".join(lines) + b"\n")
         files = list(dict.fromkeys(attached))
         for done, sha256 in enumerate(files, start=1):
             data = evidence.get(sha256)

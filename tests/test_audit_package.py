@@ -21,11 +21,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from application.audit_export import _known_keys
+from application.audit_export import _known_keys, package_entries
 from application.evidence import LocalEvidenceStore
 from application.proofs import sealed
-from application.proofs.merkle import verify_consistency
+from application.proofs.entries import entry_bytes
+from application.proofs.merkle import leaf_hash, verify_consistency, verify_inclusion
 from application.proofs.note import Verifier, open_checkpoint
+from application.proofs.tree import LogTree
 from application.store.integrity import chain_hash
 from domain.evidence import EvidenceTarget
 from domain.staff import Role
@@ -436,3 +438,48 @@ def test_a_later_package_checks_the_chain_from_where_the_last_verification_ended
     assert later["checked_from"] == first["intact_up_to"] + 1
     assert later["whole_chain_walked_at"] is not None
     assert later["intact_up_to"] >= first["intact_up_to"]
+
+
+def test_the_entries_are_the_same_whatever_the_batches_they_are_read_in(
+    services: Services,
+) -> None:
+    """Entries are read a batch ahead of the one being decoded: in batches of 1, 2, 3 or
+    all at once, the same entries come out, in order, each with the audit path that puts
+    it in the signed tree."""
+    register_parties(services)
+    seed_case(services)
+    catch_up(services)
+    tree = LogTree(services.database, services.app.mapper)
+    size = tree.extend()
+    root = tree.root(size)
+    found = {
+        batch: list(
+            package_entries(
+                services.database, services.app.mapper, tree, CUSTOMER, size, batch=batch
+            )
+        )
+        for batch in (1, 2, 3, 2000)
+    }
+    entries = [entry for entry, _ in found[2000]]
+    assert len(entries) > 3
+    assert [e["proof"]["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    for batch in (1, 2, 3):
+        assert found[batch] == found[2000], batch
+    for entry, _ in found[2000]:
+        stored = entry["stored"]
+        verify_inclusion(
+            leaf_hash(
+                entry_bytes(
+                    position=entry["position"],
+                    aggregate_id=UUID(entry["aggregate_id"]),
+                    version=entry["version"],
+                    topic=stored["topic"],
+                    state=base64.b64decode(stored["state"]),
+                    recorded_at=stored["recorded_at_micros"],
+                )
+            ),
+            entry["proof"]["leaf_index"],
+            size,
+            [base64.b64decode(p) for p in entry["proof"]["inclusion"]],
+            root,
+        )

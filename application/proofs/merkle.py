@@ -101,20 +101,22 @@ def inclusion_proof(perfect: SubtreeHashes, index: int, size: int) -> list[bytes
 
 
 def inclusion_proofs(
-    perfect: SubtreeHashes, indexes: Sequence[int], size: int
+    perfect: SubtreeHashes, indexes: Sequence[int], size: int, *, paths: bool = True
 ) -> list[list[bytes]]:
     """The audit paths of many leaves of the tree of ``size`` leaves, each the one
     ``inclusion_proof`` gives, walked up from the leaf: at each level the sibling of the
     node holding the leaf is a perfect subtree, or the tree's right edge (the subtree of
     the leaves past the last perfect one, hashed once for all the paths), or there is no
     sibling (the last node of a level with an odd count, carried up as it is). Above the
-    level where a leaf's node meets the previous leaf's, both paths are the same."""
+    level where a leaf's node meets the previous leaf's, both paths are the same. With
+    ``paths`` false, ``perfect`` is only told which nodes the paths read, and no path is
+    made (an empty list)."""
     edges: dict[int, bytes] = {}
     depth = (size - 1).bit_length()
     #: The previous leaf's path by level (None: no sibling at that level).
     levels: list[bytes | None] = [None] * depth
     previous = -1
-    paths: list[list[bytes]] = []
+    made: list[list[bytes]] = []
     for index in indexes:
         if not 0 <= index < size:
             raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
@@ -135,8 +137,9 @@ def inclusion_proofs(
                     first = sibling << level
                     hashed = edges[level] = subtree_hash(perfect, first, size - first)
                 levels[level] = hashed
-        paths.append([element for element in levels if element is not None])
-    return paths
+        if paths:
+            made.append([element for element in levels if element is not None])
+    return made
 
 
 def consistency_proof(perfect: SubtreeHashes, first: int, second: int) -> list[bytes]:

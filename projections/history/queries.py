@@ -117,10 +117,13 @@ def history_entry(mapper: Mapper[Any], row: Mapping[str, Any]) -> dict[str, Any]
         "command_id": event.command_id,
         "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,
-        "data": {
-            name: jsonable(value) for name, value in vars(event).items() if name not in METADATA
-        },
+        "data": event_data(event),
     }
+
+
+def event_data(event: Any) -> dict[str, Any]:
+    """An event's own fields (not its metadata) as plain JSON."""
+    return {name: jsonable(value) for name, value in vars(event).items() if name not in METADATA}
 
 
 def chained_history(
