@@ -5,10 +5,12 @@ A zip archive with:
 
 * ``history.jsonl`` — the customer's entries 1..N (its relationship's events and those of
   everything that belongs to it), in log order, one JSON object per line: the readable
-  entry (as ``GET …/history`` gives it), the stored entry exactly as logged (``stored``:
-  topic, state in base64, recording time in microseconds, the hash chain's ``prev_hash``
-  and ``chain_hash``) and its proofs (``proof``: the customer's sequence number and chain
-  hash, the Merkle leaf index and the RFC 9162 inclusion proof);
+  entry (as ``GET …/history`` gives it, except that the fields today's code adds to an
+  entry written by an older version of its event are shown apart, in ``derived``), the
+  stored entry exactly as logged (``stored``: topic, state in base64, recording time in
+  microseconds, the hash chain's ``prev_hash`` and ``chain_hash``) and its proofs
+  (``proof``: the customer's sequence number and chain hash, the Merkle leaf index and
+  the RFC 9162 inclusion proof);
 * ``checkpoint.note`` and ``verifier_key.txt`` — the C2SP checkpoint signed when packing
   (``application.proofs.checkpoints``) and the key that verifies it;
 * ``customer.json`` — the customer, and the proof of its head in the checkpoint's map;
@@ -105,7 +107,9 @@ It proves, or names the entry that fails and why:
    before (customer sequence and chain hash, in `proof`);
 4. the customer's head in the signed map (`customer.json`: its proof) is entry N: nothing
    is missing before, between or after the entries here;
-5. the readable fields of each entry are its stored facts;
+5. the readable fields of each entry are its stored facts: its data, who recorded it and
+   when, and its command's ids; a field shown under `derived` is one today's code adds to
+   an entry written by an older version of its event — shown, counted, not proved;
 6. each file an entry attaches as evidence is in `evidence/`, named by the SHA-256 of its
    bytes as the entry records it;
 7. each witness's countersigned checkpoint in `cosignatures.json` is signed by the log and
@@ -218,7 +222,8 @@ def _entry(
         if text is None:
             text = path_text[node] = b2a_base64(node, newline=False).decode()
         inclusion.append(text)
-    return {
+    data = event_data(event)
+    line = {
         "position": position,
         "aggregate_id": str(aggregate_id),
         "aggregate_type": aggregate_type_of(topic),
@@ -230,7 +235,7 @@ def _entry(
         "command_id": jsonable(event.command_id),
         "correlation_id": jsonable(event.correlation_id),
         "causation_id": jsonable(event.causation_id),
-        "data": event_data(event),
+        "data": data,
         "stored": {
             "topic": topic,
             "state": b2a_base64(state, newline=False).decode(),
@@ -245,6 +250,24 @@ def _entry(
             "inclusion": inclusion,
         },
     }
+    if _stored_version(state) < getattr(type(event), "class_version", 1):
+        # Upcast when read: the fields today's code adds to an older entry are not in the
+        # stored entry, so they are shown apart, as derived, and not as its facts.
+        stored_names = json.loads(state).keys()
+        derived = {name: data.pop(name) for name in list(data) if name not in stored_names}
+        if derived:
+            line["derived"] = derived
+    return line
+
+
+#: Where a stored state says which version of its event's class wrote it.
+_CLASS_VERSION = re.compile(rb'"class_version":\s*(\d+)')
+
+
+def _stored_version(state: bytes) -> int:
+    """The version of the event class that wrote a stored state (1 when it names none)."""
+    found = _CLASS_VERSION.search(state)
+    return int(found.group(1)) if found else 1
 
 
 def package_entries(

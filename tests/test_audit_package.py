@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 
 from application.audit_export import _known_keys, package_entries
@@ -252,6 +253,32 @@ def test_every_tampering_with_the_entries_is_found_and_named(package: Path, tmp_
     assert result.returncode == 1
     assert "signed_by does not open with its key" in result.stdout
 
+    # A field the stored entry does not hold, added to what is shown.
+    added = json.loads(json.dumps(entries))
+    added[k]["data"]["approved_by"] = "headquarters"
+    out = tampered("added", added)
+    assert f"entry {k + 1} (position {position}): shows approved_by, which the stored" in out
+    # Who recorded it, when, in which command, when it was logged: each as stored.
+    for name, value in (
+        ("actor", "qian.lin"),
+        ("occurred_at", "2026-01-01T00:00:00+00:00"),
+        ("command_id", str(uuid4())),
+        ("causation_id", str(uuid4())),
+        ("aggregate_type", "Relationship"),
+        ("recorded_at", "2026-01-01T00:00:00+00:00"),
+    ):
+        assert entries[k][name] != value, name
+        recorded = json.loads(json.dumps(entries))
+        recorded[k][name] = value
+        out = tampered(f"recorded-{name}", recorded)
+        assert f"entry {k + 1} (position {position}): shows {name} other than" in out, name
+    # A stored fact shown apart as if today's code derived it.
+    apart = json.loads(json.dumps(entries))
+    apart[k]["derived"] = {"amount": apart[k]["data"].pop("amount")}
+    out = tampered("apart", apart)
+    assert f"entry {k + 1} (position {position}): shows amount other than" in out
+    assert f"entry {k + 1} (position {position}): shows amount as derived, which" in out
+
     # Its proof swapped for another entry's.
     moved = json.loads(json.dumps(entries))
     moved[k]["proof"]["inclusion"] = entries[k - 1]["proof"]["inclusion"]
@@ -483,3 +510,47 @@ def test_the_entries_are_the_same_whatever_the_batches_they_are_read_in(
             [base64.b64decode(p) for p in entry["proof"]["inclusion"]],
             root,
         )
+
+
+def test_fields_an_upcaster_adds_are_shown_apart_and_not_taken_for_stored_facts(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    """An entry written by an older version of its event (here a registration from before
+    key accounts) is read with the field today's code adds; the package shows that field
+    apart, as derived, and the offline verifier counts it as not proved. Shown among the
+    entry's facts, it is named as a field the stored entry does not hold."""
+    register_parties(services)
+    app = services.app
+    with services.database.connect() as conn:
+        row = conn.execute(
+            "SELECT topic, state FROM fullchain_events WHERE originator_id = %s "
+            "AND originator_version = 1",
+            (CUSTOMER,),
+        ).fetchone()
+    assert row is not None
+    state = json.loads(bytes(row[1]))
+    assert state.pop("key_account") is False
+    assert state.pop("class_version") == 2
+    older = uuid4()
+    app.recorder.insert_events(
+        [StoredEvent(older, 1, row[0], json.dumps(state, separators=(",", ":")).encode())]
+    )
+    assert app.relationships.get_relationship(older).key_account is False  # as read today
+    catch_up(services)
+    response = client.get(f"/v1/relationships/{older}/audit-package")
+    assert response.status_code == 200, response.text
+    package = unpack(response.content, tmp_path / "package")
+    (entry,) = read(package)
+    assert entry["derived"] == {"key_account": False}
+    assert "key_account" not in entry["data"]
+    ok = check(package)
+    assert ok.returncode == 0, ok.stdout
+    assert "1 field(s) shown as derived by today's code" in ok.stdout
+
+    shown = copy_of(package, tmp_path, "shown")
+    entry["data"]["key_account"] = entry.pop("derived")["key_account"]
+    write(shown, [entry])
+    bad = check(shown)
+    assert bad.returncode == 1
+    assert "entry 1 (position" in bad.stdout
+    assert "shows key_account, which the stored entry does not hold" in bad.stdout

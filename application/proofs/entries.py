@@ -84,10 +84,17 @@ def plain(value: Any) -> Any:
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
+def stored_state(state: bytes) -> dict[str, Any]:
+    """A stored event's whole state, metadata included, without the type tags."""
+    decoded = plain(json.loads(state))
+    if not isinstance(decoded, dict):
+        raise ValueError("a stored state is a JSON object")
+    return decoded
+
+
 def stored_facts(state: bytes) -> dict[str, Any]:
     """The business facts of a stored event: its state without the metadata."""
-    decoded = plain(json.loads(state))
-    return {k: v for k, v in decoded.items() if k not in METADATA}
+    return {k: v for k, v in stored_state(state).items() if k not in METADATA}
 
 
 def same(stored: Any, shown: Any) -> bool:

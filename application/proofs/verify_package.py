@@ -11,10 +11,12 @@ beside it. It checks, naming the entry and the reason for anything that fails:
 3. the entries are the customer's entries 1, 2, … N in log order, chained one to the next;
 4. the customer's head in the checkpoint's map of customers is entry N with that chain:
    no entry of the customer is missing from the package, before, between or after;
-5. each readable entry shows its stored facts (an edited amount is found); a personal
-   field, sealed in the stored entry, is opened with its data key from
-   ``personal_keys.json`` and must equal what is shown; a field whose key is not there
-   (its person was erased) must be shown as ``[erased]``;
+5. each readable entry shows its stored facts (an edited amount is found), and only those,
+   and who recorded it, when and in which command as stored (fields today's code adds to
+   an entry an older version wrote are shown apart, ``derived``, and counted as not
+   proved); a personal field, sealed in the stored entry, is opened with its data key
+   from ``personal_keys.json`` and must equal what is shown; a field whose key is not
+   there (its person was erased) must be shown as ``[erased]``;
 6. each witness's countersigned checkpoint (``cosignatures.json``) holds under the log's
    key and the witness's cosignature (c2sp.org/tlog-cosignature v1, timestamped) under its
    key (compare those with what the witnesses publish), and this package's checkpoint
@@ -32,6 +34,7 @@ import importlib
 import json
 import sys
 from binascii import a2b_base64
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -61,6 +64,7 @@ def check(folder: Path) -> tuple[list[str], str]:
     chain = customer_map.GENESIS
     last_leaf = -1
     count = 0
+    derived = 0
     evidence = 0
     checked: dict[str, str] = {}
     lines = (folder / "history.jsonl").read_text(encoding="utf-8").splitlines()
@@ -105,10 +109,11 @@ def check(folder: Path) -> tuple[list[str], str]:
         if entry.get("event_name") != stored["topic"]:
             problems.append(f"{where}: shown as {entry.get('event_name')}, stored as another")
         try:
-            facts = entries_module.stored_facts(state)
+            whole = entries_module.stored_state(state)
         except ValueError:
             problems.append(f"{where}: the stored state is not JSON")
-            facts = {}
+            whole = {}
+        facts = {k: v for k, v in whole.items() if k not in entries_module.METADATA}
         opening: list[str] = []
         facts = sealed.open_sealed(facts, keys, aggregate_id, "", opening)
         problems += [f"{where}: {problem}" for problem in opening]
@@ -116,6 +121,16 @@ def check(folder: Path) -> tuple[list[str], str]:
         for name, value in facts.items():
             if not entries_module.same(value, shown.get(name)):
                 problems.append(f"{where}: shows {name} other than the stored entry holds")
+        problems += [
+            f"{where}: shows {name}, which the stored entry does not hold"
+            for name in shown
+            if name not in facts
+        ]
+        for name in entry.get("derived", {}):
+            if name in facts:
+                problems.append(f"{where}: shows {name} as derived, which the entry stores")
+            derived += 1
+        problems += [f"{where}: {p}" for p in _recorded_as_stored(entry, stored, whole)]
         if stored["topic"].endswith(EVIDENCE_ATTACHED):
             evidence += 1
             problem = _evidence_file(folder, facts, checked)
@@ -143,6 +158,12 @@ def check(folder: Path) -> tuple[list[str], str]:
         f"{count} entries of customer {customer_id}: complete and intact in the log of "
         f"{head.size} entries signed by {verifier.name} at {head.signed_at.isoformat()}"
         + (f", with the {evidence} evidence file(s) they attach" if evidence else "")
+        + (
+            f"; {derived} field(s) shown as derived by today's code from entries an older "
+            "version wrote, not proved"
+            if derived
+            else ""
+        )
         + "".join(f"; {w}" for w in witnessed)
     )
 
@@ -233,6 +254,36 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
             "which this checkpoint extends"
         )
     return witnessed
+
+
+#: The readable entry's fields that say who recorded it, when, and in which command, each
+#: as the stored state holds it.
+_RECORDED = ("actor", "occurred_at", "command_id", "correlation_id", "causation_id")
+
+
+def _recorded_as_stored(
+    entry: dict[str, Any], stored: dict[str, Any], whole: dict[str, Any]
+) -> list[str]:
+    """What the readable entry shows of its recording other than the stored entry holds:
+    who, when it happened, its command's ids, its aggregate's type and when it was logged."""
+    problems = [
+        f"shows {name} other than the stored entry holds"
+        for name in _RECORDED
+        if not (
+            entries_module.same(whole[name], entry.get(name))
+            if name in whole
+            else entry.get(name) is None
+        )
+    ]
+    if entry.get("aggregate_type") != stored["topic"].partition(".")[0]:
+        problems.append("shows aggregate_type other than its stored topic's")
+    try:
+        logged = entries_module.micros_of(datetime.fromisoformat(entry["recorded_at"]))
+    except (KeyError, TypeError, ValueError):
+        logged = None
+    if logged != stored["recorded_at_micros"]:
+        problems.append("shows recorded_at other than the stored entry's")
+    return problems
 
 
 def _customers_root(head: Any) -> bytes:
