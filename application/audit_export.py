@@ -60,7 +60,7 @@ from application.jsonable import jsonable
 from application.personal_data import PersonalDataMapper
 from application.progress import Progress
 from application.proofs import sealed
-from application.proofs.checkpoints import log_origin, sign_tree_head, verifier_of
+from application.proofs.checkpoints import log_origin, signed_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
 from application.proofs.entries import micros_of
 from application.proofs.note import open_checkpoint
@@ -383,11 +383,10 @@ def pack(
     the evidence files they attach copied in (none: nothing told)."""
     tree = LogTree(database, mapper)
     origin = log_origin()
-    signed = sign_tree_head(
+    signed, heads = signed_tree_head(
         tree, key, origin=origin, now=now, key_in_database=key_in_database, progress=progress
     )
     head = open_checkpoint(signed, verifier_of(key, origin))
-    heads = tree.customer_heads(head.size)
     customer_key = key_of(relationship_id)
     chain_checkpoint = sign_head(database, key)
     verification = verify_extending(database, progress=progress)

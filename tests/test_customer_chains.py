@@ -293,6 +293,17 @@ def test_the_tree_reads_the_chains_the_appends_fixed(services: Services) -> None
     )
     mine = tree.customer_entries(CUSTOMER, size)
     assert [(CUSTOMER, e.seq, e.chain) for e in mine] == [chains[e.position] for e in mine]
+    # At every size: each customer's last entry among the tree's first ``size`` leaves.
+    leaves = {index: position for index, position, _ in tree.leaves()}
+    for at in range(size + 1):
+        before: dict[UUID, tuple[int, bytes]] = {}
+        for index in range(at):
+            found = chains.get(leaves[index])
+            if found is not None:
+                before[found[0]] = (found[1], found[2])
+        assert sorted(tree.customer_heads(at)) == sorted(
+            (key_of(c), head_value(seq, chain)) for c, (seq, chain) in before.items()
+        ), at
 
 
 def test_the_migration_completes_the_chains_of_a_log_the_tree_took_in_part(

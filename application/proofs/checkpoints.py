@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application import settings
 from application.progress import Progress
-from application.proofs.customer_map import map_root
+from application.proofs.customer_map import MapItem, map_root
 from application.proofs.merkle import ProofError, verify_consistency
 from application.proofs.note import NoteError, Signer, TreeHead, Verifier, open_checkpoint, sign
 from application.proofs.tree import LogTree
@@ -93,8 +93,25 @@ def sign_tree_head(
 ) -> str:
     """The tree brought up to the log (telling ``progress``, see ``LogTree.extend``), its
     head signed as a checkpoint."""
+    note, _ = signed_tree_head(
+        tree, key, origin=origin, now=now, key_in_database=key_in_database, progress=progress
+    )
+    return note
+
+
+def signed_tree_head(
+    tree: LogTree,
+    key: Ed25519PrivateKey,
+    *,
+    origin: str,
+    now: datetime,
+    key_in_database: bool,
+    progress: Progress | None = None,
+) -> tuple[str, list[MapItem]]:
+    """``sign_tree_head``'s checkpoint, with the customers' heads its map holds."""
     size = tree.extend(progress=progress)
-    customers = map_root(tree.customer_heads(size))
+    heads = tree.customer_heads(size)
+    customers = map_root(heads)
     access_seq, access_hash = access_head(tree.database)
     head = TreeHead(
         origin=origin,
@@ -107,7 +124,7 @@ def sign_tree_head(
             *((DATABASE_KEY_LINE,) if key_in_database else ()),
         ),
     )
-    return sign(head.text(), Signer(origin, key))
+    return sign(head.text(), Signer(origin, key)), heads
 
 
 def customers_root(head: TreeHead) -> bytes:
