@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -70,11 +70,9 @@ from application.store.database import Database
 from application.store.integrity import public_key_pem, sign_head, verify_extending
 from application.store.schema import EVENTS_TABLE
 from domain.ownership import aggregate_type_of
-from projections.history.queries import event_data
+from projections.history.queries import readable_entry
 
 PROOFS = Path(__file__).resolve().parent / "proofs"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 #: The modules an auditor runs offline, carried verbatim into every package.
 OFFLINE_MODULES = (
@@ -116,9 +114,9 @@ It proves, or names the entry that fails and why:
    cosigned by the witness (c2sp.org/tlog-cosignature v1: the time of cosigning and the
    whole checkpoint, under the witness's key in `witness_keys` — compare those with what
    the witnesses publish), not dated before the log signed it, and `checkpoint.note`
-   extends it: the log showed the witness the
-   history it shows here. A cosignature kept from before they were timestamped (a plain
-   note signature) is checked by its own rule and shown as such.
+   extends it: the log showed the witness the history it shows here. A cosignature kept
+   from before they were timestamped (a plain note signature) is checked by its own rule
+   and shown as such.
 
 Later, online: `GET /v1/audit/proofs/consistency?first={size}` proves today's log extends
 this checkpoint (check it with `merkle.verify_consistency`); `checkpoint.json` and
@@ -198,10 +196,6 @@ def _known_keys(state: bytes, known: set[UUID], heads: dict[bytes, UUID]) -> boo
     return True
 
 
-def _micros(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
 def _entry(
     mapper: Mapper[Any],
     row: tuple[Any, ...],
@@ -222,34 +216,31 @@ def _entry(
         if text is None:
             text = path_text[node] = b2a_base64(node, newline=False).decode()
         inclusion.append(text)
-    data = event_data(event)
-    line = {
-        "position": position,
-        "aggregate_id": str(aggregate_id),
-        "aggregate_type": aggregate_type_of(topic),
-        "version": version,
-        "event_name": topic,
-        "occurred_at": jsonable(event.occurred_at),
-        "recorded_at": jsonable(recorded_at),
-        "actor": event.actor,
-        "command_id": jsonable(event.command_id),
-        "correlation_id": jsonable(event.correlation_id),
-        "causation_id": jsonable(event.causation_id),
-        "data": data,
-        "stored": {
-            "topic": topic,
-            "state": b2a_base64(state, newline=False).decode(),
-            "recorded_at_micros": micros_of(recorded_at),
-            "prev_hash": bytes(prev_hash).hex(),
-            "chain_hash": bytes(chain_hash).hex(),
-        },
-        "proof": {
-            "seq": found.seq,
-            "leaf_index": found.leaf_index,
-            "customer_chain": found.chain.hex(),
-            "inclusion": inclusion,
-        },
+    readable = readable_entry(
+        event,
+        position=position,
+        aggregate_id=aggregate_id,
+        aggregate_type=aggregate_type_of(topic),
+        version=version,
+        topic=topic,
+        recorded_at=recorded_at,
+    )
+    # Its data is plain JSON already: the other fields are made so.
+    line = {name: value if name == "data" else jsonable(value) for name, value in readable.items()}
+    line["stored"] = {
+        "topic": topic,
+        "state": b2a_base64(state, newline=False).decode(),
+        "recorded_at_micros": micros_of(recorded_at),
+        "prev_hash": bytes(prev_hash).hex(),
+        "chain_hash": bytes(chain_hash).hex(),
     }
+    line["proof"] = {
+        "seq": found.seq,
+        "leaf_index": found.leaf_index,
+        "customer_chain": found.chain.hex(),
+        "inclusion": inclusion,
+    }
+    data = line["data"]
     if _stored_version(state) < getattr(type(event), "class_version", 1):
         # Upcast when read: the fields today's code adds to an older entry are not in the
         # stored entry, so they are shown apart, as derived, and not as its facts.

@@ -209,9 +209,8 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
     it, the witness's cosignature (c2sp.org/tlog-cosignature v1: its time and the whole
     checkpoint, under the witness's key of ``witness_keys``) holds and is not dated before
     the log signed that checkpoint, and this package's checkpoint extends it (no split
-    view). A plain note signature of the witness's key,
-    the older form kept by the service before cosignatures were timestamped, is checked by
-    its own rule and shown as such."""
+    view). A plain note signature of the witness's key, the older form kept by the service
+    before cosignatures were timestamped, is checked by its own rule and shown as such."""
     path = folder / "cosignatures.json"
     if not path.exists():
         return []

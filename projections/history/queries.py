@@ -105,14 +105,37 @@ def history_entry(mapper: Mapper[Any], row: Mapping[str, Any]) -> dict[str, Any]
     event: Any = mapper.to_domain_event(
         StoredEvent(row["aggregate_id"], row["version"], row["topic"], bytes(row["state"]))
     )
+    return readable_entry(
+        event,
+        position=row["position"],
+        aggregate_id=row["aggregate_id"],
+        aggregate_type=row["aggregate_type"],
+        version=row["version"],
+        topic=row["topic"],
+        recorded_at=row["recorded_at"],
+    )
+
+
+def readable_entry(
+    event: Any,
+    *,
+    position: int,
+    aggregate_id: UUID,
+    aggregate_type: str,
+    version: int,
+    topic: str,
+    recorded_at: datetime,
+) -> dict[str, Any]:
+    """A history entry: where the decoded ``event`` stands in the log, who recorded it and
+    when, and its data as plain JSON."""
     return {
-        "position": row["position"],
-        "aggregate_id": row["aggregate_id"],
-        "aggregate_type": row["aggregate_type"],
-        "version": row["version"],
-        "event_name": row["topic"],
+        "position": position,
+        "aggregate_id": aggregate_id,
+        "aggregate_type": aggregate_type,
+        "version": version,
+        "event_name": topic,
         "occurred_at": event.occurred_at,
-        "recorded_at": row["recorded_at"],
+        "recorded_at": recorded_at,
         "actor": event.actor,
         "command_id": event.command_id,
         "correlation_id": event.correlation_id,
