@@ -35,6 +35,7 @@ not the stored one, and names the entry.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import queue
@@ -62,7 +63,6 @@ from application.progress import Progress
 from application.proofs import sealed
 from application.proofs.checkpoints import log_origin, signed_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
-from application.proofs.entries import micros_of
 from application.proofs.note import open_checkpoint
 from application.proofs.tree import CustomerEntry, LogTree
 from application.proofs.witness import latest_cosignatures, trusted_witnesses
@@ -130,15 +130,20 @@ proof.
 """
 
 
-#: One entry of ``history.jsonl`` as its line (without the line's end), in UTF-8: every
-#: value is plain JSON already (``jsonable``).
-_encode = orjson.dumps
+#: One entry of ``history.jsonl`` as its line (without the line's end), in UTF-8. Its data
+#: is plain JSON already (``jsonable``); its ids and times are written by orjson as
+#: ``jsonable`` writes them (``str(uuid)``, ``datetime.isoformat()``), without making each
+#: a string in Python first (what orjson has no form of, ``jsonable`` gives).
+_encode = functools.partial(orjson.dumps, default=jsonable)
 #: The lines of ``history.jsonl`` compressed at once.
 _LINES_PER_WRITE = 200
 #: What a stored state holds if a personal field is sealed in it.
 _SEALED = sealed.PREFIX.encode()
-#: A sealed value in an encoded state, its group the base64url of its key's id.
-_SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})')
+#: A sealed value in an encoded state, its group the base64url of its key's id: a whole
+#: string, base64url to its closing quote, and not a mapping's key.
+_SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})[A-Za-z0-9_-]*"(?!\s*:)')
+#: A text quoting a sealed value: its quote is escaped.
+_SEALED_QUOTED = b'\\"' + _SEALED
 
 
 class _Behind:
@@ -175,25 +180,30 @@ class _Behind:
             raise self._failed
 
 
-def _known_keys(state: bytes, known: set[UUID], heads: dict[bytes, UUID]) -> bool:
-    """Whether every key a stored state's sealed fields are sealed under is in ``known``
-    already, told without decoding the state where it can be (else False: decode it).
+def _sealed_keys(state: bytes, heads: dict[bytes, UUID]) -> set[UUID] | None:
+    """The keys a stored state's sealed fields are sealed under (``sealed.key_ids`` of it
+    decoded), told without decoding the state where it can be (None: decode it to tell).
 
     Each sealed value is a JSON string ``"sealed:1:<base64url(key id ‖ …)>"`` written as
-    it is (no character of it is escaped), so the values found in the encoded state are
-    every sealed value there is, and maybe more (text that merely looks like one): when
-    every one they name is known, the state adds no key. ``heads``: the key id of each
-    base64url head seen, kept across states."""
+    it is (no character of it is escaped), so when the whole string values of that form
+    found in the encoded state are as many as its sealed markers, they are every sealed
+    value there is and nothing else: not a quoted one inside a text, nor a mapping's key
+    (either leaves a marker unmatched, and the state is decoded). ``heads``: the key id of
+    each base64url head seen, kept across states."""
+    if b"\\u" in state:  # it may spell a sealed value otherwise
+        return None
+    if _SEALED not in state:
+        return set()
     found = _SEALED_VALUE.findall(state)
-    if len(found) != state.count(_SEALED) or b"\\u" in state:
-        return False
+    if len(found) != state.count(_SEALED) or _SEALED_QUOTED in state:
+        return None
+    keys = set()
     for head in found:
         key_id = heads.get(head)
         if key_id is None:
             key_id = heads[head] = UUID(bytes=base64.urlsafe_b64decode(head + b"==")[:16])
-        if key_id not in known:
-            return False
-    return True
+        keys.add(key_id)
+    return keys
 
 
 def _entry(
@@ -203,11 +213,12 @@ def _entry(
     path: list[bytes],
     path_text: dict[bytes, str],
 ) -> dict[str, Any]:
-    """One line of ``history.jsonl``: the readable entry (``history_entry``'s, made plain
-    JSON), its stored form and its proofs. ``row``: position, aggregate id, version,
-    topic, state, recording time, previous and chain hash. ``path_text``: the base64 of
-    the audit paths' nodes, shared by the paths of a package (most of their nodes are)."""
-    position, aggregate_id, version, topic, state, recorded_at, prev_hash, chain_hash = row
+    """One line of ``history.jsonl``: the readable entry (``history_entry``'s, its ids and
+    times left for ``_encode``), its stored form and its proofs. ``row``: position,
+    aggregate id, version, topic, state, recording time (and in µs since 1970), previous
+    and chain hash. ``path_text``: the base64 of the audit paths' nodes, shared by the
+    paths of a package (most of their nodes are)."""
+    position, aggregate_id, version, topic, state, recorded_at, micros, prev_hash, chain = row
     state = bytes(state)
     event: Any = mapper.to_domain_event(StoredEvent(aggregate_id, version, topic, state))
     inclusion = []
@@ -225,14 +236,13 @@ def _entry(
         topic=topic,
         recorded_at=recorded_at,
     )
-    # Its data is plain JSON already: the other fields are made so.
-    line = {name: value if name == "data" else jsonable(value) for name, value in readable.items()}
+    line = readable  # ids and times as they are: written by ``_encode``
     line["stored"] = {
         "topic": topic,
         "state": b2a_base64(state, newline=False).decode(),
-        "recorded_at_micros": micros_of(recorded_at),
+        "recorded_at_micros": micros,
         "prev_hash": bytes(prev_hash).hex(),
-        "chain_hash": bytes(chain_hash).hex(),
+        "chain_hash": bytes(chain).hex(),
     }
     line["proof"] = {
         "seq": found.seq,
@@ -241,7 +251,8 @@ def _entry(
         "inclusion": inclusion,
     }
     data = line["data"]
-    if _stored_version(state) < getattr(type(event), "class_version", 1):
+    version_now = getattr(type(event), "class_version", 1)
+    if version_now > 1 and _stored_version(state) < version_now:
         # Upcast when read: the fields today's code adds to an older entry are not in the
         # stored entry, so they are shown apart, as derived, and not as its facts.
         stored_names = json.loads(state).keys()
@@ -270,15 +281,17 @@ def package_entries(
     *,
     batch: int = 2000,
     progress: Progress | None = None,
-) -> Iterator[tuple[dict[str, Any], bytes]]:
+) -> Iterator[tuple[dict[str, Any], bytes, set[UUID] | None]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
-    its proofs (and its stored state), a batch at a time: the batch's audit paths read
-    from the tree at once, the keys of its sealed fields fetched at once, and the next
-    batch read (on a connection and in a thread of its own) while this one is decoded;
-    ``progress`` is told the entries given, of all."""
+    its proofs (and its stored state, and the keys its sealed fields are sealed under:
+    None where they could not be told without decoding the state), a batch at a time: the
+    batch's audit paths read from the tree at once, the keys of its sealed fields fetched
+    at once, and the next batch read (on a connection and in a thread of its own) while
+    this one is decoded; ``progress`` is told the entries given, of all."""
     found = tree.customer_entries(relationship_id, size)
-    prefetched = getattr(mapper, "prefetched", None)
+    prefetched = getattr(mapper, "prefetched_keys", None)
     path_text: dict[bytes, str] = {}
+    key_of_head: dict[bytes, UUID] = {}
     if progress is not None:
         progress(ENTRIES_STAGE, 0, len(found))
     parts = [found[start : start + batch] for start in range(0, len(found), batch)]
@@ -288,9 +301,11 @@ def package_entries(
             paths = tree.inclusion_proofs([e.leaf_index for e in part], size, conn)
             rows = conn.execute(
                 "SELECT notification_id, originator_id, originator_version, topic, state, "
-                f"recorded_at, prev_hash, chain_hash FROM {EVENTS_TABLE} "
+                "recorded_at, (extract(epoch FROM recorded_at) * 1000000)::bigint, "
+                f"prev_hash, chain_hash FROM {EVENTS_TABLE} "
                 "WHERE notification_id = ANY(%s)",
                 ([e.position for e in part],),
+                binary=True,  # the states, times and hashes as they are, not as text to parse
             ).fetchall()
             return paths, {int(r[0]): r for r in rows}
 
@@ -300,14 +315,21 @@ def package_entries(
             assert coming is not None
             paths, rows = coming.result()
             coming = reader.submit(read, parts[at + 1]) if at + 1 < len(parts) else None
+            keys = {position: _sealed_keys(row[4], key_of_head) for position, row in rows.items()}
             fetching = (
-                prefetched(bytes(r[4]) for r in rows.values())
+                prefetched(
+                    {k.bytes for found in keys.values() if found for k in found}
+                )  # a state whose keys are not told so is opened key by key
                 if prefetched is not None
                 else nullcontext()
             )
             with fetching:
                 decoded = [
-                    (_entry(mapper, rows[e.position], e, path, path_text), rows[e.position][4])
+                    (
+                        _entry(mapper, rows[e.position], e, path, path_text),
+                        rows[e.position][4],
+                        keys[e.position],
+                    )
                     for e, path in zip(part, paths, strict=True)
                 ]
             yield from decoded
@@ -385,17 +407,16 @@ def pack(
     entries = 0
     attached: list[str] = []
     sealed_under: set[UUID] = set()
-    key_of_head: dict[bytes, UUID] = {}
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
         with archive.open("history.jsonl", "w") as member, _Behind(member) as history:
             lines: list[bytes] = []
-            for entry, state in package_entries(
+            for entry, state, keys in package_entries(
                 database, mapper, tree, relationship_id, head.size, progress=progress
             ):
                 lines.append(_encode(entry))
-                state = bytes(state)
-                if _SEALED in state and not _known_keys(state, sealed_under, key_of_head):
-                    sealed_under |= sealed.key_ids(json.loads(state))
+                if keys is None:  # not told without decoding it
+                    keys = sealed.key_ids(json.loads(state))
+                sealed_under |= keys
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])

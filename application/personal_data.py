@@ -31,7 +31,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -582,12 +582,16 @@ class PersonalDataMapper(Mapper[UUID]):
             else:
                 node[last] = opened.decode()
 
-    @contextmanager
-    def prefetched(self, states: Iterable[bytes]) -> Iterator[None]:
+    def prefetched(self, states: Iterable[bytes]) -> AbstractContextManager[None]:
         """Within the block, the keys of the sealed values in ``states`` (encoded stored
         events, a batch about to be decoded) are at hand, fetched in one query rather
         than event by event."""
-        wanted = sealed_key_ids(states)
+        return self.prefetched_keys(sealed_key_ids(states))
+
+    @contextmanager
+    def prefetched_keys(self, wanted: Iterable[bytes]) -> Iterator[None]:
+        """Within the block, the keys of these ids (16 bytes each) are at hand, fetched in
+        one query: ``prefetched`` for a reader that has found the ids already."""
         missing = [UUID(bytes=k) for k in wanted if self.keys.kept_by_bytes(k) is False]
         fetched = self.keys.reading_keys(missing) if missing else {}
         outer = getattr(self._batch, "keys", None)

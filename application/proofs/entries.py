@@ -21,6 +21,7 @@ from typing import Any
 from uuid import UUID
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 #: What every stored event carries besides its business facts.
 METADATA = frozenset(
@@ -40,7 +41,7 @@ METADATA = frozenset(
 
 
 def micros_of(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
+    return (moment - _EPOCH) // _MICROSECOND
 
 
 def entry_bytes(

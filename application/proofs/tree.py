@@ -210,6 +210,7 @@ class _Nodes:
                 "SELECT l.idx, l.hash FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi) "
                 "JOIN fullchain_tree_leaf l ON l.idx BETWEEN r.lo AND r.hi",
                 ([lo for lo, _ in leaves], [hi for _, hi in leaves]),
+                binary=True,
             ).fetchall():  # at once: a row at a time costs more than the row
                 nodes.seen[0, index] = hashed
         inner = [(level, lo, hi) for level, at in runs.items() for lo, hi in at]
@@ -219,6 +220,7 @@ class _Nodes:
                 "FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[]) AS r(level, lo, hi) "
                 "JOIN fullchain_tree_node n ON n.level = r.level AND n.idx BETWEEN r.lo AND r.hi",
                 ([r[0] for r in inner], [r[1] for r in inner], [r[2] for r in inner]),
+                binary=True,
             ).fetchall():
                 nodes.seen[level, index] = hashed
         return nodes
