@@ -139,9 +139,10 @@ _encode = functools.partial(orjson.dumps, default=jsonable)
 _LINES_PER_WRITE = 200
 #: What a stored state holds if a personal field is sealed in it.
 _SEALED = sealed.PREFIX.encode()
-#: A sealed value in an encoded state, its group the base64url of its key's id: a whole
-#: string, base64url to its closing quote, and not a mapping's key.
-_SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{22})[A-Za-z0-9_-]*"(?!\s*:)')
+#: A sealed value in an encoded state (``sealed.raw_of``), its group the base64url of key
+#: id ‖ nonce ‖ ciphertext: a whole string, base64url to its closing quote, at least key
+#: id, nonce and tag long (44 bytes), and not a mapping's key.
+_SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{59,})"(?!\s*:)')
 #: A text quoting a sealed value: its quote is escaped.
 _SEALED_QUOTED = b'\\"' + _SEALED
 
@@ -198,7 +199,10 @@ def _sealed_keys(state: bytes, heads: dict[bytes, UUID]) -> set[UUID] | None:
     if len(found) != state.count(_SEALED) or _SEALED_QUOTED in state:
         return None
     keys = set()
-    for head in found:
+    for body in found:
+        if len(body) % 4 == 1:  # no base64: not sealed, but not told apart here
+            return None
+        head = body[:22]
         key_id = heads.get(head)
         if key_id is None:
             key_id = heads[head] = UUID(bytes=base64.urlsafe_b64decode(head + b"==")[:16])

@@ -44,6 +44,7 @@ from eventsourcing.utils import resolve_topic
 from psycopg.rows import dict_row
 
 from application import settings
+from application.proofs import sealed
 from application.store.command_log import TABLE as COMMAND_TABLE
 from application.store.database import Database
 from application.store.schema import Migration
@@ -431,16 +432,8 @@ def destroy_statements(subject_id: UUID, kinds: Sequence[DataKind]) -> list[tupl
 
 
 def is_sealed(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(SEALED)
-
-
-def sealed_key_id(value: str) -> UUID:
-    return UUID(bytes=base64.urlsafe_b64decode(value[len(SEALED) :] + "==")[:16])
-
-
-def _sealed_raw(value: str) -> bytes:
-    """Key id ‖ nonce ‖ ciphertext of a sealed value."""
-    return base64.urlsafe_b64decode(value[len(SEALED) :] + "==")
+    """Whether a stored value is sealed (not a text that merely begins like one)."""
+    return sealed.raw_of(value) is not None
 
 
 #: A sealed value in an encoded state: its first 22 characters hold the key id's 16 bytes.
@@ -472,7 +465,10 @@ def seal(key_id: UUID, aead: AESGCM, aggregate_id: object, path: str, value: str
 def unseal(aead: AESGCM | None, aggregate_id: object, path: str, value: str) -> str:
     if aead is None:
         return ERASED
-    return _open_raw(aead, aggregate_id, path, _sealed_raw(value))
+    raw = sealed.raw_of(value)
+    if raw is None:  # not sealed: as it was stored
+        return value
+    return _open_raw(aead, aggregate_id, path, raw)
 
 
 def _open_raw(aead: AESGCM, aggregate_id: object, path: str, raw: bytes) -> str:
@@ -512,7 +508,10 @@ class PersonalDataMapper(Mapper[UUID]):
         clear: list[tuple[PersonalField, Subject, str]] = []
         for f in fields:
             value = f.get(state)
-            if not isinstance(value, str) or is_sealed(value) or value == ERASED:
+            # Every text is sealed, one that looks sealed included: what a person typed is
+            # never taken for a value already sealed (it would be kept in clear and
+            # outlive its person's erasure).
+            if not isinstance(value, str) or value == ERASED:
                 continue
             clear.append((f, f.subject(state, aggregate_id), value))
         if clear:  # the keys of all the event's fields at once: one round trip at most
@@ -548,9 +547,9 @@ class PersonalDataMapper(Mapper[UUID]):
                 node = node.get(name) if isinstance(node, dict) else None
             if not isinstance(node, dict):
                 continue
-            value = node.get(last)
-            if isinstance(value, str) and value.startswith(SEALED):
-                found.append((node, last, f.path, _sealed_raw(value)))
+            raw = sealed.raw_of(node.get(last))
+            if raw is not None:
+                found.append((node, last, f.path, raw))
         if not found:
             return
         keys: dict[bytes, AESGCM | None] = {}
@@ -608,4 +607,4 @@ class PersonalDataMapper(Mapper[UUID]):
         if not fields:
             return []
         state = self.transcoder.decode(stored_event.state)
-        return [sealed_key_id(v) for f in fields if is_sealed(v := f.get(state))]
+        return [UUID(bytes=raw[:16]) for f in fields if (raw := sealed.raw_of(f.get(state)))]

@@ -31,6 +31,7 @@ from application.proofs.note import Verifier, open_checkpoint
 from application.proofs.tree import LogTree
 from application.store.integrity import chain_hash
 from domain.evidence import EvidenceTarget
+from domain.relationship import Channel, Direction
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
@@ -157,13 +158,54 @@ def test_the_keys_a_state_is_sealed_under_are_told_exactly_or_not_at_all() -> No
         {"summary": sealed_value(first), "note": "sealed:1:"},
         {"summary": sealed_value(first), "note": "sealed:1:short"},
         {"summary": sealed_value(first), "note": f"{sealed_value(other)} and more"},
+        {"summary": sealed_value(first), "note": sealed.PREFIX + "A" * 61},
         {"summary": sealed_value(first), "note": "é"},
     ):
-        assert _sealed_keys(json.dumps(odd).encode(), seen) is None, odd
+        assert told(odd) is None, odd
+        assert sealed.key_ids(odd) == {first}, odd
     # Escaped where it need not be, it is still found by decoding.
     escaped = json.dumps({"s": sealed_value(first)}).replace("sealed", "\\u0073ealed")
     assert _sealed_keys(escaped.encode(), seen) is None
     assert sealed.key_ids(json.loads(escaped)) == {first}
+
+
+def test_texts_typed_to_look_sealed_are_packed_and_proved_as_they_are(
+    client: TestClient, services: Services, tmp_path: Path
+) -> None:
+    """A text that begins like a sealed value, typed into a personal field (a visit's
+    notes: sealed like any other) or into one that is not personal (a company's name:
+    kept as typed), gives the auditor no key of
+    another's and does not stop the package from proving itself."""
+    register_parties(services)
+    app = services.app
+    foreign = uuid4()  # a key of no entry of this customer
+    look_alikes = (
+        sealed.PREFIX + base64.urlsafe_b64encode(foreign.bytes + bytes(40)).decode().rstrip("="),
+        sealed.PREFIX + "short",
+    )
+    for typed in look_alikes:
+        app.relationships.log_interaction(
+            app.context("li.wei"),
+            CUSTOMER,
+            interaction_id=uuid4(),
+            channel=Channel.CALL,
+            direction=Direction.OUTBOUND,
+            summary=typed,
+        )
+    app.relationships.rename_relationship(app.context("li.wei"), CUSTOMER, name=look_alikes[0])
+    catch_up(services)
+    response = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
+    assert response.status_code == 200
+    package = unpack(response.content, tmp_path / "package")
+    entries = read(package)
+    shown = [e["data"] for e in entries if e["event_name"].endswith("InteractionLogged")]
+    assert [d["summary"] for d in shown] == list(look_alikes)
+    renamed = [e["data"] for e in entries if e["event_name"].endswith("Renamed")]
+    assert renamed[-1]["name"] == look_alikes[0]
+    packed = json.loads((package / "personal_keys.json").read_text())["keys"]
+    assert str(foreign) not in packed
+    ok = check(package)
+    assert ok.returncode == 0, ok.stdout
 
 
 def seed_shipment_id(entries: list[dict[str, Any]]) -> UUID:

@@ -4,6 +4,7 @@ erasure finds the fields erased."""
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -226,3 +227,49 @@ def test_processes_sealing_a_new_subject_at_once_share_one_key(
     for kind in (DataKind.IDENTITY, DataKind.CONTACT_DETAILS):
         assert len({keys[(person.subject_id, kind.value)][0] for keys in made}) == 1
     assert services.app.privacy.subject(person.subject_id).held == ("contact_details", "identity")
+
+
+#: Texts a person may type that begin as a sealed value does: too short, not base64url,
+#: and one of the very form of a sealed value (another key's id, nonce and tag).
+LOOK_ALIKES = (
+    SEALED,
+    SEALED + "short",
+    SEALED + "AAAA AAAA",
+    SEALED + base64.urlsafe_b64encode(UUID(int=7).bytes + bytes(40)).decode().rstrip("="),
+)
+
+
+@pytest.mark.parametrize("typed", LOOK_ALIKES)
+def test_a_personal_text_typed_to_look_sealed_is_sealed_and_erased_like_any_other(
+    services: Services, superuser_database: Database, typed: str
+) -> None:
+    """A personal field is sealed whatever its text: one that begins like a sealed value
+    is not kept in clear (it would outlive its person's erasure), reads back as typed,
+    and is erased with its person."""
+    app = services.app
+    rid = register(services)
+    app.relationships.add_contact(
+        app.context("li.wei"), rid, contact_id="c-1", name=typed, phone=PHONE, email=EMAIL
+    )
+    app.relationships.log_interaction(
+        app.context("li.wei"),
+        rid,
+        interaction_id=uuid4(),
+        channel=Channel.VISIT,
+        direction=Direction.OUTBOUND,
+        summary=typed,
+        contact_id="c-1",
+    )
+    stored = dump(superuser_database)
+    assert f'"{typed}"' not in stored
+    fresh = app.commands.from_log(Relationship, rid)
+    assert fresh.contacts["c-1"].name == typed
+    logged = [e for e in app.events.get(rid) if isinstance(e, Relationship.InteractionLogged)]
+    assert logged[0].summary == typed
+
+    app.privacy.erase(
+        app.context("qian.lin"), contact_subject(rid, "c-1").subject_id, reason="asked"
+    )
+    assert app.commands.from_log(Relationship, rid).contacts["c-1"].name == ERASED
+    logged = [e for e in app.events.get(rid) if isinstance(e, Relationship.InteractionLogged)]
+    assert logged[0].summary == ERASED

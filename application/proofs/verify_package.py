@@ -115,9 +115,9 @@ def check(folder: Path) -> tuple[list[str], str]:
             whole = {}
         facts = {k: v for k, v in whole.items() if k not in entries_module.METADATA}
         opening: list[str] = []
-        facts = sealed.open_sealed(facts, keys, aggregate_id, "", opening)
-        problems += [f"{where}: {problem}" for problem in opening]
         shown = entry.get("data", {})
+        facts = sealed.open_sealed(facts, keys, aggregate_id, "", opening, shown)
+        problems += [f"{where}: {problem}" for problem in opening]
         for name, value in facts.items():
             if not entries_module.same(value, shown.get(name)):
                 problems.append(f"{where}: shows {name} other than the stored entry holds")
