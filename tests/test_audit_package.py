@@ -339,6 +339,44 @@ def test_every_tampering_with_the_entries_is_found_and_named(package: Path, tmp_
     assert f"entry {k + 1} (position {position}): is not in the signed log" in out
 
 
+def test_an_entry_not_of_the_package_form_is_named_and_the_rest_still_checked(
+    package: Path, tmp_path: Path
+) -> None:
+    """A line that is not JSON, or an entry missing what it must hold, is named as such
+    (not a crash of the checker), and every other entry is still checked."""
+    lines = (package / "history.jsonl").read_text(encoding="utf-8").splitlines()
+    entries = read(package)
+    without_stored = dict(entries[2])
+    del without_stored["stored"]
+    broken_proof = json.loads(json.dumps(entries[3]))
+    broken_proof["proof"]["inclusion"] = "not a list of hashes"
+    for name, changed, named in (
+        ("not-json", {1: "{not json"}, "entry 2: is not an entry of the package's form"),
+        (
+            "no-stored",
+            {2: json.dumps(without_stored)},
+            "entry 3: is not an entry of the package's form",
+        ),
+        (
+            "odd-proof",
+            {3: json.dumps(broken_proof)},
+            f"entry 4 (position {entries[3]['position']}): is not",
+        ),
+    ):
+        folder = copy_of(package, tmp_path, name)
+        (folder / "history.jsonl").write_text(
+            "".join(changed.get(i, line) + "\n" for i, line in enumerate(lines)),
+            encoding="utf-8",
+        )
+        result = check(folder)
+        assert result.returncode == 1, result.stdout
+        assert "Traceback" not in result.stdout + result.stderr
+        assert named in result.stdout, (name, result.stdout)
+        # An entry that could not be read is not the customer's: its head says so too.
+        missing = "entries are missing, added, reordered or changed" in result.stdout
+        assert missing == (name != "odd-proof"), (name, result.stdout)
+
+
 def test_a_checkpoint_altered_or_signed_by_another_key_proves_nothing(
     package: Path, tmp_path: Path
 ) -> None:

@@ -15,10 +15,21 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
+
+#: JSON read as the standard library reads it: by orjson where it is installed (faster,
+#: the same values), else by the standard library.
+loads: Callable[[bytes | str], Any]
+try:
+    import orjson
+
+    loads = orjson.loads
+except ImportError:  # pragma: no cover - where only the standard library is
+    loads = json.loads
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -87,7 +98,7 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 def stored_state(state: bytes) -> dict[str, Any]:
     """A stored event's whole state, metadata included, without the type tags."""
-    decoded = plain(json.loads(state))
+    decoded = plain(loads(state))
     if not isinstance(decoded, dict):
         raise ValueError("a stored state is a JSON object")
     return decoded

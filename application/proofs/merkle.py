@@ -18,7 +18,7 @@ proof in a tree of n leaves reads O(log n) of them for each of its O(log n) elem
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 #: The hash of a perfect subtree: (level, index) → SHA-256 of the 2^level leaves from
 #: index · 2^level on.
@@ -167,6 +167,65 @@ def consistency_proof(perfect: SubtreeHashes, first: int, second: int) -> list[b
 
     subproof(0, first, second, True)
     return proof
+
+
+class Inclusions:
+    """``verify_inclusion`` for many leaves of one tree (``size`` leaves, ``root``), in any
+    order: the nodes each proof recomputes are kept once the proof reaches the root, and a
+    later proof ends where it recomputes a kept node (the same hash: the leaf is under a
+    node of the tree; another hash: it is not). Neighbouring leaves share all but their
+    lowest nodes, so most proofs end after a hash or two instead of the tree's depth."""
+
+    def __init__(self, size: int, root: bytes) -> None:
+        self.size = size
+        self.root = root
+        #: The hash of each node (level, index) a proof reached the root through.
+        self.known: dict[tuple[int, int], bytes] = {}
+
+    def verify(self, leaf: bytes, index: int, proof: Iterable[bytes]) -> None:
+        """That ``leaf`` is leaf ``index`` of the tree; raises ``ProofError`` when not."""
+        size = self.size
+        if not 0 <= index < size:
+            raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
+        known = self.known
+        fn, sn, level = index, size - 1, 0
+        r = leaf
+        sha256 = hashlib.sha256
+        walked: list[tuple[tuple[int, int], bytes]] = []
+        for p in proof:
+            kept = known.get((level, fn))
+            if kept is not None:
+                if kept != r:
+                    raise ProofError(f"leaf {index} is not in the tree of {size} leaves")
+                break
+            walked.append(((level, fn), r))
+            if sn == 0:
+                raise ProofError("the inclusion proof is longer than the tree is deep")
+            if fn & 1 or fn == sn:
+                r = sha256(b"\x01" + p + r).digest()  # node_hash(p, r)
+                if not fn & 1:
+                    while not fn & 1 and fn:
+                        fn >>= 1
+                        sn >>= 1
+                        level += 1
+            else:
+                r = sha256(b"\x01" + r + p).digest()  # node_hash(r, p)
+            fn >>= 1
+            sn >>= 1
+            level += 1
+        else:
+            kept = known.get((level, fn))
+            if kept is not None and kept != r:
+                raise ProofError(f"leaf {index} is not in the tree of {size} leaves")
+            if kept is None:
+                if sn != 0:
+                    raise ProofError("the inclusion proof is shorter than the tree is deep")
+                if r != self.root:
+                    raise ProofError(
+                        f"leaf {index} is not in the tree of {size} leaves with that root"
+                    )
+                walked.append(((level, fn), r))
+        known.update(walked)
 
 
 def verify_inclusion(

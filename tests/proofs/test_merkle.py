@@ -5,12 +5,14 @@ proof of every tree up to 40 leaves, with every kind of tampering refused. No da
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Callable
 
 import pytest
 
 from application.proofs.merkle import (
     EMPTY_ROOT,
+    Inclusions,
     ProofError,
     consistency_proof,
     inclusion_proof,
@@ -217,6 +219,39 @@ def test_every_leaf_of_every_tree_is_proved_and_every_tampering_refused() -> Non
                 what
                 for what, i, n, leaf, p, r in inclusion_tamperings(index, size, path, root)
                 if not refused(lambda: verify_inclusion(leaf, i, n, p, r))  # noqa: B023
+            ]
+            assert accepted == [], (index, size)
+
+
+def test_many_leaves_verified_against_one_tree_are_each_proved_and_no_forgery_passes() -> None:
+    """``Inclusions`` ends a proof at a node an earlier proof reached the root through:
+    in any order, every true leaf is proved; a proof refused alone is refused first thing;
+    and once every other leaf is known, a leaf forged or placed at another index is still
+    refused."""
+    perfect = perfect_of(MANY)
+    rng = random.Random(5)
+    for size in range(1, len(MANY) + 1):
+        root = root_of(MANY[:size])
+        paths = [inclusion_proof(perfect, index, size) for index in range(size)]
+        shuffled = rng.sample(range(size), size)
+        for order in (range(size), range(size - 1, -1, -1), shuffled):
+            proved = Inclusions(size, root)
+            for index in order:
+                proved.verify(MANY[index], index, paths[index])
+            for index in range(size):
+                forged = bytes([MANY[index][0] ^ 1]) + MANY[index][1:]
+                assert refused(lambda: proved.verify(forged, index, paths[index]))  # noqa: B023
+                for elsewhere in {index - 1, index + 1, index ^ 2} - {index}:
+                    assert refused(
+                        lambda: proved.verify(MANY[index], elsewhere, paths[index])  # noqa: B023
+                    ), (size, index, elsewhere)
+        for index in range(size):
+            accepted = [
+                what
+                for what, i, n, leaf, p, r in inclusion_tamperings(index, size, paths[index], root)
+                if n == size
+                and r == root
+                and not refused(lambda: Inclusions(size, root).verify(leaf, i, p))  # noqa: B023
             ]
             assert accepted == [], (index, size)
 
