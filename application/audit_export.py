@@ -143,6 +143,8 @@ _SEALED = sealed.PREFIX.encode()
 #: id ‖ nonce ‖ ciphertext: a whole string, base64url to its closing quote, at least key
 #: id, nonce and tag long (44 bytes), and not a mapping's key.
 _SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{59,})"(?!\s*:)')
+#: The keys of a state that seals nothing.
+_NO_KEYS: frozenset[UUID] = frozenset()
 #: A text quoting a sealed value: its quote is escaped.
 _SEALED_QUOTED = b'\\"' + _SEALED
 
@@ -181,7 +183,7 @@ class _Behind:
             raise self._failed
 
 
-def _sealed_keys(state: bytes, heads: dict[bytes, UUID]) -> set[UUID] | None:
+def _sealed_keys(state: bytes, heads: dict[bytes, frozenset[UUID]]) -> frozenset[UUID] | None:
     """The keys a stored state's sealed fields are sealed under (``sealed.key_ids`` of it
     decoded), told without decoding the state where it can be (None: decode it to tell).
 
@@ -190,23 +192,23 @@ def _sealed_keys(state: bytes, heads: dict[bytes, UUID]) -> set[UUID] | None:
     found in the encoded state are as many as its sealed markers, they are every sealed
     value there is and nothing else: not a quoted one inside a text, nor a mapping's key
     (either leaves a marker unmatched, and the state is decoded). ``heads``: the key id of
-    each base64url head seen, kept across states."""
+    each base64url head seen (as a set of one), kept across states."""
     if b"\\u" in state:  # it may spell a sealed value otherwise
         return None
     if _SEALED not in state:
-        return set()
+        return _NO_KEYS
     found = _SEALED_VALUE.findall(state)
     if len(found) != state.count(_SEALED) or _SEALED_QUOTED in state:
         return None
-    keys = set()
+    keys: frozenset[UUID] = frozenset()
     for body in found:
         if len(body) % 4 == 1:  # no base64: not sealed, but not told apart here
             return None
         head = body[:22]
-        key_id = heads.get(head)
-        if key_id is None:
-            key_id = heads[head] = UUID(bytes=base64.urlsafe_b64decode(head + b"==")[:16])
-        keys.add(key_id)
+        key = heads.get(head)
+        if key is None:
+            key = heads[head] = frozenset({UUID(bytes=base64.urlsafe_b64decode(head + b"==")[:16])})
+        keys |= key  # most states seal under one key: that key's set, shared
     return keys
 
 
@@ -266,13 +268,16 @@ def _entry(
     return line
 
 
-#: Where a stored state says which version of its event's class wrote it.
-_CLASS_VERSION = re.compile(rb'"class_version":\s*(\d+)')
+#: Where a stored state says which version of its event's class wrote it (the
+#: transcoder writes it last: the state is searched from its end).
+_CLASS_VERSION = b'"class_version":'
+_DIGITS = re.compile(rb"\s*(\d+)")
 
 
 def _stored_version(state: bytes) -> int:
     """The version of the event class that wrote a stored state (1 when it names none)."""
-    found = _CLASS_VERSION.search(state)
+    at = state.rfind(_CLASS_VERSION)
+    found = _DIGITS.match(state, at + len(_CLASS_VERSION)) if at >= 0 else None
     return int(found.group(1)) if found else 1
 
 
@@ -285,7 +290,7 @@ def package_entries(
     *,
     batch: int = 2000,
     progress: Progress | None = None,
-) -> Iterator[tuple[dict[str, Any], bytes, set[UUID] | None]]:
+) -> Iterator[tuple[dict[str, Any], bytes, frozenset[UUID] | None]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
     its proofs (and its stored state, and the keys its sealed fields are sealed under:
     None where they could not be told without decoding the state), a batch at a time: the
@@ -295,7 +300,7 @@ def package_entries(
     found = tree.customer_entries(relationship_id, size)
     prefetched = getattr(mapper, "prefetched_keys", None)
     path_text: dict[bytes, str] = {}
-    key_of_head: dict[bytes, UUID] = {}
+    key_of_head: dict[bytes, frozenset[UUID]] = {}
     if progress is not None:
         progress(ENTRIES_STAGE, 0, len(found))
     parts = [found[start : start + batch] for start in range(0, len(found), batch)]
@@ -418,9 +423,8 @@ def pack(
                 database, mapper, tree, relationship_id, head.size, progress=progress
             ):
                 lines.append(_encode(entry))
-                if keys is None:  # not told without decoding it
-                    keys = sealed.key_ids(json.loads(state))
-                sealed_under |= keys
+                # Where they are not told without decoding it, decoded.
+                sealed_under |= sealed.key_ids(json.loads(state)) if keys is None else keys
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])

@@ -139,9 +139,9 @@ def test_the_keys_a_state_is_sealed_under_are_told_exactly_or_not_at_all() -> No
         encoded = base64.urlsafe_b64encode(key.bytes + bytes(40)).decode().rstrip("=")
         return sealed.PREFIX + encoded
 
-    seen: dict[bytes, UUID] = {}
+    seen: dict[bytes, frozenset[UUID]] = {}
 
-    def told(value: Any) -> set[UUID] | None:
+    def told(value: Any) -> frozenset[UUID] | None:
         state = json.dumps(value).encode()
         keys = _sealed_keys(state, seen)
         assert keys is None or keys == sealed.key_ids(json.loads(state)), value
