@@ -45,7 +45,7 @@ import zipfile
 from binascii import b2a_base64
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,7 +60,6 @@ from application.evidence import ATTACHING_TOPICS, EvidenceStore
 from application.jsonable import jsonable
 from application.personal_data import PersonalDataMapper
 from application.progress import Progress
-from application.proofs import sealed
 from application.proofs.checkpoints import log_origin, signed_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
 from application.proofs.note import open_checkpoint
@@ -137,16 +136,6 @@ proof.
 _encode = functools.partial(orjson.dumps, default=jsonable)
 #: The lines of ``history.jsonl`` compressed at once.
 _LINES_PER_WRITE = 200
-#: What a stored state holds if a personal field is sealed in it.
-_SEALED = sealed.PREFIX.encode()
-#: A sealed value in an encoded state (``sealed.raw_of``), its group the base64url of key
-#: id ‖ nonce ‖ ciphertext: a whole string, base64url to its closing quote, at least key
-#: id, nonce and tag long (44 bytes), and not a mapping's key.
-_SEALED_VALUE = re.compile(rb'"sealed:1:([A-Za-z0-9_-]{59,})"(?!\s*:)')
-#: The keys of a state that seals nothing.
-_NO_KEYS: frozenset[UUID] = frozenset()
-#: A text quoting a sealed value: its quote is escaped.
-_SEALED_QUOTED = b'\\"' + _SEALED
 
 
 class _Behind:
@@ -181,35 +170,6 @@ class _Behind:
         self._thread.join()
         if self._failed is not None and exc[0] is None:
             raise self._failed
-
-
-def _sealed_keys(state: bytes, heads: dict[bytes, frozenset[UUID]]) -> frozenset[UUID] | None:
-    """The keys a stored state's sealed fields are sealed under (``sealed.key_ids`` of it
-    decoded), told without decoding the state where it can be (None: decode it to tell).
-
-    Each sealed value is a JSON string ``"sealed:1:<base64url(key id ‖ …)>"`` written as
-    it is (no character of it is escaped), so when the whole string values of that form
-    found in the encoded state are as many as its sealed markers, they are every sealed
-    value there is and nothing else: not a quoted one inside a text, nor a mapping's key
-    (either leaves a marker unmatched, and the state is decoded). ``heads``: the key id of
-    each base64url head seen (as a set of one), kept across states."""
-    if b"\\u" in state:  # it may spell a sealed value otherwise
-        return None
-    if _SEALED not in state:
-        return _NO_KEYS
-    found = _SEALED_VALUE.findall(state)
-    if len(found) != state.count(_SEALED) or _SEALED_QUOTED in state:
-        return None
-    keys: frozenset[UUID] = frozenset()
-    for body in found:
-        if len(body) % 4 == 1:  # no base64: not sealed, but not told apart here
-            return None
-        head = body[:22]
-        key = heads.get(head)
-        if key is None:
-            key = heads[head] = frozenset({UUID(bytes=base64.urlsafe_b64decode(head + b"==")[:16])})
-        keys |= key  # most states seal under one key: that key's set, shared
-    return keys
 
 
 def _entry(
@@ -290,17 +250,15 @@ def package_entries(
     *,
     batch: int = 2000,
     progress: Progress | None = None,
-) -> Iterator[tuple[dict[str, Any], bytes, frozenset[UUID] | None]]:
+) -> Iterator[dict[str, Any]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
-    its proofs (and its stored state, and the keys its sealed fields are sealed under:
-    None where they could not be told without decoding the state), a batch at a time: the
-    batch's audit paths read from the tree at once, the keys of its sealed fields fetched
-    at once, and the next batch read (on a connection and in a thread of its own) while
-    this one is decoded; ``progress`` is told the entries given, of all."""
+    its proofs, a batch at a time: the batch's audit paths read from the tree at once, the
+    keys of its sealed fields fetched at once, and the next batch read (on a connection
+    and in a thread of its own) while this one is decoded; ``progress`` is told the
+    entries given, of all."""
     found = tree.customer_entries(relationship_id, size)
-    prefetched = getattr(mapper, "prefetched_keys", None)
+    prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
-    key_of_head: dict[bytes, frozenset[UUID]] = {}
     if progress is not None:
         progress(ENTRIES_STAGE, 0, len(found))
     parts = [found[start : start + batch] for start in range(0, len(found), batch)]
@@ -324,21 +282,14 @@ def package_entries(
             assert coming is not None
             paths, rows = coming.result()
             coming = reader.submit(read, parts[at + 1]) if at + 1 < len(parts) else None
-            keys = {position: _sealed_keys(row[4], key_of_head) for position, row in rows.items()}
             fetching = (
-                prefetched(
-                    {k.bytes for found in keys.values() if found for k in found}
-                )  # a state whose keys are not told so is opened key by key
+                prefetched(row[4] for row in rows.values())
                 if prefetched is not None
                 else nullcontext()
             )
             with fetching:
                 decoded = [
-                    (
-                        _entry(mapper, rows[e.position], e, path, path_text),
-                        rows[e.position][4],
-                        keys[e.position],
-                    )
+                    _entry(mapper, rows[e.position], e, path, path_text)
                     for e, path in zip(part, paths, strict=True)
                 ]
             yield from decoded
@@ -415,16 +366,21 @@ def pack(
     buffer = io.BytesIO()
     entries = 0
     attached: list[str] = []
-    sealed_under: set[UUID] = set()
+    # The keys the entries' personal fields are sealed under, as they are opened.
+    opening: AbstractContextManager[set[bytes]] = (
+        mapper.opening() if isinstance(mapper, PersonalDataMapper) else nullcontext(set())
+    )
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        with archive.open("history.jsonl", "w") as member, _Behind(member) as history:
+        with (
+            archive.open("history.jsonl", "w") as member,
+            _Behind(member) as history,
+            opening as sealed_under,
+        ):
             lines: list[bytes] = []
-            for entry, state, keys in package_entries(
+            for entry in package_entries(
                 database, mapper, tree, relationship_id, head.size, progress=progress
             ):
                 lines.append(_encode(entry))
-                # Where they are not told without decoding it, decoded.
-                sealed_under |= sealed.key_ids(json.loads(state)) if keys is None else keys
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])
@@ -442,7 +398,7 @@ def pack(
                 progress(FILES_STAGE, done, len(files))
         archive.writestr("checkpoint.note", signed)
         if isinstance(mapper, PersonalDataMapper):
-            opened = mapper.keys.raw_keys(sealed_under)
+            opened = mapper.keys.raw_keys({UUID(bytes=k) for k in sealed_under})
             archive.writestr(
                 "personal_keys.json",
                 json.dumps(

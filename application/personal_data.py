@@ -31,7 +31,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -552,6 +552,9 @@ class PersonalDataMapper(Mapper[UUID]):
                 found.append((node, last, f.path, raw))
         if not found:
             return
+        opening: set[bytes] | None = getattr(self._batch, "opening", None)
+        if opening is not None:
+            opening.update(raw[:16] for *_, raw in found)
         keys: dict[bytes, AESGCM | None] = {}
         missing: list[UUID] = []
         fetched: dict[bytes, AESGCM | None] | None = getattr(self._batch, "keys", None)
@@ -581,16 +584,12 @@ class PersonalDataMapper(Mapper[UUID]):
             else:
                 node[last] = opened.decode()
 
-    def prefetched(self, states: Iterable[bytes]) -> AbstractContextManager[None]:
+    @contextmanager
+    def prefetched(self, states: Iterable[bytes]) -> Iterator[None]:
         """Within the block, the keys of the sealed values in ``states`` (encoded stored
         events, a batch about to be decoded) are at hand, fetched in one query rather
         than event by event."""
-        return self.prefetched_keys(sealed_key_ids(states))
-
-    @contextmanager
-    def prefetched_keys(self, wanted: Iterable[bytes]) -> Iterator[None]:
-        """Within the block, the keys of these ids (16 bytes each) are at hand, fetched in
-        one query: ``prefetched`` for a reader that has found the ids already."""
+        wanted = sealed_key_ids(states)
         missing = [UUID(bytes=k) for k in wanted if self.keys.kept_by_bytes(k) is False]
         fetched = self.keys.reading_keys(missing) if missing else {}
         outer = getattr(self._batch, "keys", None)
@@ -599,6 +598,20 @@ class PersonalDataMapper(Mapper[UUID]):
             yield
         finally:
             self._batch.keys = outer
+
+    @contextmanager
+    def opening(self) -> Iterator[set[bytes]]:
+        """The ids (16 bytes each) of the keys the personal fields of the events decoded
+        in this thread within the block are sealed under, erased ones included: the keys
+        a reader of those events' stored forms needs, and no other."""
+        outer = getattr(self._batch, "opening", None)
+        self._batch.opening = ids = set[bytes]()
+        try:
+            yield ids
+        finally:
+            self._batch.opening = outer
+            if outer is not None:
+                outer |= ids
 
     def sealed_subjects(self, stored_event: StoredEvent) -> list[UUID]:
         """The ids of the keys this stored event's personal fields are sealed under."""
