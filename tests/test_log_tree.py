@@ -16,7 +16,7 @@ from application.proofs.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from application.proofs.tree import LogTree, NotInLog, TreeTooSmall
+from application.proofs.tree import LogTree, NotInLog, TreeKeeper, TreeTooSmall
 from application.store.database import Database
 from bench.projections import generate_log
 from interface.runtime import Services
@@ -224,3 +224,24 @@ def test_the_projection_process_keeps_the_tree_up_with_the_log(services: Service
     write_history(services, 1)
     wait_until(lambda: tree.size() == len(entries(services)), what="the tree kept up again")
     assert [h for _, _, h in tree.leaves()] == [h for _, h in entries(services)]
+
+
+def test_under_load_the_keeper_extends_at_most_once_per_interval(services: Services) -> None:
+    """Woken again soon after an extension, the keeper waits out the rest of its interval
+    (the appends meanwhile are taken by one extension); woken later, it extends at once."""
+    now = [100.0]
+    waits: list[float] = []
+    keeper = TreeKeeper(
+        LogTree(services.database, services.app.mapper),
+        min_interval=0.1,
+        clock=lambda: now[0],
+        wait=waits.append,
+    )
+    keeper.pace(started=99.97)
+    assert waits == [pytest.approx(0.07)]
+    keeper.pace(started=99.5)
+    keeper.pace(started=99.75)
+    assert len(waits) == 1
+    keeper.stop()
+    keeper.pace(started=100.0)  # a stopping keeper does not wait
+    assert len(waits) == 1

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -498,14 +499,38 @@ class LogTree:
 class TreeKeeper:
     """Extends the tree as the log grows, in a thread of the projection process: woken by
     the log's notifications (or after ``poll_interval``), so that checkpoints, proofs and
-    packages find the tree up to date and never build much of it themselves."""
+    packages find the tree up to date and never build much of it themselves.
+
+    Under load it extends at most once per ``min_interval``: the appends that arrive in
+    between are taken by the next extension, in one transaction, instead of one small
+    transaction per wake-up (a checkpoint or proof that needs the tree further extends it
+    itself, so none waits for the keeper)."""
 
     name = "merkle tree"
 
-    def __init__(self, tree: LogTree, *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        tree: LogTree,
+        *,
+        poll_interval: float = 1.0,
+        min_interval: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Callable[[float], object] | None = None,
+    ) -> None:
+        """``clock`` and ``wait`` (the stop event's wait when None): how the keeper tells
+        the time since an extension and waits out the rest of ``min_interval``."""
         self.tree = tree
         self.poll_interval = poll_interval
+        self.min_interval = min_interval
+        self.clock = clock
         self.stopping = threading.Event()
+        self.wait = self.stopping.wait if wait is None else wait
+
+    def pace(self, started: float) -> None:
+        """Wait out what is left of ``min_interval`` since the extension ``started``."""
+        rest = self.min_interval - (self.clock() - started)
+        if rest > 0 and not self.stopping.is_set():
+            self.wait(rest)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -518,8 +543,11 @@ class TreeKeeper:
                     conn.execute(f"LISTEN {EVENTS_TABLE}")
                     backoff = 0.2
                     while not self.stopping.is_set():
+                        started = self.clock()
                         self.tree.extend()
                         for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
+                            self.pace(started)
+                        for _ in conn.notifies(timeout=0):  # taken by the next extension
                             pass
             except psycopg.OperationalError as error:
                 if self.stopping.is_set():
