@@ -255,12 +255,11 @@ def _size(conn: psycopg.Connection[Any]) -> tuple[int, int]:
 def _pending(conn: psycopg.Connection[Any], size: int) -> dict[int, bytes]:
     """The right edge of the tree of ``size`` leaves: per level, the complete node still
     waiting for its right sibling (one per bit of ``size``)."""
-    nodes = _Nodes(conn)
-    return {
-        level: nodes(level, (size >> level) - 1)
-        for level in range(size.bit_length())
-        if size >> level & 1
+    wanted = {
+        (level, (size >> level) - 1) for level in range(size.bit_length()) if size >> level & 1
     }
+    nodes = _Nodes.prefetched(conn, wanted)  # in two queries, not one per level
+    return {level: nodes(level, index) for level, index in wanted}
 
 
 class _Chains:
@@ -307,13 +306,29 @@ class LogTree:
         self.mapper = mapper
         self.batch = batch
 
-    def extend(self, *, up_to: int | None = None, progress: Progress | None = None) -> int:
+    def extend(
+        self,
+        *,
+        up_to: int | None = None,
+        progress: Progress | None = None,
+        conn: psycopg.Connection[Any] | None = None,
+    ) -> int:
         """Add the log's entries the tree does not hold yet (those up to position
         ``up_to``, when given); return the tree's size. ``progress`` is told the tree's
-        size after each batch, of the size to reach (counted when the extension starts)."""
+        size after each batch, of the size to reach (counted when the extension starts).
+        ``conn``: a connection held open to extend on, each batch a transaction of its
+        own (a keeper's: not a new connection, and a new server process, each time)."""
+        if conn is None:
+            with self.database.connect(purpose="tree") as own:
+                return self._extend(own, up_to, progress)
+        return self._extend(conn, up_to, progress)
+
+    def _extend(
+        self, conn: psycopg.Connection[Any], up_to: int | None, progress: Progress | None
+    ) -> int:
         total: int | None = None
         while True:
-            with self.database.connect(purpose="tree") as conn, conn.transaction():
+            with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (TREE_LOCK,))
                 size, last = _size(conn)
                 limit = "AND e.notification_id <= %(up_to)s" if up_to is not None else ""
@@ -544,7 +559,7 @@ class TreeKeeper:
                     backoff = 0.2
                     while not self.stopping.is_set():
                         started = self.clock()
-                        self.tree.extend()
+                        self.tree.extend(conn=conn)
                         for _ in conn.notifies(timeout=self.poll_interval, stop_after=1):
                             self.pace(started)
                         for _ in conn.notifies(timeout=0):  # taken by the next extension
