@@ -448,7 +448,7 @@ def sealed_key_ids(states: Iterable[bytes]) -> set[bytes]:
     marker = SEALED.encode()
     for state in states:
         if marker in state:
-            found.update(m.group(1) for m in _SEALED_IN_STATE.finditer(state))
+            found.update(_SEALED_IN_STATE.findall(state))
     return {base64.urlsafe_b64decode(head + b"==")[:16] for head in found}
 
 
@@ -554,7 +554,8 @@ class PersonalDataMapper(Mapper[UUID]):
             return
         opening: set[bytes] | None = getattr(self._batch, "opening", None)
         if opening is not None:
-            opening.update(raw[:16] for *_, raw in found)
+            for one in found:
+                opening.add(one[3][:16])
         keys: dict[bytes, AESGCM | None] = {}
         missing: list[UUID] = []
         fetched: dict[bytes, AESGCM | None] | None = getattr(self._batch, "keys", None)
