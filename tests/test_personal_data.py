@@ -41,11 +41,12 @@ def register(services: Services) -> UUID:
     ).aggregate_id
 
 
-def with_contact(services: Services) -> UUID:
+def with_contact(services: Services, *, name: str = NAME, notes: str = NOTES) -> UUID:
+    """A relationship with a contact (c-1, named ``name``) and a visit's ``notes``."""
     app = services.app
     rid = register(services)
     app.relationships.add_contact(
-        app.context("li.wei"), rid, contact_id="c-1", name=NAME, phone=PHONE, email=EMAIL
+        app.context("li.wei"), rid, contact_id="c-1", name=name, phone=PHONE, email=EMAIL
     )
     app.relationships.log_interaction(
         app.context("li.wei"),
@@ -53,7 +54,7 @@ def with_contact(services: Services) -> UUID:
         interaction_id=uuid4(),
         channel=Channel.VISIT,
         direction=Direction.OUTBOUND,
-        summary=NOTES,
+        summary=notes,
         contact_id="c-1",
     )
     return rid
@@ -247,19 +248,7 @@ def test_a_personal_text_typed_to_look_sealed_is_sealed_and_erased_like_any_othe
     is not kept in clear (it would outlive its person's erasure), reads back as typed,
     and is erased with its person."""
     app = services.app
-    rid = register(services)
-    app.relationships.add_contact(
-        app.context("li.wei"), rid, contact_id="c-1", name=typed, phone=PHONE, email=EMAIL
-    )
-    app.relationships.log_interaction(
-        app.context("li.wei"),
-        rid,
-        interaction_id=uuid4(),
-        channel=Channel.VISIT,
-        direction=Direction.OUTBOUND,
-        summary=typed,
-        contact_id="c-1",
-    )
+    rid = with_contact(services, name=typed, notes=typed)
     stored = dump(superuser_database)
     assert f'"{typed}"' not in stored
     fresh = app.commands.from_log(Relationship, rid)

@@ -170,11 +170,12 @@ def consistency_proof(perfect: SubtreeHashes, first: int, second: int) -> list[b
 
 
 class Inclusions:
-    """``verify_inclusion`` for many leaves of one tree (``size`` leaves, ``root``), in any
-    order: the nodes each proof recomputes are kept once the proof reaches the root, and a
-    later proof ends where it recomputes a kept node (the same hash: the leaf is under a
-    node of the tree; another hash: it is not). Neighbouring leaves share all but their
-    lowest nodes, so most proofs end after a hash or two instead of the tree's depth."""
+    """RFC 9162 §2.1.3.2's check of inclusion proofs (``verify_inclusion``), for many
+    leaves of one tree (``size`` leaves, ``root``) in any order: the nodes each proof
+    recomputes are kept once the proof reaches the root, and a later proof ends where it
+    recomputes a kept node (the same hash: the leaf is under a node of the tree; another
+    hash: it is not). Neighbouring leaves share all but their lowest nodes, so most proofs
+    end after a hash or two instead of the tree's depth."""
 
     def __init__(self, size: int, root: bytes) -> None:
         self.size = size
@@ -233,28 +234,7 @@ def verify_inclusion(
 ) -> None:
     """RFC 9162 §2.1.3.2: that the leaf hash ``leaf`` is leaf ``index`` of the tree of
     ``size`` leaves whose root is ``root``; raises ``ProofError`` when it is not."""
-    if not 0 <= index < size:
-        raise ProofError(f"leaf {index} is not in a tree of {size} leaves")
-    fn, sn = index, size - 1
-    r = leaf
-    sha256 = hashlib.sha256
-    for p in proof:
-        if sn == 0:
-            raise ProofError("the inclusion proof is longer than the tree is deep")
-        if fn & 1 or fn == sn:
-            r = sha256(b"\x01" + p + r).digest()  # node_hash(p, r)
-            if not fn & 1:
-                while not fn & 1 and fn:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = sha256(b"\x01" + r + p).digest()  # node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("the inclusion proof is shorter than the tree is deep")
-    if r != root:
-        raise ProofError(f"leaf {index} is not in the tree of {size} leaves with that root")
+    Inclusions(size, root).verify(leaf, index, proof)
 
 
 def verify_consistency(
