@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
@@ -354,6 +354,40 @@ def test_an_entry_not_of_the_package_form_is_named_and_the_rest_still_checked(
         # An entry that could not be read is not the customer's: its head says so too.
         missing = "entries are missing, added, reordered or changed" in result.stdout
         assert missing == (name != "odd-proof"), (name, result.stdout)
+
+
+def test_a_package_file_not_of_its_form_is_named_never_a_crash(
+    package: Path, tmp_path: Path
+) -> None:
+    """Each file of the package other than the entries, missing or not of its form, is
+    named by the check (never a traceback), and the package is not proved."""
+
+    def keys_not_keys(folder: Path) -> None:
+        path = folder / "personal_keys.json"
+        held = json.loads(path.read_text())
+        held["keys"] = {k: "!!not base64!!" for k in held["keys"]}
+        path.write_text(json.dumps(held))
+
+    cases: list[tuple[str, Callable[[Path], object], str]] = [
+        ("customer-empty", lambda f: (f / "customer.json").write_text("{}"), "customer.json: "),
+        ("customer-not-json", lambda f: (f / "customer.json").write_text("{x"), "customer.json: "),
+        ("history-gone", lambda f: (f / "history.jsonl").unlink(), "history.jsonl: missing"),
+        ("keys-not-json", lambda f: (f / "personal_keys.json").write_text("[1"), "personal_keys"),
+        ("keys-not-keys", keys_not_keys, "is not a data key"),
+        ("cosignatures-list", lambda f: (f / "cosignatures.json").write_text("[]"), "cosignatures"),
+        (
+            "cosignature-odd",
+            lambda f: (f / "cosignatures.json").write_text('{"cosignatures": [{"x": 1}]}'),
+            "cosignature of None",
+        ),
+    ]
+    for name, damage, named in cases:
+        folder = copy_of(package, tmp_path, name)
+        damage(folder)
+        result = check(folder)
+        assert result.returncode == 1, (name, result.stdout)
+        assert "Traceback" not in result.stdout + result.stderr, (name, result.stderr)
+        assert named in result.stdout, (name, result.stdout)
 
 
 def test_a_checkpoint_altered_or_signed_by_another_key_proves_nothing(

@@ -59,9 +59,18 @@ def check(folder: Path) -> tuple[list[str], str]:
         customers_root = _customers_root(head)
     except (OSError, ValueError) as error:
         return [f"checkpoint: {error}"], "the checkpoint does not hold: nothing is proved"
-    customer = json.loads((folder / "customer.json").read_text(encoding="utf-8"))
-    customer_id = UUID(customer["relationship_id"])
-    keys = _personal_keys(folder)
+    reading = "customer.json"
+    try:
+        customer = json.loads((folder / reading).read_text(encoding="utf-8"))
+        customer_id = UUID(customer["relationship_id"])
+        map_proof = [base64.b64decode(s, validate=True) for s in customer["map_proof"]]
+        reading = "history.jsonl"
+        lines = (folder / reading).read_bytes().splitlines()
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        return [f"{reading}: missing, or not as a package holds it ({error!r})"], (
+            f"the package's {reading} cannot be read: nothing is proved"
+        )
+    keys = _personal_keys(folder, problems)
 
     chain = customer_map.GENESIS
     last_leaf = -1
@@ -70,7 +79,6 @@ def check(folder: Path) -> tuple[list[str], str]:
     evidence = 0
     checked: dict[str, str] = {}
     included = merkle.Inclusions(head.size, head.root)
-    lines = (folder / "history.jsonl").read_bytes().splitlines()
     for number, line in enumerate(lines, 1):
         try:
             entry = loads(line)
@@ -154,7 +162,7 @@ def check(folder: Path) -> tuple[list[str], str]:
             customers_root,
             customer_map.key_of(customer_id),
             customer_map.head_value(count, chain),
-            [base64.b64decode(s) for s in customer["map_proof"]],
+            map_proof,
         )
     except ValueError:
         problems.append(
@@ -178,13 +186,29 @@ def check(folder: Path) -> tuple[list[str], str]:
     )
 
 
-def _personal_keys(folder: Path) -> dict[UUID, bytes]:
-    """The data keys of the personal fields the package shows (none: all erased)."""
+def _personal_keys(folder: Path, problems: list[str]) -> dict[UUID, bytes]:
+    """The data keys of the personal fields the package shows (none: all erased); what
+    cannot be read as such a key is named in ``problems`` (its fields are then not
+    opened)."""
     path = folder / "personal_keys.json"
     if not path.exists():
         return {}
-    held = json.loads(path.read_text(encoding="utf-8"))["keys"]
-    return {UUID(k): base64.b64decode(v) for k, v in held.items()}
+    try:
+        held = json.loads(path.read_text(encoding="utf-8"))["keys"]
+        items = list(held.items())
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        problems.append(f"personal_keys.json: not a list of data keys ({error!r})")
+        return {}
+    keys = {}
+    for name, text in items:
+        try:
+            key = base64.b64decode(text, validate=True)
+            if len(key) not in (16, 24, 32):
+                raise ValueError(f"{len(key)} bytes, not an AES key")
+            keys[UUID(name)] = key
+        except (ValueError, TypeError, AttributeError) as error:
+            problems.append(f"personal_keys.json: key {name!r} is not a data key ({error})")
+    return keys
 
 
 #: The stored name's ending of the events that attach a file as evidence.
@@ -224,18 +248,23 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
     path = folder / "cosignatures.json"
     if not path.exists():
         return []
-    found = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+        texts, cosignatures = list(found.get("witness_keys", [])), found.get("cosignatures", [])
+    except (OSError, ValueError, TypeError, AttributeError) as error:
+        problems.append(f"cosignatures.json: not as a package holds it ({error!r})")
+        return []
     witnesses = {}
-    for text in found.get("witness_keys", []):
+    for text in texts:
         try:
             key = note.CosignatureVerifier.decode(text)
-        except ValueError as error:
+        except (ValueError, TypeError, AttributeError) as error:
             problems.append(f"witness key {text!r}: {error}")
             continue
         witnesses[key.name] = key
     witnessed = []
-    for c in found.get("cosignatures", []):
-        name = c["witness"]
+    for c in cosignatures if isinstance(cosignatures, list) else [cosignatures]:
+        name = c.get("witness") if isinstance(c, dict) else None
         try:
             earlier = note.open_checkpoint(c["checkpoint"], verifier)
             key = witnesses.get(name)
@@ -255,7 +284,7 @@ def _cosignatures(folder: Path, verifier: Any, head: Any, problems: list[str]) -
                 head.root,
                 [base64.b64decode(p) for p in c["consistency"]],
             )
-        except ValueError as error:
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             problems.append(f"cosignature of {name}: {error}")
             continue
         witnessed.append(
