@@ -33,13 +33,14 @@ from application.store.database import Database
 from application.store.integrity import chain_hash
 from application.store.schema import EVENTS_TABLE
 from domain.evidence import EvidenceTarget
-from domain.relationship import Channel, Direction, RelationshipKind
+from domain.relationship import Channel, Direction
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
 from tests.domain.test_shipment import CUSTOMER
 from tests.staffing import enroll
 from tests.test_integrity import write_history
+from tests.test_personal_data import with_contact
 from tests.test_responsibility import catch_up, register_parties, seed_case
 
 
@@ -141,23 +142,14 @@ def test_texts_typed_to_look_sealed_are_packed_and_proved_as_they_are(
     the text is a copy of a value sealed under it."""
     register_parties(services)
     app = services.app
-    other = app.relationships.register_relationship(
-        app.context("li.wei"),
-        name="Another Co.",
-        kind=RelationshipKind.CUSTOMER,
-        industry="retail",
-        region="North China",
-        branch="Beijing",
-    ).aggregate_id
-    app.relationships.add_contact(app.context("li.wei"), other, contact_id="c-9", name="赵六")
+    other = with_contact(services)  # another customer, with a contact
     with superuser_database.connect() as conn:
         state = conn.execute(
-            f"SELECT state FROM {EVENTS_TABLE} WHERE originator_id = %s "
-            "ORDER BY originator_version DESC LIMIT 1",
-            (other,),
+            f"SELECT state FROM {EVENTS_TABLE} WHERE originator_id = %s AND topic = %s",
+            (other, "Relationship.ContactAdded"),
         ).fetchone()
     assert state is not None
-    copied = json.loads(bytes(state[0]))["contact"]["name"]  # sealed under 赵六's key
+    copied = json.loads(bytes(state[0]))["contact"]["name"]  # sealed under the contact's key
     others_key = sealed.key_id_of(copied)
     assert others_key is not None
     look_alikes = (copied, sealed.PREFIX + "short")
