@@ -57,7 +57,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "fullchain_erasure"
 MASTER_KEY_VARIABLE = "FULLCHAIN_MASTER_KEY"
 MASTER_KEY_FILE_VARIABLE = "FULLCHAIN_MASTER_KEY_FILE"
-SEALED = "sealed:1:"
+SEALED = sealed.PREFIX
 _NONCE = 12
 
 MIGRATION = Migration(
@@ -460,23 +460,6 @@ def seal(key_id: UUID, aead: AESGCM, aggregate_id: object, path: str, value: str
     nonce = os.urandom(_NONCE)
     body = aead.encrypt(nonce, value.encode(), _aad(aggregate_id, path))
     return SEALED + base64.urlsafe_b64encode(key_id.bytes + nonce + body).decode().rstrip("=")
-
-
-def unseal(aead: AESGCM | None, aggregate_id: object, path: str, value: str) -> str:
-    if aead is None:
-        return ERASED
-    raw = sealed.raw_of(value)
-    if raw is None:  # not sealed: as it was stored
-        return value
-    return _open_raw(aead, aggregate_id, path, raw)
-
-
-def _open_raw(aead: AESGCM, aggregate_id: object, path: str, raw: bytes) -> str:
-    try:
-        opened = aead.decrypt(raw[16 : 16 + _NONCE], raw[16 + _NONCE :], _aad(aggregate_id, path))
-    except InvalidTag:  # moved from where it was sealed, or altered
-        return ERASED
-    return opened.decode()
 
 
 @functools.cache
