@@ -73,6 +73,11 @@ def register_body(name: str) -> dict[str, Any]:
     }
 
 
+def other_than(token: str) -> str:
+    """``token`` with its first character changed: a wrong token, whatever ``token`` is."""
+    return ("y" if token[0] == "x" else "x") + token[1:]
+
+
 def relationships_named(services: Services, name: str) -> int:
     with services.reads.connection() as conn:
         row = conn.execute(
@@ -178,7 +183,7 @@ def test_a_session_needs_its_csrf_token_to_change_anything(
     wrong = client.post(
         "/v1/relationships",
         json=register_body("错令牌公司"),
-        headers={"X-CSRF-Token": "x" + csrf[1:], "Idempotency-Key": "k-1"},
+        headers={"X-CSRF-Token": other_than(csrf), "Idempotency-Key": "k-1"},
     )
     assert wrong.status_code == 403
     assert relationships_named(services, "无令牌公司") == 0
