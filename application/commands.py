@@ -165,12 +165,14 @@ class CommandPath:
             raise RuntimeError("a command decided nothing")  # a domain method bug
         return CommandResult(primary.id, primary.version, recordings[-1].notification.id)
 
-    def _recorded(self, ctx: CommandContext, *, ours: bool) -> CommandResult | None:
+    def _recorded(
+        self, ctx: CommandContext, *, ours: bool, conn: Any = None
+    ) -> CommandResult | None:
         """The command's outcome, if the log has it. ``ours``: an append of this very call
         may have recorded it (its answer was lost); otherwise a record under the same id
         is another request's: the same request (a retry under the same key: replay its
         answer), or not (the key was reused: refused)."""
-        outcome = self._find_command(ctx.command_id)
+        outcome = self._find_command(ctx.command_id, conn)
         if outcome is None:
             return None
         mine = command_log.request_sha256(ctx)
@@ -182,9 +184,13 @@ class CommandPath:
             raise command_log.KeyReplayed(outcome)
         return CommandResult(outcome.aggregate_id, outcome.version, outcome.position)
 
-    def _find_command(self, command_id: str) -> command_log.Outcome | None:
-        with self.app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+    def _find_command(self, command_id: str, conn: Any = None) -> command_log.Outcome | None:
+        """The command's record, looked up on ``conn`` (the caller's: a thread never takes
+        a second connection of the pool while it holds one) or on one of the pool's."""
+        if conn is not None:
             return command_log.find(conn, command_id)
+        with self.app.recorder.datastore.get_connection() as own:  # type: ignore[attr-defined]
+            return command_log.find(own, command_id)
 
     def _settle(self, ctx: CommandContext, unknown: AppendOutcomeUnknown) -> CommandResult | None:
         """Whether an append whose answer was lost committed: wait until the session that
@@ -200,7 +206,7 @@ class CommandPath:
                         if time.monotonic() >= terminate_after:
                             conn.execute("SELECT pg_terminate_backend(%s)", (unknown.backend_pid,))
                         raise _Lingering
-                    return self._recorded(ctx, ours=True)
+                    return self._recorded(ctx, ours=True, conn=conn)
             except (_Lingering, PersistenceError, psycopg.Error) as error:
                 if time.monotonic() >= deadline:
                     raise DatabaseUnavailable(

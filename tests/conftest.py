@@ -28,6 +28,7 @@ from application.evidence import EVIDENCE_DIR_VARIABLE
 from application.store.database import (
     DATABASE_URL_VARIABLE,
     Database,
+    WriteSidePool,
     data_dir,
     ensure_role,
     start_embedded_server,
@@ -36,6 +37,10 @@ from application.store.schema import TRACKING_TABLE
 from interface.runtime import Services, all_migrations, init_database
 from tests.branches import register_test_branches
 from tests.clock import NOW, PinnedClock
+
+#: A thread that takes a second connection of the write side's pool while it holds one
+#: fails its test at once, instead of deadlocking only under load.
+WriteSidePool.strict = True
 
 #: The server's superuser conninfo, once the session has one (see ``truncate_all``).
 _superuser: list[str] = []

@@ -16,7 +16,8 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from application.store.database import Database
+from application.store.database import Database, WriteSidePool
+from domain.relationship import Channel, Direction, RelationshipKind
 from domain.shipment import IncidentKind
 from domain.staff import Role
 from interface.http.app import create_app
@@ -130,6 +131,47 @@ def test_an_interaction_whose_answer_is_lost_after_commit_is_logged_once_and_ans
     assert answer.json()["position"] == position_of(proxy.direct, marker)
     assert answer.json()["version"] == 2
     assert answer.headers["ETag"] == '"2"'
+
+
+def test_a_lost_answer_is_settled_on_the_one_connection_of_a_pool_of_one(
+    proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Settling holds one connection of the write side's pool and asks it for nothing
+    more: with every connection held by a settling command (here the only one), a second
+    checkout would wait out the pool's timeout and answer 503."""
+    monkeypatch.setenv("FULLCHAIN_POOL_SIZE", "1")
+    monkeypatch.setenv("FULLCHAIN_POOL_TIMEOUT", "1")
+    monkeypatch.setattr(WriteSidePool, "strict", False)  # as in service: log and wait
+    services = Services.open(proxy.database)
+    try:
+        register_test_branches(services)
+        app = services.app
+        registered = app.relationships.register_relationship(
+            app.context("qian.lin"),
+            name=REGISTER["name"],
+            kind=RelationshipKind.CUSTOMER,
+            industry=REGISTER["industry"],
+            region=REGISTER["region"],
+            branch=REGISTER["branch"],
+        )
+        marker = uuid4().hex
+        trap = proxy.drop_reply(marker)
+
+        result = app.relationships.log_interaction(
+            app.context("qian.lin"),
+            registered.aggregate_id,
+            interaction_id=UUID(marker),
+            channel=Channel.VISIT,
+            direction=Direction.OUTBOUND,
+            summary=f"拜访 {marker}",
+        )
+
+        assert trap.sprung.is_set()
+        assert result.version == 2
+        assert events_with(proxy.direct, marker) == 1
+        assert result.position == position_of(proxy.direct, marker)
+    finally:
+        services.close()
 
 
 def test_a_command_with_if_match_whose_answer_is_lost_answers_its_success_not_412(

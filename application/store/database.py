@@ -24,6 +24,7 @@ import contextlib
 import getpass
 import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,6 +165,46 @@ class Database:
         return Database(make_conninfo(**p), self.embedded)
 
 
+class NestedCheckout(RuntimeError):
+    """A thread holding a connection of the write side's pool asked it for a second."""
+
+
+class WriteSidePool(ConnectionPool[psycopg.Connection[DictRow]]):
+    """The event store's pool, which knows which threads hold its connections.
+
+    Its users (commands, projections, the tree keeper) take connections in worker
+    threads and block while they wait. A thread that holds one and asks for a second
+    waits on itself: when every connection is held by such a thread, none is given back
+    and each waits out the pool's timeout — a deadlock that only load shows. A second
+    checkout by the same thread is therefore a defect: ``strict`` (the test suite) raises
+    ``NestedCheckout`` at once, whatever the load; otherwise it is logged and served.
+    """
+
+    strict = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held = threading.local()
+
+    def getconn(self, timeout: float | None = None) -> psycopg.Connection[DictRow]:
+        held = getattr(self._held, "count", 0)
+        if held:
+            message = (
+                f"a thread holding a connection of the {self.name} pool asked for another "
+                "(under load this waits on itself until the pool's timeout)"
+            )
+            if self.strict:
+                raise NestedCheckout(message)
+            log.warning("%s", message, stack_info=True)
+        conn = super().getconn(timeout)
+        self._held.count = held + 1
+        return conn
+
+    def putconn(self, conn: psycopg.Connection[DictRow]) -> None:
+        self._held.count = max(getattr(self._held, "count", 0) - 1, 0)
+        super().putconn(conn)
+
+
 class FullchainPostgresFactory(PostgresFactory):
     """The library's PostgreSQL persistence, with a pool that connects with the whole
     conninfo: the library builds its pool from five parameters (database, host, port,
@@ -181,7 +222,7 @@ class FullchainPostgresFactory(PostgresFactory):
             raise OSError(msg)
         datastore = self.datastore
         library = datastore.pool  # not opened yet: the library opens it on first use
-        datastore.pool = ConnectionPool[psycopg.Connection[DictRow]](
+        datastore.pool = WriteSidePool(
             conninfo,
             connection_class=psycopg.Connection[DictRow],
             kwargs={"row_factory": dict_row},
