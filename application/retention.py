@@ -142,7 +142,10 @@ class Retention:
         left."""
         if dry_run:
             return self._run(as_of, dry_run=True)
-        with self.app.personal_keys._connection() as conn:
+        # The lock's session is a connection of its own, not the pool's: the run takes
+        # the pool's connections while it holds the lock.
+        database = self.app.personal_keys.database
+        with database.connect(purpose="retention lock", autocommit=True) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
             try:
                 return self._run(as_of, dry_run=False)

@@ -282,9 +282,24 @@ def test_a_caller_waits_a_bounded_time_for_a_free_connection(
         with services.reads.connection(), pytest.raises(PoolTimeout):  # noqa: SIM117
             with services.reads.connection():
                 pass
-        with datastore.get_connection(), pytest.raises(OperationalError):  # noqa: SIM117
+        # The write side's connection held by another thread (a thread never asks for a
+        # second while it holds one: ``WriteSidePool``).
+        taken, done = threading.Event(), threading.Event()
+
+        def hold() -> None:
             with datastore.get_connection():
+                taken.set()
+                done.wait()
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert taken.wait(10)
+            with pytest.raises(OperationalError), datastore.get_connection():
                 pass
+        finally:
+            done.set()
+            holder.join()
 
 
 @pytest.mark.parametrize(
