@@ -8,13 +8,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint pytest fuzz bench bench-quick clean epcis-schema
+.PHONY: run test lint pytest fuzz bench bench-quick clean epcis-schema constraints
 
-$(STAMP): pyproject.toml
+# Within constraints.txt: the versions the suite last passed with.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# After an upgrade (pip install -U ...) has passed `make test fuzz`: the new versions kept.
+constraints: $(STAMP)
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable \
+		| grep -v -e '^py-spy==' ; } > constraints.new && mv constraints.new constraints.txt
 
 run: $(STAMP)
 	$(BIN)/fullchain serve
