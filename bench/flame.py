@@ -6,7 +6,8 @@ project``, each a process of its own, on a throwaway database) under ``wrk`` at 
 connections: commands (``POST …/interactions`` over 64 customers), or with ``--reads``
 the reads of ``bench.http``: account status, a filtered list page or a history page.
 ``py-spy`` (``pip install py-spy``) samples the API process for ``--seconds`` without
-pausing it and writes the flame graph to ``OUT.svg``.
+pausing it and writes the flame graph to ``OUT.svg`` (to ``OUT.txt``: the collapsed
+stacks, one line per stack with its count, to read or to sum up by function).
 """
 
 from __future__ import annotations
@@ -64,8 +65,10 @@ def record(out: Path, seconds: int, reads: str | None) -> None:
             )
             time.sleep(2)  # the load is on before sampling starts
             sample = ["--nonblocking", "-r", "200", "-d", str(seconds), "-p", str(api.pid)]
+            # OUT.txt: the collapsed stacks (one line per stack and its count) instead.
+            shape = ["--format", "raw"] if out.suffix == ".txt" else []
             subprocess.run(
-                [py_spy, "record", *sample, "-o", str(out)],
+                [py_spy, "record", *sample, *shape, "-o", str(out)],
                 check=True,
                 capture_output=True,
             )
