@@ -23,6 +23,7 @@ from application.store.database import DATABASE_URL_VARIABLE, Database
 from application.store.schema import Migration
 from interface import logs
 from interface.http.app import create_app
+from interface.http.operations import request_id
 from interface.runtime import ConfigurationError, Services, check_configuration
 from projections import status
 from projections.engine import BatchProjection, ProjectedEvent, ProjectionWorker, tracking_positions
@@ -304,6 +305,23 @@ def test_a_request_logs_a_json_line_with_the_id_its_answer_carries(
     assert second["status"] == 201
     assert second["correlation_id"] == "conversation-9"
     assert second["method"] == "POST"
+
+
+def test_request_ids_made_are_distinct_and_a_forked_child_makes_its_own() -> None:
+    made = [request_id({"type": "http", "headers": []}) for _ in range(1000)]
+    assert len(set(made)) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in made)
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # a worker forked from this process after its ids began
+        os.write(writing, request_id({"type": "http", "headers": []}).encode())
+        os._exit(0)
+    os.waitpid(child, 0)
+    theirs = os.read(reading, 64).decode()
+    os.close(reading)
+    os.close(writing)
+    assert re.fullmatch(r"[0-9a-f]{32}", theirs)
+    assert theirs[:16] != made[0][:16]  # another random half: never the parent's next ids
 
 
 def test_logs_are_text_on_a_terminal() -> None:
