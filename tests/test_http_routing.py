@@ -9,11 +9,17 @@ from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
+import fastapi.dependencies.utils
 import pytest
+from fastapi import Depends, Query
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_dependant
 from fastapi.testclient import TestClient
 
 from domain.staff import Role
 from interface.http.app import create_app
+from interface.http.deps import _bearer, current_staff
+from interface.http.routing import solved_once
 from interface.runtime import Services
 from tests.staffing import enroll
 from tests.test_self_service import one_link_shipment
@@ -141,3 +147,73 @@ def test_declared_query_parameters_pass_and_the_refusal_comes_after_identity(
         "/v1/staff", params={"q": "x"}, headers={"Authorization": f"Bearer {auditor}"}
     )
     assert refused.status_code == 403
+
+
+# --- shared dependencies, solved once -----------------------------------------------------
+
+
+async def _staff() -> str:
+    return "staff"
+
+
+async def _roles(staff: str = Depends(_staff)) -> str:
+    return staff
+
+
+async def _limit(limit: int = Query(1)) -> int:
+    return limit
+
+
+def _tree(*deps: Any) -> Dependant:
+    """An endpoint's dependency tree, depending on ``deps`` in turn."""
+
+    async def endpoint() -> None:
+        return None
+
+    uses = [get_dependant(path="/x", call=d, name=None) for d in deps]
+    return Dependant(call=endpoint, dependencies=uses)
+
+
+def _calls(d: Dependant) -> list[Any]:
+    """Every call of the tree in the order FastAPI solves it (depth first)."""
+    return [c for sub in d.dependencies for c in [*_calls(sub), sub.call]]
+
+
+def test_a_shared_dependency_is_solved_once_and_one_that_reads_the_request_every_time() -> None:
+    tree = _tree(_roles, _roles, _staff, _limit, _limit)
+    assert _calls(tree) == [_staff, _roles, _staff, _roles, _staff, _limit, _limit]
+    once = solved_once(tree)
+    # The later uses of _roles and _staff keep their calls (their cached values) and
+    # lose their subtrees; _limit reads a query parameter: solved every time.
+    assert _calls(once) == [_staff, _roles, _roles, _staff, _limit, _limit]
+    assert [len(d.dependencies) for d in once.dependencies] == [1, 0, 0, 0, 0]
+    assert _calls(tree) == [_staff, _roles, _staff, _roles, _staff, _limit, _limit]  # untouched
+
+
+def test_a_read_solves_each_shared_dependency_once_and_answers_as_before(
+    client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registered = register(client).json()
+    rid = registered["aggregate_id"]
+    for projection in services.projections:
+        services.worker(projection).catch_up()
+    solving = fastapi.dependencies.utils.solve_dependencies
+    solved: list[Any] = []
+
+    async def counted(**kwargs: Any) -> Any:
+        solved.append(kwargs["dependant"].call)
+        return await solving(**kwargs)
+
+    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counted)
+    fresh = TestClient(create_app(services))  # its handlers solve through ``counted``
+    fresh.headers.update(client.headers)
+    answer = fresh.get(f"/v1/relationships/{rid}", params={"min_position": registered["position"]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "苏州华芯电子"
+    # current_staff is depended on by the query check, the roles and the freshness wait:
+    # its subtree (the bearer token) is solved once, its later uses take its value.
+    assert solved.count(current_staff) == 3
+    assert solved.count(_bearer) == 1
+    refused = fresh.get(f"/v1/relationships/{rid}", params={"min_position": -1, "wait": 99})
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.json()["errors"]} == {"min_position", "wait"}

@@ -50,21 +50,21 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def read_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
+async def read_connection(request: Request) -> AsyncIterator[ReadConnection]:
     """A connection of the read pool for the endpoint's queries (on the read replica, if
     one is configured). Taken on the event loop, when one is idle or in turn
     (``interface.http.checkout``: no trip to the thread pool for it; after
     ``FULLCHAIN_POOL_TIMEOUT``, 503); given back as the endpoint returns, before its answer
     is serialised and sent (scope ``function``), so that a connection is held only while it
     is used."""
-    async for conn in _pooled(s.reads):
+    async for conn in _pooled(_services_of(request).reads):
         yield conn
 
 
-async def primary_connection(s: ServicesDep) -> AsyncIterator[ReadConnection]:
+async def primary_connection(request: Request) -> AsyncIterator[ReadConnection]:
     """As ``read_connection``, on the primary: for a command that decides on read-model
     rows (never on a replica's, however briefly behind)."""
-    async for conn in _pooled(s.primary):
+    async for conn in _pooled(_services_of(request).primary):
         yield conn
 
 
@@ -133,7 +133,6 @@ def declared_roles(route: APIRoute) -> frozenset[Role] | None:
 
 async def current_staff(
     request: Request,
-    s: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffMember:
     """The staff member the bearer token (or, with none, the console's session cookie)
@@ -145,6 +144,7 @@ async def current_staff(
     route = request.scope.get("route")
     if isinstance(route, APIRoute) and is_public(route):
         return ANONYMOUS
+    s = _services_of(request)
     endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
     if credentials is None or credentials.scheme.lower() != "bearer":
         cookie = request.cookies.get(console_sessions.SESSION_COOKIE)

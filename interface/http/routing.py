@@ -3,12 +3,14 @@ request reaches an endpoint at all, and the query parameters an endpoint takes."
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from fastapi import Request
+import fastapi.routing
+from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -84,11 +86,71 @@ def one_thread_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _asks_nothing(dependant: Dependant) -> bool:
+    """Whether a dependency and everything it depends on take nothing from the request
+    (no path, query, header, cookie or body parameter) and no security scopes: solving it
+    can fail only by raising, never with a list of invalid fields."""
+    pending = [dependant]
+    while pending:
+        d = pending.pop()
+        if (
+            d.path_params
+            or d.query_params
+            or d.header_params
+            or d.cookie_params
+            or d.body_params
+            or d.own_oauth_scopes
+            or d.security_scopes_param_name
+        ):
+            return False
+        pending.extend(d.dependencies)
+    return True
+
+
+def solved_once(dependant: Dependant) -> Dependant:
+    """The dependency tree as FastAPI solves it, each shared dependency's subtree solved
+    once. FastAPI solves the subtree of every use of a dependency before it finds the value
+    cached by the first: ``current_staff``'s, under the roles, the freshness wait and the
+    query check of every read, three times a request. A later use of a cached dependency
+    that asks nothing of the request keeps its call and loses its subtree: the first use
+    has cached its value (or raised, and nothing later runs), so the value is the same."""
+    solved: set[Any] = set()
+
+    def walk(d: Dependant) -> Dependant:
+        subs = []
+        for sub in d.dependencies:
+            if sub.use_cache and (sub.call, sub.scope) in solved and _asks_nothing(sub):
+                subs.append(dataclasses.replace(sub, dependencies=[]))
+                continue
+            subs.append(walk(sub))
+            if sub.use_cache and _asks_nothing(sub):
+                solved.add((sub.call, sub.scope))
+        return dataclasses.replace(d, dependencies=subs)
+
+    return walk(dependant)
+
+
 class OneTripRoute(APIRoute):
     """A route whose plain endpoint costs one trip to the thread pool, not two (see
-    ``one_thread_trip``). Every router of the API makes its routes of this class."""
+    ``one_thread_trip``), and whose shared dependencies are solved once a request (see
+    ``solved_once``). Every router of the API makes its routes of this class."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = one_thread_trip(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        # FastAPI builds the handler of a route included in the app from the route as
+        # included (the app's dependencies and the router's with the route's), which it
+        # names in a context variable while it builds it (pinned by constraints.txt; the
+        # handler is FastAPI's own either way).
+        included = getattr(fastapi.routing, "_effective_route_context_var", None)
+        context = included.get() if included is not None else None
+        route = context if context is not None and context.original_route is self else self
+        declared = route.dependant
+        route.dependant = solved_once(declared)
+        try:
+            return super().get_route_handler()
+        finally:
+            route.dependant = declared  # the document and the role table read the tree
