@@ -39,6 +39,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from application import metrics, personal_data, tokens
 from application.store import command_log
 from application.store.recorder import AppendOutcomeUnknown, CommandRecord, SideEffect
+from application.store.schema import EVENTS_TABLE
 from application.store.snapshots import UNRESTORABLE, AggregateShapes, AggregateSnapshot
 from application.visibility import Access, access, owner_of
 from domain.base import CommandContext, DomainError, InvalidValue
@@ -72,13 +73,20 @@ class NotFound(Exception):
 
 
 class VersionMismatch(Exception):
-    def __init__(self, expected: int, actual: int | None) -> None:
+    """If-Match named a version that is no longer current. ``actual``: the current
+    version (None: newer, another process wrote it just now); ``position``: the log
+    position of the aggregate's latest event, from which a read model shows the current
+    version (its ``min_position``), so a client re-reads what changed, not a read model
+    still behind it."""
+
+    def __init__(self, expected: int, actual: int | None, position: int | None = None) -> None:
         super().__init__(
             f"expected version {expected}, but the current version is "
             + ("newer" if actual is None else str(actual))
         )
         self.expected = expected
         self.actual = actual
+        self.position = position
 
 
 class ConcurrencyConflict(Exception):
@@ -183,6 +191,16 @@ class CommandPath:
         if not ours and mine is not None:
             raise command_log.KeyReplayed(outcome)
         return CommandResult(outcome.aggregate_id, outcome.version, outcome.position)
+
+    def _latest_position(self, aggregate_id: UUID) -> int | None:
+        """The log position of the aggregate's latest event (None: it has none)."""
+        with self.app.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            row = conn.execute(
+                f"SELECT notification_id AS position FROM {EVENTS_TABLE} "
+                "WHERE originator_id = %s ORDER BY originator_version DESC LIMIT 1",
+                (aggregate_id,),
+            ).fetchone()
+        return None if row is None else int(row["position"])
 
     def _find_command(self, command_id: str, conn: Any = None) -> command_log.Outcome | None:
         """The command's record, looked up on ``conn`` (the caller's: a thread never takes
@@ -355,7 +373,9 @@ class CommandPath:
                     if not fresh:
                         fresh = True  # the cached copy may be behind the log
                         continue
-                    raise VersionMismatch(expected_version, aggregate.version)
+                    raise VersionMismatch(
+                        expected_version, aggregate.version, self._latest_position(aggregate_id)
+                    )
                 try:
                     decide(aggregate)
                     others = list(follow(aggregate)) if follow is not None else []
@@ -374,7 +394,9 @@ class CommandPath:
                     fresh = True
                     if expected_version is not None:
                         self.load(cls, aggregate_id, fresh=True)
-                        raise VersionMismatch(expected_version, None) from None
+                        raise VersionMismatch(
+                            expected_version, None, self._latest_position(aggregate_id)
+                        ) from None
                     # Another process wrote first: step aside briefly, with jitter.
                     time.sleep(random.uniform(0, 0.002 * 2**attempt))
                     continue

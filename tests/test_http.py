@@ -247,6 +247,9 @@ def test_if_match_guards_against_lost_updates(client: TestClient) -> None:
         f"/v1/relationships/{rid}/rename", json={"name": "Stale"}, headers={"If-Match": '"1"'}
     )
     assert stale.status_code == 412
+    # What changed, and where a read shows it: the current version, from this position.
+    assert stale.json()["current_version"] == 2
+    assert stale.json()["position"] == first.json()["position"]
     garbage = client.post(
         f"/v1/relationships/{rid}/rename", json={"name": "X"}, headers={"If-Match": "abc"}
     )

@@ -24,7 +24,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -62,6 +62,14 @@ class Problem(BaseModel):
     detail: str | None = None
     rule: str | None = None
     errors: list[FieldError] | None = None
+    current_version: int | None = Field(
+        None, description="412: the resource's current version, for If-Match"
+    )
+    position: int | None = Field(
+        None,
+        description="412: the log position of the resource's current version; read it with "
+        "min_position set to this, so that the read shows what changed",
+    )
 
 
 def problem(
@@ -73,6 +81,8 @@ def problem(
     rule: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    current_version: int | None = None,
+    position: int | None = None,
 ) -> JSONResponse:
     body = Problem(
         type=f"https://fullchain.example/problems/{kind}",
@@ -81,6 +91,8 @@ def problem(
         detail=detail,
         rule=rule,
         errors=errors,
+        current_version=current_version,
+        position=position,
     )
     return JSONResponse(
         body.model_dump(exclude_none=True),
@@ -196,7 +208,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(VersionMismatch)
     async def version_mismatch(_: Request, exc: VersionMismatch) -> JSONResponse:
-        return problem(412, "Precondition failed", str(exc), kind="version-mismatch")
+        return problem(
+            412,
+            "Precondition failed",
+            str(exc),
+            kind="version-mismatch",
+            current_version=exc.actual,
+            position=exc.position,
+        )
 
     @app.exception_handler(ConcurrencyConflict)
     async def conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:

@@ -2,7 +2,7 @@
 // Idempotency-Key made once per fill (a double click, or a resubmit after a lost answer,
 // replays the first outcome; a different entry gets a new key), If-Match with the version
 // the page shows (412: "changed since you opened it — review and retry", the form keeps
-// what was typed), and, after success, the page re-read with `min_position` so the user
+// what was typed; the review re-reads the page from the position the 412 names), and, after success, the page re-read with `min_position` so the user
 // sees their own write.
 
 import { Problem, Unauthorized, newKey } from "./api.js";
@@ -19,7 +19,8 @@ import { t } from "./i18n.js";
  * @param {(body: object, headers: object) => Promise<any>} spec.send  the API call
  * @param {(accepted: any) => Promise<void>} spec.done  after success (re-read the page)
  * @param {() => string|null} [spec.version]  the version for If-Match (null: none)
- * @param {() => Promise<void>} [spec.review] re-read the page after a 412
+ * @param {(minPosition?: number) => Promise<void>} [spec.review] re-read the page after a 412,
+ *   from the log position of the current version (the 412's `position`)
  * @param {string} [spec.doneText]
  * @param {string} [spec.staleText] what a 412 says (default: the customer's words)
  * @param {string} [spec.messageId] the id of the element that says how it went
@@ -67,7 +68,26 @@ export function commandForm(spec) {
           if (error instanceof Problem && error.status === 412) {
             const review = h(
               "button",
-              { type: "button", onclick: () => (spec.review ? spec.review() : Promise.resolve()).then(() => say("", "")) },
+              {
+                type: "button",
+                // Re-read from the position of what changed (the 412 names it): a read
+                // model still behind it would show the old version again.
+                // The form waits for the page (its version) before it sends again.
+                onclick: async () => {
+                  busy = true;
+                  submit.disabled = true;
+                  try {
+                    if (spec.review) await spec.review(error.body.position ?? undefined);
+                    say("", "");
+                  } catch (failed) {
+                    if (failed instanceof Unauthorized) return signedOut();
+                    say(problemText(failed), "error");
+                  } finally {
+                    busy = false;
+                    submit.disabled = false;
+                  }
+                },
+              },
               t("log.review"),
             );
             say(spec.staleText || t("log.stale"), "error", " ", review);

@@ -116,7 +116,7 @@ async function serviceCase(view, id) {
         version: () => shown.version,
         send: (payload, headers) => call("POST", `/v1/cases/${id}/${name}`, { body: payload, headers }),
         done: reread(t(`case.${name}.done`)),
-        review: () => load(),
+        review: (position) => load(position),
       }),
     );
   }

@@ -545,7 +545,7 @@ async function customer(view, id) {
     version: () => shown.status.version,
     send: (body, headers) => call("POST", `/v1/relationships/${id}/interactions`, { body, headers }),
     done: (accepted) => load(accepted.position), // read your own write
-    review: () => load(),
+    review: (position) => load(position),
   });
 
   // Assign the team (If-Match: the customer's version).
@@ -565,7 +565,7 @@ async function customer(view, id) {
       version: () => shown.status.version,
       send: (body, headers) => call("POST", `/v1/relationships/${id}/assign-team`, { body, headers }),
       done: reread(),
-      review: () => load(),
+      review: (position) => load(position),
     }),
   );
 
@@ -602,7 +602,7 @@ async function customer(view, id) {
         contactId = newKey().replace("console-", "c-").slice(0, 14);
         await load(accepted.position);
       },
-      review: () => load(),
+      review: (position) => load(position),
     }),
   );
 
@@ -633,7 +633,7 @@ async function customer(view, id) {
       version: () => shown.status.version,
       send: (body, headers) => call("POST", `/v1/relationships/${id}/contacts/${encodeURIComponent(changed.value)}/change`, { body, headers }),
       done: reread(),
-      review: () => load(),
+      review: (position) => load(position),
     }),
   );
 
@@ -650,7 +650,7 @@ async function customer(view, id) {
       version: () => shown.status.version,
       send: (_body, headers) => call("POST", `/v1/relationships/${id}/contacts/${encodeURIComponent(removedContact.value)}/remove`, { body: {}, headers }),
       done: reread(),
-      review: () => load(),
+      review: (position) => load(position),
     }),
   );
 
@@ -757,7 +757,7 @@ async function customer(view, id) {
         version: () => o.version,
         send: ({ move: chosen, ...body }, headers) => call("POST", `/v1/opportunities/${o.opportunity_id}/${chosen}`, { body, headers }),
         done: reread(t("cust.moved")),
-        review: () => load(),
+        review: (position) => load(position),
       }),
     );
   }
@@ -805,7 +805,7 @@ async function customer(view, id) {
         version: () => shown.status.version,
         send: (payload, headers) => call("POST", `/v1/relationships/${id}/${name}`, { body: payload, headers }),
         done: reread(t("account.done")),
-        review: () => load(),
+        review: (position) => load(position),
       }),
     );
   }

@@ -160,7 +160,7 @@ async function shipment(view, id) {
       signed = true;
       return load(accepted.position);
     },
-    review: () => load(),
+    review: (position) => load(position),
   });
 
   // Answer the responsibility proposed to a link of ours: accept, or dispute with a reason.
@@ -213,7 +213,7 @@ async function shipment(view, id) {
       answered = true;
       return load(accepted.position);
     },
-    review: () => load(),
+    review: (position) => load(position),
   });
 
   await load();

@@ -308,7 +308,7 @@ async function shipment(view, id) {
     staleText: t("self.stale"),
     send: (body, headers) => call("POST", `${SHIPMENT(id)}/rating`, { body, headers }),
     done: (accepted) => load(accepted.position),
-    review: () => load(),
+    review: (position) => load(position),
   });
 
   await load();

@@ -385,7 +385,7 @@ async function shipment(view, id) {
       notice.className = "ok";
       notice.textContent = extra.doneText;
     },
-    review: () => load(),
+    review: (position) => load(position),
     ...extra,
   });
   const at = (input) => (input.value ? inZone(input.value, zone) : undefined);
