@@ -32,7 +32,7 @@ import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from application import metrics
-from application.store.database import Database
+from application.store.database import OUTAGES, Database
 from application.store.schema import EVENTS_TABLE, TRACKING_TABLE, Migration
 from projections import status
 from projections.freshness import announce
@@ -253,8 +253,8 @@ class ProjectionWorker:
                 try:
                     with conn.transaction():  # a savepoint: a failure is this model's own
                         self._apply(conn, projection, events, last)
-                except psycopg.OperationalError:
-                    raise  # the connection is gone: nothing of the batch commits
+                except OUTAGES:
+                    raise  # the database is gone: nothing of the batch commits
                 except Exception as error:
                     metrics.BATCH_ERRORS.labels(projection.name).inc()
                     status.record_error(conn, projection.name, after, last, error)
@@ -306,7 +306,7 @@ class ProjectionWorker:
         while not self.stopping.is_set():
             try:
                 self._run_connected()
-            except psycopg.OperationalError as error:
+            except OUTAGES as error:
                 if self.stopping.is_set():
                     break
                 log.warning(

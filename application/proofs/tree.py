@@ -55,7 +55,7 @@ from application.proofs.merkle import (
     node_hash,
     tree_root,
 )
-from application.store.database import Database
+from application.store.database import OUTAGES, Database
 from application.store.schema import EVENTS_TABLE, Migration
 from domain.ownership import OWNERS, aggregate_type_of
 
@@ -564,7 +564,7 @@ class TreeKeeper:
                             self.pace(started)
                         for _ in conn.notifies(timeout=0):  # taken by the next extension
                             pass
-            except psycopg.OperationalError as error:
+            except OUTAGES as error:
                 if self.stopping.is_set():
                     break
                 log.warning("merkle tree: database connection lost (%s); retrying", error)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from eventsourcing import persistence
 from eventsourcing.postgres import ConnectionPool, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
@@ -163,6 +164,18 @@ class Database:
         if password is not None:
             p["password"] = password
         return Database(make_conninfo(**p), self.embedded)
+
+
+#: What an outage of the database raises, through psycopg or through the library's
+#: datastore (which wraps psycopg's errors in its own: a key read through its pool during
+#: a restart raises the library's ``OperationalError``). A worker's loop reconnects on
+#: any of these; anything else is a defect of its own.
+OUTAGES: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    persistence.OperationalError,
+    persistence.InterfaceError,
+)
 
 
 class NestedCheckout(RuntimeError):
