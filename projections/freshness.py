@@ -318,12 +318,15 @@ class PositionWatch:
                                 self._update({name: int(position)})
                         if not heard and self._waiting():
                             self._reread(conn)
-            except psycopg.Error as error:
+            except Exception as error:  # the watch never ends but when it is closed
                 for _, listening in self._channels.values():
                     listening(False)
                 if self._stopping.is_set():
                     return
-                log.warning("position watch: %s; reconnecting in %.1f s", error, backoff)
+                if isinstance(error, psycopg.Error):
+                    log.warning("position watch: %s; reconnecting in %.1f s", error, backoff)
+                else:
+                    log.exception("position watch failed; reconnecting in %.1f s", backoff)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
 

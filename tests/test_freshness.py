@@ -162,3 +162,39 @@ def test_closing_the_watch_stops_its_listener_at_once_not_after_a_poll(
     assert thread.is_alive()
     watch.close()  # joins for at most 5 s: far less than the poll
     assert not thread.is_alive()
+
+
+def test_a_listener_that_fails_on_a_message_says_so_reconnects_and_hears_the_next(
+    services: Services,
+) -> None:
+    """Whatever a subscriber raises, the watch stops hearing only for a moment, and says
+    so first: a staff access cache told it is not listening keeps nothing (a revocation
+    it might miss cannot leave a token working)."""
+    heard: list[str] = []
+    states: list[bool] = []
+
+    def hear(payload: str) -> None:
+        if payload == "unreadable":
+            raise ValueError(f"cannot read {payload!r}")
+        heard.append(payload)
+
+    watch = PositionWatch(services.database, lambda: 0, poll_interval=0.05)
+    watch.subscribe("fullchain_test_channel", hear, states.append)
+    watch.start()
+    try:
+        wait_until(lambda: states == [True], what="listening")
+        with services.database.connect(autocommit=True) as conn:
+            conn.execute("NOTIFY fullchain_test_channel, 'unreadable'")
+        thread = watch._thread
+        assert thread is not None
+        wait_until(
+            lambda: states == [True, False, True] or not thread.is_alive(),
+            what="dropped, then listening again",
+        )
+        assert thread.is_alive(), "the watch ended at the failure"
+        assert states == [True, False, True]
+        with services.database.connect(autocommit=True) as conn:
+            conn.execute("NOTIFY fullchain_test_channel, 'a revocation'")
+        wait_until(lambda: heard == ["a revocation"], what="the next message heard")
+    finally:
+        watch.close()
