@@ -317,6 +317,12 @@ class ProjectionWorker:
                 )
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception:  # a defect: logged and tried again, never the thread's end
+                if self.stopping.is_set():
+                    break
+                log.exception("%s: failed; starting again in %.1f s", self.name, backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
             else:
                 backoff = 0.2
 

@@ -137,3 +137,37 @@ def test_a_worker_following_the_log_reconnects_after_an_outage_met_through_the_l
     finally:
         worker.stop()
         following.join()
+
+
+class Flaky(AccountStatusProjection):
+    """The account status, failing the first ``failures`` batches it is given."""
+
+    failures = 2
+
+    def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("a bug in this read model, since fixed")
+        super().apply_batch(conn, events)
+
+
+def test_a_worker_following_the_log_outlives_a_failure_of_its_only_read_model(
+    services: Services,
+) -> None:
+    total = bulk_history(services, relationships=5, interactions_each=2)
+    flaky = Flaky()
+    worker = ProjectionWorker(services.database, [flaky], services.app.mapper, poll_interval=0.05)
+    following = threading.Thread(target=worker.run_forever, name="projections")
+    following.start()
+    try:
+        wait_until(
+            lambda: (
+                not following.is_alive() or positions(services, [flaky]) == {flaky.name: B + total}
+            ),
+            what="the read model up to the log after its failures",
+        )
+        assert following.is_alive(), "the worker's thread ended at the failure"
+        assert flaky.failures == 0
+    finally:
+        worker.stop()
+        following.join()
