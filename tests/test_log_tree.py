@@ -4,6 +4,9 @@ and a rewritten entry that no proof can hide."""
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import psycopg
 import pytest
 
@@ -245,3 +248,33 @@ def test_under_load_the_keeper_extends_at_most_once_per_interval(services: Servi
     keeper.stop()
     keeper.pace(started=100.0)  # a stopping keeper does not wait
     assert len(waits) == 1
+
+
+def test_the_keeper_outlives_an_extension_that_fails_and_keeps_the_tree_up(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = LogTree(services.database, services.app.mapper)
+    extend = tree.extend
+    failures = [2]
+
+    def failing(*args: Any, **kwargs: Any) -> int:
+        if failures[0]:
+            failures[0] -= 1
+            raise RuntimeError("a defect, since fixed")
+        return extend(*args, **kwargs)
+
+    monkeypatch.setattr(tree, "extend", failing)
+    keeper = TreeKeeper(tree, poll_interval=0.05, min_interval=0.0)
+    keeping = threading.Thread(target=keeper.run_forever, name="merkle tree")
+    keeping.start()
+    try:
+        write_history(services, 1)
+        wait_until(
+            lambda: not keeping.is_alive() or tree.size() == len(entries(services)),
+            what="the tree kept up after the failures",
+        )
+        assert keeping.is_alive(), "the keeper's thread ended at the failure"
+        assert failures == [0]
+    finally:
+        keeper.stop()
+        keeping.join()

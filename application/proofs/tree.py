@@ -570,3 +570,9 @@ class TreeKeeper:
                 log.warning("merkle tree: database connection lost (%s); retrying", error)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
+            except Exception:  # a defect: logged and tried again, never the thread's end
+                if self.stopping.is_set():
+                    break
+                log.exception("merkle tree: extending failed; trying again in %.1f s", backoff)
+                self.stopping.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
