@@ -14,10 +14,12 @@ import pytest
 from fastapi import Depends, Query
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.routing import Route
 
 from domain.staff import Role
-from interface.http.app import create_app
+from interface.http.app import ROUTERS, create_app
 from interface.http.deps import _bearer, current_staff
 from interface.http.routing import solved_once
 from interface.runtime import Services
@@ -217,3 +219,47 @@ def test_a_read_solves_each_shared_dependency_once_and_answers_as_before(
     refused = fresh.get(f"/v1/relationships/{rid}", params={"min_position": -1, "wait": 99})
     assert refused.status_code == 422
     assert {e["field"] for e in refused.json()["errors"]} == {"min_position", "wait"}
+
+
+def _could_both_match(a: str, b: str) -> bool:
+    """Whether some path matches both templates: a parameter matches any one segment, a
+    ``:path`` parameter (last) any rest of the path."""
+    first, second = a.strip("/").split("/"), b.strip("/").split("/")
+
+    def rest(parts: list[str]) -> int | None:
+        return len(parts) - 1 if parts and parts[-1].endswith(":path}") else None
+
+    def same(x: str, y: str) -> bool:
+        return x == y or x.startswith("{") or y.startswith("{")
+
+    for one, other in ((first, second), (second, first)):
+        at = rest(one)
+        if at is not None:
+            return len(other) > at and all(
+                same(x, y) for x, y in zip(one[:at], other, strict=False)
+            )
+    return len(first) == len(second) and all(same(x, y) for x, y in zip(first, second, strict=True))
+
+
+def test_no_two_routes_answer_the_same_request(client: TestClient) -> None:
+    """Which route answers a request never depends on the order of the routes: a route
+    shadowed by another would never be reached, and the routers are ordered for speed."""
+    routes = [
+        (route.path, frozenset(route.methods or ()))
+        for route in client.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute | Route)
+    ]
+    for router in ROUTERS:
+        routes += [
+            (route.path, frozenset(route.methods or ()))
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ]
+    assert len(routes) > 200
+    clashes = [
+        (sorted(methods & other_methods), path, other)
+        for i, (path, methods) in enumerate(routes)
+        for other, other_methods in routes[i + 1 :]
+        if methods & other_methods and path != other and _could_both_match(path, other)
+    ]
+    assert clashes == []
