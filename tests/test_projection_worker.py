@@ -115,28 +115,37 @@ def test_an_outage_met_through_the_library_is_no_read_models_failure(services: S
     assert positions(services, [outage, history]) == {outage.name: 0, history.name: 0}
 
 
-def test_a_worker_following_the_log_reconnects_after_an_outage_met_through_the_library(
-    services: Services,
-) -> None:
-    total = bulk_history(services, relationships=5, interactions_each=2)
-    outage = Outage()  # alone: its error reaches the worker's loop as it was raised
-    outage.outages = 2
-    worker = ProjectionWorker(services.database, [outage], services.app.mapper, poll_interval=0.05)
+def follows_to_the_end(services: Services, projection: BatchProjection, log_size: int) -> bool:
+    """Whether a worker following the log for ``projection`` alone (so that what it raises
+    reaches the worker's loop as it was raised) brings it up to the log's ``log_size``
+    entries, its thread alive throughout."""
+    worker = ProjectionWorker(
+        services.database, [projection], services.app.mapper, poll_interval=0.05
+    )
     following = threading.Thread(target=worker.run_forever, name="projections")
     following.start()
     try:
         wait_until(
             lambda: (
                 not following.is_alive()
-                or positions(services, [outage]) == {outage.name: B + total}
+                or positions(services, [projection]) == {projection.name: log_size}
             ),
-            what="the read model up to the log after the outages",
+            what="the read model up to the log",
         )
-        assert following.is_alive(), "the worker's thread ended at the outage"
-        assert outage.outages == 0
+        return following.is_alive()
     finally:
         worker.stop()
         following.join()
+
+
+def test_a_worker_following_the_log_reconnects_after_an_outage_met_through_the_library(
+    services: Services,
+) -> None:
+    total = bulk_history(services, relationships=5, interactions_each=2)
+    outage = Outage()
+    outage.outages = 2
+    assert follows_to_the_end(services, outage, B + total), "the thread ended at the outage"
+    assert outage.outages == 0
 
 
 class Flaky(AccountStatusProjection):
@@ -156,18 +165,5 @@ def test_a_worker_following_the_log_outlives_a_failure_of_its_only_read_model(
 ) -> None:
     total = bulk_history(services, relationships=5, interactions_each=2)
     flaky = Flaky()
-    worker = ProjectionWorker(services.database, [flaky], services.app.mapper, poll_interval=0.05)
-    following = threading.Thread(target=worker.run_forever, name="projections")
-    following.start()
-    try:
-        wait_until(
-            lambda: (
-                not following.is_alive() or positions(services, [flaky]) == {flaky.name: B + total}
-            ),
-            what="the read model up to the log after its failures",
-        )
-        assert following.is_alive(), "the worker's thread ended at the failure"
-        assert flaky.failures == 0
-    finally:
-        worker.stop()
-        following.join()
+    assert follows_to_the_end(services, flaky, B + total), "the thread ended at the failure"
+    assert flaky.failures == 0
