@@ -119,12 +119,14 @@ def solved_once(dependant: Dependant) -> Dependant:
     def walk(d: Dependant) -> Dependant:
         subs = []
         for sub in d.dependencies:
-            if sub.use_cache and (sub.call, sub.scope) in solved and _asks_nothing(sub):
+            key = (sub.call, sub.scope)
+            cached = sub.use_cache and _asks_nothing(sub)
+            if cached and key in solved:
                 subs.append(dataclasses.replace(sub, dependencies=[]))
                 continue
             subs.append(walk(sub))
-            if sub.use_cache and _asks_nothing(sub):
-                solved.add((sub.call, sub.scope))
+            if cached:
+                solved.add(key)
         return dataclasses.replace(d, dependencies=subs)
 
     return walk(dependant)

@@ -2,8 +2,8 @@
 // Idempotency-Key made once per fill (a double click, or a resubmit after a lost answer,
 // replays the first outcome; a different entry gets a new key), If-Match with the version
 // the page shows (412: "changed since you opened it — review and retry", the form keeps
-// what was typed; the review re-reads the page from the position the 412 names), and, after success, the page re-read with `min_position` so the user
-// sees their own write.
+// what was typed; the review re-reads the page from the position the 412 names), and,
+// after success, the page re-read with `min_position` so the user sees their own write.
 
 import { Problem, Unauthorized, newKey } from "./api.js";
 import { h, problemText, signedOut } from "./dom.js";
@@ -71,8 +71,8 @@ export function commandForm(spec) {
               {
                 type: "button",
                 // Re-read from the position of what changed (the 412 names it): a read
-                // model still behind it would show the old version again.
-                // The form waits for the page (its version) before it sends again.
+                // model still behind it would show the old version again. The form sends
+                // again only once the page (its version) is read.
                 onclick: async () => {
                   busy = true;
                   submit.disabled = true;
