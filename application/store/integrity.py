@@ -375,8 +375,10 @@ def verify_extending(database: Database, *, progress: Progress | None = None) ->
     (``fullchain verify``, ``POST /v1/audit/verify``) is recorded as such; a log whose
     recorded end no longer holds its chain hash is walked whole. What is carried forward
     says from where this walk continued and when the whole chain was last walked."""
-    verification = verify(database, progress=progress, after=last_verified(database))
-    record_verified(database, verification)
+    after = last_verified(database)
+    verification = verify(database, progress=progress, after=after)
+    if after is None or verification.intact_up_to != after.up_to:
+        record_verified(database, verification)  # (no new entry checked: nothing to keep)
     return verification
 
 
