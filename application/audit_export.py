@@ -63,7 +63,7 @@ from application.progress import Progress
 from application.proofs.checkpoints import log_origin, signed_tree_head, verifier_of
 from application.proofs.customer_map import key_of, map_proof
 from application.proofs.note import open_checkpoint
-from application.proofs.tree import CustomerEntry, LogTree
+from application.proofs.tree import LogTree
 from application.proofs.witness import latest_cosignatures, trusted_witnesses
 from application.store.database import Database
 from application.store.integrity import public_key_pem, sign_head, verify_extending
@@ -134,8 +134,10 @@ proof.
 #: ``jsonable`` writes them (``str(uuid)``, ``datetime.isoformat()``), without making each
 #: a string in Python first (what orjson has no form of, ``jsonable`` gives).
 _encode = functools.partial(orjson.dumps, default=jsonable)
-#: The lines of ``history.jsonl`` compressed at once.
-_LINES_PER_WRITE = 200
+#: The lines of ``history.jsonl`` compressed at once: the compressing thread takes the
+#: interpreter's lock back after each chunk, waiting out the thread making the lines (up to
+#: its switch interval), so a chunk is large (about 5 MB) and the waits few.
+_LINES_PER_WRITE = 2000
 
 
 class _Behind:
@@ -175,16 +177,15 @@ class _Behind:
 def _entry(
     mapper: Mapper[Any],
     row: tuple[Any, ...],
-    found: CustomerEntry,
     path: list[bytes],
     path_text: dict[bytes, str],
 ) -> dict[str, Any]:
     """One line of ``history.jsonl``: the readable entry (``history_entry``'s, its ids and
-    times left for ``_encode``), its stored form and its proofs. ``row``: position,
-    aggregate id, version, topic, state, recording time (and in µs since 1970), previous
-    and chain hash. ``path_text``: the base64 of the audit paths' nodes, shared by the
+    times left for ``_encode``), its stored form and its proofs. ``row``: as
+    ``_CUSTOMER_BATCH`` reads it. ``path_text``: the base64 of the audit paths' nodes, shared by the
     paths of a package (most of their nodes are)."""
-    position, aggregate_id, version, topic, state, recorded_at, micros, prev_hash, chain = row
+    (seq, leaf_index, customer_chain, _, position, aggregate_id, version, topic, state,
+     recorded_at, micros, prev_hash, chain) = row  # fmt: skip
     state = bytes(state)
     event: Any = mapper.to_domain_event(StoredEvent(aggregate_id, version, topic, state))
     inclusion = []
@@ -211,9 +212,9 @@ def _entry(
         "chain_hash": bytes(chain).hex(),
     }
     line["proof"] = {
-        "seq": found.seq,
-        "leaf_index": found.leaf_index,
-        "customer_chain": found.chain.hex(),
+        "seq": seq,
+        "leaf_index": leaf_index,
+        "customer_chain": customer_chain.hex(),
         "inclusion": inclusion,
     }
     data = line["data"]
@@ -241,6 +242,24 @@ def _stored_version(state: bytes) -> int:
     return int(found.group(1)) if found else 1
 
 
+#: A batch of the customer's entries after sequence number %s, each with its customer
+#: proof (sequence number, leaf index, customer chain, leaf hash) and its stored entry (position,
+#: aggregate id, version, topic, state, recording time, and in µs since 1970, previous and
+#: chain hash): the batch cut from the customer's primary key first, then joined.
+_CUSTOMER_BATCH = f"""
+    SELECT c.seq, c.leaf_index, c.chain, l.hash, e.notification_id, e.originator_id,
+        e.originator_version, e.topic, e.state, e.recorded_at,
+        (extract(epoch FROM e.recorded_at) * 1000000)::bigint, e.prev_hash, e.chain_hash
+    FROM (
+        SELECT seq, leaf_index, chain FROM fullchain_customer_entry
+        WHERE customer_id = %s AND seq > %s AND leaf_index < %s ORDER BY seq LIMIT %s
+    ) c
+    JOIN fullchain_tree_leaf l ON l.idx = c.leaf_index
+    JOIN {EVENTS_TABLE} e ON e.notification_id = l.position
+    ORDER BY c.seq
+"""
+
+
 def package_entries(
     database: Database,
     mapper: Mapper[Any],
@@ -252,50 +271,49 @@ def package_entries(
     progress: Progress | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
-    its proofs, a batch at a time: the batch's audit paths read from the tree at once, the
-    keys of its sealed fields fetched at once, and the next batch read (on a connection
-    and in a thread of its own) while this one is decoded; ``progress`` is told the
-    entries given, of all."""
-    found = tree.customer_entries(relationship_id, size)
+    its proofs, a batch at a time: a batch's entries and their customer proofs read in one
+    query and their audit paths from the tree at once (on a connection and in a thread of
+    its own, while the batch before is decoded), the keys of their sealed fields fetched
+    at once; ``progress`` is told the entries given, of all."""
     prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
-    if progress is not None:
-        progress(ENTRIES_STAGE, 0, len(found))
-    parts = [found[start : start + batch] for start in range(0, len(found), batch)]
-    with database.connect() as conn, ThreadPoolExecutor(1, "package-read") as reader:
+    with (
+        database.connect(purpose="audit package") as conn,
+        ThreadPoolExecutor(1, "package-read") as reader,
+    ):
+        total = tree.customer_entry_count(relationship_id, size, conn)
+        if progress is not None:
+            progress(ENTRIES_STAGE, 0, total)
 
-        def read(part: list[CustomerEntry]) -> tuple[list[list[bytes]], dict[int, Any]]:
-            paths = tree.inclusion_proofs([e.leaf_index for e in part], size, conn)
+        def read(after: int) -> tuple[list[tuple[Any, ...]], list[list[bytes]]]:
             rows = conn.execute(
-                "SELECT notification_id, originator_id, originator_version, topic, state, "
-                "recorded_at, (extract(epoch FROM recorded_at) * 1000000)::bigint, "
-                f"prev_hash, chain_hash FROM {EVENTS_TABLE} "
-                "WHERE notification_id = ANY(%s)",
-                ([e.position for e in part],),
+                _CUSTOMER_BATCH,
+                (relationship_id, after, size, batch),
                 binary=True,  # the states, times and hashes as they are, not as text to parse
             ).fetchall()
-            return paths, {int(r[0]): r for r in rows}
+            leaves = {int(row[1]): row[3] for row in rows}
+            return rows, tree.inclusion_proofs(list(leaves), size, conn, leaves=leaves)
 
-        coming = reader.submit(read, parts[0]) if parts else None
         given = 0
-        for at, part in enumerate(parts):
-            assert coming is not None
-            paths, rows = coming.result()
-            coming = reader.submit(read, parts[at + 1]) if at + 1 < len(parts) else None
+        coming = reader.submit(read, given)
+        while given < total:
+            rows, paths = coming.result()
+            if not rows:
+                break
+            given = int(rows[-1][0])
+            if given < total:  # the next batch read while this one is decoded
+                coming = reader.submit(read, given)
             fetching = (
-                prefetched(row[4] for row in rows.values())
-                if prefetched is not None
-                else nullcontext()
+                prefetched(row[8] for row in rows) if prefetched is not None else nullcontext()
             )
             with fetching:
                 decoded = [
-                    _entry(mapper, rows[e.position], e, path, path_text)
-                    for e, path in zip(part, paths, strict=True)
+                    _entry(mapper, row, path, path_text)
+                    for row, path in zip(rows, paths, strict=True)
                 ]
             yield from decoded
-            given += len(part)
             if progress is not None:
-                progress(ENTRIES_STAGE, given, len(found))
+                progress(ENTRIES_STAGE, given, total)
 
 
 #: What ``package_entries`` tells its ``progress`` it walks.
@@ -361,8 +379,12 @@ def pack(
     )
     head = open_checkpoint(signed, verifier_of(key, origin))
     customer_key = key_of(relationship_id)
-    chain_checkpoint = sign_head(database, key)
-    verification = verify_extending(database, progress=progress)
+    # The hash chain's checkpoint and verification while the entries are packed, on
+    # connections of their own; before them when the walks are shown (one at a time).
+    chain_side = ThreadPoolExecutor(1, "package-chain")
+    chain_checkpoint = chain_side.submit(sign_head, database, key)
+    verifying = chain_side.submit(verify_extending, database, progress=progress)
+    chain_side.shutdown(wait=progress is not None)
     buffer = io.BytesIO()
     entries = 0
     attached: list[str] = []
@@ -449,7 +471,10 @@ def pack(
                 ensure_ascii=False,
             ),
         )
-        archive.writestr("checkpoint.json", json.dumps(chain_checkpoint.as_dict(), indent=2))
+        archive.writestr(
+            "checkpoint.json", json.dumps(chain_checkpoint.result().as_dict(), indent=2)
+        )
+        verification = verifying.result()
         archive.writestr(
             "verification.json",
             json.dumps(

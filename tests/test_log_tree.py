@@ -92,6 +92,35 @@ def test_every_entry_is_proved_in_every_later_tree_and_every_tree_consistent(
             )
 
 
+def test_audit_paths_made_from_leaves_at_hand_are_the_paths_read_from_the_tree(
+    services: Services,
+) -> None:
+    """A package hashes the nodes made of its own leaves rather than reading them: the
+    paths are the same, for leaves dense or sparse, at the tree's right edge, and in a
+    tree smaller than the one built (where a stored node is past the edge)."""
+    write_history(services, 4)  # 12 entries
+    tree = LogTree(services.database, services.app.mapper)
+    built = tree.extend()
+    leaves = [h for _, h in entries(services)]
+    for size in (5, 8, 11, built):
+        for chosen in (
+            list(range(size)),
+            list(range(0, size, 3)),
+            list(range(size // 2, size)),
+            [size - 1],
+        ):
+            at_hand = {i: leaves[i] for i in chosen}
+            read = tree.inclusion_proofs(chosen, size)
+            made = tree.inclusion_proofs(chosen, size, leaves=at_hand)
+            assert made == read, (size, chosen)
+            for index, path in zip(chosen, made, strict=True):
+                verify_inclusion(leaves[index], index, size, path, root_of(leaves[:size]))
+    wrong = {0: leaves[1], 1: leaves[1]}  # a leaf at hand that is not the tree's
+    [path] = tree.inclusion_proofs([2], 4, leaves=wrong)
+    with pytest.raises(ProofError):
+        verify_inclusion(leaves[2], 2, 4, path, root_of(leaves[:4]))
+
+
 def test_a_position_not_in_the_log_or_a_tree_beyond_it_is_refused(services: Services) -> None:
     write_history(services, 1)
     tree = LogTree(services.database, services.app.mapper)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -183,6 +183,22 @@ _CUSTOMER_HEADS = """
         ORDER BY e.seq DESC LIMIT 1
     ) head
 """
+
+
+def _made_of(leaves: Mapping[int, bytes], size: int) -> dict[tuple[int, int], bytes]:
+    """Every perfect subtree of the tree of ``size`` leaves whose leaves are all in
+    ``leaves`` (by leaf index), hashed from them: (level, index) → hash."""
+    made: dict[tuple[int, int], bytes] = {}
+    level, below = 0, {i: h for i, h in leaves.items() if 0 <= i < size}
+    while below:
+        made.update(((level, i), h) for i, h in below.items())
+        level += 1
+        below = {
+            i >> 1: node_hash(h, below[i + 1])
+            for i, h in below.items()
+            if not i & 1 and i + 1 in below
+        }
+    return made
 
 
 class _Nodes:
@@ -436,11 +452,17 @@ class LogTree:
             )
 
     def inclusion_proofs(
-        self, leaf_indexes: list[int], size: int, conn: psycopg.Connection[Any] | None = None
+        self,
+        leaf_indexes: list[int],
+        size: int,
+        conn: psycopg.Connection[Any] | None = None,
+        *,
+        leaves: Mapping[int, bytes] | None = None,
     ) -> list[list[bytes]]:
         """The audit paths of many leaves in the tree of ``size`` leaves, on one connection
         (``conn``, or one of its own): the nodes they read are read at once, and the
-        subtrees they share hashed once."""
+        subtrees they share hashed once. ``leaves``: leaf hashes already at hand (by leaf
+        index); a node made of them alone is hashed from them rather than read."""
         wanted: set[tuple[int, int]] = set()
 
         def record(level: int, index: int) -> bytes:
@@ -449,13 +471,16 @@ class LogTree:
 
         # Which nodes the proofs read, without reading them.
         inclusion_proofs(record, leaf_indexes, size, paths=False)
+        made = _made_of(leaves, size) if leaves else {}
+        unread = {key for key in wanted if key not in made}
         if conn is None:
             with self.database.connect(purpose="tree") as own:
                 self._holds(own, size)
-                found = _Nodes.prefetched(own, wanted)
+                found = _Nodes.prefetched(own, unread)
         else:
             self._holds(conn, size)
-            found = _Nodes.prefetched(conn, wanted)
+            found = _Nodes.prefetched(conn, unread)
+        found.seen.update((key, made[key]) for key in wanted if key in made)
         return inclusion_proofs(found, leaf_indexes, size)
 
     def consistency(self, first: int, second: int | None = None) -> Consistency:
@@ -493,6 +518,18 @@ class LogTree:
                 (customer_id, size),
             ).fetchall()
         return [CustomerEntry(int(s), int(i), int(p), bytes(c)) for s, i, p, c in rows]
+
+    def customer_entry_count(
+        self, customer_id: UUID, size: int, conn: psycopg.Connection[Any]
+    ) -> int:
+        """How many of the customer's entries the tree of ``size`` leaves holds."""
+        self._holds(conn, size)
+        row = conn.execute(
+            "SELECT count(*) FROM fullchain_customer_entry "
+            "WHERE customer_id = %s AND leaf_index < %s",
+            (customer_id, size),
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     @staticmethod
     def _holds(conn: psycopg.Connection[Any], size: int) -> None:
