@@ -48,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -133,7 +134,7 @@ proof.
 #: is plain JSON already (``jsonable``); its ids and times are written by orjson as
 #: ``jsonable`` writes them (``str(uuid)``, ``datetime.isoformat()``), without making each
 #: a string in Python first (what orjson has no form of, ``jsonable`` gives).
-_encode = functools.partial(orjson.dumps, default=jsonable)
+line_of = functools.partial(orjson.dumps, default=jsonable)
 #: The lines of ``history.jsonl`` compressed at once: the compressing thread takes the
 #: interpreter's lock back after each chunk, waiting out the thread making the lines (up to
 #: its switch interval), so a chunk is large (about 5 MB) and the waits few.
@@ -181,9 +182,9 @@ def _entry(
     path_text: dict[bytes, str],
 ) -> dict[str, Any]:
     """One line of ``history.jsonl``: the readable entry (``history_entry``'s, its ids and
-    times left for ``_encode``), its stored form and its proofs. ``row``: as
-    ``_CUSTOMER_BATCH`` reads it. ``path_text``: the base64 of the audit paths' nodes, shared by the
-    paths of a package (most of their nodes are)."""
+    times left for ``line_of``), its stored form and its proofs. ``row``: as
+    ``_CUSTOMER_BATCH`` reads it. ``path_text``: the base64 of the audit paths' nodes,
+    shared by the paths of a package (most of their nodes are)."""
     (seq, leaf_index, customer_chain, _, position, aggregate_id, version, topic, state,
      recorded_at, micros, prev_hash, chain) = row  # fmt: skip
     state = bytes(state)
@@ -203,7 +204,7 @@ def _entry(
         topic=topic,
         recorded_at=recorded_at,
     )
-    line = readable  # ids and times as they are: written by ``_encode``
+    line = readable  # ids and times as they are: written by ``line_of``
     line["stored"] = {
         "topic": topic,
         "state": b2a_base64(state, newline=False).decode(),
@@ -242,21 +243,20 @@ def _stored_version(state: bytes) -> int:
     return int(found.group(1)) if found else 1
 
 
-#: A batch of the customer's entries after sequence number %s, each with its customer
-#: proof (sequence number, leaf index, customer chain, leaf hash) and its stored entry (position,
-#: aggregate id, version, topic, state, recording time, and in µs since 1970, previous and
-#: chain hash): the batch cut from the customer's primary key first, then joined.
+#: The customer's entries numbered from %s to %s (a customer's numbers run 1..N without a
+#: gap: a range of them is a batch, read from the primary key however long the customer's
+#: history), each with its customer proof (sequence number, leaf index, customer chain,
+#: leaf hash) and its stored entry (position, aggregate id, version, topic, state,
+#: recording time, and in µs since 1970, previous and chain hash); in no order (sorted by
+#: the reader: the database would sort the states too).
 _CUSTOMER_BATCH = f"""
     SELECT c.seq, c.leaf_index, c.chain, l.hash, e.notification_id, e.originator_id,
         e.originator_version, e.topic, e.state, e.recorded_at,
         (extract(epoch FROM e.recorded_at) * 1000000)::bigint, e.prev_hash, e.chain_hash
-    FROM (
-        SELECT seq, leaf_index, chain FROM fullchain_customer_entry
-        WHERE customer_id = %s AND seq > %s AND leaf_index < %s ORDER BY seq LIMIT %s
-    ) c
+    FROM fullchain_customer_entry c
     JOIN fullchain_tree_leaf l ON l.idx = c.leaf_index
     JOIN {EVENTS_TABLE} e ON e.notification_id = l.position
-    ORDER BY c.seq
+    WHERE c.customer_id = %s AND c.seq BETWEEN %s AND %s AND c.leaf_index < %s
 """
 
 
@@ -288,9 +288,10 @@ def package_entries(
         def read(after: int) -> tuple[list[tuple[Any, ...]], list[list[bytes]]]:
             rows = conn.execute(
                 _CUSTOMER_BATCH,
-                (relationship_id, after, size, batch),
+                (relationship_id, after + 1, after + batch, size),
                 binary=True,  # the states, times and hashes as they are, not as text to parse
             ).fetchall()
+            rows.sort(key=itemgetter(0))
             leaves = {int(row[1]): row[3] for row in rows}
             return rows, tree.inclusion_proofs(list(leaves), size, conn, leaves=leaves)
 
@@ -402,7 +403,7 @@ def pack(
             for entry in package_entries(
                 database, mapper, tree, relationship_id, head.size, progress=progress
             ):
-                lines.append(_encode(entry))
+                lines.append(line_of(entry))
                 entries += 1
                 if entry["stored"]["topic"] in ATTACHING_TOPICS:
                     attached.append(entry["data"]["sha256"])

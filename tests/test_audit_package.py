@@ -22,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 
-from application.audit_export import package_entries
+from application.audit_export import line_of, package_entries
 from application.evidence import LocalEvidenceStore
 from application.proofs import sealed
 from application.proofs.entries import entry_bytes
-from application.proofs.merkle import leaf_hash, verify_consistency, verify_inclusion
+from application.proofs.merkle import ProofError, leaf_hash, verify_consistency, verify_inclusion
 from application.proofs.note import Verifier, open_checkpoint
 from application.proofs.tree import LogTree
 from application.store.database import Database
@@ -567,45 +567,85 @@ def test_the_entries_are_the_same_whatever_the_batches_they_are_read_in(
     services: Services,
 ) -> None:
     """Entries are read a batch ahead of the one being decoded: in batches of 1, 2, 3 or
-    all at once, the same entries come out, in order, each with the audit path that puts
-    it in the signed tree."""
+    all at once, the same entries come out, in order, each with its stored form as the log
+    holds it and the audit path that puts it in the signed tree, also when the tree has
+    grown since (its later nodes and the customer's later entries are not this tree's)."""
     register_parties(services)
     seed_case(services)
     catch_up(services)
     tree = LogTree(services.database, services.app.mapper)
     size = tree.extend()
     root = tree.root(size)
-    found = {
-        batch: list(
-            package_entries(
-                services.database, services.app.mapper, tree, CUSTOMER, size, batch=batch
-            )
+    app = services.app
+    for _ in range(5):  # the customer's entries after the signed tree
+        app.relationships.log_interaction(
+            app.context("li.wei"),
+            CUSTOMER,
+            interaction_id=uuid4(),
+            channel=Channel.CALL,
+            direction=Direction.OUTBOUND,
+            summary="after the checkpoint",
         )
-        for batch in (1, 2, 3, 2000)
-    }
-    entries = found[2000]
-    assert len(entries) > 3
-    assert [e["proof"]["seq"] for e in entries] == list(range(1, len(entries) + 1))
-    for batch in (1, 2, 3):
-        assert found[batch] == found[2000], batch
-    for entry in entries:
-        stored = entry["stored"]
-        verify_inclusion(
-            leaf_hash(
-                entry_bytes(
-                    position=entry["position"],
-                    aggregate_id=entry["aggregate_id"],
-                    version=entry["version"],
-                    topic=stored["topic"],
-                    state=base64.b64decode(stored["state"]),
-                    recorded_at=stored["recorded_at_micros"],
+    write_history(services, 3)
+    assert tree.extend() > size + 5
+    with services.database.connect() as conn:
+        logged = {
+            int(r[0]): r[1:]
+            for r in conn.execute(
+                f"SELECT notification_id, topic, state, prev_hash, chain_hash FROM {EVENTS_TABLE}"
+            ).fetchall()
+        }
+    for cut in (size, size - 1, size - 2):
+        found = {  # each entry as its line reads
+            batch: [
+                json.loads(line_of(entry))
+                for entry in package_entries(
+                    services.database, services.app.mapper, tree, CUSTOMER, cut, batch=batch
                 )
-            ),
-            entry["proof"]["leaf_index"],
-            size,
-            [base64.b64decode(p) for p in entry["proof"]["inclusion"]],
-            root,
-        )
+            ]
+            for batch in (1, 2, 3, 2000)
+        }
+        entries = found[2000]
+        assert len(entries) > 3
+        assert [e["proof"]["seq"] for e in entries] == list(range(1, len(entries) + 1))
+        assert all(e["proof"]["leaf_index"] < cut for e in entries)
+        for batch in (1, 2, 3):
+            assert found[batch] == found[2000], batch
+        for entry in entries:
+            stored = entry["stored"]
+            topic, state, prev, chain = logged[entry["position"]]
+            assert (stored["topic"], base64.b64decode(stored["state"])) == (topic, state)
+            assert (stored["prev_hash"], stored["chain_hash"]) == (prev.hex(), chain.hex())
+            verify_inclusion(
+                leaf_hash(
+                    entry_bytes(
+                        position=entry["position"],
+                        aggregate_id=UUID(entry["aggregate_id"]),
+                        version=entry["version"],
+                        topic=topic,
+                        state=state,
+                        recorded_at=stored["recorded_at_micros"],
+                    )
+                ),
+                entry["proof"]["leaf_index"],
+                cut,
+                [base64.b64decode(p) for p in entry["proof"]["inclusion"]],
+                root if cut == size else tree.root(cut),
+            )
+
+
+def test_an_audit_path_the_tree_cannot_give_is_refused_not_shortened(
+    services: Services, superuser_database: Database
+) -> None:
+    """The tree's stored nodes gone (a damaged table): packing fails, naming the node,
+    rather than give a path with a hash left out."""
+    register_parties(services)
+    tree = LogTree(services.database, services.app.mapper)
+    size = tree.extend()
+    with superuser_database.connect() as conn:
+        conn.execute("DELETE FROM fullchain_tree_node")
+    with pytest.raises(ProofError, match="holds no node"):
+        list(package_entries(services.database, services.app.mapper, tree, CUSTOMER, size))
 
 
 def test_fields_an_upcaster_adds_are_shown_apart_and_not_taken_for_stored_facts(
