@@ -267,11 +267,13 @@ def package_entries(
     relationship_id: UUID,
     size: int,
     *,
-    batch: int = 2000,
+    batch: int = 500,
     progress: Progress | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
-    its proofs, a batch at a time: a batch's entries and their customer proofs read in one
+    its proofs, a batch at a time (small, and each entry given as it is made: what a
+    package holds at once stays young, so the collector of cyclic garbage rarely walks the
+    whole process's objects while packing): a batch's entries and their customer proofs read in one
     query and their audit paths from the tree at once (on a connection and in a thread of
     its own, while the batch before is decoded), the keys of their sealed fields fetched
     at once; ``progress`` is told the entries given, of all."""
@@ -307,12 +309,9 @@ def package_entries(
             fetching = (
                 prefetched(row[8] for row in rows) if prefetched is not None else nullcontext()
             )
-            with fetching:
-                decoded = [
-                    _entry(mapper, row, path, path_text)
-                    for row, path in zip(rows, paths, strict=True)
-                ]
-            yield from decoded
+            with fetching:  # each entry given as it is made: none outlives its line
+                for row, path in zip(rows, paths, strict=True):
+                    yield _entry(mapper, row, path, path_text)
             if progress is not None:
                 progress(ENTRIES_STAGE, given, total)
 
