@@ -272,11 +272,11 @@ def package_entries(
 ) -> Iterator[dict[str, Any]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
     its proofs, a batch at a time (small, and each entry given as it is made: what a
-    package holds at once stays young, so the collector of cyclic garbage rarely walks the
-    whole process's objects while packing): a batch's entries and their customer proofs read in one
-    query and their audit paths from the tree at once (on a connection and in a thread of
-    its own, while the batch before is decoded), the keys of their sealed fields fetched
-    at once; ``progress`` is told the entries given, of all."""
+    package holds at once stays young, so the collector of cyclic garbage rarely walks
+    the whole process's objects while packing): a batch's entries and their customer
+    proofs read in one query and their audit paths from the tree at once (on a connection
+    and in a thread of its own, while the batch before is decoded), the keys of their
+    sealed fields fetched at once; ``progress`` is told the entries given, of all."""
     prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
     with (
