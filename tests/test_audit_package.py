@@ -72,6 +72,19 @@ def write(folder: Path, entries: list[dict[str, Any]]) -> None:
     )
 
 
+def call_customer(services: Services, summary: str) -> None:
+    """An outbound call to the customer logged by li.wei, with ``summary``."""
+    app = services.app
+    app.relationships.log_interaction(
+        app.context("li.wei"),
+        CUSTOMER,
+        interaction_id=uuid4(),
+        channel=Channel.CALL,
+        direction=Direction.OUTBOUND,
+        summary=summary,
+    )
+
+
 def read(folder: Path) -> list[dict[str, Any]]:
     lines = (folder / "history.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
@@ -154,14 +167,7 @@ def test_texts_typed_to_look_sealed_are_packed_and_proved_as_they_are(
     assert others_key is not None
     look_alikes = (copied, sealed.PREFIX + "short")
     for typed in look_alikes:
-        app.relationships.log_interaction(
-            app.context("li.wei"),
-            CUSTOMER,
-            interaction_id=uuid4(),
-            channel=Channel.CALL,
-            direction=Direction.OUTBOUND,
-            summary=typed,
-        )
+        call_customer(services, typed)
     app.relationships.rename_relationship(app.context("li.wei"), CUSTOMER, name=copied)
     catch_up(services)
     response = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
@@ -576,16 +582,8 @@ def test_the_entries_are_the_same_whatever_the_batches_they_are_read_in(
     tree = LogTree(services.database, services.app.mapper)
     size = tree.extend()
     root = tree.root(size)
-    app = services.app
     for _ in range(5):  # the customer's entries after the signed tree
-        app.relationships.log_interaction(
-            app.context("li.wei"),
-            CUSTOMER,
-            interaction_id=uuid4(),
-            channel=Channel.CALL,
-            direction=Direction.OUTBOUND,
-            summary="after the checkpoint",
-        )
+        call_customer(services, "after the checkpoint")
     write_history(services, 3)
     assert tree.extend() > size + 5
     with services.database.connect() as conn:
