@@ -43,11 +43,13 @@ import re
 import threading
 import zipfile
 from binascii import b2a_base64
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -135,16 +137,19 @@ proof.
 #: ``jsonable`` writes them (``str(uuid)``, ``datetime.isoformat()``), without making each
 #: a string in Python first (what orjson has no form of, ``jsonable`` gives).
 line_of = functools.partial(orjson.dumps, default=jsonable)
-#: The lines of ``history.jsonl`` compressed at once: the compressing thread takes the
-#: interpreter's lock back after each chunk, waiting out the thread making the lines (up to
-#: its switch interval), so a chunk is large (about 5 MB) and the waits few.
-_LINES_PER_WRITE = 2000
+#: The lines of ``history.jsonl`` handed to the compressing thread at once (about 1.4 MB):
+#: the thread takes the interpreter's lock back after each chunk, waiting out the thread
+#: making the lines (up to its switch interval), so a chunk is not small; and the last
+#: chunk is compressed after the last line is made, while nothing else is left to do, so
+#: a chunk is not large either (it takes what has queued up meanwhile: ``_Behind``).
+_LINES_PER_WRITE = 500
 
 
 class _Behind:
     """Writes to ``target`` in a thread of its own, in the order written: a zip member's
     compression (zlib lets other threads run meanwhile) goes on while the next lines are
-    made. Closing waits for every write, and raises what a write raised."""
+    made; the chunks that queued up while it wrote are written at once, in one call.
+    Closing waits for every write, and raises what a write raised."""
 
     def __init__(self, target: IO[bytes]) -> None:
         self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
@@ -152,10 +157,20 @@ class _Behind:
         self._thread = threading.Thread(target=self._run, args=(target,), daemon=True)
 
     def _run(self, target: IO[bytes]) -> None:
-        while (chunk := self._chunks.get()) is not None:
-            if self._failed is None:
+        ended = False
+        while not ended:
+            chunks: list[bytes] = []
+            waiting = True  # for one chunk at least, then for none: those queued meanwhile
+            while not ended and (waiting or not self._chunks.empty()):
+                chunk = self._chunks.get()
+                waiting = False
+                if chunk is None:  # the last: nothing is written after it
+                    ended = True
+                else:
+                    chunks.append(chunk)
+            if chunks and self._failed is None:
                 try:
-                    target.write(chunk)
+                    target.write(b"".join(chunks))
                 except BaseException as error:  # raised where the writing began
                     self._failed = error
 
@@ -295,25 +310,24 @@ def package_entries(
             ).fetchall()
             rows.sort(key=itemgetter(0))
             leaves = {int(row[1]): row[3] for row in rows}
-            return rows, tree.inclusion_proofs(list(leaves), size, conn, leaves=leaves)
+            return rows, tree.inclusion_proofs(list(leaves), size, conn, leaves=leaves, known=known)
 
-        given = 0
-        coming = reader.submit(read, given)
-        while given < total:
-            rows, paths = coming.result()
-            if not rows:
-                break
-            given = int(rows[-1][0])
-            if given < total:  # the next batch read while this one is decoded
-                coming = reader.submit(read, given)
+        # Two batches read ahead of the one decoded: the reader waits for the interpreter's
+        # lock after each query it makes, and so stays ahead.
+        known: dict[tuple[int, int], bytes] = {}
+        starts = iter(range(0, total, batch))
+        coming = deque(reader.submit(read, at) for at in islice(starts, 2))
+        while coming:
+            rows, paths = coming.popleft().result()
+            coming.extend(reader.submit(read, at) for at in islice(starts, 1))
             fetching = (
                 prefetched(row[8] for row in rows) if prefetched is not None else nullcontext()
             )
             with fetching:  # each entry given as it is made: none outlives its line
                 for row, path in zip(rows, paths, strict=True):
                     yield _entry(mapper, row, path, path_text)
-            if progress is not None:
-                progress(ENTRIES_STAGE, given, total)
+            if progress is not None and rows:
+                progress(ENTRIES_STAGE, int(rows[-1][0]), total)
 
 
 #: What ``package_entries`` tells its ``progress`` it walks.

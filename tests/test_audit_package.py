@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import StoredEvent
 from fastapi.testclient import TestClient
 
-from application.audit_export import line_of, package_entries
+from application.audit_export import _Behind, line_of, package_entries
 from application.evidence import LocalEvidenceStore
 from application.proofs import sealed
 from application.proofs.entries import entry_bytes
@@ -688,3 +689,42 @@ def test_fields_an_upcaster_adds_are_shown_apart_and_not_taken_for_stored_facts(
     assert bad.returncode == 1
     assert "entry 1 (position" in bad.stdout
     assert "shows key_account, which the stored entry does not hold" in bad.stdout
+
+
+class _HeldTarget:
+    """A zip member as ``_Behind`` writes to it: its first write held until let go."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.writes: list[bytes] = []
+        self.let_go = threading.Event()
+        self.fail_on = fail_on
+
+    def write(self, data: bytes) -> int:
+        self.let_go.wait()
+        self.writes.append(data)
+        if len(self.writes) == self.fail_on:
+            raise OSError("disk full")
+        return len(data)
+
+
+def test_history_lines_queued_while_one_chunk_is_compressed_are_written_at_once_in_order() -> None:
+    target = _HeldTarget()
+    with _Behind(target) as behind:  # type: ignore[arg-type]
+        behind.write(b"1\n")
+        behind.write(b"2\n")
+        behind.write(b"3\n")
+        behind.write(b"4\n")  # queued (up to four) while the first waits or is written
+        target.let_go.set()
+    assert b"".join(target.writes) == b"1\n2\n3\n4\n"
+    assert len(target.writes) < 4  # the chunks queued meanwhile in fewer writes
+
+
+def test_a_failed_history_write_is_raised_where_the_package_is_written() -> None:
+    target = _HeldTarget(fail_on=1)
+    target.let_go.set()
+    with (
+        pytest.raises(OSError, match="disk full"),
+        _Behind(target) as behind,  # type: ignore[arg-type]
+    ):
+        behind.write(b"1\n")
+    assert target.writes == [b"1\n"]

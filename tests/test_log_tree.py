@@ -121,6 +121,41 @@ def test_audit_paths_made_from_leaves_at_hand_are_the_paths_read_from_the_tree(
         verify_inclusion(leaves[2], 2, 4, path, root_of(leaves[:4]))
 
 
+def test_audit_paths_of_later_batches_take_the_nodes_earlier_batches_read(
+    services: Services, superuser_database: Database
+) -> None:
+    """A package reads a customer's entries batch after batch and keeps the nodes each
+    batch read for the next (the same tree size): the paths are those read afresh, the
+    nodes kept are the tree's, and a node kept is not read again (here the table that
+    held them is emptied between the batches)."""
+    write_history(services, 4)
+    tree = LogTree(services.database, services.app.mapper)
+    size = tree.extend()
+    assert size > 8
+    leaves = [h for _, h in entries(services)]
+    known: dict[tuple[int, int], bytes] = {}
+    first, later = list(range(4)), list(range(4, 8))
+    with services.database.connect() as conn:
+        made = tree.inclusion_proofs(
+            first, size, conn, leaves={i: leaves[i] for i in first}, known=known
+        )
+        assert made == tree.inclusion_proofs(first, size)
+        assert (2, 0) in known, "the subtree the first batch hashed from its leaves kept"
+        for (level, index), hashed in known.items():
+            assert hashed == root_of(leaves[index << level : (index + 1) << level])
+        expected = tree.inclusion_proofs(later, size)
+        with superuser_database.connect() as owner:
+            owner.execute("DELETE FROM fullchain_tree_node")
+        # The later batch's paths need the subtree of leaves 0..3 (hashed by the first
+        # batch from its own leaves) and those above leaves 0..7 (read by the first).
+        made = tree.inclusion_proofs(
+            later, size, conn, leaves={i: leaves[i] for i in later}, known=known
+        )
+        assert made == expected
+    for index, path in zip(later, made, strict=True):
+        verify_inclusion(leaves[index], index, size, path, root_of(leaves[:size]))
+
+
 def test_a_position_not_in_the_log_or_a_tree_beyond_it_is_refused(services: Services) -> None:
     write_history(services, 1)
     tree = LogTree(services.database, services.app.mapper)

@@ -458,11 +458,16 @@ class LogTree:
         conn: psycopg.Connection[Any] | None = None,
         *,
         leaves: Mapping[int, bytes] | None = None,
+        known: dict[tuple[int, int], bytes] | None = None,
     ) -> list[list[bytes]]:
         """The audit paths of many leaves in the tree of ``size`` leaves, on one connection
         (``conn``, or one of its own): the nodes they read are read at once, and the
         subtrees they share hashed once. ``leaves``: leaf hashes already at hand (by leaf
-        index); a node made of them alone is hashed from them rather than read."""
+        index); a node made of them alone is hashed from them rather than read. ``known``:
+        nodes kept by the caller from earlier calls for the same ``size`` (the paths of a
+        customer's later entries share most of their upper nodes): not read again, and
+        the nodes this call reads or hashes are added (leaves aside: a node never changes
+        once written, and a later batch needs few of the earlier one's leaves)."""
         wanted: set[tuple[int, int]] = set()
 
         def record(level: int, index: int) -> bytes:
@@ -472,15 +477,21 @@ class LogTree:
         # Which nodes the proofs read, without reading them.
         inclusion_proofs(record, leaf_indexes, size, paths=False)
         made = _made_of(leaves, size) if leaves else {}
-        unread = {key for key in wanted if key not in made}
+        before = known if known is not None else {}
+        unread = {key for key in wanted if key not in made and key not in before}
         if conn is None:
             with self.database.connect(purpose="tree") as own:
                 self._holds(own, size)
                 found = _Nodes.prefetched(own, unread)
         else:
-            self._holds(conn, size)
-            found = _Nodes.prefetched(conn, unread)
+            if not before:  # else held already when ``known`` was first filled
+                self._holds(conn, size)
+            found = _Nodes.prefetched(conn, unread) if unread else _Nodes(conn)
+        if known is not None:
+            known.update(found.seen)
+            known.update((key, hashed) for key, hashed in made.items() if key[0])
         found.seen.update((key, made[key]) for key in wanted if key in made)
+        found.seen.update((key, before[key]) for key in wanted if key in before)
         return inclusion_proofs(found, leaf_indexes, size)
 
     def consistency(self, first: int, second: int | None = None) -> Consistency:
