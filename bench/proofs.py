@@ -134,6 +134,9 @@ def bench_package(admin: str, entries: int, rounds: int) -> None:
     key = Ed25519PrivateKey.generate()
     with throwaway_database(admin) as database:
         app = Fullchain(database)
+        # The keys of personal fields kept, as in a running service: its position watch
+        # hears erasures, and keys are kept while it does.
+        app.personal_keys.listening(True)
         mapper = app.mapper
         assert isinstance(mapper, PersonalDataMapper)
         customer = customer_with_entries(app, entries)
