@@ -204,12 +204,13 @@ def _entry(
      recorded_at, micros, prev_hash, chain) = row  # fmt: skip
     state = bytes(state)
     event: Any = mapper.to_domain_event(StoredEvent(aggregate_id, version, topic, state))
-    inclusion = []
-    for node in path:
-        text = path_text.get(node)
-        if text is None:
-            text = path_text[node] = b2a_base64(node, newline=False).decode()
-        inclusion.append(text)
+    try:
+        inclusion = list(map(path_text.__getitem__, path))
+    except KeyError:  # a node no path before held
+        for node in path:
+            if node not in path_text:
+                path_text[node] = b2a_base64(node, newline=False).decode()
+        inclusion = list(map(path_text.__getitem__, path))
     readable = readable_entry(
         event,
         position=position,
@@ -235,7 +236,11 @@ def _entry(
     }
     data = line["data"]
     version_now = getattr(type(event), "class_version", 1)
-    if version_now > 1 and _stored_version(state) < version_now:
+    if (
+        version_now > 1
+        and not state.endswith(_written_by(version_now))
+        and (_stored_version(state) < version_now)
+    ):
         # Upcast when read: the fields today's code adds to an older entry are not in the
         # stored entry, so they are shown apart, as derived, and not as its facts.
         stored_names = json.loads(state).keys()
@@ -249,6 +254,13 @@ def _entry(
 #: transcoder writes it last: the state is searched from its end).
 _CLASS_VERSION = b'"class_version":'
 _DIGITS = re.compile(rb"\s*(\d+)")
+
+
+@functools.cache
+def _written_by(version: int) -> bytes:
+    """How a state written by ``version`` of its event's class ends, as the transcoder
+    writes it (most do: the version named last, no space)."""
+    return b"%s%d}" % (_CLASS_VERSION, version)
 
 
 def _stored_version(state: bytes) -> int:
