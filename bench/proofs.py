@@ -13,6 +13,8 @@ Three measurements, each side by side in interleaved rounds on throwaway databas
   2,000, the keys of their sealed fields fetched at once, as the projection worker
   decodes), the entries already in memory. Goal: ≥ 0.3. The package built is also given
   against reading the entries from the log by batches and decoding them, as a replay does.
+  The service keeps the keys of personal fields, as a running one does (while its position
+  watch hears erasures), for the package and the decoding alike.
 * **the command path with the tree kept up**: ``log_interaction`` commands, with the
   service's ``TreeKeeper`` in a process of its own as the projection process runs it
   (woken by the log's notifications, extending at most once per 0.1 s under load),
