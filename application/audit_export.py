@@ -199,7 +199,7 @@ def _entry(
     """One line of ``history.jsonl``: the readable entry (``history_entry``'s, its ids and
     times left for ``line_of``), its stored form and its proofs. ``row``: as
     ``_CUSTOMER_BATCH`` reads it. ``path_text``: the base64 of the audit paths' nodes,
-    shared by the paths of a package (most of their nodes are)."""
+    shared by the paths of a batch (most of their nodes are)."""
     (seq, leaf_index, customer_chain, _, position, aggregate_id, version, topic, state,
      recorded_at, micros, prev_hash, chain) = row  # fmt: skip
     state = bytes(state)
@@ -340,6 +340,8 @@ def package_entries(
                     yield _entry(mapper, row, path, path_text)
             if progress is not None and rows:
                 progress(ENTRIES_STAGE, int(rows[-1][0]), total)
+            if len(path_text) > 4 * batch:  # the texts of the few upper nodes are made again
+                path_text.clear()
 
 
 #: What ``package_entries`` tells its ``progress`` it walks.

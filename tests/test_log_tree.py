@@ -125,9 +125,9 @@ def test_audit_paths_of_later_batches_take_the_nodes_earlier_batches_read(
     services: Services, superuser_database: Database
 ) -> None:
     """A package reads a customer's entries batch after batch and keeps the nodes each
-    batch read for the next (the same tree size): the paths are those read afresh, the
-    nodes kept are the tree's, and a node kept is not read again (here the table that
-    held them is emptied between the batches)."""
+    batch read, and the wide ones it hashed, for the next (the same tree size): the paths
+    are those read afresh, the nodes kept are the tree's, and a node kept is not read
+    again (here the table that held them is emptied between the batches)."""
     write_history(services, 4)
     tree = LogTree(services.database, services.app.mapper)
     size = tree.extend()
@@ -141,6 +141,9 @@ def test_audit_paths_of_later_batches_take_the_nodes_earlier_batches_read(
         )
         assert made == tree.inclusion_proofs(first, size)
         assert (2, 0) in known, "the subtree the first batch hashed from its leaves kept"
+        # None of those it hashed narrower than the batch: kept, they would grow with the
+        # customer's history (those it read, the tree's right edge, are few).
+        assert not [(lv, i) for lv, i in known if lv < 2 and (i + 1) << lv <= len(first)]
         for (level, index), hashed in known.items():
             assert hashed == root_of(leaves[index << level : (index + 1) << level])
         expected = tree.inclusion_proofs(later, size)

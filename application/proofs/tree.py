@@ -466,8 +466,10 @@ class LogTree:
         index); a node made of them alone is hashed from them rather than read. ``known``:
         nodes kept by the caller from earlier calls for the same ``size`` (the paths of a
         customer's later entries share most of their upper nodes): not read again, and
-        the nodes this call reads or hashes are added (leaves aside: a node never changes
-        once written, and a later batch needs few of the earlier one's leaves)."""
+        the nodes this call reads are added, and of those it hashes the ones at least as
+        wide as the leaves at hand are many (a node never changes once written; the
+        narrower ones a later batch needs are few, read with the rest, and kept they would
+        grow with the customer's history)."""
         wanted: set[tuple[int, int]] = set()
 
         def record(level: int, index: int) -> bytes:
@@ -489,7 +491,8 @@ class LogTree:
             found = _Nodes.prefetched(conn, unread) if unread else _Nodes(conn)
         if known is not None:
             known.update(found.seen)
-            known.update((key, hashed) for key, hashed in made.items() if key[0])
+            wide = len(leaves).bit_length() - 1 if leaves else 0
+            known.update((key, hashed) for key, hashed in made.items() if key[0] >= max(wide, 1))
         found.seen.update((key, made[key]) for key in wanted if key in made)
         found.seen.update((key, before[key]) for key in wanted if key in before)
         return inclusion_proofs(found, leaf_indexes, size)
