@@ -239,7 +239,7 @@ def _entry(
     if (
         version_now > 1
         and not state.endswith(_written_by(version_now))
-        and (_stored_version(state) < version_now)
+        and _stored_version(state) < version_now
     ):
         # Upcast when read: the fields today's code adds to an older entry are not in the
         # stored entry, so they are shown apart, as derived, and not as its facts.

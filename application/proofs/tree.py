@@ -465,11 +465,10 @@ class LogTree:
         subtrees they share hashed once. ``leaves``: leaf hashes already at hand (by leaf
         index); a node made of them alone is hashed from them rather than read. ``known``:
         nodes kept by the caller from earlier calls for the same ``size`` (the paths of a
-        customer's later entries share most of their upper nodes): not read again, and
-        the nodes this call reads are added, and of those it hashes the ones at least as
-        wide as the leaves at hand are many (a node never changes once written; the
-        narrower ones a later batch needs are few, read with the rest, and kept they would
-        grow with the customer's history)."""
+        customer's later entries share most of their upper nodes), not read again; this
+        call adds the nodes it reads, and those it hashes that span at least as many leaves
+        as it was given (a node never changes once written; the narrower ones would grow
+        with the customer's history, and a later call needs few of them: it reads those)."""
         wanted: set[tuple[int, int]] = set()
 
         def record(level: int, index: int) -> bytes:
