@@ -56,6 +56,7 @@ from typing import IO, Any
 from uuid import UUID
 
 import orjson
+import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.persistence import Mapper, StoredEvent
 
@@ -296,6 +297,7 @@ def package_entries(
     *,
     batch: int = 500,
     progress: Progress | None = None,
+    conn: psycopg.Connection[Any] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The customer's entries in the tree of ``size`` leaves, each with its stored form and
     its proofs, a batch at a time (small, and each entry given as it is made: what a
@@ -303,11 +305,15 @@ def package_entries(
     the whole process's objects while packing): a batch's entries and their customer
     proofs read in one query and their audit paths from the tree at once (on a connection
     and in a thread of its own, while the batch before is decoded), the keys of their
-    sealed fields fetched at once; ``progress`` is told the entries given, of all."""
+    sealed fields fetched at once; ``progress`` is told the entries given, of all. On
+    ``conn`` (the package's own, used by nothing else meanwhile), or a connection of its
+    own."""
     prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
     with (
-        database.connect(purpose="audit package") as conn,
+        (
+            nullcontext(conn) if conn is not None else database.connect(purpose="audit package")
+        ) as conn,
         ThreadPoolExecutor(1, "package-read") as reader,
     ):
         total = tree.customer_entry_count(relationship_id, size, conn)
@@ -400,138 +406,157 @@ def pack(
     """``build``'s package, with what it holds; ``progress`` is told each long walk: the
     tree brought up to the log, the hash chain verified, the customer's entries packed,
     the evidence files they attach copied in (none: nothing told)."""
-    tree = LogTree(database, mapper)
-    origin = log_origin()
-    signed, heads = signed_tree_head(
-        tree, key, origin=origin, now=now, key_in_database=key_in_database, progress=progress
-    )
-    head = open_checkpoint(signed, verifier_of(key, origin))
-    customer_key = key_of(relationship_id)
-    # The hash chain's checkpoint and verification while the entries are packed, on
-    # connections of their own; before them when the walks are shown (one at a time).
+    # The hash chain's checkpoint and verification on connections of their own, in a
+    # thread of its own, while the tree head is signed and the entries packed; after the
+    # tree and before the entries when the walks are shown (one at a time).
     chain_side = ThreadPoolExecutor(1, "package-chain")
-    chain_checkpoint = chain_side.submit(sign_head, database, key)
-    verifying = chain_side.submit(verify_extending, database, progress=progress)
-    chain_side.shutdown(wait=progress is not None)
-    buffer = io.BytesIO()
-    entries = 0
-    attached: list[str] = []
-    # The keys the entries' personal fields are sealed under, as they are opened.
-    opening: AbstractContextManager[set[bytes]] = (
-        mapper.opening() if isinstance(mapper, PersonalDataMapper) else nullcontext(set())
-    )
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        with (
-            archive.open("history.jsonl", "w") as member,
-            _Behind(member) as history,
-            opening as sealed_under,
-        ):
-            lines: list[bytes] = []
-            for entry in package_entries(
-                database, mapper, tree, relationship_id, head.size, progress=progress
+    shown = progress is not None
+    if not shown:
+        chain_checkpoint = chain_side.submit(sign_head, database, key)
+        verifying = chain_side.submit(verify_extending, database, progress=progress)
+    # The package's own reads on one connection (autocommit: the tree is extended a
+    # transaction at a time).
+    with database.connect(purpose="audit package", autocommit=True) as conn:
+        tree = LogTree(database, mapper)
+        origin = log_origin()
+        signed, heads = signed_tree_head(
+            tree,
+            key,
+            origin=origin,
+            now=now,
+            key_in_database=key_in_database,
+            progress=progress,
+            conn=conn,
+        )
+        head = open_checkpoint(signed, verifier_of(key, origin))
+        customer_key = key_of(relationship_id)
+        if shown:
+            chain_checkpoint = chain_side.submit(sign_head, database, key)
+            verifying = chain_side.submit(verify_extending, database, progress=progress)
+        chain_side.shutdown(wait=shown)
+        buffer = io.BytesIO()
+        entries = 0
+        attached: list[str] = []
+        # The keys the entries' personal fields are sealed under, as they are opened.
+        opening: AbstractContextManager[set[bytes]] = (
+            mapper.opening() if isinstance(mapper, PersonalDataMapper) else nullcontext(set())
+        )
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            with (
+                archive.open("history.jsonl", "w") as member,
+                _Behind(member) as history,
+                opening as sealed_under,
             ):
-                lines.append(line_of(entry))
-                entries += 1
-                if entry["stored"]["topic"] in ATTACHING_TOPICS:
-                    attached.append(entry["data"]["sha256"])
-                if len(lines) == _LINES_PER_WRITE:
+                lines: list[bytes] = []
+                for entry in package_entries(
+                    database, mapper, tree, relationship_id, head.size, progress=progress, conn=conn
+                ):
+                    lines.append(line_of(entry))
+                    entries += 1
+                    if entry["stored"]["topic"] in ATTACHING_TOPICS:
+                        attached.append(entry["data"]["sha256"])
+                    if len(lines) == _LINES_PER_WRITE:
+                        history.write(b"\n".join(lines) + b"\n")
+                        lines.clear()
+                if lines:
                     history.write(b"\n".join(lines) + b"\n")
-                    lines.clear()
-            if lines:
-                history.write(b"\n".join(lines) + b"\n")
-        files = list(dict.fromkeys(attached))
-        for done, sha256 in enumerate(files, start=1):
-            data = evidence.get(sha256)
-            if data is not None:
-                archive.writestr(f"evidence/{sha256}", data)
-            if progress is not None:
-                progress(FILES_STAGE, done, len(files))
-        archive.writestr("checkpoint.note", signed)
-        if isinstance(mapper, PersonalDataMapper):
-            opened = mapper.keys.raw_keys({UUID(bytes=k) for k in sealed_under})
+            files = list(dict.fromkeys(attached))
+            for done, sha256 in enumerate(files, start=1):
+                data = evidence.get(sha256)
+                if data is not None:
+                    archive.writestr(f"evidence/{sha256}", data)
+                if progress is not None:
+                    progress(FILES_STAGE, done, len(files))
+            archive.writestr("checkpoint.note", signed)
+            if isinstance(mapper, PersonalDataMapper):
+                opened = mapper.keys.raw_keys({UUID(bytes=k) for k in sealed_under})
+                archive.writestr(
+                    "personal_keys.json",
+                    json.dumps(
+                        {
+                            "about": "The data keys of the personal fields this package shows; "
+                            "the keys of erased people are destroyed and not here.",
+                            "keys": {
+                                str(k): base64.b64encode(v).decode() for k, v in opened.items()
+                            },
+                        },
+                        indent=2,
+                    ),
+                )
             archive.writestr(
-                "personal_keys.json",
+                "cosignatures.json",
                 json.dumps(
                     {
-                        "about": "The data keys of the personal fields this package shows; "
-                        "the keys of erased people are destroyed and not here.",
-                        "keys": {str(k): base64.b64encode(v).decode() for k, v in opened.items()},
+                        "witness_keys": [w.encode() for w in trusted_witnesses()],
+                        "cosignatures": [
+                            {
+                                "witness": witness,
+                                "size": size,
+                                "checkpoint": note,
+                                "consistency": [
+                                    base64.b64encode(p).decode()
+                                    for p in tree.consistency(size, head.size).proof
+                                ],
+                            }
+                            for witness, size, note in latest_cosignatures(
+                                database, head.size, conn
+                            )
+                        ],
                     },
                     indent=2,
                 ),
             )
-        archive.writestr(
-            "cosignatures.json",
-            json.dumps(
-                {
-                    "witness_keys": [w.encode() for w in trusted_witnesses()],
-                    "cosignatures": [
-                        {
-                            "witness": witness,
-                            "size": size,
-                            "checkpoint": note,
-                            "consistency": [
-                                base64.b64encode(p).decode()
-                                for p in tree.consistency(size, head.size).proof
-                            ],
-                        }
-                        for witness, size, note in latest_cosignatures(database, head.size)
-                    ],
-                },
-                indent=2,
-            ),
-        )
-        archive.writestr("verifier_key.txt", verifier_of(key, origin).encode() + "\n")
-        archive.writestr(
-            "customer.json",
-            json.dumps(
-                {
-                    "relationship_id": str(relationship_id),
-                    "name": name,
-                    "entries": entries,
-                    "map_proof": [
-                        base64.b64encode(p).decode() for p in map_proof(heads, customer_key)
-                    ]
-                    if entries
-                    else [],
-                },
-                indent=2,
-                ensure_ascii=False,
-            ),
-        )
-        archive.writestr(
-            "checkpoint.json", json.dumps(chain_checkpoint.result().as_dict(), indent=2)
-        )
-        verification = verifying.result()
-        archive.writestr(
-            "verification.json",
-            json.dumps(
-                {
-                    "intact": verification.intact,
-                    "summary": verification.summary(),
-                    "intact_up_to": verification.intact_up_to,
-                    "head_hash": verification.head_hash,
-                    "broken_at": verification.broken_at,
-                    "reason": verification.reason,
-                    "checked_from": None
-                    if verification.continued_from is None
-                    else verification.continued_from + 1,
-                    "whole_chain_walked_at": verification.whole_verified_at,
-                },
-                indent=2,
-            ),
-        )
-        archive.writestr("public_key.pem", public_key_pem(key))
-        for module in OFFLINE_MODULES:
-            archive.writestr(module, (PROOFS / module).read_text(encoding="utf-8"))
-        archive.writestr(
-            "README.md",
-            README.format(
-                name=name,
-                relationship_id=relationship_id,
-                packed_at=now.isoformat(),
-                entries=entries,
-                size=head.size,
-            ),
-        )
-    return AuditPackage(buffer.getvalue(), entries, head.size)
+            archive.writestr("verifier_key.txt", verifier_of(key, origin).encode() + "\n")
+            archive.writestr(
+                "customer.json",
+                json.dumps(
+                    {
+                        "relationship_id": str(relationship_id),
+                        "name": name,
+                        "entries": entries,
+                        "map_proof": [
+                            base64.b64encode(p).decode() for p in map_proof(heads, customer_key)
+                        ]
+                        if entries
+                        else [],
+                    },
+                    indent=2,
+                    ensure_ascii=False,
+                ),
+            )
+            archive.writestr(
+                "checkpoint.json", json.dumps(chain_checkpoint.result().as_dict(), indent=2)
+            )
+            verification = verifying.result()
+            archive.writestr(
+                "verification.json",
+                json.dumps(
+                    {
+                        "intact": verification.intact,
+                        "summary": verification.summary(),
+                        "intact_up_to": verification.intact_up_to,
+                        "head_hash": verification.head_hash,
+                        "broken_at": verification.broken_at,
+                        "reason": verification.reason,
+                        "checked_from": None
+                        if verification.continued_from is None
+                        else verification.continued_from + 1,
+                        "whole_chain_walked_at": verification.whole_verified_at,
+                    },
+                    indent=2,
+                ),
+            )
+            archive.writestr("public_key.pem", public_key_pem(key))
+            for module in OFFLINE_MODULES:
+                archive.writestr(module, (PROOFS / module).read_text(encoding="utf-8"))
+            archive.writestr(
+                "README.md",
+                README.format(
+                    name=name,
+                    relationship_id=relationship_id,
+                    packed_at=now.isoformat(),
+                    entries=entries,
+                    size=head.size,
+                ),
+            )
+        return AuditPackage(buffer.getvalue(), entries, head.size)

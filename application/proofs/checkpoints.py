@@ -16,8 +16,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application import settings
@@ -107,16 +108,19 @@ def signed_tree_head(
     now: datetime,
     key_in_database: bool,
     progress: Progress | None = None,
+    conn: psycopg.Connection[Any] | None = None,
 ) -> tuple[str, list[MapItem]]:
-    """``sign_tree_head``'s checkpoint, with the customers' heads its map holds."""
-    size = tree.extend(progress=progress)
-    heads = tree.customer_heads(size)
+    """``sign_tree_head``'s checkpoint, with the customers' heads its map holds; read on
+    ``conn`` (autocommit: the tree is extended a transaction at a time), or on
+    connections of their own."""
+    size = tree.extend(progress=progress, conn=conn)
+    heads = tree.customer_heads(size, conn)
     customers = map_root(heads)
-    access_seq, access_hash = access_head(tree.database)
+    access_seq, access_hash = access_head(tree.database, conn)
     head = TreeHead(
         origin=origin,
         size=size,
-        root=tree.root(size),
+        root=tree.root(size, conn),
         signed_at=now,
         extensions=(
             f"{CUSTOMERS} {base64.b64encode(customers).decode()}",

@@ -35,6 +35,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -418,10 +419,20 @@ class LogTree:
         with self.database.connect(purpose="tree") as conn:
             return _size(conn)[0]
 
-    def root(self, size: int) -> bytes:
-        with self.database.connect(purpose="tree") as conn:
-            self._holds(conn, size)
-            return tree_root(_Nodes(conn), size)
+    @contextmanager
+    def _on(self, conn: psycopg.Connection[Any] | None) -> Iterator[psycopg.Connection[Any]]:
+        """``conn``, or a connection of its own for the block."""
+        if conn is not None:
+            yield conn
+            return
+        with self.database.connect(purpose="tree") as own:
+            yield own
+
+    def root(self, size: int, conn: psycopg.Connection[Any] | None = None) -> bytes:
+        """The root of the tree of ``size`` leaves (on ``conn``, or a connection of its own)."""
+        with self._on(conn) as on:
+            self._holds(on, size)
+            return tree_root(_Nodes(on), size)
 
     def inclusion(self, position: int, tree_size: int | None = None) -> Inclusion:
         """The proof that the entry at ``position`` is in the tree of ``tree_size`` leaves
@@ -512,11 +523,14 @@ class LogTree:
                 consistency_proof(nodes, first, second),
             )
 
-    def customer_heads(self, size: int) -> list[MapItem]:
-        """Every customer's head in the tree of ``size`` leaves, as the map holds it."""
-        with self.database.connect(purpose="tree") as conn:
-            self._holds(conn, size)
-            rows = conn.execute(_CUSTOMER_HEADS, (size,)).fetchall()
+    def customer_heads(
+        self, size: int, conn: psycopg.Connection[Any] | None = None
+    ) -> list[MapItem]:
+        """Every customer's head in the tree of ``size`` leaves, as the map holds it (on
+        ``conn``, or a connection of its own)."""
+        with self._on(conn) as on:
+            self._holds(on, size)
+            rows = on.execute(_CUSTOMER_HEADS, (size,)).fetchall()
         return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]
 
     def customer_entries(self, customer_id: UUID, size: int) -> list[CustomerEntry]:

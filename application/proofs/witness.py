@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+
 from application.proofs.checkpoints import configured_keys, open_by_any
 from application.proofs.merkle import ProofError, verify_consistency
 from application.proofs.note import (
@@ -201,13 +203,19 @@ def _moment(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def latest_cosignatures(database: Database, size: int) -> list[tuple[str, int, str]]:
+def latest_cosignatures(
+    database: Database, size: int, conn: psycopg.Connection[Any] | None = None
+) -> list[tuple[str, int, str]]:
     """Each witness's latest cosigned checkpoint of a tree no larger than ``size``:
-    witness, size, note (a cosignature/v1, or a plain note signature kept before those)."""
-    with database.connect(purpose="witness") as conn:
-        rows = conn.execute(
-            "SELECT DISTINCT ON (witness) witness, size, note FROM fullchain_cosignature "
-            "WHERE size <= %s ORDER BY witness, size DESC",
-            (size,),
-        ).fetchall()
+    witness, size, note (a cosignature/v1, or a plain note signature kept before those);
+    read on ``conn``, or a connection of its own."""
+    latest = (
+        "SELECT DISTINCT ON (witness) witness, size, note FROM fullchain_cosignature "
+        "WHERE size <= %s ORDER BY witness, size DESC"
+    )
+    if conn is not None:
+        rows = conn.execute(latest, (size,)).fetchall()
+    else:
+        with database.connect(purpose="witness") as own:
+            rows = own.execute(latest, (size,)).fetchall()
     return [(str(w), int(n), str(note)) for w, n, note in rows]
