@@ -728,3 +728,29 @@ def test_a_failed_history_write_is_raised_where_the_package_is_written() -> None
     ):
         behind.write(b"1\n")
     assert target.writes == [b"1\n"]
+
+
+def test_a_package_reads_on_one_connection_of_its_own(
+    client: TestClient, services: Services, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Signing the tree head (the tree extended, the customers' heads, the access log's
+    head, the root), the entries and the cosignatures are read on one connection: one
+    opened per step cost a few ms each, most of a small package's time."""
+    register_parties(services)
+    seed_case(services)
+    catch_up(services)
+    opened: list[str | None] = []
+    connect = Database.connect
+
+    def counted(self: Database, *, purpose: str | None = None, **kwargs: Any) -> Any:
+        opened.append(purpose)
+        return connect(self, purpose=purpose, **kwargs)
+
+    monkeypatch.setattr(Database, "connect", counted)
+    response = client.get(f"/v1/relationships/{CUSTOMER}/audit-package")
+    assert response.status_code == 200
+    assert [p for p in opened if p in {"audit package", "tree", "access", "witness"}] == [
+        "audit package"
+    ]
+    result = check(unpack(response.content, tmp_path / "package"))
+    assert result.returncode == 0, result.stdout + result.stderr
