@@ -10,6 +10,7 @@ starts with the application's clock pinned to ``tests.clock.NOW``."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import uuid
@@ -62,6 +63,22 @@ def evidence_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("evidence")
     os.environ[EVIDENCE_DIR_VARIABLE] = str(folder)
     return folder
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was() -> Iterator[None]:
+    """A test that runs the command line in this process (``interface.cli.main``) gives
+    the root logger a handler on that test's captured stderr, which pytest closes after
+    it: the handler is taken away again, so that what is logged later (by other tests, or
+    by the embedded server's clean-up at exit) does not go to a closed file. pytest's
+    own handlers come and go with each phase and are left to it."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
