@@ -45,7 +45,7 @@ import zipfile
 from binascii import b2a_base64
 from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,7 +70,13 @@ from application.proofs.note import open_checkpoint
 from application.proofs.tree import LogTree
 from application.proofs.witness import latest_cosignatures, trusted_witnesses
 from application.store.database import Database
-from application.store.integrity import public_key_pem, sign_head, verify_extending
+from application.store.integrity import (
+    Checkpoint,
+    Verification,
+    public_key_pem,
+    sign_head,
+    verify_extending,
+)
 from application.store.schema import EVENTS_TABLE
 from domain.ownership import aggregate_type_of
 from projections.history.queries import readable_entry
@@ -160,18 +166,14 @@ class _Behind:
     def _run(self, target: IO[bytes]) -> None:
         ended = False
         while not ended:
-            chunks: list[bytes] = []
-            waiting = True  # for one chunk at least, then for none: those queued meanwhile
-            while not ended and (waiting or not self._chunks.empty()):
-                chunk = self._chunks.get()
-                waiting = False
-                if chunk is None:  # the last: nothing is written after it
-                    ended = True
-                else:
-                    chunks.append(chunk)
-            if chunks and self._failed is None:
+            chunks = [self._chunks.get()]  # one at least, then those queued meanwhile
+            while chunks[-1] is not None and not self._chunks.empty():
+                chunks.append(self._chunks.get_nowait())
+            ended = chunks[-1] is None  # the last: nothing is written after it
+            data = b"".join(chunk for chunk in chunks if chunk is not None)
+            if data and self._failed is None:
                 try:
-                    target.write(b"".join(chunks))
+                    target.write(data)
                 except BaseException as error:  # raised where the writing began
                     self._failed = error
 
@@ -311,9 +313,7 @@ def package_entries(
     prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
     with (
-        (
-            nullcontext(conn) if conn is not None else database.connect(purpose="audit package")
-        ) as conn,
+        database.connected(conn, purpose="audit package") as conn,
         ThreadPoolExecutor(1, "package-read") as reader,
     ):
         total = tree.customer_entry_count(relationship_id, size, conn)
@@ -410,10 +410,15 @@ def pack(
     # thread of its own, while the tree head is signed and the entries packed; after the
     # tree and before the entries when the walks are shown (one at a time).
     chain_side = ThreadPoolExecutor(1, "package-chain")
+
+    def chain_work() -> tuple[Future[Checkpoint], Future[Verification]]:
+        return (
+            chain_side.submit(sign_head, database, key),
+            chain_side.submit(verify_extending, database, progress=progress),
+        )
+
     shown = progress is not None
-    if not shown:
-        chain_checkpoint = chain_side.submit(sign_head, database, key)
-        verifying = chain_side.submit(verify_extending, database, progress=progress)
+    started = None if shown else chain_work()
     # The package's own reads on one connection (autocommit: the tree is extended a
     # transaction at a time).
     with database.connect(purpose="audit package", autocommit=True) as conn:
@@ -430,9 +435,7 @@ def pack(
         )
         head = open_checkpoint(signed, verifier_of(key, origin))
         customer_key = key_of(relationship_id)
-        if shown:
-            chain_checkpoint = chain_side.submit(sign_head, database, key)
-            verifying = chain_side.submit(verify_extending, database, progress=progress)
+        chain_checkpoint, verifying = started or chain_work()
         chain_side.shutdown(wait=shown)
         buffer = io.BytesIO()
         entries = 0

@@ -35,7 +35,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -419,18 +418,9 @@ class LogTree:
         with self.database.connect(purpose="tree") as conn:
             return _size(conn)[0]
 
-    @contextmanager
-    def _on(self, conn: psycopg.Connection[Any] | None) -> Iterator[psycopg.Connection[Any]]:
-        """``conn``, or a connection of its own for the block."""
-        if conn is not None:
-            yield conn
-            return
-        with self.database.connect(purpose="tree") as own:
-            yield own
-
     def root(self, size: int, conn: psycopg.Connection[Any] | None = None) -> bytes:
         """The root of the tree of ``size`` leaves (on ``conn``, or a connection of its own)."""
-        with self._on(conn) as on:
+        with self.database.connected(conn, purpose="tree") as on:
             self._holds(on, size)
             return tree_root(_Nodes(on), size)
 
@@ -528,7 +518,7 @@ class LogTree:
     ) -> list[MapItem]:
         """Every customer's head in the tree of ``size`` leaves, as the map holds it (on
         ``conn``, or a connection of its own)."""
-        with self._on(conn) as on:
+        with self.database.connected(conn, purpose="tree") as on:
             self._holds(on, size)
             rows = on.execute(_CUSTOMER_HEADS, (size,)).fetchall()
         return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]

@@ -209,13 +209,10 @@ def latest_cosignatures(
     """Each witness's latest cosigned checkpoint of a tree no larger than ``size``:
     witness, size, note (a cosignature/v1, or a plain note signature kept before those);
     read on ``conn``, or a connection of its own."""
-    latest = (
-        "SELECT DISTINCT ON (witness) witness, size, note FROM fullchain_cosignature "
-        "WHERE size <= %s ORDER BY witness, size DESC"
-    )
-    if conn is not None:
-        rows = conn.execute(latest, (size,)).fetchall()
-    else:
-        with database.connect(purpose="witness") as own:
-            rows = own.execute(latest, (size,)).fetchall()
+    with database.connected(conn, purpose="witness") as on:
+        rows = on.execute(
+            "SELECT DISTINCT ON (witness) witness, size, note FROM fullchain_cosignature "
+            "WHERE size <= %s ORDER BY witness, size DESC",
+            (size,),
+        ).fetchall()
     return [(str(w), int(n), str(note)) for w, n, note in rows]

@@ -293,12 +293,10 @@ def access_head(
 ) -> tuple[int, bytes]:
     """The last entry's number and hash (0 and 32 zero bytes before the first); on
     ``conn``, or a connection of its own."""
-    last = "SELECT seq, entry_hash FROM fullchain_access_log ORDER BY seq DESC LIMIT 1"
-    if conn is not None:
-        row = conn.execute(last).fetchone()
-    else:
-        with database.connect(purpose="access") as own:
-            row = own.execute(last).fetchone()
+    with database.connected(conn, purpose="access") as on:
+        row = on.execute(
+            "SELECT seq, entry_hash FROM fullchain_access_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
     return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
 
 

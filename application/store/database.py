@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,18 @@ class Database:
         """A connection with every parameter of the URL; ``purpose`` is appended to its
         ``application_name``, so it can be told apart in ``pg_stat_activity``."""
         return psycopg.connect(self.labelled(purpose), **kwargs)
+
+    @contextlib.contextmanager
+    def connected(
+        self, conn: psycopg.Connection[Any] | None, *, purpose: str | None = None
+    ) -> Iterator[psycopg.Connection[Any]]:
+        """``conn`` when a caller lends one (left open), else a connection of its own
+        for the block (``connect``'s, closed after it)."""
+        if conn is not None:
+            yield conn
+            return
+        with self.connect(purpose=purpose) as own:
+            yield own
 
     def labelled(self, purpose: str | None = None) -> str:
         """The conninfo, naming the application (``fullchain`` unless the URL says)."""
