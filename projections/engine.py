@@ -35,7 +35,7 @@ from application import metrics
 from application.store.database import OUTAGES, Database
 from application.store.schema import EVENTS_TABLE, TRACKING_TABLE, Migration
 from projections import status
-from projections.freshness import announce
+from projections.freshness import announce, announce_all
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +120,32 @@ def advance_tracking(
         raise TrackingConflictError(msg)
     if announcing:
         announce(conn, projection_name, position)
+
+
+def advance_trackings(
+    conn: Connection, projection_names: Sequence[str], position: int, *, announcing: bool = True
+) -> None:
+    """``advance_tracking`` for several read models at once: one statement moves them all
+    to ``position`` (and one announces them), however many there are."""
+    if not projection_names:
+        return
+    names = list(projection_names)
+    moved = conn.execute(
+        f"""
+        INSERT INTO {TRACKING_TABLE} (application_name, notification_id)
+        SELECT name, %s FROM unnest(%s::text[]) AS name
+        ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id
+        WHERE {TRACKING_TABLE}.notification_id < EXCLUDED.notification_id
+        RETURNING application_name
+        """,
+        (position, names),
+    ).fetchall()
+    if len(moved) < len(names):
+        stale = sorted(set(names) - {str(row[0]) for row in moved})
+        msg = f"{', '.join(stale)}: position {position} was already applied"
+        raise TrackingConflictError(msg)
+    if announcing:
+        announce_all(conn, names, position)
 
 
 class ProjectionWorker:
@@ -234,6 +260,9 @@ class ProjectionWorker:
                 return decoded[position]
 
             last = int(rows[-1][0])
+            # Every read model that takes the batch moves to ``last`` in one statement at
+            # the end; one with no event of the batch only moves, so it needs no savepoint.
+            advanced: list[str] = []
             for projection in running:
                 after = positions[projection.name]
                 if after >= last:
@@ -242,17 +271,22 @@ class ProjectionWorker:
                     projected(row) for row in rows if row[0] > after and projection.handles(row[3])
                 ]
                 started = time.perf_counter()
+                if not events:
+                    advanced.append(projection.name)
+                    self._measured(projection.name, last - after, started)
+                    continue
                 if len(self.projections) == 1:
                     try:
-                        self._apply(conn, projection, events, last)
+                        projection.apply_batch(conn, events)
                     except Exception:
                         metrics.BATCH_ERRORS.labels(projection.name).inc()
                         raise
+                    advanced.append(projection.name)
                     self._measured(projection.name, last - after, started)
                     continue
                 try:
                     with conn.transaction():  # a savepoint: a failure is this model's own
-                        self._apply(conn, projection, events, last)
+                        projection.apply_batch(conn, events)
                 except OUTAGES:
                     raise  # the database is gone: nothing of the batch commits
                 except Exception as error:
@@ -267,24 +301,15 @@ class ProjectionWorker:
                     )
                     self._set_aside[projection.name] = time.monotonic() + self.retry_after
                 else:
+                    advanced.append(projection.name)
                     self._measured(projection.name, last - after, started)
+            advance_trackings(conn, advanced, last, announcing=self.announcing)
             return len(rows)
 
     @staticmethod
     def _measured(read_model: str, entries: int, started: float) -> None:
         metrics.BATCH_SIZE.labels(read_model).observe(entries)
         metrics.BATCH_LATENCY.labels(read_model).observe(time.perf_counter() - started)
-
-    def _apply(
-        self,
-        conn: Connection,
-        projection: BatchProjection,
-        events: list[ProjectedEvent],
-        last: int,
-    ) -> None:
-        if events:
-            projection.apply_batch(conn, events)
-        advance_tracking(conn, projection.name, last, announcing=self.announcing)
 
     def catch_up(self, conn: Connection | None = None) -> int:
         """Process batches until the log is exhausted; return how many entries were read."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eventsourcing import persistence
+from psycopg import pq
 
 from interface.runtime import Services
 from projections.account_status.writer import AccountStatusProjection
@@ -17,12 +19,15 @@ from projections.engine import (
     Connection,
     ProjectedEvent,
     ProjectionWorker,
+    TrackingConflictError,
+    advance_trackings,
     rebuild,
     tracking_positions,
 )
+from projections.freshness import log_head
 from projections.history.writer import HistoryProjection
 from tests.branches import BRANCH_EVENTS as B
-from tests.test_projection import bulk_history
+from tests.test_projection import bulk_history, register
 from tests.waiting import wait_until
 
 
@@ -167,3 +172,85 @@ def test_a_worker_following_the_log_outlives_a_failure_of_its_only_read_model(
     flaky = Flaky()
     assert follows_to_the_end(services, flaky, B + total), "the thread ended at the failure"
     assert flaky.failures == 0
+
+
+class Idle(BatchProjection):
+    """A read model that takes none of the log's events."""
+
+    reads_personal_data = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def handles(self, topic: str) -> bool:
+        return False
+
+    def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        raise AssertionError("handed events it does not take")
+
+
+def head(services: Services) -> int:
+    with services.database.connect() as conn:
+        return log_head(conn)
+
+
+def round_trips(worker: ProjectionWorker, trace: Path) -> int:
+    """How many times the worker's next batch waited on the server: the server's
+    ReadyForQuery messages, one for each query or pipeline it answered."""
+    with worker.connect() as conn, trace.open("w") as out:
+        conn.pgconn.trace(out.fileno())
+        conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        assert worker.process_batch(conn) > 0
+        conn.pgconn.untrace()
+    received = [line.split("\t") for line in trace.read_text().splitlines()]
+    return sum(1 for fields in received if fields[:1] == ["B"] and "ReadyForQuery" in fields)
+
+
+def test_a_read_model_with_nothing_in_a_batch_costs_the_batch_no_round_trip(
+    services: Services, tmp_path: Path
+) -> None:
+    account, idle = AccountStatusProjection(), [Idle(f"idle_{n}") for n in range(12)]
+    few = ProjectionWorker(services.database, [account, idle[0]], services.app.mapper)
+    many = ProjectionWorker(services.database, [account, *idle], services.app.mapper)
+    register(services, "First")
+    many.catch_up()
+    register(services, "Second")
+    with_one = round_trips(few, tmp_path / "few")
+    register(services, "Third")
+    with_twelve = round_trips(many, tmp_path / "many")
+    assert with_one >= 5  # begin, lock, positions, batch, rows, positions, commit
+    assert with_twelve == with_one
+    assert set(positions(services, [account, *idle]).values()) == {head(services)}
+
+
+class Racing(AccountStatusProjection):
+    """The account status, while (once ``racing``) another worker, somehow running too,
+    commits ``other`` up to the end of the same batch."""
+
+    racing = False
+
+    def __init__(self, services: Services, other: str) -> None:
+        self.services, self.other = services, other
+
+    def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        if self.racing:
+            with self.services.database.connect() as elsewhere:
+                advance_trackings(elsewhere, [self.other], events[-1].position)
+        super().apply_batch(conn, events)
+
+
+def test_a_batch_that_would_apply_a_position_twice_commits_nothing(services: Services) -> None:
+    idle = Idle("idle")
+    racing = Racing(services, idle.name)
+    worker = ProjectionWorker(services.database, [racing, idle], services.app.mapper)
+    worker.catch_up()
+    register(services, "First")
+    end = head(services)
+    racing.racing = True
+    with pytest.raises(TrackingConflictError, match="idle: position"):
+        worker.catch_up()
+    # Neither the account's row nor its position committed; the other worker's did.
+    assert positions(services, [racing, idle]) == {racing.name: end - 1, idle.name: end}
+    with services.reads.connection() as conn:
+        names = {r["name"] for r in conn.execute("SELECT name FROM account_status").fetchall()}
+    assert "First" not in names
