@@ -35,7 +35,7 @@ from application import metrics
 from application.store.database import OUTAGES, Database
 from application.store.schema import EVENTS_TABLE, TRACKING_TABLE, Migration
 from projections import status
-from projections.freshness import announce, announce_all
+from projections.freshness import CHANNEL, announce
 
 log = logging.getLogger(__name__)
 
@@ -130,22 +130,27 @@ def advance_trackings(
     if not projection_names:
         return
     names = list(projection_names)
+    # The announcements are sent from the same statement, for the positions it moved;
+    # they are delivered when the transaction commits, and dropped if it rolls back.
+    announced = "pg_notify(%s, name || ' ' || %s)" if announcing else "NULL"
     moved = conn.execute(
         f"""
-        INSERT INTO {TRACKING_TABLE} (application_name, notification_id)
-        SELECT name, %s FROM unnest(%s::text[]) AS name
-        ON CONFLICT (application_name) DO UPDATE SET notification_id = EXCLUDED.notification_id
-        WHERE {TRACKING_TABLE}.notification_id < EXCLUDED.notification_id
-        RETURNING application_name
+        WITH moved AS (
+            INSERT INTO {TRACKING_TABLE} (application_name, notification_id)
+            SELECT name, %s FROM unnest(%s::text[]) AS name
+            ON CONFLICT (application_name) DO UPDATE
+            SET notification_id = EXCLUDED.notification_id
+            WHERE {TRACKING_TABLE}.notification_id < EXCLUDED.notification_id
+            RETURNING application_name AS name
+        )
+        SELECT name, {announced} FROM moved
         """,
-        (position, names),
+        (position, names, *((CHANNEL, str(position)) if announcing else ())),
     ).fetchall()
     if len(moved) < len(names):
         stale = sorted(set(names) - {str(row[0]) for row in moved})
         msg = f"{', '.join(stale)}: position {position} was already applied"
         raise TrackingConflictError(msg)
-    if announcing:
-        announce_all(conn, names, position)
 
 
 class ProjectionWorker:
@@ -284,12 +289,15 @@ class ProjectionWorker:
                     advanced.append(projection.name)
                     self._measured(projection.name, last - after, started)
                     continue
+                # A savepoint, so that a failure is this model's own. It is never released:
+                # the batch's commit ends it, and the release would cost a round trip.
+                conn.execute("SAVEPOINT read_model")
                 try:
-                    with conn.transaction():  # a savepoint: a failure is this model's own
-                        projection.apply_batch(conn, events)
+                    projection.apply_batch(conn, events)
                 except OUTAGES:
                     raise  # the database is gone: nothing of the batch commits
                 except Exception as error:
+                    conn.execute("ROLLBACK TO SAVEPOINT read_model")
                     metrics.BATCH_ERRORS.labels(projection.name).inc()
                     status.record_error(conn, projection.name, after, last, error)
                     log.exception(

@@ -106,16 +106,6 @@ def announce(conn: psycopg.Connection[Any], projection_name: str, position: int)
     conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"{projection_name} {position}"))
 
 
-def announce_all(
-    conn: psycopg.Connection[Any], projection_names: Sequence[str], position: int
-) -> None:
-    """``announce`` for several read models at the same position, in one statement."""
-    conn.execute(
-        "SELECT pg_notify(%s, name || ' ' || %s) FROM unnest(%s::text[]) AS name",
-        (CHANNEL, str(position), list(projection_names)),
-    )
-
-
 def projection_position(conn: ReadConnection, projection_name: str) -> int:
     row = conn.execute(
         f"SELECT notification_id FROM {TRACKING_TABLE} WHERE application_name = %s",

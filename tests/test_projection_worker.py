@@ -92,6 +92,37 @@ def test_a_failing_read_model_is_set_aside_and_the_others_go_on(services: Servic
     }
 
 
+class FailingInTheDatabase(AccountStatusProjection):
+    """The account status, whose statements the database refuses after it has written
+    its rows: in a plain statement, or in a pipeline of them."""
+
+    def __init__(self, pipelined: bool) -> None:
+        self.pipelined = pipelined
+
+    def apply_batch(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
+        super().apply_batch(conn, events)
+        if self.pipelined:
+            with conn.cursor() as cursor:
+                cursor.executemany("SELECT 1 / %s", [(1,), (0,), (1,)])
+        else:
+            conn.execute("SELECT 1 / 0")
+
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["statement", "pipeline"])
+def test_a_read_model_the_database_refuses_is_rolled_back_alone(
+    services: Services, pipelined: bool
+) -> None:
+    total = bulk_history(services, relationships=5, interactions_each=2)
+    failing, history = FailingInTheDatabase(pipelined), HistoryProjection()
+    worker = ProjectionWorker(
+        services.database, [failing, history], services.app.mapper, retry_after=3600.0
+    )
+    assert worker.catch_up() == B + total
+    assert positions(services, [failing, history]) == {failing.name: 0, history.name: B + total}
+    assert tables(services, [failing])["account_status"] == []
+    assert len(tables(services, [history])["history_index"]) > 0
+
+
 class Outage(AccountStatusProjection):
     """The account status, meeting a database restart ``outages`` times: the error the
     library's datastore raises when a data key is read through its pool meanwhile."""
@@ -218,7 +249,7 @@ def test_a_read_model_with_nothing_in_a_batch_costs_the_batch_no_round_trip(
     with_one = round_trips(few, tmp_path / "few")
     register(services, "Third")
     with_twelve = round_trips(many, tmp_path / "many")
-    assert with_one >= 5  # begin, lock, positions, batch, rows, positions, commit
+    assert with_one >= 6  # begin, lock, positions, batch, rows, positions, commit
     assert with_twelve == with_one
     assert set(positions(services, [account, *idle]).values()) == {head(services)}
 
