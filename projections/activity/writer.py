@@ -116,7 +116,7 @@ class ActivityProjection(BatchProjection):
                 _contact_removed(conn, item)
             elif is_erasure(e):
                 _erase(conn, Erasure.of(e), entries)
-        with conn.cursor() as cur:
+        with conn.pipeline(), conn.cursor() as cur:  # the writes in one round trip
             cur.executemany(_UPSERT_RELATIONSHIP, [r for r in rows.values() if r is not None])
             if entries:
                 columns = list(entries[0])

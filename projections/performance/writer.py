@@ -136,42 +136,35 @@ class _State:
     """What the writer keeps to measure, as loaded for one batch and changed by it."""
 
     def __init__(self, conn: Connection, events: Sequence[ProjectedEvent]) -> None:
-        self.staff: dict[str, tuple[str, str]] = {
-            r[0]: (r[1], r[2])
-            for r in conn.execute("SELECT staff_id, name, branch FROM performance_staff")
-        }
-        self.zones: dict[str, str] = dict(
-            conn.execute("SELECT code, time_zone FROM performance_branch").fetchall()
-        )
-        row = conn.execute(
-            "SELECT points FROM performance_rules WHERE rules_id = %s", (RULES_ID,)
-        ).fetchone()
-        self.rules: dict[str, int] | None = None if row is None else dict(row[0])
         ids = list({item.event.originator_id for item in events})
-        self.follow_ups: dict[UUID, list[Any]] = {
-            r[0]: [r[1], r[2]]
-            for r in conn.execute(
+        with conn.pipeline():  # the six reads in one round trip
+            staff = conn.execute("SELECT staff_id, name, branch FROM performance_staff")
+            zones = conn.execute("SELECT code, time_zone FROM performance_branch")
+            rules = conn.execute(
+                "SELECT points FROM performance_rules WHERE rules_id = %s", (RULES_ID,)
+            )
+            follow_ups = conn.execute(
                 "SELECT follow_up_id, assignee, due_at FROM performance_follow_up "
                 "WHERE follow_up_id = ANY(%s)",
                 (ids,),
             )
-        }
-        self.cases: dict[UUID, list[Any]] = {
-            r[0]: [r[1], r[2], r[3]]
-            for r in conn.execute(
+            cases = conn.execute(
                 "SELECT case_id, owner, responder, first_response_due FROM performance_case "
                 "WHERE case_id = ANY(%s)",
                 (ids,),
             )
-        }
-        self.shipments: dict[UUID, tuple[str, str]] = {
-            r[0]: (r[1], r[2])
-            for r in conn.execute(
+            shipments = conn.execute(
                 "SELECT shipment_id, reference, booked_by FROM performance_shipment "
                 "WHERE shipment_id = ANY(%s)",
                 (ids,),
             )
-        }
+        self.staff: dict[str, tuple[str, str]] = {r[0]: (r[1], r[2]) for r in staff}
+        self.zones: dict[str, str] = dict(zones.fetchall())
+        row = rules.fetchone()
+        self.rules: dict[str, int] | None = None if row is None else dict(row[0])
+        self.follow_ups: dict[UUID, list[Any]] = {r[0]: [r[1], r[2]] for r in follow_ups}
+        self.cases: dict[UUID, list[Any]] = {r[0]: [r[1], r[2], r[3]] for r in cases}
+        self.shipments: dict[UUID, tuple[str, str]] = {r[0]: (r[1], r[2]) for r in shipments}
         self.rules_position: int | None = None
         self.staff_changed: set[str] = set()
         self.zones_changed: set[str] = set()
@@ -332,7 +325,8 @@ def _apply(state: _State, item: ProjectedEvent) -> None:
 
 
 def _save(conn: Connection, state: _State) -> None:
-    with conn.cursor() as cur:
+    # One pipeline: the writes go to the server together, in one round trip.
+    with conn.pipeline(), conn.cursor() as cur:
         if state.staff_changed:
             cur.executemany(
                 "INSERT INTO performance_staff (staff_id, name, branch) VALUES (%s, %s, %s) "
