@@ -55,13 +55,15 @@ def feed_page(
     limit: int,
     scope: str | None = None,
     types: Sequence[str] = (),
+    until: int | None = None,
 ) -> FeedPage:
     """Up to ``limit`` entries after ``after`` that staff acting within ``scope`` (a
     branch; None: every branch) may see and whose topic (``Shipment.Delivered``) or
     aggregate type (``Shipment``) is one of ``types`` (empty: all). Entries left out —
     another branch's, an aggregate of no branch for a branch's staff, another type — are
-    passed over: ``next_after`` moves beyond them."""
-    end = horizon(conn)
+    passed over: ``next_after`` moves beyond them. ``until``: the ``horizon`` the caller
+    read already (read afresh without it)."""
+    end = horizon(conn) if until is None else until
     if after >= end:
         return FeedPage([], after)
     clauses = ["e.notification_id > %s", "e.notification_id <= %s"]

@@ -45,7 +45,7 @@ from eventsourcing.persistence import Mapper
 from eventsourcing.utils import TopicError, resolve_topic
 from psycopg.rows import dict_row
 
-from application.event_feed import feed_entry, feed_page
+from application.event_feed import feed_entry, feed_page, horizon
 from application.jsonable import jsonable
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE, Migration
@@ -354,10 +354,22 @@ class WebhookDispatcher:
         while True:
             with conn.transaction():
                 after = tracking_position(conn, TRACKING_NAME)
-                page = feed_page(conn, self.mapper, after=after, limit=self.batch_size)
-                if page.next_after <= after:
+                # The horizon is read before the subscriptions: one made meanwhile starts
+                # after the end of the log, so after this page.
+                end = horizon(conn)
+                if end <= after:
                     return total
                 live = subscriptions(conn)
+                if not live:
+                    # Nobody to deliver to: only the erasures of the page matter (to the
+                    # bodies kept of earlier deliveries), and nothing is decoded.
+                    next_after, read, erasures = self._erasures(conn, after, end)
+                    for aggregate_id, position in erasures:
+                        self._rewrite_bodies(conn, aggregate_id, position)
+                    advance_tracking(conn, TRACKING_NAME, next_after)
+                    total += read
+                    continue
+                page = feed_page(conn, self.mapper, after=after, limit=self.batch_size, until=end)
                 now = self.clock()
                 rows = [
                     (
@@ -384,6 +396,19 @@ class WebhookDispatcher:
                         self._rewrite_bodies(conn, e["aggregate_id"], e["position"])
                 advance_tracking(conn, TRACKING_NAME, page.next_after)
                 total += len(page.entries)
+
+    def _erasures(self, conn: Any, after: int, end: int) -> tuple[int, int, list[tuple[UUID, int]]]:
+        """The end of the page of the log after ``after`` (up to ``end``) that
+        ``feed_page`` would read, how many entries it holds, and the aggregates and
+        positions of its erasures."""
+        rows = conn.execute(
+            f"SELECT notification_id, originator_id, topic FROM {EVENTS_TABLE} "
+            "WHERE notification_id > %s AND notification_id <= %s "
+            "ORDER BY notification_id LIMIT %s",
+            (after, end, self.batch_size),
+        ).fetchall()
+        next_after = int(rows[-1][0]) if len(rows) == self.batch_size else end
+        return next_after, len(rows), [(row[1], int(row[0])) for row in rows if _erases(row[2])]
 
     def _rewrite_bodies(self, conn: Any, aggregate_id: UUID, before: int) -> None:
         """An erasure of personal data of ``aggregate_id``: the bodies kept of its earlier

@@ -17,13 +17,16 @@ from uuid import UUID, uuid4
 import pytest
 from fastapi.testclient import TestClient
 
+from application import webhooks
 from application.event_feed import horizon
 from application.webhooks import SIGNATURE_HEADER, WebhookDispatcher, verify
+from domain.personal import ERASED, contact_subject
 from domain.relationship import Relationship, RelationshipKind
 from domain.staff import Role
 from interface.http.app import create_app
 from interface.runtime import Services
 from projections.branches.queries import get_branch
+from projections.engine import tracking_position
 from tests.clock import NOW
 from tests.domain.test_shipment import ctx
 from tests.staffing import enroll
@@ -356,3 +359,54 @@ def test_the_service_runs_the_delivery_worker_beside_the_projections(
         assert [(d["position"], d["state"]) for d in delivered] == [
             (entry["position"], "delivered")
         ]
+
+
+def test_with_no_subscription_left_the_log_is_passed_over_and_erasures_still_reach_kept_bodies(
+    services: Services, api: TestClient, receivers: list[Receiver]
+) -> None:
+    first = Receiver()
+    receivers.append(first)
+    made = subscribe(api, first.url)
+    worker = dispatcher(services, Clock())
+    ours = customer("苏州客户")
+    ours.add_contact(ctx(-23, actor="sales.zhou"), contact_id="c1", name="王芳 Wang Fang")
+    recorded(services, ours)
+    worker.deliver_once()
+    assert first.positions() == [p for p, _, _ in log_of(services, ours.id)]
+    assert any("Wang Fang" in body.decode() for _, body, _ in first.taken)
+    delivered = first.requests
+    assert api.delete(f"/v1/webhooks/{made['webhook_id']}").status_code == 204
+
+    # No subscription lives; the contact is erased. The deliveries kept of the deleted
+    # subscription no longer name them.
+    app = services.app
+    erasure = app.privacy.erase(
+        app.context("admin.ma"),
+        contact_subject(ours.id, "c1").subject_id,
+        reason="the person asked",
+        request_ref="DSR-7",
+    )
+    recorded(services)
+    with services.database.connect() as conn:
+        assert worker.enqueue(conn) > 0
+        bodies = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT body FROM webhook_delivery WHERE aggregate_id = %s", (ours.id,)
+            ).fetchall()
+        ]
+        position = tracking_position(conn, webhooks.TRACKING_NAME)
+    assert bodies
+    assert all("Wang Fang" not in b for b in bodies)
+    assert any(ERASED in b for b in bodies)
+    assert position >= erasure.position
+
+    # A subscription made now is delivered what follows it, nothing from before.
+    later = Receiver()
+    receivers.append(later)
+    subscribe(api, later.url)
+    theirs = customer("苏州新客户")
+    recorded(services, theirs)
+    worker.deliver_once()
+    assert later.positions() == [p for p, _, _ in log_of(services, theirs.id)]
+    assert first.requests == delivered  # the deleted subscription got nothing more
