@@ -5,13 +5,14 @@ parameter an endpoint does not take is 422 naming it, on every endpoint."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
 import fastapi.dependencies.utils
+import fastapi.routing
 import pytest
-from fastapi import Depends, Query
+from fastapi import APIRouter, Depends, FastAPI, Query
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_dependant
 from fastapi.routing import APIRoute
@@ -19,9 +20,10 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from domain.staff import Role
+from interface.http import routing
 from interface.http.app import ROUTERS, create_app
 from interface.http.deps import _bearer, current_staff
-from interface.http.routing import solved_once
+from interface.http.routing import IndexedRouter, solved_once
 from interface.runtime import Services
 from tests.staffing import enroll
 from tests.test_self_service import one_link_shipment
@@ -263,3 +265,94 @@ def test_no_two_routes_answer_the_same_request(client: TestClient) -> None:
         if methods & other_methods and path != other and _could_both_match(path, other)
     ]
     assert clashes == []
+
+
+def _scan(router: Any, scope: dict[str, Any]) -> tuple[Any, ...]:
+    """What FastAPI's own scan of the router's routes finds."""
+    found = fastapi.routing._IncludedRouter._match(router, scope)
+    return tuple(found)
+
+
+def _requests(paths: Iterable[str]) -> Iterator[dict[str, Any]]:
+    """Requests of every method on each documented path, with its ids in several forms,
+    and paths no route has."""
+    ids = [str(uuid4()), str(uuid4()).upper(), "7", "0042", "not-an-id", "٣"]
+    for path in [*paths, "/v1/nowhere", "/v1/relationships/x/y/z", "/"]:
+        for value in ids:
+            concrete = re.sub(r"\{(\w+)\}", value, path)
+            for method in (*(m.upper() for m in METHODS), "HEAD"):
+                yield {"type": "http", "method": method, "path": concrete, "root_path": ""}
+
+
+def test_the_routes_index_finds_what_fastapis_scan_finds_every_time(client: TestClient) -> None:
+    app = client.app
+    routers = [r for r in app.router.routes if isinstance(r, IndexedRouter)]  # type: ignore[attr-defined]
+    assert len(routers) == len(ROUTERS) + 1  # and the console's sign-in
+    paths = list(document(client)["paths"])
+    compared = 0
+    for request in _requests(paths):
+        for router in routers:
+            expected = _scan(router, dict(request))
+            for _ in range(2):  # the first asks the routes; the second, the index
+                found = tuple(router._match(dict(request)))
+                assert found[0] == expected[0], (request, router)
+                assert found[2] is expected[2]
+                assert found[3] is expected[3]
+                assert found[1] == expected[1]
+                compared += 1
+    assert compared > 10_000
+
+
+def test_a_request_of_a_known_shape_is_asked_of_one_route(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+    plain = fastapi.routing._EffectiveRouteContext.matches
+
+    def counted(self: Any, scope: Any) -> Any:
+        asked.append(self.path)
+        return plain(self, scope)
+
+    monkeypatch.setattr(fastapi.routing._EffectiveRouteContext, "matches", counted)
+    first = client.post(f"/v1/relationships/{uuid4()}/interactions", json={})
+    assert first.status_code == 422
+    before = len(asked)
+    again = client.post(f"/v1/relationships/{uuid4()}/interactions", json={})
+    assert again.status_code == 422
+    # The request guards' check, the router's match and its handling: its own route each.
+    assert asked[before:] == ["/v1/relationships/{relationship_id}/interactions"] * 3
+    assert before > 20  # the first scanned the routes of the routers before its own
+
+
+def test_a_router_whose_routes_shape_cannot_tell_apart_is_scanned() -> None:
+    app = FastAPI()
+    router = APIRouter()
+
+    @router.get("/v1/files/a{name}")
+    def a_file(name: str) -> str:
+        return name
+
+    @router.get("/v1/files/{name}/2024")
+    def of_a_year(name: str) -> str:
+        return name
+
+    app.include_router(router)
+    IndexedRouter.install(app)
+    (included,) = [r for r in app.router.routes if isinstance(r, IndexedRouter)]
+    assert included._indexed()[1] is None
+    with TestClient(app) as c:
+        assert c.get("/v1/files/abc").json() == "bc"
+        assert c.get(f"/v1/files/a{uuid4()}").status_code == 200
+        assert c.get(f"/v1/files/b{uuid4()}").status_code == 404
+
+
+def test_the_index_of_shapes_is_bounded(client: TestClient) -> None:
+    (router,) = [
+        r
+        for r in client.app.router.routes  # type: ignore[attr-defined]
+        if isinstance(r, IndexedRouter) and r.original_router is ROUTERS[0]
+    ]
+    for n in range(routing._SHAPES_KEPT + 10):
+        router._match({"type": "http", "method": "GET", "path": f"/v1/x{n}", "root_path": ""})
+    assert router._shapes is not None
+    assert 0 < len(router._shapes) <= routing._SHAPES_KEPT

@@ -51,7 +51,7 @@ from interface.http import (
 from interface.http.deps import Staff
 from interface.http.middleware import RequestGuards
 from interface.http.openapi import document_examples, document_headers, operation_id
-from interface.http.routing import UNKNOWN_QUERY_PARAMETER, refuse_unknown_query
+from interface.http.routing import UNKNOWN_QUERY_PARAMETER, IndexedRouter, refuse_unknown_query
 from interface.runtime import Services
 
 DESCRIPTION = """
@@ -158,6 +158,7 @@ def create_app(
     for included in ROUTERS:
         app.include_router(included)
     app.include_router(console_session.router)  # the console's sign-in, outside the document
+    IndexedRouter.install(app)
     console.install(app)
     operations.install(
         app, services, [r for router in ROUTERS for r in router.routes]

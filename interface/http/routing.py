@@ -6,14 +6,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
+import re
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+import fastapi
 import fastapi.routing
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette._utils import get_route_path
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
@@ -156,3 +159,117 @@ class OneTripRoute(APIRoute):
             return super().get_route_handler()
         finally:
             route.dependant = declared  # the document and the role table read the tree
+
+
+# --- matching a request to its route by the shape of its path ---------------------------------
+
+#: A path segment that is a UUID, or a number: what tells two requests of one route apart.
+_UUID_SEGMENT = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_AN_ID, _A_NUMBER, _NOWHERE = object(), object(), -1
+#: The parameters a route's path may have for the index to answer for it.
+_CONVERTORS = ("", ":str", ":int", ":float", ":uuid", ":path")
+_PARAMETER = re.compile(
+    r"\{[A-Za-z_][A-Za-z0-9_]*(" + "|".join(map(re.escape, _CONVERTORS[1:])) + r")?\}"
+)
+#: Shapes kept per router, at most (a client sending paths of ever new shapes empties it).
+_SHAPES_KEPT = 4096
+_SHAPE_KEY = "fullchain.path_shape"
+
+
+def _segment_shape(segment: str) -> object:
+    if _UUID_SEGMENT.fullmatch(segment):
+        return _AN_ID
+    if segment.isascii() and segment.isdigit():
+        return _A_NUMBER
+    return segment
+
+
+def path_shape(scope: Scope) -> tuple[str, tuple[object, ...]]:
+    """The request's method and the shape of its path: the path with every segment that is
+    a UUID or a number replaced by a mark of its kind (kept in the scope, for the request's
+    other routers and for a copy of its scope with another path)."""
+    path = get_route_path(scope)
+    kept = scope.get(_SHAPE_KEY)
+    if kept is not None and kept[0] == path and kept[1] == scope["method"]:
+        return kept[2]  # type: ignore[no-any-return]
+    shape = (scope["method"], tuple(map(_segment_shape, path.split("/"))))
+    scope[_SHAPE_KEY] = (path, scope["method"], shape)
+    return shape
+
+
+def _answers_by_shape(template: str) -> bool:
+    """Whether a route of this path answers every path of a shape alike: each segment of it
+    is a parameter on its own, or a word that no UUID or number can be."""
+    for segment in template.split("/"):
+        if "{" in segment or "}" in segment:
+            if not _PARAMETER.fullmatch(segment):
+                return False
+        elif _segment_shape(segment) is not segment:
+            return False
+    return True
+
+
+class IndexedRouter(fastapi.routing._IncludedRouter):
+    """A router included in the app that remembers, by the shape of a request's path and
+    its method, which of its routes answered (``path_shape``), and asks that route alone
+    the next time. Whether a route takes a path depends only on its shape, when every route
+    of the router passes ``_answers_by_shape`` (checked, else the router scans as FastAPI
+    does): two paths of one shape differ only in segments that are each a whole parameter
+    of every route, and a parameter takes every UUID or every number alike. No two routes
+    take the same request (tests/test_http_routing.py), so the route remembered is the one
+    the scan would find. The scan of FastAPI's own router tried every route before it, and
+    ran twice per request (``matches``, then ``handle``): a command on a relationship was
+    tried against some 40 routes."""
+
+    _shapes: dict[tuple[str, tuple[object, ...]], tuple[int, Match]] | None
+    _shapes_version: int | None
+
+    @classmethod
+    def install(cls, app: fastapi.FastAPI) -> None:
+        """Index every router included in ``app``."""
+        for route in app.router.routes:
+            if type(route) is fastapi.routing._IncludedRouter:
+                route.__class__ = cls
+                assert isinstance(route, IndexedRouter)
+                route._shapes, route._shapes_version = None, None
+
+    def _indexed(
+        self,
+    ) -> tuple[list[Any], dict[tuple[str, tuple[object, ...]], tuple[int, Match]] | None]:
+        candidates = self.effective_candidates()
+        version = self.original_router._get_routes_version()
+        if version != self._shapes_version:
+            alike = all(
+                isinstance(c, fastapi.routing._EffectiveRouteContext)
+                and isinstance(c.original_route, APIRoute)
+                and _answers_by_shape(c.path)
+                for c in candidates
+            )
+            self._shapes, self._shapes_version = ({} if alike else None), version
+        return candidates, self._shapes
+
+    def _match(self, scope: Scope) -> Any:
+        candidates, shapes = self._indexed()
+        if shapes is None or scope.get("type") != "http":
+            return super()._match(scope)
+        shape = path_shape(scope)
+        known = shapes.get(shape)
+        if known is not None:
+            at, kind = known
+            if kind is Match.NONE:
+                return Match.NONE, {}, None, None
+            context = candidates[at]
+            # Asked as the scan asks it (``APIRoute.matches`` in its effective context).
+            match, child_scope = context.matches(scope)
+            if match is kind:
+                child_scope["route"] = context.original_route
+                return match, child_scope, context.original_route, context
+        found = super()._match(scope)
+        if len(shapes) >= _SHAPES_KEPT:
+            shapes.clear()
+        at = next((i for i, c in enumerate(candidates) if c is found[3]), _NOWHERE)
+        if found[0] is Match.NONE or at != _NOWHERE:
+            shapes[shape] = (at, found[0])
+        return found
