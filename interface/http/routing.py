@@ -179,7 +179,7 @@ _SHAPE_KEY = "fullchain.path_shape"
 
 
 def _segment_shape(segment: str) -> object:
-    if _UUID_SEGMENT.fullmatch(segment):
+    if len(segment) == 36 and _UUID_SEGMENT.fullmatch(segment):
         return _AN_ID
     if segment.isascii() and segment.isdigit():
         return _A_NUMBER
