@@ -291,7 +291,7 @@ class FullchainRecorder(PostgresApplicationRecorder):
                 try:
                     answered = conn.execute(
                         "SELECT o_command, o_position, o_failure FROM fullchain_append_commands("
-                        "%s, %s::int[], %s::text[], %s::bytea[], %s::text[], %s::uuid[], "
+                        "%b, %s::int[], %s::text[], %s::bytea[], %s::text[], %s::uuid[], "
                         "%s::bigint[], %s::boolean[])",
                         params,
                     ).fetchall()
@@ -334,10 +334,13 @@ class FullchainRecorder(PostgresApplicationRecorder):
         side_effects: Sequence[SideEffect],
     ) -> list[int]:
         params: tuple[Any, ...]
+        # The rows go in binary (``%b``), here and in ``append_group``: in text each row's
+        # state is written in hex and quoted twice over (in its row, in the array), twice
+        # the bytes and about 60 µs more of the caller's CPU for a row of 300 bytes.
         if command is None:
-            append, params = "SELECT id FROM fullchain_append(%s) AS id", (rows,)
+            append, params = "SELECT id FROM fullchain_append(%b) AS id", (rows,)
         else:
-            append = "SELECT id FROM fullchain_append_command(%s, %s, %s, %s, %s, %s, %s) AS id"
+            append = "SELECT id FROM fullchain_append_command(%b, %s, %s, %s, %s, %s, %s) AS id"
             params = (
                 rows,
                 command.command_id,
