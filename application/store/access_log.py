@@ -123,7 +123,7 @@ def record_access(
     }
     if isinstance(database, Database):
         with database.connect(purpose="access") as conn:
-            conn.execute(_INSERT, entry)
+            _insert(conn, [entry])
             conn.commit()
         return
     if not database.autocommit or database.info.transaction_status != TransactionStatus.IDLE:
@@ -131,13 +131,25 @@ def record_access(
     _group_of(database).record(database, entry)
 
 
+#: The entries in the order given, in one statement: in autocommit one round trip, with no
+#: BEGIN and COMMIT of its own, and atomic (all the entries or none). The chaining trigger
+#: runs for each row in that order, and sees the rows the statement inserted before it.
 _INSERT = (
     "INSERT INTO fullchain_access_log (staff_id, what, aggregate_type, aggregate_id, "
-    "relationship_id, detail, prev_hash, entry_hash) VALUES (%(staff)s, %(what)s, "
-    "%(type)s, %(id)s, CASE WHEN %(type)s = 'Relationship' THEN %(id)s ELSE "
-    "(SELECT relationship_id FROM aggregate_owner WHERE aggregate_id = %(id)s) END, "
-    "%(detail)s, '', '')"
+    "relationship_id, detail, prev_hash, entry_hash) "
+    "SELECT e.staff, e.what, e.type, e.id, "
+    "CASE WHEN e.type = 'Relationship' THEN e.id ELSE o.relationship_id END, e.detail, '', '' "
+    "FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[]) "
+    "WITH ORDINALITY AS e (staff, what, type, id, detail, n) "
+    "LEFT JOIN aggregate_owner o ON o.aggregate_id = e.id ORDER BY e.n"
 )
+
+
+def _insert(conn: psycopg.Connection[Any], entries: list[dict[str, Any]]) -> None:
+    conn.execute(
+        _INSERT,
+        [[e[key] for e in entries] for key in ("staff", "what", "type", "id", "detail")],
+    )
 
 
 @dataclass
@@ -154,13 +166,13 @@ class _GroupCommit:
     The chain's lock is held from an entry's insert until its commit (the entries are
     chained in commit order), so one entry a transaction would commit them one at a time,
     each waiting for the one before to reach the disk. Instead the first read to record
-    leads: it inserts, on its own connection and in one transaction, every entry waiting
-    then, and commits; the reads that record meanwhile wait, and the first of them leads
-    the next transaction with every entry that came in the meantime. Each read returns
-    once the transaction with its entry has committed. If that transaction fails, each of
-    its reads records its entry alone on its own connection, and fails or not as it would
-    have alone (a database gone: each its own error). No other connection is used: a read
-    waits for a transaction, never for a connection."""
+    leads: it inserts, on its own connection and in one statement (one transaction, one
+    round trip), every entry waiting then; the reads that record meanwhile wait, and the
+    first of them leads the next statement with every entry that came in the meantime.
+    Each read returns once the statement with its entry has committed. If it fails, each
+    of its reads records its entry alone on its own connection, and fails or not as it
+    would have alone (a database gone: each its own error). No other connection is used: a
+    read waits for a transaction, never for a connection."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -180,14 +192,13 @@ class _GroupCommit:
         if not mine.alone:
             self._commit(conn, mine)
         if mine.alone:
-            conn.execute(_INSERT, entry)  # autocommit: committed as it ends
+            _insert(conn, [entry])  # autocommit: committed as it ends
 
     def _commit(self, conn: psycopg.Connection[Any], mine: _Waiting) -> None:
         with self._lock:
             batch, self._waiting = self._waiting, []
         try:
-            with conn.transaction():
-                conn.cursor().executemany(_INSERT, [w.entry for w in batch])
+            _insert(conn, [w.entry for w in batch])  # autocommit: one statement, one commit
         except Exception:
             self._alone(batch, mine)
         except BaseException:
