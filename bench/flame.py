@@ -1,5 +1,6 @@
-"""``python -m bench.flame OUT.svg [--seconds S] [--reads status|list|history]``: a flame
-graph of the API process.
+"""``python -m bench.flame OUT.svg [--seconds S] [--reads status|list|history] [--cpu]``: a
+flame graph of the API process (with ``--cpu``, of its threads while they run Python, not
+while they wait).
 
 The service as ``bench.http`` runs it (``fullchain serve --no-workers`` and ``fullchain
 project``, each a process of its own, on a throwaway database) under ``wrk`` at 16
@@ -23,10 +24,10 @@ from pathlib import Path
 
 from application.store.integrity import new_signing_key_pem
 from bench.database import server_conninfo, throwaway_database
-from bench.http import BODY, _free_port, _process, _script, _seed, _wrk
+from bench.http import BODY, HISTORY_PAGE, _free_port, _process, _script, _seed, _wrk
 
 
-def record(out: Path, seconds: int, reads: str | None) -> None:
+def record(out: Path, seconds: int, reads: str | None, cpu: bool = False) -> None:
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if shutil.which("wrk") is None or not Path(py_spy).exists():
         print("bench.flame needs wrk (apt-get install wrk) and py-spy (pip install py-spy)")
@@ -45,7 +46,7 @@ def record(out: Path, seconds: int, reads: str | None) -> None:
                 "list": [
                     f"/v1/relationships?kind=customer&branch=Branch-{n}&limit=50" for n in range(4)
                 ],
-                "history": [f"/v1/relationships/{i}/history?limit=50" for i in ids],
+                "history": [f"/v1/relationships/{i}/history?limit={HISTORY_PAGE}" for i in ids],
             }[reads]
             script = _script(Path(tmp), "reads", "GET", paths, token, None)
         else:
@@ -65,6 +66,8 @@ def record(out: Path, seconds: int, reads: str | None) -> None:
             )
             time.sleep(2)  # the load is on before sampling starts
             sample = ["--nonblocking", "-r", "200", "-d", str(seconds), "-p", str(api.pid)]
+            if cpu:
+                sample.append("--gil")  # only the thread running Python: where CPU goes
             # OUT.txt: the collapsed stacks (one line per stack and its count) instead.
             shape = ["--format", "raw"] if out.suffix == ".txt" else []
             subprocess.run(
@@ -82,8 +85,11 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--reads", choices=("status", "list", "history"), help="reads instead")
+    parser.add_argument(
+        "--cpu", action="store_true", help="sample only the thread holding the GIL, not waits"
+    )
     args = parser.parse_args()
-    record(args.out, args.seconds, args.reads)
+    record(args.out, args.seconds, args.reads, args.cpu)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ Rows:
 * commands/s at c = 1, 4, 16: ``POST /v1/relationships/{id}/interactions`` over 64
   customers (distinct aggregates) against the anchor's POST; latency p50 and p99 at c=16;
 * reads/s at c=16: account status (``GET /v1/relationships/{id}``), a filtered list
-  (``GET /v1/relationships?kind=customer&branch=…``) and a history page, against the
-  anchor's GET;
-* where the CPU goes per command at c=16: the API process, the projection process and
-  the database server (its processes' CPU time over the round, per command);
+  (``GET /v1/relationships?kind=customer&branch=…``) and a history page (each customer is
+  seeded with 50 interactions, so every page holds 50 entries), against the anchor's GET;
+* where the CPU goes per request at c=16: the API process, the projection process and
+  the database server (its processes' CPU time over the round, per request), and the
+  anchor's app and database;
 * two API processes against one, at c=16, each commanding half of the customers.
 """
 
@@ -37,6 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import psutil  # type: ignore[import-untyped]
 
@@ -44,11 +46,13 @@ from application.store.database import Database
 from application.store.integrity import new_signing_key_pem
 from bench.branches import register_branches
 from bench.database import server_conninfo, throwaway_database
-from domain.relationship import RelationshipKind
+from domain.relationship import Channel, Direction, RelationshipKind
 from domain.staff import Role
 from interface.runtime import Services
 
 CUSTOMERS = 64
+#: Entries on a history page read: each customer has at least this many events.
+HISTORY_PAGE = 50
 BODY = (
     '{"channel":"call","direction":"outbound","summary":"Called about the weekly container '
     'allocation Shanghai-Hamburg; confirmed the rate."}'
@@ -190,6 +194,17 @@ def _seed(database: Database) -> tuple[str, list[str]]:
             )
             for i in range(CUSTOMERS)
         ]
+        # Every history page read is full (limit=50), whatever the commands before it added.
+        for rid in ids:
+            for n in range(HISTORY_PAGE):
+                app.relationships.log_interaction(
+                    app.context("bench.hq"),
+                    UUID(rid),
+                    interaction_id=uuid4(),
+                    channel=Channel.CALL,
+                    direction=Direction.OUTBOUND,
+                    summary=f"Weekly allocation call {n}",
+                )
     finally:
         services.close()
     return token, ids
@@ -268,7 +283,7 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                 folder,
                 "history",
                 "GET",
-                [f"/v1/relationships/{i}/history?limit=50" for i in ids],
+                [f"/v1/relationships/{i}/history?limit={HISTORY_PAGE}" for i in ids],
                 token,
                 None,
             ),
@@ -292,7 +307,7 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                 ],
                 env,
                 anchor_port,
-            ),
+            ) as anchor_app,
         ):
             service_url, anchor_url = (
                 f"http://127.0.0.1:{api_port}",
@@ -307,7 +322,10 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
             for name in ("status", "list", "history"):
                 _wrk(service_url, scripts[name], 4, 3)
             db_processes = _database_processes(database)
-            cpu_split: dict[str, list[float]] = {"API": [], "projections": [], "database": []}
+            # CPU per request at c=16, by process: the service's API, projections and
+            # database; the anchor's app and database.
+            parts = ("API", "projections", "database", "anchor app", "anchor database")
+            cpu_split: dict[str, dict[str, list[float]]] = {}
             results: dict[str, tuple[Measure, Measure]] = {}
             rows = [(f"commands c={c}", "command", "anchor_post", c) for c in (1, 4, 16)] + [
                 ("GET account status c=16", "status", "anchor_get", 16),
@@ -321,17 +339,21 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                 for r in range(rounds):
                     order = [(ours, service_url, mine), (anchor, anchor_url, theirs)]
                     for measure, url, script in order if r % 2 == 0 else order[::-1]:
-                        before = (_cpu([api]), _cpu([worker]), _cpu(db_processes))
+                        mine_cpu = [[api], [worker], db_processes]
+                        counted = mine_cpu if measure is ours else [[anchor_app], db_processes]
+                        before = [_cpu(group) for group in counted]
                         rps, p50, p99, bad = _wrk(url, scripts[script], c, seconds)
                         measure.rps.append(rps)
                         measure.p50_ms.append(p50)
                         measure.p99_ms.append(p99)
                         measure.errors += bad
-                        if measure is ours and script == "command" and c == 16:
+                        if c == 16 and rps > 0:
                             done = rps * seconds
-                            after = (_cpu([api]), _cpu([worker]), _cpu(db_processes))
-                            for name, b, a in zip(cpu_split, before, after, strict=True):
-                                cpu_split[name].append((a - b) / done * 1000)
+                            after = [_cpu(group) for group in counted]
+                            names = parts[:3] if measure is ours else parts[3:]
+                            split = cpu_split.setdefault(label, {name: [] for name in parts})
+                            for name, b, a in zip(names, before, after, strict=True):
+                                split[name].append((a - b) / done * 1000)
                 results[label] = (ours, anchor)
             heading = f"{'what':28} {'service':>10} {'anchor':>10} {'ratio':>6}"
             print(f"\n{heading}  p50/p99 ms (service | anchor)")
@@ -343,13 +365,16 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                     f"{statistics.median(anchor.p50_ms):.1f}/{statistics.median(anchor.p99_ms):.1f}"
                     + (f"  ({ours.errors} non-2xx)" if ours.errors else "")
                 )
-            if any(cpu_split.values()):
-                print(
-                    "\nCPU per command at c=16 (ms, median over rounds): "
-                    + ", ".join(
-                        f"{name} {statistics.median(v):.2f}" for name, v in cpu_split.items() if v
+            if cpu_split:
+                print("\nCPU per request at c=16, ms (median over rounds):")
+                print(f"{'what':28} " + " ".join(f"{name:>16}" for name in parts))
+                for label, split in cpu_split.items():
+                    print(
+                        f"{label:28} "
+                        + " ".join(
+                            f"{statistics.median(split[n]) if split[n] else 0:16.2f}" for n in parts
+                        )
                     )
-                )
             if only is not None and only != "processes":
                 return
             # Each API process commands half of the customers (as a router that sends a
