@@ -225,6 +225,9 @@ class KeyRing:
         #: The subject of each key kept, to forget them by subject.
         self._subject_of: dict[UUID, UUID] = {}
         self._live = False
+        #: Counts what may have made a value opened earlier unreadable now: each erasure
+        #: heard, each start or end of listening (``opened_since``).
+        self._generation = 0
 
     def bind(self, connect: Any) -> None:
         """``connect()``: a context manager giving an autocommit connection with dict
@@ -259,6 +262,13 @@ class KeyRing:
         with self._lock:
             self._forget(subject_id)
 
+    @property
+    def generation(self) -> int | None:
+        """A mark of what this ring knows of erasures: a value opened under one mark still
+        reads the same while the mark is unchanged. None: erasures are not heard, so no
+        opened value may be kept."""
+        return self._generation if self._live else None
+
     def _forget(self, subject_id: UUID) -> None:
         for key_id in [k for k, s in self._subject_of.items() if s == subject_id]:
             self._keys.pop(key_id, None)
@@ -266,6 +276,7 @@ class KeyRing:
             del self._subject_of[key_id]
         for current in [c for c in self._current if c[0] == subject_id]:
             del self._current[current]
+        self._generation += 1  # after the keys are gone: a later mark opens without them
 
     def listening(self, live: bool) -> None:
         """Erasures are heard from now on (True), or may be missed (False): keep no key."""
@@ -276,6 +287,7 @@ class KeyRing:
                 self._keys.pop(key_id, None)
                 self._by_bytes.pop(key_id.bytes, None)
             self._subject_of.clear()
+            self._generation += 1
 
     def _keep(self, subject_id: UUID, key_id: UUID, aead: AESGCM, kind: str | None) -> None:
         with self._lock:

@@ -48,6 +48,7 @@ from projections.customer_value.writer import CustomerValueProjection
 from projections.engine import BatchProjection, ProjectionWorker
 from projections.follow_ups.writer import FollowUpsProjection
 from projections.freshness import PositionWatch, log_head, tracking_positions
+from projections.history.rendered import RenderedEntries
 from projections.history.writer import HistoryProjection
 from projections.marketing.writer import MarketingProjection
 from projections.offerings.writer import OfferingsProjection
@@ -241,6 +242,7 @@ class Services:
     _time_travel: TimeTravel | None = None
     _time_travel_lock: threading.Lock = field(default_factory=threading.Lock)
     _value_models: ValueModelCache | None = None
+    _history_entries: RenderedEntries | None = None
     _value_models_lock: threading.Lock = field(default_factory=threading.Lock)
     #: A pool on the primary for what must never be stale: tokens, the command log, the
     #: read-model rows a command decides on. None: ``reads`` is on the primary already.
@@ -308,6 +310,14 @@ class Services:
         if self._signing_key is None:
             self._signing_key = integrity.signing_key(self.database)
         return self._signing_key
+
+    def history_entries(self) -> RenderedEntries:
+        """The history entries this process rendered last, as answered."""
+        if self._history_entries is None:
+            with self._time_travel_lock:
+                if self._history_entries is None:
+                    self._history_entries = RenderedEntries(self.app.personal_keys)
+        return self._history_entries
 
     def time_travel(self) -> TimeTravel:
         """Aggregates as they were, from snapshots and the log (opened on first use)."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from application.audit_export import build as build_package
+from application.masking import Exposure
 from application.store.access_log import record_access
 from application.store.database import Database
 from application.store.integrity import configured_signing_key
@@ -24,13 +25,14 @@ from interface.http.deps import (
     fresh,
 )
 from interface.http.errors import responses
-from interface.http.masking import masked_diff, masked_history, masked_state
+from interface.http.masking import disclosed, exposure_of, masked_diff, masked_state
 from interface.http.permissions import AUDIT
 from interface.http.reads import Cursor
 from interface.http.routing import OneTripRoute
 from interface.runtime import Services
-from projections.freshness import ReadConnection
-from projections.history.queries import HistoryFilter, history_page, relationship_known
+from projections.freshness import ReadConnection, page
+from projections.history.queries import HistoryFilter, history_query, relationship_known
+from projections.history.rendered import page_json, render_with
 from projections.history.writer import HistoryProjection
 
 router = APIRouter(route_class=OneTripRoute, tags=["auditors"])
@@ -151,23 +153,27 @@ def relationship_history(
     for moment, name in ((since, "from"), (until, "to")):
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, f"{name} must carry a time zone")
-    if not relationship_known(conn, relationship_id):
+    where = HistoryFilter(since=since, until=until, time=time, event_names=event or (), actor=actor)
+    query, params = history_query(relationship_id, where, limit=limit, cursor=cursor)
+    with conn.pipeline():  # both in one round trip
+        known = conn.execute(_KNOWN, (relationship_id, relationship_id))
+        found = conn.execute(query, params)
+    if known.fetchone() is None:
         raise HTTPException(404, f"no relationship with id {relationship_id}")
-    items, next_cursor = history_page(
-        conn,
-        s.app.mapper,
-        relationship_id,
-        HistoryFilter(since=since, until=until, time=time, event_names=event or (), actor=actor),
-        limit=limit,
-        cursor=cursor,
+    rows, next_cursor = page(found.fetchall(), limit, "position")
+    entries = s.history_entries().rendered(rows, s.app.mapper, _RENDER)
+    looked(s, staff, "history", "Relationship", relationship_id, f"{len(entries)} entries", conn)
+    view = exposure_of(staff)
+    if view is Exposure.GRANTED:
+        paths = [path for entry in entries for path in entry.personal]
+        disclosed(s, staff, "history", "Relationship", {relationship_id: paths})
+    return Response(  # type: ignore[return-value]  # written as the model writes it
+        page_json(relationship_id, entries, next_cursor, view), media_type="application/json"
     )
-    looked(s, staff, "history", "Relationship", relationship_id, f"{len(items)} entries", conn)
-    page = HistoryPage(
-        relationship_id=relationship_id,
-        items=[HistoryEntry.model_validate(item) for item in items],
-        next_cursor=next_cursor,
-    )
-    return masked_history(s, staff, page)
+
+
+_KNOWN = "SELECT 1 FROM aggregate_owner WHERE aggregate_id = %s AND relationship_id = %s"
+_RENDER = render_with(HistoryEntry)
 
 
 def looked(

@@ -149,23 +149,6 @@ def masked_search(s: Services, staff: StaffMember, answer: T) -> T:
     return answer
 
 
-def masked_history(s: Services, staff: StaffMember, answer: T) -> T:
-    """A ``HistoryPage``: each event's declared personal fields."""
-    page: Any = answer
-    view = exposure_of(staff)
-    if view is Exposure.CLEAR:
-        return answer
-    fields: dict[UUID, list[str]] = defaultdict(list)
-    for item in page.items:
-        if view is Exposure.MASKED:
-            item.data, _ = mask_event_data(item.event_name, item.data)
-        else:
-            fields[page.relationship_id] += personal_paths(item.event_name, item.data)
-    if view is not Exposure.MASKED:
-        disclosed(s, staff, "history", "Relationship", fields)
-    return answer
-
-
 def masked_state(s: Services, staff: StaffMember, answer: T) -> T:
     """An ``AggregateState``: contacts' and handovers' personal fields."""
     state: Any = answer

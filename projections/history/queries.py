@@ -71,6 +71,15 @@ def history_page(
     cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """A page of the relationship's history in log order, and the cursor of the next."""
+    rows, next_cursor = history_rows(conn, relationship_id, where, limit=limit, cursor=cursor)
+    return [history_entry(mapper, row) for row in rows], next_cursor
+
+
+def history_query(
+    relationship_id: UUID, where: HistoryFilter, *, limit: int, cursor: str | None
+) -> tuple[str, list[Any]]:
+    """The query of a page of the relationship's history (one more row than ``limit``:
+    whether more follow), and its parameters."""
     clauses = ["h.relationship_id = %s"]
     params: list[Any] = [relationship_id]
     if cursor is not None:
@@ -90,15 +99,26 @@ def history_page(
         clauses.append("h.actor = %s")
         params.append(where.actor)
     params.append(limit + 1)
-    rows = conn.execute(
+    query = (
         "SELECT h.position, h.aggregate_id, h.aggregate_type, h.version, h.recorded_at, "
         f"e.topic, e.state FROM history_index h JOIN {EVENTS_TABLE} e "
         f"ON e.notification_id = h.position WHERE {' AND '.join(clauses)} "
-        "ORDER BY h.position LIMIT %s",
-        params,
-    ).fetchall()
-    rows, next_cursor = page(rows, limit, "position")
-    return [history_entry(mapper, row) for row in rows], next_cursor
+        "ORDER BY h.position LIMIT %s"
+    )
+    return query, params
+
+
+def history_rows(
+    conn: ReadConnection,
+    relationship_id: UUID,
+    where: HistoryFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The stored rows of a page of the relationship's history, and the next cursor."""
+    query, params = history_query(relationship_id, where, limit=limit, cursor=cursor)
+    return page(conn.execute(query, params).fetchall(), limit, "position")
 
 
 def history_entry(mapper: Mapper[Any], row: Mapping[str, Any]) -> dict[str, Any]:
