@@ -31,7 +31,12 @@ from interface.http.reads import Cursor
 from interface.http.routing import OneTripRoute
 from interface.runtime import Services
 from projections.freshness import ReadConnection, page
-from projections.history.queries import HistoryFilter, history_query, relationship_known
+from projections.history.queries import (
+    HistoryFilter,
+    history_query,
+    history_rows_at,
+    relationship_known,
+)
 from projections.history.rendered import page_json, render_with
 from projections.history.writer import HistoryProjection
 
@@ -154,14 +159,21 @@ def relationship_history(
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, f"{name} must carry a time zone")
     where = HistoryFilter(since=since, until=until, time=time, event_names=event or (), actor=actor)
-    query, params = history_query(relationship_id, where, limit=limit, cursor=cursor)
+    query, params = history_query(
+        relationship_id, where, limit=limit, cursor=cursor, positions_only=True
+    )
     with conn.pipeline():  # both in one round trip
         known = conn.execute(_KNOWN, (relationship_id, relationship_id))
         found = conn.execute(query, params)
     if known.fetchone() is None:
         raise HTTPException(404, f"no relationship with id {relationship_id}")
     rows, next_cursor = page(found.fetchall(), limit, "position")
-    entries = s.history_entries().rendered(rows, s.app.mapper, _RENDER)
+    entries = s.history_entries().rendered(
+        [row["position"] for row in rows],
+        lambda missing: history_rows_at(conn, relationship_id, missing),
+        s.app.mapper,
+        _RENDER,
+    )
     looked(s, staff, "history", "Relationship", relationship_id, f"{len(entries)} entries", conn)
     view = exposure_of(staff)
     if view is Exposure.GRANTED:

@@ -76,10 +76,16 @@ def history_page(
 
 
 def history_query(
-    relationship_id: UUID, where: HistoryFilter, *, limit: int, cursor: str | None
+    relationship_id: UUID,
+    where: HistoryFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    positions_only: bool = False,
 ) -> tuple[str, list[Any]]:
     """The query of a page of the relationship's history (one more row than ``limit``:
-    whether more follow), and its parameters."""
+    whether more follow), and its parameters. ``positions_only``: the entries' positions
+    alone, from the index (``history_rows_at`` reads their rows)."""
     clauses = ["h.relationship_id = %s"]
     params: list[Any] = [relationship_id]
     if cursor is not None:
@@ -99,13 +105,30 @@ def history_query(
         clauses.append("h.actor = %s")
         params.append(where.actor)
     params.append(limit + 1)
+    source = "history_index h" if positions_only else _ROWS
+    selected = "h.position" if positions_only else _COLUMNS
     query = (
-        "SELECT h.position, h.aggregate_id, h.aggregate_type, h.version, h.recorded_at, "
-        f"e.topic, e.state FROM history_index h JOIN {EVENTS_TABLE} e "
-        f"ON e.notification_id = h.position WHERE {' AND '.join(clauses)} "
+        f"SELECT {selected} FROM {source} WHERE {' AND '.join(clauses)} "
         "ORDER BY h.position LIMIT %s"
     )
     return query, params
+
+
+_COLUMNS = (
+    "h.position, h.aggregate_id, h.aggregate_type, h.version, h.recorded_at, e.topic, e.state"
+)
+_ROWS = f"history_index h JOIN {EVENTS_TABLE} e ON e.notification_id = h.position"
+
+
+def history_rows_at(
+    conn: ReadConnection, relationship_id: UUID, positions: Sequence[int]
+) -> list[dict[str, Any]]:
+    """The stored rows of these entries of the relationship's history, in log order."""
+    return conn.execute(
+        f"SELECT {_COLUMNS} FROM {_ROWS} WHERE h.relationship_id = %s "
+        "AND h.position = ANY(%s) ORDER BY h.position",
+        (relationship_id, list(positions)),
+    ).fetchall()
 
 
 def history_rows(

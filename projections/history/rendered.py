@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -55,34 +55,38 @@ class RenderedEntries:
 
     def rendered(
         self,
-        rows: Sequence[Mapping[str, Any]],
+        positions: Sequence[int],
+        rows_at: Callable[[Sequence[int]], Sequence[Mapping[str, Any]]],
         mapper: Mapper[Any],
-        render: Any,
+        render: Callable[[dict[str, Any]], tuple[bytes, bytes, tuple[str, ...]]],
     ) -> list[RenderedEntry]:
-        """The entries of ``rows`` (a history page's stored rows, ``history_rows``), those
-        not kept (or kept from before an erasure heard since) rendered now by
-        ``render(entry) -> (clear JSON, masked JSON, personal paths)`` and kept."""
+        """The entries at ``positions`` (a history page's, in order). Those not kept (or
+        kept from before an erasure heard since) are read by ``rows_at(their positions)``
+        (stored rows, ``history_rows_at``), rendered by ``render(entry) -> (clear JSON,
+        masked JSON, personal paths)`` and kept."""
         generation = self._keys.generation  # read before anything is opened
         entries = self._entries
-        found: list[RenderedEntry] = []
-        fresh: list[tuple[int, RenderedEntry]] = []
-        for row in rows:
-            position = row["position"]
+        found: dict[int, RenderedEntry] = {}
+        for position in positions:
             kept = entries.get(position)
-            if kept is None or kept.generation != generation:
+            if kept is not None and kept.generation == generation:
+                found[position] = kept
+        missing = [p for p in positions if p not in found]
+        if missing:
+            fresh = []
+            for row in rows_at(missing):
                 clear, masked, personal = render(history_entry(mapper, row))
-                kept = RenderedEntry(generation or 0, clear, masked, personal)
-                if generation is not None:
-                    fresh.append((position, kept))
-            found.append(kept)
-        if fresh:
-            with self._lock:
-                for position, entry in fresh:
-                    entries.pop(position, None)  # to the end: the last kept are dropped last
-                    entries[position] = entry
-                while len(entries) > self._kept:
-                    del entries[next(iter(entries))]
-        return found
+                entry = RenderedEntry(generation or 0, clear, masked, personal)
+                found[row["position"]] = entry
+                fresh.append((row["position"], entry))
+            if generation is not None:
+                with self._lock:
+                    for position, entry in fresh:
+                        entries.pop(position, None)  # to the end: dropped last
+                        entries[position] = entry
+                    while len(entries) > self._kept:
+                        del entries[next(iter(entries))]
+        return [found[p] for p in positions if p in found]
 
 
 def page_json(
