@@ -43,13 +43,11 @@ import re
 import threading
 import zipfile
 from binascii import b2a_base64
-from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
@@ -312,42 +310,50 @@ def package_entries(
     own."""
     prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
-    with (
-        database.connected(conn, purpose="audit package") as conn,
-        ThreadPoolExecutor(1, "package-read") as reader,
-    ):
+    with database.connected(conn, purpose="audit package") as conn:
         total = tree.customer_entry_count(relationship_id, size, conn)
         if progress is not None:
             progress(ENTRIES_STAGE, 0, total)
-
-        def read(after: int) -> tuple[list[tuple[Any, ...]], list[list[bytes]]]:
-            rows = conn.execute(
-                _CUSTOMER_BATCH,
-                (relationship_id, after + 1, after + batch, size),
-                binary=True,  # the states, times and hashes as they are, not as text to parse
-            ).fetchall()
-            rows.sort(key=itemgetter(0))
-            leaves = {int(row[1]): row[3] for row in rows}
-            return rows, tree.inclusion_proofs(list(leaves), size, conn, leaves=leaves, known=known)
-
-        # Two batches read ahead of the one decoded: the reader waits for the interpreter's
-        # lock after each query it makes, and so stays ahead.
         known: dict[tuple[int, int], bytes] = {}
-        starts = iter(range(0, total, batch))
-        coming = deque(reader.submit(read, at) for at in islice(starts, 2))
-        while coming:
-            rows, paths = coming.popleft().result()
-            coming.extend(reader.submit(read, at) for at in islice(starts, 1))
-            fetching = (
-                prefetched(row[8] for row in rows) if prefetched is not None else nullcontext()
-            )
-            with fetching:  # each entry given as it is made: none outlives its line
-                for row, path in zip(rows, paths, strict=True):
-                    yield _entry(mapper, row, path, path_text)
-            if progress is not None and rows:
-                progress(ENTRIES_STAGE, int(rows[-1][0]), total)
-            if len(path_text) > 4 * batch:  # the texts of the few upper nodes are made again
-                path_text.clear()
+        with conn.pipeline():
+            # Each batch's query is sent before the batch before it is decoded, and its
+            # rows read after: the database runs it meanwhile, on the other core, and no
+            # thread of ours waits for it or competes for the interpreter's lock.
+            coming = _send_batch(conn, relationship_id, 0, batch, size) if total else None
+            for after in range(0, total, batch):
+                assert coming is not None
+                rows = coming.fetchall()
+                rows.sort(key=itemgetter(0))
+                leaves = {int(row[1]): row[3] for row in rows}
+                paths = tree.inclusion_proofs(list(leaves), size, conn, leaves=leaves, known=known)
+                coming = (
+                    _send_batch(conn, relationship_id, after + batch, batch, size)
+                    if after + batch < total
+                    else None
+                )
+                fetching = (
+                    prefetched(row[8] for row in rows) if prefetched is not None else nullcontext()
+                )
+                with fetching:  # each entry given as it is made: none outlives its line
+                    for row, path in zip(rows, paths, strict=True):
+                        yield _entry(mapper, row, path, path_text)
+                if progress is not None and rows:
+                    progress(ENTRIES_STAGE, int(rows[-1][0]), total)
+                if len(path_text) > 4 * batch:  # the texts of the few upper nodes are made again
+                    path_text.clear()
+
+
+def _send_batch(
+    conn: psycopg.Connection[Any], relationship_id: UUID, after: int, batch: int, size: int
+) -> psycopg.Cursor[Any]:
+    """The query of the customer's entries numbered after ``after``, sent on ``conn`` (in
+    pipeline mode) and not waited for: its cursor's rows are read when wanted. The server
+    is asked to send its answer as it is ready (a flush), not only at the next sync."""
+    cursor = conn.cursor(binary=True)  # the states, times and hashes as they are
+    cursor.execute(_CUSTOMER_BATCH, (relationship_id, after + 1, after + batch, size))
+    conn.pgconn.send_flush_request()
+    conn.pgconn.flush()
+    return cursor
 
 
 #: What ``package_entries`` tells its ``progress`` it walks.
