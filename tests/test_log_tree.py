@@ -92,11 +92,11 @@ def test_every_entry_is_proved_in_every_later_tree_and_every_tree_consistent(
             )
 
 
-def test_audit_paths_made_from_leaves_at_hand_are_the_paths_read_from_the_tree(
+def test_audit_paths_with_leaves_at_hand_are_the_paths_read_from_the_tree(
     services: Services,
 ) -> None:
-    """A package hashes the nodes made of its own leaves rather than reading them: the
-    paths are the same, for leaves dense or sparse, at the tree's right edge, and in a
+    """A package takes its own leaves' hashes from its rows rather than reading them again:
+    the paths are the same, for leaves dense or sparse, at the tree's right edge, and in a
     tree smaller than the one built (where a stored node is past the edge)."""
     write_history(services, 4)  # 12 entries
     tree = LogTree(services.database, services.app.mapper)
@@ -115,7 +115,7 @@ def test_audit_paths_made_from_leaves_at_hand_are_the_paths_read_from_the_tree(
             assert made == read, (size, chosen)
             for index, path in zip(chosen, made, strict=True):
                 verify_inclusion(leaves[index], index, size, path, root_of(leaves[:size]))
-    wrong = {0: leaves[1], 1: leaves[1]}  # a leaf at hand that is not the tree's
+    wrong = {2: leaves[2], 3: leaves[1]}  # a leaf at hand that is not the tree's: taken
     [path] = tree.inclusion_proofs([2], 4, leaves=wrong)
     with pytest.raises(ProofError):
         verify_inclusion(leaves[2], 2, 4, path, root_of(leaves[:4]))
@@ -125,9 +125,9 @@ def test_audit_paths_of_later_batches_take_the_nodes_earlier_batches_read(
     services: Services, superuser_database: Database
 ) -> None:
     """A package reads a customer's entries batch after batch and keeps the nodes each
-    batch read, and the wide ones it hashed, for the next (the same tree size): the paths
-    are those read afresh, the nodes kept are the tree's, and a node kept is not read
-    again (here the table that held them is emptied between the batches)."""
+    batch read that are at least as wide as the batch, for the next (the same tree size):
+    the paths are those read afresh, the nodes kept are the tree's, and a node kept is not
+    read again (here the nodes kept are deleted from the table between the batches)."""
     write_history(services, 4)
     tree = LogTree(services.database, services.app.mapper)
     size = tree.extend()
@@ -140,17 +140,21 @@ def test_audit_paths_of_later_batches_take_the_nodes_earlier_batches_read(
             first, size, conn, leaves={i: leaves[i] for i in first}, known=known
         )
         assert made == tree.inclusion_proofs(first, size)
-        assert (2, 0) in known, "the subtree the first batch hashed from its leaves kept"
-        # None of those it hashed narrower than the batch: kept, they would grow with the
-        # customer's history (those it read, the tree's right edge, are few).
-        assert not [(lv, i) for lv, i in known if lv < 2 and (i + 1) << lv <= len(first)]
+        assert (3, 1) in known, "the sibling above the first batch's leaves kept"
+        # None narrower than the batch: kept, they would grow with the customer's history.
+        assert not [(lv, i) for lv, i in known if lv < 2]
         for (level, index), hashed in known.items():
             assert hashed == root_of(leaves[index << level : (index + 1) << level])
         expected = tree.inclusion_proofs(later, size)
         with superuser_database.connect() as owner:
-            owner.execute("DELETE FROM fullchain_tree_node")
-        # The later batch's paths need the subtree of leaves 0..3 (hashed by the first
-        # batch from its own leaves) and those above leaves 0..7 (read by the first).
+            deleted = owner.execute(
+                "DELETE FROM fullchain_tree_node WHERE (level, idx) IN "
+                "(SELECT * FROM unnest(%s::int[], %s::bigint[]))",
+                ([lv for lv, _ in known], [i for _, i in known]),
+            ).rowcount
+        assert deleted == len([key for key in known if key[0] > 0])
+        # The later batch's paths need the node above leaves 0..7 (read by the first batch
+        # and kept) and nodes below it that the first batch did not read (read now).
         made = tree.inclusion_proofs(
             later, size, conn, leaves={i: leaves[i] for i in later}, known=known
         )

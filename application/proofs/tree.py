@@ -185,22 +185,6 @@ _CUSTOMER_HEADS = """
 """
 
 
-def _made_of(leaves: Mapping[int, bytes], size: int) -> dict[tuple[int, int], bytes]:
-    """Every perfect subtree of the tree of ``size`` leaves whose leaves are all in
-    ``leaves`` (by leaf index), hashed from them: (level, index) → hash."""
-    made: dict[tuple[int, int], bytes] = {}
-    level, below = 0, {i: h for i, h in leaves.items() if 0 <= i < size}
-    while below:
-        made.update(((level, i), h) for i, h in below.items())
-        level += 1
-        below = {
-            i >> 1: node_hash(h, below[i + 1])
-            for i, h in below.items()
-            if not i & 1 and i + 1 in below
-        }
-    return made
-
-
 class _Nodes:
     """Perfect-subtree hashes read from the tables, each at most once per use."""
 
@@ -462,14 +446,15 @@ class LogTree:
         known: dict[tuple[int, int], bytes] | None = None,
     ) -> list[list[bytes]]:
         """The audit paths of many leaves in the tree of ``size`` leaves, on one connection
-        (``conn``, or one of its own): the nodes they read are read at once, and the
-        subtrees they share hashed once. ``leaves``: leaf hashes already at hand (by leaf
-        index); a node made of them alone is hashed from them rather than read. ``known``:
-        nodes kept by the caller from earlier calls for the same ``size`` (the paths of a
-        customer's later entries share most of their upper nodes), not read again; this
-        call adds the nodes it reads, and those it hashes that span at least as many leaves
-        as it was given (a node never changes once written; the narrower ones would grow
-        with the customer's history, and a later call needs few of them: it reads those)."""
+        (``conn``, or one of its own): the nodes they read are read at once (by runs of
+        indexes: the database finds them, on its own core, faster than this process hashes
+        them from the leaves). ``leaves``: leaf hashes already at hand (by leaf index), not
+        read again. ``known``: nodes kept by the caller from earlier calls for the same
+        ``size`` (the paths of a customer's later entries share most of their upper
+        nodes), not read again; this call adds the nodes it reads that span at least as
+        many leaves as it was given (a node never changes once written; the narrower ones
+        would grow with the customer's history, and a later call needs few of them: it
+        reads those)."""
         wanted: set[tuple[int, int]] = set()
 
         def record(level: int, index: int) -> bytes:
@@ -478,9 +463,9 @@ class LogTree:
 
         # Which nodes the proofs read, without reading them.
         inclusion_proofs(record, leaf_indexes, size, paths=False)
-        made = _made_of(leaves, size) if leaves else {}
+        given = {(0, i): h for i, h in leaves.items() if 0 <= i < size} if leaves else {}
         before = known if known is not None else {}
-        unread = {key for key in wanted if key not in made and key not in before}
+        unread = {key for key in wanted if key not in given and key not in before}
         if conn is None:
             with self.database.connect(purpose="tree") as own:
                 self._holds(own, size)
@@ -490,10 +475,9 @@ class LogTree:
                 self._holds(conn, size)
             found = _Nodes.prefetched(conn, unread) if unread else _Nodes(conn)
         if known is not None:
-            known.update(found.seen)
-            wide = len(leaves).bit_length() - 1 if leaves else 0
-            known.update((key, hashed) for key, hashed in made.items() if key[0] >= max(wide, 1))
-        found.seen.update((key, made[key]) for key in wanted if key in made)
+            wide = max(len(leaf_indexes).bit_length() - 1, 1)
+            known.update((key, hashed) for key, hashed in found.seen.items() if key[0] >= wide)
+        found.seen.update((key, given[key]) for key in wanted if key in given)
         found.seen.update((key, before[key]) for key in wanted if key in before)
         return inclusion_proofs(found, leaf_indexes, size)
 
