@@ -196,7 +196,9 @@ class _Nodes:
     def prefetched(cls, conn: psycopg.Connection[Any], keys: set[tuple[int, int]]) -> _Nodes:
         """The nodes ``keys`` read in two queries, whatever their number: by runs of
         indexes at each level (a run goes on over a few indexes not asked for, read too),
-        each an index range scan rather than a look-up per node."""
+        each an index range scan rather than a look-up per node (a lateral join: the
+        planner does not know how few runs there are, and joined plainly it scanned the
+        whole table of a large tree for a proof's twenty nodes)."""
         nodes = cls(conn)
         runs: dict[int, list[list[int]]] = {}
         for level, index in sorted(keys):
@@ -209,7 +211,8 @@ class _Nodes:
         if leaves:
             for index, hashed in conn.execute(
                 "SELECT l.idx, l.hash FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi) "
-                "JOIN fullchain_tree_leaf l ON l.idx BETWEEN r.lo AND r.hi",
+                "CROSS JOIN LATERAL (SELECT idx, hash FROM fullchain_tree_leaf "
+                "WHERE idx BETWEEN r.lo AND r.hi OFFSET 0) l",
                 ([lo for lo, _ in leaves], [hi for _, hi in leaves]),
                 binary=True,
             ).fetchall():  # at once: a row at a time costs more than the row
@@ -217,14 +220,31 @@ class _Nodes:
         inner = [(level, lo, hi) for level, at in runs.items() for lo, hi in at]
         if inner:
             for level, index, hashed in conn.execute(
-                "SELECT n.level, n.idx, n.hash "
+                "SELECT r.level, n.idx, n.hash "
                 "FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[]) AS r(level, lo, hi) "
-                "JOIN fullchain_tree_node n ON n.level = r.level AND n.idx BETWEEN r.lo AND r.hi",
+                "CROSS JOIN LATERAL (SELECT idx, hash FROM fullchain_tree_node "
+                "WHERE level = r.level AND idx BETWEEN r.lo AND r.hi OFFSET 0) n",
                 ([r[0] for r in inner], [r[1] for r in inner], [r[2] for r in inner]),
                 binary=True,
             ).fetchall():
                 nodes.seen[level, index] = hashed
         return nodes
+
+    @classmethod
+    def for_walk(
+        cls, conn: psycopg.Connection[Any], walk: Callable[[SubtreeHashes], object]
+    ) -> _Nodes:
+        """The nodes ``walk`` reads (a walk of the tree's nodes, its result made of them
+        alone), read at once (``prefetched``): ``walk`` is first run over empty hashes,
+        which tells which nodes it reads, not what it makes of them."""
+        wanted: set[tuple[int, int]] = set()
+
+        def record(level: int, index: int) -> bytes:
+            wanted.add((level, index))
+            return b""
+
+        walk(record)
+        return cls.prefetched(conn, wanted)
 
     def __call__(self, level: int, index: int) -> bytes:
         key = (level, index)
@@ -398,6 +418,18 @@ class LogTree:
         """The tree's perfect-subtree hashes, read on ``conn`` (each once)."""
         return _Nodes(conn)
 
+    @staticmethod
+    def root_and_path(
+        conn: psycopg.Connection[Any], index: int, size: int
+    ) -> tuple[bytes, list[bytes]]:
+        """The root of the tree of ``size`` leaves and the audit path of leaf ``index`` in
+        it, on ``conn``, from the nodes both need read at once: two queries whatever the
+        tree's size (a node at a time, the proof's reads grew with its length)."""
+        nodes = _Nodes.for_walk(
+            conn, lambda perfect: (tree_root(perfect, size), inclusion_proof(perfect, index, size))
+        )
+        return tree_root(nodes, size), inclusion_proof(nodes, index, size)
+
     def size(self) -> int:
         with self.database.connect(purpose="tree") as conn:
             return _size(conn)[0]
@@ -406,7 +438,7 @@ class LogTree:
         """The root of the tree of ``size`` leaves (on ``conn``, or a connection of its own)."""
         with self.database.connected(conn, purpose="tree") as on:
             self._holds(on, size)
-            return tree_root(_Nodes(on), size)
+            return tree_root(_Nodes.for_walk(on, lambda perfect: tree_root(perfect, size)), size)
 
     def inclusion(self, position: int, tree_size: int | None = None) -> Inclusion:
         """The proof that the entry at ``position`` is in the tree of ``tree_size`` leaves
@@ -426,15 +458,8 @@ class LogTree:
                     f"the entry at position {position} is leaf {index}, after the tree of "
                     f"{tree_size} leaves"
                 )
-            nodes = _Nodes(conn)
-            return Inclusion(
-                position,
-                index,
-                tree_size,
-                bytes(row[1]),
-                tree_root(nodes, tree_size),
-                inclusion_proof(nodes, index, tree_size),
-            )
+            root, path = self.root_and_path(conn, index, tree_size)
+            return Inclusion(position, index, tree_size, bytes(row[1]), root, path)
 
     def inclusion_proofs(
         self,
@@ -488,7 +513,14 @@ class LogTree:
         second = size if second is None else second
         with self.database.connect(purpose="tree") as conn:
             self._holds(conn, max(first, second))
-            nodes = _Nodes(conn)
+            nodes = _Nodes.for_walk(
+                conn,
+                lambda perfect: (
+                    tree_root(perfect, first),
+                    tree_root(perfect, second),
+                    consistency_proof(perfect, first, second),
+                ),
+            )
             return Consistency(
                 first,
                 second,
