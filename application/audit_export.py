@@ -63,7 +63,7 @@ from application.jsonable import jsonable
 from application.personal_data import PersonalDataMapper
 from application.progress import Progress
 from application.proofs.checkpoints import log_origin, signed_tree_head, verifier_of
-from application.proofs.customer_map import key_of, map_proof
+from application.proofs.customer_map import MapProofError
 from application.proofs.note import open_checkpoint
 from application.proofs.tree import LogTree
 from application.proofs.witness import latest_cosignatures, trusted_witnesses
@@ -362,6 +362,13 @@ ENTRIES_STAGE = "customer's entries"
 FILES_STAGE = "evidence files"
 
 
+def _in_map(proof: list[bytes] | None) -> list[bytes]:
+    """The proof of the head of a customer with entries, which the map holds."""
+    if proof is None:
+        raise MapProofError("the customer is not in the map")
+    return proof
+
+
 @dataclass(frozen=True)
 class AuditPackage:
     """A packed audit package: the zip archive, the customer's entries in it, the size of
@@ -430,7 +437,7 @@ def pack(
     with database.connect(purpose="audit package", autocommit=True) as conn:
         tree = LogTree(database, mapper)
         origin = log_origin()
-        signed, heads = signed_tree_head(
+        signed, customer_proof = signed_tree_head(
             tree,
             key,
             origin=origin,
@@ -438,9 +445,9 @@ def pack(
             key_in_database=key_in_database,
             progress=progress,
             conn=conn,
+            customer=relationship_id,
         )
         head = open_checkpoint(signed, verifier_of(key, origin))
-        customer_key = key_of(relationship_id)
         chain_checkpoint, verifying = started or chain_work()
         chain_side.shutdown(wait=shown)
         buffer = io.BytesIO()
@@ -523,9 +530,7 @@ def pack(
                         "relationship_id": str(relationship_id),
                         "name": name,
                         "entries": entries,
-                        "map_proof": [
-                            base64.b64encode(p).decode() for p in map_proof(heads, customer_key)
-                        ]
+                        "map_proof": [base64.b64encode(p).decode() for p in _in_map(customer_proof)]
                         if entries
                         else [],
                     },

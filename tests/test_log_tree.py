@@ -9,9 +9,19 @@ from typing import Any
 
 import psycopg
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from application.proofs.customer_map import GENESIS, chain_next, head_value, key_of, map_root
+from application.proofs.checkpoints import customers_root, signed_tree_head, verifier_of
+from application.proofs.customer_map import (
+    GENESIS,
+    chain_next,
+    head_value,
+    key_of,
+    map_proof,
+    map_root,
+)
 from application.proofs.entries import entry_bytes
+from application.proofs.heads_map import kept_map
 from application.proofs.merkle import (
     ProofError,
     leaf_hash,
@@ -19,6 +29,7 @@ from application.proofs.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from application.proofs.note import open_checkpoint
 from application.proofs.tree import LogTree, NotInLog, TreeKeeper, TreeTooSmall
 from application.store.database import Database
 from bench.projections import generate_log
@@ -262,6 +273,46 @@ def test_each_customer_has_its_own_chain_of_what_belongs_to_it(services: Service
     earlier = tree.customer_heads(mine[2].leaf_index + 1)
     assert (key_of(CUSTOMER), head_value(3, mine[2].chain)) in earlier
     assert map_root(earlier) != map_root(heads)
+
+
+def test_each_signed_tree_head_commits_to_the_map_of_every_customers_head(
+    services: Services,
+) -> None:
+    """A signed tree head's map is the one kept from the signing before, brought forward by
+    the heads that moved since: it is the map made afresh from every customer's head at
+    its size, signing after signing; and a map kept for another tree under the same
+    database's name (its root at the size kept is not this tree's) is made afresh, not
+    brought forward."""
+    key = Ed25519PrivateKey.generate()
+    tree = LogTree(services.database, services.app.mapper)
+
+    def signed() -> tuple[int, bytes, list[bytes] | None]:
+        note, proof = signed_tree_head(
+            tree, key, origin="test.example/log", now=services.app.clock(),
+            key_in_database=False, customer=CUSTOMER,
+        )  # fmt: skip
+        head = open_checkpoint(note, verifier_of(key, "test.example/log"))
+        return head.size, customers_root(head), proof
+
+    sizes = []
+    for step in range(3):
+        write_history(services, 1 + step)
+        if step == 1:
+            seed_case(services)  # the customer's first entries: it joins the map
+        size, root, proof = signed()
+        heads = tree.customer_heads(size)
+        assert root == map_root(heads), step
+        assert proof == (map_proof(heads, key_of(CUSTOMER)) if step else None), step
+        sizes.append(size)
+    assert sizes == sorted(set(sizes))
+    kept = kept_map(services.database.conninfo)
+    with kept.lock:
+        assert kept.size == sizes[-1]
+        kept.root_at_size = bytes(32)  # another tree's
+        kept.map.put(key_of(CUSTOMER), bytes(32))  # a head this tree never had
+    write_history(services, 1)
+    size, root, _ = signed()
+    assert root == map_root(tree.customer_heads(size))
 
 
 def test_a_checkpoint_kept_before_ten_thousand_appends_is_proved_a_prefix_after_them(

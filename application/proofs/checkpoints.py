@@ -17,13 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
+from uuid import UUID
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from application import settings
 from application.progress import Progress
-from application.proofs.customer_map import MapItem, map_root
+from application.proofs.customer_map import key_of
+from application.proofs.heads_map import kept_map
 from application.proofs.merkle import ProofError, verify_consistency
 from application.proofs.note import NoteError, Signer, TreeHead, Verifier, open_checkpoint, sign
 from application.proofs.tree import LogTree
@@ -109,18 +111,27 @@ def signed_tree_head(
     key_in_database: bool,
     progress: Progress | None = None,
     conn: psycopg.Connection[Any] | None = None,
-) -> tuple[str, list[MapItem]]:
-    """``sign_tree_head``'s checkpoint, with the customers' heads its map holds; read on
-    ``conn`` (autocommit: the tree is extended a transaction at a time), or on
-    connections of their own."""
+    customer: UUID | None = None,
+) -> tuple[str, list[bytes] | None]:
+    """``sign_tree_head``'s checkpoint, with the proof of ``customer``'s head in its map
+    (None: no customer asked, or one with no entry in the tree); read on ``conn``
+    (autocommit: the tree is extended a transaction at a time), or on connections of their
+    own. The map is the one kept for the database (``heads_map.kept_map``), brought to the
+    tree's size."""
     size = tree.extend(progress=progress, conn=conn)
-    heads = tree.customer_heads(size, conn)
-    customers = map_root(heads)
-    access_seq, access_hash = access_head(tree.database, conn)
+    with tree.database.connected(conn, purpose="tree") as on:
+        root = tree.root(size, on)
+        kept = kept_map(tree.database.conninfo)
+        with kept.lock:
+            heads = kept.bring_to(on, size, root, lambda smaller: tree.root(smaller, on))
+            customers = heads.root()
+            wanted = None if customer is None else key_of(customer)
+            proof = heads.proof(wanted) if wanted is not None and heads.holds(wanted) else None
+        access_seq, access_hash = access_head(tree.database, on)
     head = TreeHead(
         origin=origin,
         size=size,
-        root=tree.root(size, conn),
+        root=root,
         signed_at=now,
         extensions=(
             f"{CUSTOMERS} {base64.b64encode(customers).decode()}",
@@ -128,7 +139,7 @@ def signed_tree_head(
             *((DATABASE_KEY_LINE,) if key_in_database else ()),
         ),
     )
-    return sign(head.text(), Signer(origin, key)), heads
+    return sign(head.text(), Signer(origin, key)), proof
 
 
 def customers_root(head: TreeHead) -> bytes:
