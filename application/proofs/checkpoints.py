@@ -123,7 +123,7 @@ def signed_tree_head(
         root = tree.root(size, on)
         kept = kept_map(tree.database.conninfo)
         with kept.lock:
-            heads = kept.bring_to(on, size, root, lambda smaller: tree.root(smaller, on))
+            heads = kept.bring_to(tree, on, size, root)
             customers = heads.root()
             wanted = None if customer is None else key_of(customer)
             proof = heads.proof(wanted) if wanted is not None and heads.holds(wanted) else None

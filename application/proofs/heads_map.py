@@ -14,7 +14,7 @@ where one is alone) with each branch's hash kept until a head below it moves.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
@@ -24,11 +24,10 @@ from application.proofs.customer_map import (
     MapItem,
     MapProofError,
     bit,
-    head_value,
-    key_of,
     map_leaf,
     map_node,
 )
+from application.proofs.tree import LogTree, head_items
 
 
 class _Leaf:
@@ -133,25 +132,6 @@ class HeadsMap:
         return isinstance(node, _Leaf) and node.key == key
 
 
-#: Every customer's head in the tree of %s leaves.
-_ALL_HEADS = """
-    WITH RECURSIVE customers AS (
-        (SELECT customer_id FROM fullchain_customer_entry ORDER BY customer_id LIMIT 1)
-        UNION ALL
-        SELECT (
-            SELECT e.customer_id FROM fullchain_customer_entry e
-            WHERE e.customer_id > c.customer_id ORDER BY e.customer_id LIMIT 1
-        )
-        FROM customers c WHERE c.customer_id IS NOT NULL
-    )
-    SELECT head.customer_id, head.seq, head.chain
-    FROM customers c CROSS JOIN LATERAL (
-        SELECT e.customer_id, e.seq, e.chain FROM fullchain_customer_entry e
-        WHERE e.customer_id = c.customer_id AND e.leaf_index < %s
-        ORDER BY e.seq DESC LIMIT 1
-    ) head
-"""
-
 #: The heads that moved between the trees of %s and %s leaves: each customer's last entry
 #: among those leaves (found by the leaves' index, whatever the number of customers).
 _MOVED_HEADS = """
@@ -160,10 +140,6 @@ _MOVED_HEADS = """
     WHERE leaf_index >= %s AND leaf_index < %s
     ORDER BY customer_id, seq DESC
 """
-
-
-def _items(rows: Iterable[tuple[Any, ...]]) -> list[MapItem]:
-    return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]
 
 
 class KeptMap:
@@ -178,28 +154,23 @@ class KeptMap:
         self.map = HeadsMap()
 
     def bring_to(
-        self,
-        conn: psycopg.Connection[Any],
-        size: int,
-        root: bytes,
-        root_of: Callable[[int], bytes],
+        self, tree: LogTree, conn: psycopg.Connection[Any], size: int, root: bytes
     ) -> HeadsMap:
-        """The map of the tree of ``size`` leaves whose root is ``root`` (hold ``lock``):
-        brought forward by the heads that moved since the size kept when this tree holds
-        the tree kept (``root_of``: this tree's root at a smaller size), else made
-        afresh."""
+        """The map of ``tree`` at ``size`` leaves, whose root is ``root`` (hold ``lock``),
+        read on ``conn``: brought forward by the heads that moved since the size kept when
+        this tree holds the tree kept, else made afresh from every customer's head."""
         kept = (
             self.root_at_size is not None
             and size >= self.size
             and (
                 (self.size == size and root == self.root_at_size)
-                or root_of(self.size) == self.root_at_size
+                or tree.root(self.size, conn) == self.root_at_size
             )
         )
         if not kept:
-            self.map = HeadsMap(_items(conn.execute(_ALL_HEADS, (size,)).fetchall()))
+            self.map = HeadsMap(tree.customer_heads(size, conn))
         elif size > self.size:
-            for key, value in _items(conn.execute(_MOVED_HEADS, (self.size, size)).fetchall()):
+            for key, value in head_items(conn.execute(_MOVED_HEADS, (self.size, size)).fetchall()):
                 self.map.put(key, value)
         self.size, self.root_at_size = size, root
         return self.map

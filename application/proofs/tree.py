@@ -34,7 +34,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -183,6 +183,11 @@ _CUSTOMER_HEADS = """
         ORDER BY e.seq DESC LIMIT 1
     ) head
 """
+
+
+def head_items(rows: Iterable[tuple[Any, ...]]) -> list[MapItem]:
+    """Customers' heads as the map holds them, from rows of (customer id, seq, chain)."""
+    return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]
 
 
 class _Nodes:
@@ -537,7 +542,7 @@ class LogTree:
         with self.database.connected(conn, purpose="tree") as on:
             self._holds(on, size)
             rows = on.execute(_CUSTOMER_HEADS, (size,)).fetchall()
-        return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]
+        return head_items(rows)
 
     def customer_entries(self, customer_id: UUID, size: int) -> list[CustomerEntry]:
         """The customer's entries in the tree of ``size`` leaves, first to last."""
