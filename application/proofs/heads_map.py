@@ -23,6 +23,8 @@ from application.proofs.customer_map import (
     EMPTY,
     MapItem,
     MapProofError,
+    _sorted,
+    _split,
     bit,
     map_leaf,
     map_node,
@@ -87,14 +89,27 @@ def _hash(node: _Node) -> bytes:
     return node.hash
 
 
+def _built(items: list[MapItem], depth: int) -> _Node:
+    """The subtree at ``depth`` of ``items`` (sorted by key, all sharing the first ``depth``
+    bits), its hashes left to be made when asked."""
+    if not items:
+        return None
+    if len(items) == 1:
+        return _Leaf(*items[0])
+    cut = _split(items, depth)
+    branch = _Branch()
+    branch.left = _built(items[:cut], depth + 1)
+    branch.right = _built(items[cut:], depth + 1)
+    return branch
+
+
 class HeadsMap:
     """The map of a set of customers' heads, changed a head at a time."""
 
     def __init__(self, items: Iterable[MapItem] = ()) -> None:
-        self._root: _Node = None
-        self._count = 0
-        for key, value in items:
-            self.put(key, value)
+        ordered = _sorted(list(items))
+        self._root: _Node = _built(ordered, 0)
+        self._count = len(ordered)
 
     def __len__(self) -> int:
         return self._count
