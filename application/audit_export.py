@@ -303,11 +303,10 @@ def package_entries(
     its proofs, a batch at a time (small, and each entry given as it is made: what a
     package holds at once stays young, so the collector of cyclic garbage rarely walks
     the whole process's objects while packing): a batch's entries and their customer
-    proofs read in one query and their audit paths from the tree at once (on a connection
-    and in a thread of its own, while the batch before is decoded), the keys of their
-    sealed fields fetched at once; ``progress`` is told the entries given, of all. On
-    ``conn`` (the package's own, used by nothing else meanwhile), or a connection of its
-    own."""
+    proofs read in one query (sent while the batch before is decoded) and their audit
+    paths from the tree at once, the keys of their sealed fields fetched at once;
+    ``progress`` is told the entries given, of all. On ``conn`` (the package's own, used
+    by nothing else meanwhile), or a connection of its own."""
     prefetched = getattr(mapper, "prefetched", None)
     path_text: dict[bytes, str] = {}
     with database.connected(conn, purpose="audit package") as conn:

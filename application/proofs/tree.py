@@ -190,6 +190,19 @@ def head_items(rows: Iterable[tuple[Any, ...]]) -> list[MapItem]:
     return [(key_of(c), head_value(int(seq), bytes(chain))) for c, seq, chain in rows]
 
 
+def _read_by(walk: Callable[[SubtreeHashes], object]) -> set[tuple[int, int]]:
+    """The nodes ``walk`` reads (a walk of the tree's nodes): it is run over empty hashes,
+    which tells which nodes it reads, not what it makes of them."""
+    wanted: set[tuple[int, int]] = set()
+
+    def record(level: int, index: int) -> bytes:
+        wanted.add((level, index))
+        return b""
+
+    walk(record)
+    return wanted
+
+
 class _Nodes:
     """Perfect-subtree hashes read from the tables, each at most once per use."""
 
@@ -240,16 +253,8 @@ class _Nodes:
         cls, conn: psycopg.Connection[Any], walk: Callable[[SubtreeHashes], object]
     ) -> _Nodes:
         """The nodes ``walk`` reads (a walk of the tree's nodes, its result made of them
-        alone), read at once (``prefetched``): ``walk`` is first run over empty hashes,
-        which tells which nodes it reads, not what it makes of them."""
-        wanted: set[tuple[int, int]] = set()
-
-        def record(level: int, index: int) -> bytes:
-            wanted.add((level, index))
-            return b""
-
-        walk(record)
-        return cls.prefetched(conn, wanted)
+        alone), read at once (``prefetched``)."""
+        return cls.prefetched(conn, _read_by(walk))
 
     def __call__(self, level: int, index: int) -> bytes:
         key = (level, index)
@@ -485,14 +490,9 @@ class LogTree:
         many leaves as it was given (a node never changes once written; the narrower ones
         would grow with the customer's history, and a later call needs few of them: it
         reads those)."""
-        wanted: set[tuple[int, int]] = set()
-
-        def record(level: int, index: int) -> bytes:
-            wanted.add((level, index))
-            return b""
-
-        # Which nodes the proofs read, without reading them.
-        inclusion_proofs(record, leaf_indexes, size, paths=False)
+        wanted = _read_by(  # which nodes the proofs read, without reading them
+            lambda perfect: inclusion_proofs(perfect, leaf_indexes, size, paths=False)
+        )
         given = {(0, i): h for i, h in leaves.items() if 0 <= i < size} if leaves else {}
         before = known if known is not None else {}
         unread = {key for key in wanted if key not in given and key not in before}
