@@ -9,10 +9,11 @@ with the same reducer, ``projections.account_status.writer.apply_event``:
   rows and the tracking position.
 * **ProjectionRunner** — the library's ``eventsourcing.projection.ProjectionRunner``
   with a library-style ``Projection`` whose materialised view is a
-  ``PostgresTrackingRecorder`` subclass with tables of its own (``bench_account_status``
-  and ``bench_account_interaction``, built ``LIKE`` the product's tables, indexes
-  included). It processes one event per transaction: read the row, apply the event,
-  write the row (and the interaction, if any) and the tracking record.
+  ``PostgresTrackingRecorder`` subclass with tables of its own (``bench_account_status``,
+  ``bench_account_interaction`` and ``bench_account_interaction_day``, built ``LIKE`` the
+  product's tables, indexes included). It processes one event per transaction: read the
+  row, apply the event, write the row (and the interaction and its day's count, if any)
+  and the tracking record.
 * **batched loop** — the floor any rebuild stands on: the same worker reading the log in
   batches of the same size, decoding every entry and committing a tracking position per
   batch, with a read model that writes nothing (``DecodeOnly``). The rebuild's distance
@@ -63,6 +64,7 @@ from projections.engine import (
 VIEW_NAME = "bench_account_status"
 VIEW_TABLE = "bench_account_status"
 VIEW_INTERACTIONS = "bench_account_interaction"
+VIEW_DAYS = "bench_account_interaction_day"
 VIEW_TRACKING = f"{VIEW_NAME}_tracking"
 
 #: Events per bulk save. The library appends a save as one statement sent in psycopg's
@@ -162,6 +164,7 @@ class AccountStatusView(PostgresTrackingRecorder):
         for table, like in (
             (VIEW_TABLE, "account_status"),
             (VIEW_INTERACTIONS, "account_interaction"),
+            (VIEW_DAYS, "account_interaction_day"),
         ):
             self.sql_create_statements.append(
                 SQL("CREATE TABLE IF NOT EXISTS {0}.{1} (LIKE {0}.{2} INCLUDING ALL)").format(
@@ -183,6 +186,11 @@ class AccountStatusView(PostgresTrackingRecorder):
             "INSERT INTO {0} (relationship_id, interaction_id, happened_at, channel) "
             "VALUES (%s, %s, %s, %s)"
         ).format(Identifier(VIEW_INTERACTIONS))
+        self._add_day = SQL(
+            "INSERT INTO {0} (relationship_id, day, interactions) "
+            "VALUES (%s, (%s::timestamptz AT TIME ZONE 'UTC')::date, 1) "
+            "ON CONFLICT (relationship_id, day) DO UPDATE SET interactions = {0}.interactions + 1"
+        ).format(Identifier(VIEW_DAYS))
         self.processed = 0
         self.last_processed_at = 0.0
 
@@ -200,6 +208,7 @@ class AccountStatusView(PostgresTrackingRecorder):
                     (event.originator_id, event.interaction_id, event.occurred_at, event.channel),
                     prepare=True,
                 )
+                curs.execute(self._add_day, (event.originator_id, event.occurred_at), prepare=True)
             self._insert_tracking(curs, tracking)
         self.processed += 1
         self.last_processed_at = time.perf_counter()
@@ -231,7 +240,7 @@ def _reset_view(database: Database) -> None:
     with database.connect(autocommit=True) as conn:
         exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (VIEW_TRACKING,)).fetchone()
         if exists and exists[0]:
-            conn.execute(f"TRUNCATE {VIEW_TABLE}, {VIEW_INTERACTIONS}")
+            conn.execute(f"TRUNCATE {VIEW_TABLE}, {VIEW_INTERACTIONS}, {VIEW_DAYS}")
             conn.execute(
                 f"DELETE FROM {VIEW_TRACKING} WHERE application_name = %s", (FullchainLog.name,)
             )

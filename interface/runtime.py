@@ -40,6 +40,7 @@ from application.time_travel import POOL_SIZE as TIME_TRAVEL_POOL_SIZE
 from application.time_travel import TimeTravel
 from application.tokens import StaffAccessCache
 from projections import status as read_model_status
+from projections.account_status import migration as account_status_migration
 from projections.account_status.writer import AccountStatusProjection
 from projections.activity.writer import ActivityProjection
 from projections.branches.writer import BranchesProjection
@@ -140,6 +141,7 @@ def all_migrations() -> list[Migration]:
         personal_data.MIGRATION,
         customer_chains.MIGRATION,
         integrity.VERIFIED_MIGRATION,
+        account_status_migration.INTERACTION_DAYS_MIGRATION,
     ]
 
 

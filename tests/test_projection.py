@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from application.store.database import DATABASE_URL_VARIABLE, Database
 from domain.relationship import Channel, Direction, Relationship, RelationshipKind
 from interface.runtime import Services, init_database
+from projections.account_status.migration import INTERACTION_DAYS_MIGRATION
 from projections.account_status.queries import get_account
 from projections.engine import (
     ProjectionWorker,
@@ -55,7 +56,10 @@ def read_model(services: Services) -> list[dict[str, Any]]:
         interactions = conn.execute(
             "SELECT * FROM account_interaction ORDER BY relationship_id, interaction_id"
         ).fetchall()
-    return [*accounts, *interactions]
+        days = conn.execute(
+            "SELECT * FROM account_interaction_day ORDER BY relationship_id, day"
+        ).fetchall()
+    return [*accounts, *interactions, *days]
 
 
 def bulk_history(services: Services, relationships: int, interactions_each: int) -> int:
@@ -126,6 +130,77 @@ def test_account_status_row_follows_the_relationship(
     assert (row["version"], row["position"]) == (last.version, last.position)
 
 
+def test_recent_interactions_count_every_interaction_after_the_boundary_to_the_second(
+    services: Services, worker: ProjectionWorker
+) -> None:
+    """The count reads whole days from the day counts and the boundary day row by row; it
+    must equal counting every interaction, for any moment of asking, whatever the time
+    zone the interactions were logged in or the session's, and however the interactions
+    fall into batches (a day's count grows across batches)."""
+    app = services.app
+    rid = register(services)
+    start = app.clock() - timedelta(days=120)
+    zones = (UTC, timezone(timedelta(hours=8)), timezone(timedelta(hours=-5, minutes=-30)))
+    times = [
+        (start + timedelta(hours=7 * n, minutes=13 * n)).astimezone(zones[n % 3])
+        for n in range(360)
+    ]
+    relationship: Relationship = app.repository.get(rid)
+    for n, at in enumerate(times):
+        relationship.log_interaction(
+            app.context("zhang.min", occurred_at=at),
+            interaction_id=uuid4(),
+            channel=Channel.EMAIL,
+            direction=Direction.OUTBOUND,
+            summary=f"call {n}",
+        )
+        if n % 45 == 44:
+            app.save(relationship)
+    app.save(relationship)
+    small = services.worker(services.projections[0], batch_size=40)
+    small.catch_up()
+    boundary = times[200] + timedelta(days=90)  # an interaction exactly 90 days before
+    asked = [
+        boundary,  # the interaction at the boundary itself is not recent
+        boundary - timedelta(microseconds=1),  # ... and a microsecond earlier it is
+        boundary.replace(hour=0, minute=0, second=0, microsecond=0),  # midnight there
+        app.clock(),
+        *(start + timedelta(days=90, hours=5 * k, minutes=41 * k) for k in range(0, 600, 37)),
+        start + timedelta(days=500),  # nothing recent any more
+    ]
+    seen: set[int] = set()
+    with services.reads.connection() as conn:
+        for zone in ("UTC", "Asia/Shanghai", "America/New_York"):
+            conn.execute(f"SET TIME ZONE '{zone}'")
+            for now in asked:
+                row = get_account(conn, rid, now=now)
+                assert row is not None
+                # The definition, counted row by row in the same session.
+                counted = conn.execute(
+                    "SELECT count(*) AS n FROM account_interaction WHERE relationship_id = %s "
+                    "AND happened_at > %s::timestamptz - interval '90 days'",
+                    (rid, now),
+                ).fetchone()
+                assert counted is not None
+                assert row["interactions_last_90_days"] == counted["n"], (zone, now)
+                seen.add(row["interactions_last_90_days"])
+                if zone == "UTC":
+                    expected = sum(1 for at in times if at > now - timedelta(days=90))
+                    assert row["interactions_last_90_days"] == expected, now
+        conn.execute("SET TIME ZONE 'UTC'")
+        assert len(seen) > 10  # the moments asked span the history
+        assert 0 in seen
+        # The migration's counts, made from the rows, are the writer's, made batch by batch.
+        kept = conn.execute("SELECT * FROM account_interaction_day ORDER BY day").fetchall()
+        assert sum(r["interactions"] for r in kept) == len(times)
+    with services.database.connect() as own, own.transaction():
+        own.execute("TRUNCATE account_interaction_day")
+        for statement in INTERACTION_DAYS_MIGRATION.statements[1:]:
+            own.execute(statement)  # type: ignore[call-overload]
+        made = own.execute("SELECT * FROM account_interaction_day ORDER BY day").fetchall()
+    assert [tuple(r.values()) for r in kept] == [tuple(r) for r in made]
+
+
 def test_each_event_is_applied_exactly_once(services: Services, worker: ProjectionWorker) -> None:
     register(services)
     register(services, "Second")
@@ -154,7 +229,7 @@ def test_rebuild_reproduces_the_incremental_read_model(
     bulk_history(services, relationships=30, interactions_each=5)
     worker.catch_up()
     incremental = read_model(services)
-    assert len(incremental) == 30 + 30 * 5
+    assert len(incremental) == 30 + 30 * 5 + 30 * 5  # accounts, interactions, their days
     assert rebuild(worker) == B + 30 * 7
     assert read_model(services) == incremental
 

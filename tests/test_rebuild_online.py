@@ -23,6 +23,7 @@ from domain.relationship import RelationshipKind
 from interface.http.app import create_app
 from interface.progress import ProgressBars
 from interface.runtime import Services
+from projections.account_status.migration import INTERACTION_DAYS_MIGRATION
 from projections.engine import BatchProjection, ProjectionWorker, swap_key
 from projections.rebuild import (
     LockTimeoutError,
@@ -72,21 +73,32 @@ def position_of(database: Database) -> int:
 
 def rows(database: Database, schema: str = "public") -> list[tuple[Any, ...]]:
     with database.connect() as conn:
-        return [
-            tuple(r)
-            for r in conn.execute(
-                sql.SQL("SELECT * FROM {} ORDER BY relationship_id").format(
-                    sql.Identifier(schema, "account_status")
+        return (
+            [
+                tuple(r)
+                for r in conn.execute(
+                    sql.SQL("SELECT * FROM {} ORDER BY relationship_id").format(
+                        sql.Identifier(schema, "account_status")
+                    )
                 )
-            )
-        ] + [
-            tuple(r)
-            for r in conn.execute(
-                sql.SQL("SELECT * FROM {} ORDER BY relationship_id, interaction_id").format(
-                    sql.Identifier(schema, "account_interaction")
+            ]
+            + [
+                tuple(r)
+                for r in conn.execute(
+                    sql.SQL("SELECT * FROM {} ORDER BY relationship_id, interaction_id").format(
+                        sql.Identifier(schema, "account_interaction")
+                    )
                 )
-            )
-        ]
+            ]
+            + [
+                tuple(r)
+                for r in conn.execute(
+                    sql.SQL("SELECT * FROM {} ORDER BY relationship_id, day").format(
+                        sql.Identifier(schema, "account_interaction_day")
+                    )
+                )
+            ]
+        )
 
 
 def from_scratch(owner: Database, services: Services) -> list[tuple[Any, ...]]:
@@ -96,8 +108,10 @@ def from_scratch(owner: Database, services: Services) -> list[tuple[Any, ...]]:
         conn.execute("DROP SCHEMA IF EXISTS scratch CASCADE")
         conn.execute("CREATE SCHEMA scratch")
         conn.execute("SET search_path = scratch, public")
-        for statement in projection.migration.statements:
-            conn.execute(statement)  # type: ignore[call-overload]
+        for migration in (projection.migration, INTERACTION_DAYS_MIGRATION):
+            with conn.transaction():  # as each migration is applied
+                for statement in migration.statements:
+                    conn.execute(statement)  # type: ignore[call-overload]
         conn.execute(
             f"CREATE TABLE scratch.{TRACKING_TABLE} (LIKE public.{TRACKING_TABLE} INCLUDING ALL)"
         )

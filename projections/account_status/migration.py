@@ -48,3 +48,30 @@ MIGRATION = Migration(
         "ON account_interaction (relationship_id, happened_at)",
     ],
 )
+
+
+#: The interactions of each relationship counted per day (UTC), so that "interactions in
+#: the last 90 days" reads at most one row per day and the boundary day's own rows, however
+#: many interactions the relationship has had. The counts are made from the rows already
+#: there, with the interactions' table locked against the writer meanwhile; the read
+#: model's position does not move.
+INTERACTION_DAYS_MIGRATION = Migration(
+    "0043_account_interaction_days",
+    "account status: each relationship's interactions counted per day",
+    [
+        """
+        CREATE TABLE account_interaction_day (
+            relationship_id uuid NOT NULL,
+            day date NOT NULL,
+            interactions integer NOT NULL CHECK (interactions > 0),
+            PRIMARY KEY (relationship_id, day)
+        )
+        """,
+        "LOCK TABLE account_interaction IN SHARE MODE",
+        """
+        INSERT INTO account_interaction_day (relationship_id, day, interactions)
+        SELECT relationship_id, (happened_at AT TIME ZONE 'UTC')::date, count(*)
+        FROM account_interaction GROUP BY 1, 2
+        """,
+    ],
+)

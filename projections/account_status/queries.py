@@ -14,6 +14,14 @@ from projections.service_cases.queries import sla_breached
 #: Interactions younger than this count as recent on the account status.
 RECENT_INTERACTIONS_DAYS = 90
 
+#: Interactions after this moment are recent. They are counted in two parts, so that the
+#: count reads at most a row per day however many interactions an account has had: the
+#: days (UTC) after the one the moment falls on, from each day's count
+#: (``account_interaction_day``); and that boundary day's interactions after the moment,
+#: row by row.
+_RECENT_SINCE = f"(%(now)s - interval '{RECENT_INTERACTIONS_DAYS} days')"
+_BOUNDARY_DAY = f"({_RECENT_SINCE} AT TIME ZONE 'UTC')::date"
+
 #: Account status joins the responsibility audit for the customer's shipments, the
 #: customer-value model for its revenue, and the opportunities and service cases, so a read
 #: that must include a position waits for all of these read models (and the follow-ups,
@@ -39,9 +47,13 @@ def _account_select(source: str = "account_status") -> str:
     whether the models at hand are current (``ValueModelCache.latest``)."""
     return f"""
     SELECT a.*, (
+        SELECT COALESCE(sum(d.interactions), 0) FROM account_interaction_day d
+        WHERE d.relationship_id = a.relationship_id AND d.day > {_BOUNDARY_DAY}
+    ) + (
         SELECT count(*) FROM account_interaction i
         WHERE i.relationship_id = a.relationship_id
-          AND i.happened_at > %(now)s - interval '{RECENT_INTERACTIONS_DAYS} days'
+          AND i.happened_at > {_RECENT_SINCE}
+          AND i.happened_at < ({_BOUNDARY_DAY} + 1)::timestamp AT TIME ZONE 'UTC'
     ) AS interactions_last_90_days,
     COALESCE(sh.shipments_in_flight, 0) AS shipments_in_flight,
     COALESCE(sh.open_incidents, 0) AS open_incidents,

@@ -1,15 +1,19 @@
 """The account-status writer: one row per relationship, folded from its events.
 
 "Interactions in the last 90 days" depends on when you ask, not on when the events were
-applied, so each interaction is kept as a row of ``account_interaction`` and the count is
-taken at read time (``queries``). ``registered_at`` is the business time of the
+applied, so each interaction is kept as a row of ``account_interaction``, counted per
+relationship and day (UTC) in ``account_interaction_day``, and the count is taken at read
+time (``queries``): the whole days after the boundary from the day counts, the boundary day
+from its rows. ``registered_at`` is the business time of the
 registration; ``updated_at`` is the recording time of the last event applied to the row
 (not the time the worker ran), so a rebuild reproduces the model exactly.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from domain.relationship import Relationship
@@ -44,6 +48,14 @@ COLUMNS = tuple(COLUMN_TYPES)
 _COPY_ROWS = f"COPY account_status ({', '.join(COLUMNS)}) FROM STDIN"
 _COPY_INTERACTIONS = (
     "COPY account_interaction (relationship_id, interaction_id, happened_at, channel) FROM STDIN"
+)
+
+#: The batch's interactions added to their days' counts, one array per column.
+_ADD_DAYS = (
+    "INSERT INTO account_interaction_day (relationship_id, day, interactions) "
+    "SELECT * FROM unnest(%b::uuid[], %b::date[], %b::integer[]) "
+    "ON CONFLICT (relationship_id, day) DO UPDATE "
+    "SET interactions = account_interaction_day.interactions + EXCLUDED.interactions"
 )
 
 
@@ -136,7 +148,7 @@ def apply_event(row: dict[str, Any] | None, item: ProjectedEvent) -> dict[str, A
 class AccountStatusProjection(BatchProjection):
     name = "account_status"
     migration = MIGRATION
-    tables = ("account_status", "account_interaction")
+    tables = ("account_status", "account_interaction", "account_interaction_day")
     #: Names, counts and times only: no contact's details, no notes.
     reads_personal_data = False
 
@@ -190,3 +202,8 @@ class AccountStatusProjection(BatchProjection):
                 with cur.copy(_COPY_INTERACTIONS) as copy:
                     for values in interactions:
                         copy.write_row(values)
+                days = Counter((rid, at.astimezone(UTC).date()) for rid, _, at, _ in interactions)
+                cur.execute(
+                    _ADD_DAYS,
+                    [[rid for rid, _ in days], [day for _, day in days], list(days.values())],
+                )
