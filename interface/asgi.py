@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from application import settings
 from application.store.database import configured_database
 from application.store.schema import SchemaNotReady, missing_migrations
-from interface import logs
+from interface import heap, logs
 from interface.http.app import create_app
 from interface.runtime import Services, all_migrations, check_configuration
 
@@ -48,7 +48,9 @@ def create() -> FastAPI:
             services.close()
 
     try:
-        return create_app(services, lifespan=lifespan)
+        app = create_app(services, lifespan=lifespan)
     except BaseException:
         services.close()
         raise
+    heap.settle()
+    return app

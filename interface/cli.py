@@ -24,6 +24,7 @@ from application.store.database import (
 from application.store.schema import SchemaNotReady, configured_owner_database, missing_migrations
 from domain.personal import DataKind
 from domain.staff import Role
+from interface import heap
 from interface.progress import add_progress_options, showing_progress, verdict
 from interface.runtime import (
     ConfigurationError,
@@ -88,6 +89,7 @@ def _wait_for_signal() -> None:
 def cmd_project(args: argparse.Namespace) -> int:
     services = _services(init=False)
     services.start_workers(batch_size=args.batch_size, tree=True, webhooks=True, retention=True)
+    heap.settle()
     log.info("projection worker running for: %s", ", ".join(p.name for p in services.projections))
     try:
         _wait_for_signal()
@@ -880,6 +882,7 @@ def _run_http(args: argparse.Namespace, app: Any) -> None:
         "access_log": False,  # the service logs each request itself, with its id
     }
     if app is not None:
+        heap.settle()
         uvicorn.run(app, **served)
         return
     config = uvicorn.Config("interface.asgi:create", factory=True, workers=args.processes, **served)
