@@ -20,6 +20,7 @@ Both run for the same number of operations per round, in interleaved rounds, at 
 from __future__ import annotations
 
 import argparse
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,9 @@ class WriterResults:
     #: per number of writers: grouped commands, commands one by one, plain inserts
     by_writers: dict[int, tuple[Rate, Rate, Rate]]
     ops: int
+    #: per number of writers: the writing process's CPU seconds per operation of each
+    #: contender, one figure per round
+    cpu: dict[int, tuple[list[float], list[float], list[float]]]
 
 
 def _in_threads(n: int, ops: int, work: Callable[[int, int], None]) -> float:
@@ -69,6 +73,15 @@ def _in_threads(n: int, ops: int, work: Callable[[int, int], None]) -> float:
     elapsed = time.perf_counter() - began
     if errors:
         raise errors[0]
+    return elapsed
+
+
+def _timed(n: int, count: int, work: Callable[[int, int], None], cpu: list[float]) -> float:
+    """``_in_threads``, adding the process's CPU seconds per operation to ``cpu`` (all its
+    threads, whatever else they did meanwhile: here, little else runs)."""
+    used = time.process_time()
+    elapsed = _in_threads(n, count, work)
+    cpu.append((time.process_time() - used) / count)
     return elapsed
 
 
@@ -148,6 +161,7 @@ def run_writers(
             conn.execute(RAW_INSERT, (uuid4(), i, "Relationship.InteractionLogged", payload))
 
     results: dict[int, tuple[Rate, Rate, Rate]] = {}
+    cpu: dict[int, tuple[list[float], list[float], list[float]]] = {}
     try:
         with _hearing_erasures(database, [app, alone]):
             for n in writers:  # warm-up: caches, prepared statements, pools
@@ -157,18 +171,24 @@ def run_writers(
                 grouped = Rate(f"commands, {n} writers", "commands/s")
                 single = Rate(f"commands one by one, {n} writers", "commands/s")
                 plain = Rate(f"plain insert, {n} writers", "inserts/s")
-                contenders = [(grouped, commands), (single, one_by_one), (plain, inserts)]
+                used: tuple[list[float], list[float], list[float]] = ([], [], [])
+                contenders = [
+                    (grouped, commands, used[0]),
+                    (single, one_by_one, used[1]),
+                    (plain, inserts, used[2]),
+                ]
                 for r in range(rounds):
-                    for rate, work in contenders[r % 3 :] + contenders[: r % 3]:
+                    for rate, work, spent in contenders[r % 3 :] + contenders[: r % 3]:
                         count = (ops // n) * n
-                        rate.add(count, _in_threads(n, count, work))
+                        rate.add(count, _timed(n, count, work, spent))
                 results[n] = (grouped, single, plain)
+                cpu[n] = used
     finally:
         for conn in connections:
             conn.close()
         app.close()
         alone.close()
-    return WriterResults(results, ops)
+    return WriterResults(results, ops, cpu)
 
 
 def main() -> None:
@@ -195,6 +215,19 @@ def main() -> None:
             f"{ratio(grouped, plain):>15.2f} {ratio(single, plain):>17.2f}"
         )
     print("per second, medians over interleaved rounds; goal: commands/plain >= 1.0 at 16")
+    print()
+    print("the writing process's CPU per operation, ms (median over rounds), and the most")
+    print("commands a second that CPU allows if it runs on one core (the interpreter's lock")
+    print("lets one thread at a time run Python):")
+    print(
+        f"{'writers':>7} {'commands':>10} {'one by one':>11} {'plain insert':>13} {'ceiling':>18}"
+    )
+    for n, spent in result.cpu.items():
+        each = [statistics.median(s) * 1000 for s in spent]
+        print(
+            f"{n:>7} {each[0]:>10.3f} {each[1]:>11.3f} {each[2]:>13.3f} "
+            f"{1000 / each[0]:>9,.0f} commands/s"
+        )
 
 
 if __name__ == "__main__":
