@@ -44,14 +44,16 @@ def server_version(conninfo: str) -> str:
 
 
 @contextmanager
-def throwaway_database(admin_conninfo: str) -> Iterator[Database]:
-    """A fresh database with the product's schema, dropped when the block exits."""
+def throwaway_database(admin_conninfo: str, *, schema: bool = True) -> Iterator[Database]:
+    """A fresh database with the product's schema (empty with ``schema=False``), dropped
+    when the block exits."""
     name = f"fullchain_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     with psycopg.connect(admin_conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         database = Database(admin_conninfo, embedded=False).with_dbname(name)
-        init_database(database)
+        if schema:
+            init_database(database)
         yield database
     finally:
         with psycopg.connect(admin_conninfo, autocommit=True) as conn:
