@@ -212,7 +212,7 @@ def flame_svg(stacks: list[tuple[list[str], int]], title: str, width: int = 1600
         for frame in sorted(node):
             here = (*path, frame)
             w = counts[here] / total * (width - 20)
-            if w >= 0.3:
+            if w >= 1.0:
                 y = height - 10 - row * (depth + 1)
                 part = category(frame)
                 hue = {"web stack": 30, "psycopg": 200, "eventsourcing": 280}.get(part, 0)
