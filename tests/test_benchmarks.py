@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
+from xml.etree import ElementTree
 
 from application.store.database import Database
 from application.store.schema import EVENTS_TABLE
+from bench import first_wave
 from bench.commands import _existing_relationships
 from bench.mining import score
 from bench.personal_data import PlainFullchain, _adding, _changing
@@ -101,3 +103,32 @@ def test_the_personal_data_benchmark_runs_the_same_commands_sealed_and_in_clear(
         assert sum("Li Wei 0" in s or "Zhang Min 0" in s for s in stored["plain"]) == 2
     finally:
         plain.close()
+
+
+def test_the_first_wave_comparison_sorts_samples_by_part_and_draws_a_well_formed_graph() -> None:
+    site = "/srv/.venv/lib/python3.11/site-packages"
+    std = "/usr/lib/python3.11"
+    entry = "main (/srv/code/interface/cli.py:10)"
+    stacks = [
+        (
+            [
+                entry,
+                "run (/srv/code/interface/http/app.py:5)",
+                f"execute ({site}/psycopg/cursor.py:1)",
+            ],
+            3,
+        ),
+        ([entry, f"_run_once ({std}/asyncio/base_events.py:1)"], 5),
+        ([f"<lambda> ({std}/threading.py:9)", "decide (/srv/code/domain/relationship.py:2)"], 2),
+        (["<module> (<frozen runpy>:198)"], 1),
+    ]
+    parts = first_wave.shares(stacks)
+    assert parts.samples == 11
+    assert parts.own == {"psycopg": 3, "web stack": 5, "domain/": 2, "other": 1}
+    # interface/cli.py, the root of every stack of the event loop, counts for nothing.
+    assert parts.inclusive["interface/"] == 3
+    assert parts.inclusive["thread hand-offs"] == 2
+    drawing = ElementTree.fromstring(first_wave.flame_svg(stacks, "a <title> & more"))
+    titles = [t.text or "" for t in drawing.iter("{http://www.w3.org/2000/svg}title")]
+    assert "<lambda> (threading.py:9) (2 samples, 18.18%)" in titles
+    assert any(t.startswith("execute (psycopg/cursor.py:1) (3 samples") for t in titles)
