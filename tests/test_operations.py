@@ -417,7 +417,7 @@ def test_status_shows_schema_head_and_each_read_models_lag(services: Services) -
     report = json.loads(shown.stdout)
     head, positions = head_and_positions(services)
     assert report["schema"]["missing"] == []
-    assert report["schema"]["version"] == "0042_chain_verified"
+    assert report["schema"]["version"] == "0043_account_interaction_days"  # the latest
     assert report["log_head"] == head
     assert {m["name"]: m["position"] for m in report["read_models"]} == positions
     assert {m["name"]: m["lag_events"] for m in report["read_models"]} == {
