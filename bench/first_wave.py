@@ -32,21 +32,19 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from application.store.integrity import new_signing_key_pem
 from bench.database import server_conninfo, throwaway_database
-from bench.http import BODY, _script
+from bench.http import BODY, _free_port, _process, _script
 
 FIRST_WAVE = "1fae83f"
 RATE = 250  # samples a second
@@ -259,40 +257,6 @@ class Run:
         return self.shares.samples / RATE * 1000 / (self.rps * self.seconds)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _started(args: list[str], code: Path, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        args, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _listening(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the API process ended (exit {process.returncode})")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError("the API process does not listen")
-
-
 def _milliseconds(text: str) -> float:
     value = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
     if value is None:
@@ -321,10 +285,8 @@ def run_one(
         port = _free_port()
         serve = [python, "-m", "interface.cli", "serve", "--host", "127.0.0.1"]
         serve += ["--port", str(port), "--no-demo", "--no-workers"]
-        with ExitStack() as processes:
-            api = processes.enter_context(_started(serve, code, env))
-            processes.enter_context(_started([python, "-m", "interface.cli", "project"], code, env))
-            _listening(port, api)
+        project = [python, "-m", "interface.cli", "project"]
+        with _process(serve, env, port, code) as api, _process(project, env, None, code):
             url = f"http://127.0.0.1:{port}"
             wrk = ["wrk", "-t2", "-c16", "--latency", "-s", str(script)]
             subprocess.run([*wrk, "-d5s", url], check=True, capture_output=True)  # warm

@@ -93,8 +93,14 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def _process(args: list[str], env: dict[str, str], port: int | None) -> Iterator[psutil.Process]:
-    process = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def _process(
+    args: list[str], env: dict[str, str], port: int | None, cwd: Path | None = None
+) -> Iterator[psutil.Process]:
+    """A process of the service (run in ``cwd``: the code it runs, for ``-m``), listening on
+    ``port`` if given before the block starts; terminated after it."""
+    process = subprocess.Popen(
+        args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         if port is not None:
             _wait_for_port(port, process)
