@@ -11,8 +11,10 @@ takes some 20–40 ms: every request in flight stalled with it.
 ``settle()`` collects once, then moves every object still alive into the permanent
 generation (``gc.freeze``), which later collections do not scan; objects made afterwards
 are collected as before. Measured the same way after it: full collections of what the
-process made since, 9–21 ms each, every two seconds or so. It is called once a process has opened everything it keeps, not
-in ``create_app``: tests build many apps in one process, and a frozen app is never freed.
+process made since, 9–21 ms each, every two seconds or so.
+
+It is called once a process has opened everything it keeps, not in ``create_app``: tests
+build many apps in one process, and a frozen app is never freed.
 """
 
 from __future__ import annotations
