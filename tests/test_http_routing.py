@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from starlette.routing import Route
 
 from domain.staff import Role
-from interface.http import routing
+from interface.http import routing, solving
 from interface.http.app import ROUTERS, create_app
 from interface.http.deps import _bearer, current_staff
 from interface.http.routing import IndexedRouter, solved_once
@@ -201,14 +201,14 @@ def test_a_read_solves_each_shared_dependency_once_and_answers_as_before(
     rid = registered["aggregate_id"]
     for projection in services.projections:
         services.worker(projection).catch_up()
-    solving = fastapi.dependencies.utils.solve_dependencies
+    solve = solving._solve
     solved: list[Any] = []
 
-    async def counted(**kwargs: Any) -> Any:
-        solved.append(kwargs["dependant"].call)
-        return await solving(**kwargs)
+    async def counted(node: solving.Plan, request: Any) -> Any:
+        solved.extend(step.dependant.call for step in node.steps)
+        return await solve(node, request)
 
-    monkeypatch.setattr(fastapi.dependencies.utils, "solve_dependencies", counted)
+    monkeypatch.setattr(solving, "_solve", counted)
     fresh = TestClient(create_app(services))  # its handlers solve through ``counted``
     fresh.headers.update(client.headers)
     answer = fresh.get(f"/v1/relationships/{rid}", params={"min_position": registered["position"]})

@@ -45,6 +45,7 @@ from interface.http import (
     shipment_incidents,
     shipment_reads,
     shipments,
+    solving,
     staff,
     suggestions,
 )
@@ -136,6 +137,7 @@ def create_app(
         separate_input_output_schemas=False,
     )
     app.state.services = services
+    solving.install()
     errors.install(app)
 
     def find_command(command_id: str) -> command_log.Outcome | None:

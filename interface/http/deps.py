@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -27,7 +27,7 @@ from domain.base import CommandContext
 from domain.staff import Role
 from interface import logs
 from interface.http import scoping
-from interface.http.checkout import checkout
+from interface.http.checkout import Checkout, checkout
 from interface.runtime import Services
 from projections.freshness import BeyondTheLog, ReadConnection, TooManyWaiting
 
@@ -50,41 +50,47 @@ async def services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services)]
 
 
-async def read_connection(request: Request) -> AsyncIterator[ReadConnection]:
+async def read_connection(request: Request) -> ReadConnection:
     """A connection of the read pool for the endpoint's queries (on the read replica, if
     one is configured). Taken on the event loop, when one is idle or in turn
     (``interface.http.checkout``: no trip to the thread pool for it; after
     ``FULLCHAIN_POOL_TIMEOUT``, 503); given back as the endpoint returns, before its answer
-    is serialised and sent (scope ``function``), so that a connection is held only while it
-    is used."""
-    async for conn in _pooled(_services_of(request).reads):
-        yield conn
+    is serialised and sent, so that a connection is held only while it is used."""
+    return await _pooled(request, _services_of(request).reads)
 
 
-async def primary_connection(request: Request) -> AsyncIterator[ReadConnection]:
+async def primary_connection(request: Request) -> ReadConnection:
     """As ``read_connection``, on the primary: for a command that decides on read-model
     rows (never on a replica's, however briefly behind)."""
-    async for conn in _pooled(_services_of(request).primary):
-        yield conn
+    return await _pooled(request, _services_of(request).primary)
 
 
-async def _pooled(pool: ConnectionPool[ReadConnection]) -> AsyncIterator[ReadConnection]:
+async def _pooled(request: Request, pool: ConnectionPool[ReadConnection]) -> ReadConnection:
+    """A connection of ``pool``, given back on the exit stack FastAPI closes as the
+    endpoint returns (where a dependency of scope ``function`` ends). Not a dependency
+    with ``yield``: FastAPI wraps each of those in a context manager and a cancel scope of
+    its own, a twentieth of a read's CPU."""
     turns = checkout(pool)
     conn = await turns.take()
+    returned: AsyncExitStack = request.scope["fastapi_function_astack"]
+    returned.push_async_callback(_give_back, pool, conn, turns)
+    return conn
+
+
+async def _give_back(
+    pool: ConnectionPool[ReadConnection], conn: ReadConnection, turns: Checkout[ReadConnection]
+) -> None:
     try:
-        yield conn
+        if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+            pool.putconn(conn)  # no I/O: an idle connection goes straight back
+        else:  # left in a transaction or broken: rolled back or closed, with I/O
+            await run_in_threadpool(pool.putconn, conn)
     finally:
-        try:
-            if conn.pgconn.transaction_status == TransactionStatus.IDLE:
-                pool.putconn(conn)  # no I/O: an idle connection goes straight back
-            else:  # left in a transaction or broken: rolled back or closed, with I/O
-                await run_in_threadpool(pool.putconn, conn)
-        finally:
-            turns.wake()
+        turns.wake()
 
 
-Reads = Annotated[ReadConnection, Depends(read_connection, scope="function")]
-PrimaryReads = Annotated[ReadConnection, Depends(primary_connection, scope="function")]
+Reads = Annotated[ReadConnection, Depends(read_connection)]
+PrimaryReads = Annotated[ReadConnection, Depends(primary_connection)]
 
 
 class Allowed:
@@ -145,7 +151,7 @@ async def current_staff(
     if isinstance(route, APIRoute) and is_public(route):
         return ANONYMOUS
     s = _services_of(request)
-    endpoint = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    endpoint = f"{request.method} {route.path if isinstance(route, APIRoute) else request.url.path}"
     if credentials is None or credentials.scheme.lower() != "bearer":
         cookie = request.cookies.get(console_sessions.SESSION_COOKIE)
         if not cookie:

@@ -3,11 +3,15 @@ request reaches an endpoint at all, and the query parameters an endpoint takes."
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import dataclasses
 import functools
 import inspect
 import re
 from collections.abc import Callable, Coroutine, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import fastapi
@@ -17,11 +21,13 @@ from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
-from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
+from interface.http import solving
+
 UNKNOWN_QUERY_PARAMETER = "unknown query parameter"
+_DECLARED_QUERY = "_fullchain_declared_query"
 
 
 #: The methods a path may have.
@@ -47,15 +53,20 @@ def reaches_endpoint(scope: Scope) -> bool:
 
 
 def declared_query(route: APIRoute) -> frozenset[str]:
-    """The query parameters the endpoint takes: its own and its dependencies' (a walk of a
-    few dozen objects, cheaper than keeping it)."""
+    """The query parameters the endpoint takes: its own and its dependencies'. Worked out
+    once and kept on the route, with the dependency tree it was worked out from."""
+    kept: tuple[Dependant, frozenset[str]] | None = getattr(route, _DECLARED_QUERY, None)
+    if kept is not None and kept[0] is route.dependant:
+        return kept[1]
     names: set[str] = set()
     pending: list[Dependant] = [route.dependant]
     while pending:
         dependant = pending.pop()
         names.update(field.alias for field in dependant.query_params)
         pending.extend(dependant.dependencies)
-    return frozenset(names)
+    declared = frozenset(names)
+    setattr(route, _DECLARED_QUERY, (route.dependant, declared))
+    return declared
 
 
 def refuse_unknown_query(request: Request) -> None:
@@ -76,15 +87,38 @@ def refuse_unknown_query(request: Request) -> None:
         )
 
 
+#: The threads plain endpoints run in: as many as anyio's default thread limiter allows,
+#: which starlette's ``run_in_threadpool`` uses for the rest.
+ENDPOINT_THREADS = 40
+_endpoint_threads = ThreadPoolExecutor(ENDPOINT_THREADS, thread_name_prefix="endpoint")
+
+
+async def in_thread(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)`` in a thread, in a copy of the caller's context, as
+    starlette's ``run_in_threadpool`` runs it, without its asking on every call which event
+    loop library runs it (a tenth of a read's CPU went to that asking). As with
+    ``run_in_threadpool``, a cancelled caller waits for the thread to finish before it is
+    cancelled, so nothing the function holds is released under it."""
+    call = functools.partial(contextvars.copy_context().run, function, *args, **kwargs)
+    running = asyncio.get_running_loop().run_in_executor(_endpoint_threads, call)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        while not running.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait((running,))
+        raise
+
+
 def one_thread_trip(endpoint: Callable[..., Any]) -> Callable[..., Any]:
-    """A plain endpoint as a coroutine that runs it in the thread pool. FastAPI runs a plain
-    endpoint there too, but then validates its answer in a second trip to the pool; for a
-    coroutine it validates on the event loop. (The signature FastAPI reads is the
-    endpoint's own, through ``__wrapped__``.)"""
+    """A plain endpoint as a coroutine that runs it in a thread (``in_thread``). FastAPI
+    runs a plain endpoint in the thread pool too, but then validates its answer in a second
+    trip to the pool; for a coroutine it validates on the event loop. (The signature
+    FastAPI reads is the endpoint's own, through ``__wrapped__``.)"""
 
     @functools.wraps(endpoint)
     async def run(*args: Any, **kwargs: Any) -> Any:
-        return await run_in_threadpool(endpoint, *args, **kwargs)
+        return await in_thread(endpoint, *args, **kwargs)
 
     return run
 
@@ -137,8 +171,9 @@ def solved_once(dependant: Dependant) -> Dependant:
 
 class OneTripRoute(APIRoute):
     """A route whose plain endpoint costs one trip to the thread pool, not two (see
-    ``one_thread_trip``), and whose shared dependencies are solved once a request (see
-    ``solved_once``). Every router of the API makes its routes of this class."""
+    ``one_thread_trip``), whose shared dependencies are solved once a request (see
+    ``solved_once``), by a plan made once (``interface.http.solving``). Every router of the
+    API makes its routes of this class."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
@@ -154,7 +189,7 @@ class OneTripRoute(APIRoute):
         context = included.get() if included is not None else None
         route = context if context is not None and context.original_route is self else self
         declared = route.dependant
-        route.dependant = solved_once(declared)
+        route.dependant = solving.plan(solved_once(declared))
         try:
             return super().get_route_handler()
         finally:

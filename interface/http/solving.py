@@ -1,0 +1,279 @@
+"""A route's dependencies solved by a plan made once, when the route is built.
+
+FastAPI solves a route's dependency tree anew on every request: for each dependency it
+recomputes its cache key (walking the subtree for security scopes), asks again whether
+its function is a generator, a coroutine or plain, and reads the path, the query, the
+headers and the cookies for every node, most of which take none of them. For a read of
+account status that is about a third of the API process's CPU. ``plan`` does the asking
+once, when the route is built; ``solve`` then runs the tree as FastAPI's own
+``solve_dependencies`` does, step for step: the same order, the same cache, the same
+generators on the same exit stacks, the same validation of each parameter by FastAPI's
+own functions, the same errors in the same order.
+
+``install`` puts ``solve`` in place of the ``solve_dependencies`` FastAPI's request
+handler calls (``fastapi.routing``'s name for it; the version is pinned by
+``constraints.txt``). It takes over only a tree planned by ``plan`` (``Planned``) and only
+when no dependency override is set; any other call goes to FastAPI's function
+unchanged. ``tests/test_http_solving.py`` holds the two equal on every route of the API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import fastapi.dependencies.utils
+import fastapi.routing
+from fastapi import BackgroundTasks
+from fastapi._compat import ModelField, Undefined
+from fastapi.dependencies.models import (
+    Dependant,
+    _get_cache_key,
+    _get_oauth_scopes,
+    _is_async_gen_callable,
+    _is_coroutine_callable,
+    _is_gen_callable,
+)
+from fastapi.dependencies.utils import (
+    SolvedDependency,
+    _solve_generator,
+    request_body_to_args,
+    request_params_to_args,
+)
+from fastapi.security.oauth2 import SecurityScopes
+from fastapi.types import DependencyCacheKey
+from starlette.background import BackgroundTasks as StarletteBackgroundTasks
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+#: FastAPI's own solver, for every tree this module did not plan.
+_fastapi_solve: Callable[..., Awaitable[SolvedDependency]] = (
+    fastapi.dependencies.utils.solve_dependencies
+)
+
+Kind = Literal["generator", "coroutine", "plain"]
+
+#: Where each kind of request parameter is read from, in the order FastAPI reads them.
+_SOURCES = ("path_params", "query_params", "headers", "cookies")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One dependency of a node, with what FastAPI would ask of it on every request."""
+
+    dependant: Dependant
+    plan: Plan
+    name: str | None
+    use_cache: bool
+    key: DependencyCacheKey
+    kind: Kind
+    #: Scope ``function``: the generator's exit runs as the endpoint returns.
+    function_scope: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A node of the tree: its dependencies, and the parameters it reads, non-empty only."""
+
+    steps: tuple[Step, ...]
+    params: tuple[tuple[list[ModelField], str], ...]
+    body_params: list[ModelField]
+    request_param_name: str | None
+    http_connection_param_name: str | None
+    response_param_name: str | None
+    background_tasks_param_name: str | None
+    security_scopes_param_name: str | None
+    #: The node's security scopes, for ``security_scopes_param_name``.
+    scopes: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Planned(Dependant):
+    """A route's dependency tree with its plan: what ``solve`` takes over."""
+
+    plan: Plan | None = None
+
+
+def _kind(call: Callable[..., Any]) -> Kind:
+    if _is_gen_callable(call) or _is_async_gen_callable(call):
+        return "generator"
+    return "coroutine" if _is_coroutine_callable(call) else "plain"
+
+
+def _node(dependant: Dependant) -> Plan:
+    steps = []
+    for sub in dependant.dependencies:
+        assert sub.call is not None
+        steps.append(
+            Step(
+                dependant=sub,
+                plan=_node(sub),
+                name=sub.name,
+                use_cache=sub.use_cache,
+                key=_get_cache_key(dependant=sub),
+                kind=_kind(sub.call),
+                function_scope=sub.scope == "function",
+            )
+        )
+    read = (
+        dependant.path_params,
+        dependant.query_params,
+        dependant.header_params,
+        dependant.cookie_params,
+    )
+    return Plan(
+        steps=tuple(steps),
+        params=tuple(
+            (fields, source) for fields, source in zip(read, _SOURCES, strict=True) if fields
+        ),
+        body_params=dependant.body_params,
+        request_param_name=dependant.request_param_name,
+        http_connection_param_name=dependant.http_connection_param_name,
+        response_param_name=dependant.response_param_name,
+        background_tasks_param_name=dependant.background_tasks_param_name,
+        security_scopes_param_name=dependant.security_scopes_param_name,
+        scopes=tuple(_get_oauth_scopes(dependant=dependant)),
+    )
+
+
+def _plannable(dependant: Dependant) -> bool:
+    """Whether ``solve`` covers everything the tree asks: no websocket, no concurrency
+    limit (FastAPI's, for those, runs as it is)."""
+    pending = [dependant]
+    while pending:
+        d = pending.pop()
+        if d.websocket_param_name is not None or d.concurrency is not None:
+            return False
+        pending.extend(d.dependencies)
+    return True
+
+
+def plan(dependant: Dependant) -> Dependant:
+    """The tree as a ``Planned`` (the same fields, with its plan), or the tree itself if
+    ``solve`` does not cover it."""
+    if not _plannable(dependant):
+        return dependant
+    fields = {f.name: getattr(dependant, f.name) for f in dataclasses.fields(Dependant)}
+    return Planned(**fields, plan=_node(dependant))
+
+
+@dataclass(slots=True)
+class _Request:
+    """What one request's solving shares across the tree."""
+
+    request: Request
+    body: Any
+    response: Response
+    cache: dict[DependencyCacheKey, Any]
+    embed_body_fields: bool
+    request_stack: AsyncExitStack
+    function_stack: AsyncExitStack
+    background_tasks: StarletteBackgroundTasks | None
+
+
+async def _solve(node: Plan, r: _Request) -> tuple[dict[str, Any], list[Any]]:
+    """``solve_dependencies`` for one node, in its order (see the module's text)."""
+    values: dict[str, Any] = {}
+    errors: list[Any] = []
+    cache = r.cache
+    for step in node.steps:
+        sub_values, sub_errors = await _solve(step.plan, r)
+        if sub_errors:
+            errors.extend(sub_errors)
+            continue
+        if step.use_cache and step.key in cache:
+            solved = cache[step.key]
+        elif step.kind == "generator":
+            solved = await _solve_generator(
+                request=r.request,
+                dependant=step.dependant,
+                stack=r.function_stack if step.function_scope else r.request_stack,
+                sub_values=sub_values,
+            )
+        elif step.kind == "coroutine":
+            assert step.dependant.call is not None
+            solved = await step.dependant.call(**sub_values)
+        else:
+            assert step.dependant.call is not None
+            solved = await run_in_threadpool(step.dependant.call, **sub_values)
+        if step.name is not None:
+            values[step.name] = solved
+        if step.key not in cache:
+            cache[step.key] = solved
+    for fields, source in node.params:
+        param_values, param_errors = request_params_to_args(fields, getattr(r.request, source))
+        values.update(param_values)
+        errors += param_errors
+    if node.body_params:
+        body_values, body_errors = await request_body_to_args(
+            body_fields=node.body_params,
+            received_body=r.body,
+            embed_body_fields=r.embed_body_fields,
+        )
+        values.update(body_values)
+        errors.extend(body_errors)
+    if node.http_connection_param_name:
+        values[node.http_connection_param_name] = r.request
+    if node.request_param_name:
+        values[node.request_param_name] = r.request
+    if node.background_tasks_param_name:
+        if r.background_tasks is None:
+            r.background_tasks = BackgroundTasks()
+        values[node.background_tasks_param_name] = r.background_tasks
+    if node.response_param_name:
+        values[node.response_param_name] = r.response
+    if node.security_scopes_param_name:
+        values[node.security_scopes_param_name] = SecurityScopes(scopes=list(node.scopes))
+    return values, errors
+
+
+async def solve_dependencies(**kwargs: Any) -> SolvedDependency:
+    """FastAPI's ``solve_dependencies``, by the plan for a planned tree of an HTTP request
+    with no overrides set; FastAPI's own, with the same arguments, otherwise."""
+    dependant = kwargs["dependant"]
+    request = kwargs["request"]
+    overrides = kwargs.get("dependency_overrides_provider")
+    if (
+        type(dependant) is not Planned
+        or dependant.plan is None
+        or not isinstance(request, Request)
+        or (overrides is not None and getattr(overrides, "dependency_overrides", None))
+    ):
+        return await _fastapi_solve(**kwargs)
+    response = kwargs.get("response")
+    if response is None:
+        response = Response()
+        del response.headers["content-length"]
+        response.status_code = None  # type: ignore[assignment]
+    request_stack = request.scope.get("fastapi_inner_astack")
+    function_stack = request.scope.get("fastapi_function_astack")
+    assert isinstance(request_stack, AsyncExitStack)
+    assert isinstance(function_stack, AsyncExitStack)
+    cache = kwargs.get("dependency_cache")
+    state = _Request(
+        request=request,
+        body=kwargs.get("body", Undefined),
+        response=response,
+        cache={} if cache is None else cache,
+        embed_body_fields=kwargs["embed_body_fields"],
+        request_stack=request_stack,
+        function_stack=function_stack,
+        background_tasks=kwargs.get("background_tasks"),
+    )
+    values, errors = await _solve(dependant.plan, state)
+    return SolvedDependency(
+        values=values,
+        errors=errors,
+        background_tasks=state.background_tasks,
+        response=response,
+        dependency_cache=state.cache,
+    )
+
+
+def install() -> None:
+    """Route FastAPI's request handlers through ``solve_dependencies`` (idempotent)."""
+    fastapi.routing.solve_dependencies = solve_dependencies  # type: ignore[attr-defined]
