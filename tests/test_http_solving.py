@@ -143,6 +143,7 @@ def read_thing(
     filter: Annotated[Filter, Query()],
     method: Annotated[str, Depends(tasks_and_headers)],
     x_count: Annotated[int, Header(ge=0)] = 0,
+    marks: Annotated[list[int] | None, Query()] = None,
 ) -> dict[str, Any]:
     EVENTS.append("endpoint")
     return dict(locals())
