@@ -99,12 +99,6 @@ def handler(log_format: str = "auto", stream: TextIO | None = None) -> logging.H
 
 def configure(log_format: str = "auto", level: int = logging.INFO) -> None:
     """Every logger of the process (uvicorn's too) through one handler."""
-    # No formatter here reads where a call was made from, or which thread or process
-    # (by name) made it: not working those out for every record (the logging HOWTO's
-    # "Optimization") saves a tenth of what a request's log line costs. The pid stays.
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logMultiprocessing = False
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
