@@ -40,6 +40,8 @@ from interface.http.app import ROUTERS, create_app
 from interface.http.routing import OneTripRoute, in_thread
 from interface.runtime import Services
 from tests.staffing import enroll
+from tests.test_http_routing import client as api_client  # noqa: F401  (a fixture)
+from tests.test_http_routing import url
 
 #: What the dependencies of the app below did, in order.
 EVENTS: list[str] = []
@@ -302,19 +304,6 @@ def test_its_order_of_entering_and_leaving_dependencies_is_fastapis(
 # --- the API's own routes -----------------------------------------------------------------
 
 
-@pytest.fixture
-def client(services: Services) -> Iterator[TestClient]:
-    token = enroll(services, "qian.lin", "Qian Lin 钱琳", roles=(Role.HQ, Role.ADMIN))
-    with TestClient(create_app(services)) as c:
-        c.headers["Authorization"] = f"Bearer {token}"
-        yield c
-
-
-def _url(path: str) -> str:
-    values = {"contact_id": "c1", "sequence": "1", "staff_id": "nobody", "role": "hq"}
-    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), str(uuid4())), path)
-
-
 def _without_request_ids(answer: Any) -> Any:
     status, text, headers, events = answer
     text = re.sub(r'"(instance|request_id)":"[^"]*"', r'"\1":""', text)
@@ -323,7 +312,8 @@ def _without_request_ids(answer: Any) -> Any:
 
 
 def test_every_read_of_the_api_refuses_bad_input_as_fastapis_own_solver_would(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    api_client: TestClient,  # noqa: F811  (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every GET of the API, with each query parameter it takes given a value few
     parameters take (a word where a number goes, a number out of range), with a bad path
@@ -335,13 +325,13 @@ def test_every_read_of_the_api_refuses_bad_input_as_fastapis_own_solver_would(
             continue
         query = {f.alias for f in _query_fields(route)}
         asks = [
-            (_url(route.path), {"params": dict.fromkeys(query, "-1x")}),
-            (_url(route.path), {"params": dict.fromkeys(query, "-5")}),
+            (url(route.path), {"params": dict.fromkeys(query, "-1x")}),
+            (url(route.path), {"params": dict.fromkeys(query, "-5")}),
             (re.sub(r"\{\w+\}", "not-an-id", route.path), {}),
-            (_url(route.path), {"headers": {"Authorization": "Bearer nobody's"}}),
+            (url(route.path), {"headers": {"Authorization": "Bearer nobody's"}}),
         ]
         for path, kwargs in asks:
-            planned, own = _both(client, monkeypatch, "GET", path, **kwargs)
+            planned, own = _both(api_client, monkeypatch, "GET", path, **kwargs)
             assert planned[0] == own[0], (path, kwargs, planned, own)
             assert planned[0] < 500, (path, kwargs, planned)
             if planned[0] >= 400:  # a refusal: word for word (an answer tells the time)
