@@ -69,7 +69,7 @@ async def _pooled(request: Request, pool: ConnectionPool[ReadConnection]) -> Rea
     """A connection of ``pool``, given back on the exit stack FastAPI closes as the
     endpoint returns (where a dependency of scope ``function`` ends). Not a dependency
     with ``yield``: FastAPI wraps each of those in a context manager and a cancel scope of
-    its own, a twentieth of a read's CPU."""
+    its own (0.05 ms of an account-status read's 0.86 ms of CPU, in-process)."""
     turns = checkout(pool)
     conn = await turns.take()
     returned: AsyncExitStack = request.scope["fastapi_function_astack"]

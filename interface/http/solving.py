@@ -5,12 +5,12 @@ recomputes its cache key (walking the subtree for security scopes), asks again w
 its function is a generator, a coroutine or plain, and reads the path, the query, the
 headers and the cookies for every node, most of which take none of them; for each
 parameter it asks again whether its type is a sequence or a model, and which names it
-goes by. For a read of account status that was about a third of the API process's CPU;
-for a filtered list, with its dozen query parameters, more. ``plan`` does the asking
-once, when the route is built; ``solve_dependencies`` then runs the tree as FastAPI's
-own does, step for step: the same order, the same cache, the same generators on the same
-exit stacks, each parameter validated by FastAPI's own function, the same errors in the
-same order.
+goes by. Asking all that once took 0.12 ms of CPU off an account-status read (of 1.00 ms,
+in-process) and 0.21 ms off a filtered list with its dozen query parameters (of 1.50 ms).
+``plan`` does the asking once, when the route is built; ``solve_dependencies`` then runs
+the tree as FastAPI's own does, step for step: the same order, the same cache, the same
+generators on the same exit stacks, each parameter validated by FastAPI's own function,
+the same errors in the same order.
 
 ``install`` puts ``solve_dependencies`` in place of the one FastAPI's request handler
 calls (``fastapi.routing``'s name for it; the version is pinned by ``constraints.txt``).
