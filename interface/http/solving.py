@@ -85,7 +85,7 @@ class Param:
     #: Annotated as a sequence: no value at all when it is given none.
     sequence: bool
     #: Where an error is said to be: path, query, header or cookie.
-    source: str
+    location: str
 
 
 def _param(field: ModelField) -> Param:
@@ -97,7 +97,7 @@ def _param(field: ModelField) -> Param:
         aliases=_get_param_aliases(field),
         listed=not _is_json_field(field) and sequence,
         sequence=sequence,
-        source=in_.value if in_ is not None else "",
+        location=in_.value if in_ is not None else "",
     )
 
 
@@ -120,7 +120,7 @@ def _read_params(params: tuple[Param, ...], received: Any) -> tuple[dict[str, An
             if value is None or (p.sequence and len(value) == 0):
                 value = Undefined
             v_, errors_ = _validate_value_with_model_field(
-                field=p.field, value=value, values=values, loc=(p.source, alias)
+                field=p.field, value=value, values=values, loc=(p.location, alias)
             )
         if errors_:
             errors.extend(errors_)
@@ -135,8 +135,6 @@ class Step:
 
     dependant: Dependant
     plan: Plan
-    name: str | None
-    use_cache: bool
     key: DependencyCacheKey
     kind: Kind
     #: Scope ``function``: the generator's exit runs as the endpoint returns.
@@ -145,23 +143,19 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A node of the tree: its dependencies, and the parameters it reads, non-empty only."""
+    """A node of the tree: its dependencies, and the parameters it reads (by the request's
+    attribute they are read from; non-empty only)."""
 
+    dependant: Dependant
     steps: tuple[Step, ...]
     params: tuple[tuple[tuple[Param, ...], str], ...]
-    body_params: list[ModelField]
-    request_param_name: str | None
-    http_connection_param_name: str | None
-    response_param_name: str | None
-    background_tasks_param_name: str | None
-    security_scopes_param_name: str | None
-    #: The node's security scopes, for ``security_scopes_param_name``.
+    #: The node's security scopes, for its ``security_scopes_param_name``.
     scopes: tuple[str, ...]
 
 
 @dataclass(slots=True)
 class Planned(Dependant):
-    """A route's dependency tree with its plan: what ``solve`` takes over."""
+    """A route's dependency tree with its plan: what ``solve_dependencies`` takes over."""
 
     plan: Plan | None = None
 
@@ -180,8 +174,6 @@ def _node(dependant: Dependant) -> Plan:
             Step(
                 dependant=sub,
                 plan=_node(sub),
-                name=sub.name,
-                use_cache=sub.use_cache,
                 key=_get_cache_key(dependant=sub),
                 kind=_kind(sub.call),
                 function_scope=sub.scope == "function",
@@ -194,24 +186,19 @@ def _node(dependant: Dependant) -> Plan:
         dependant.cookie_params,
     )
     return Plan(
+        dependant=dependant,
         steps=tuple(steps),
         params=tuple(
             (tuple(map(_param, fields)), source)
             for fields, source in zip(read, _SOURCES, strict=True)
             if fields
         ),
-        body_params=dependant.body_params,
-        request_param_name=dependant.request_param_name,
-        http_connection_param_name=dependant.http_connection_param_name,
-        response_param_name=dependant.response_param_name,
-        background_tasks_param_name=dependant.background_tasks_param_name,
-        security_scopes_param_name=dependant.security_scopes_param_name,
         scopes=tuple(_get_oauth_scopes(dependant=dependant)),
     )
 
 
 def _plannable(dependant: Dependant) -> bool:
-    """Whether ``solve`` covers everything the tree asks: no websocket, no concurrency
+    """Whether ``solve_dependencies`` covers everything the tree asks: no websocket, no concurrency
     limit (FastAPI's, for those, runs as it is)."""
     pending = [dependant]
     while pending:
@@ -224,7 +211,7 @@ def _plannable(dependant: Dependant) -> bool:
 
 def plan(dependant: Dependant) -> Dependant:
     """The tree as a ``Planned`` (the same fields, with its plan), or the tree itself if
-    ``solve`` does not cover it."""
+    ``solve_dependencies`` does not cover it."""
     if not _plannable(dependant):
         return dependant
     fields = {f.name: getattr(dependant, f.name) for f in dataclasses.fields(Dependant)}
@@ -255,7 +242,7 @@ async def _solve(node: Plan, r: _Request) -> tuple[dict[str, Any], list[Any]]:
         if sub_errors:
             errors.extend(sub_errors)
             continue
-        if step.use_cache and step.key in cache:
+        if step.dependant.use_cache and step.key in cache:
             solved = cache[step.key]
         elif step.kind == "generator":
             solved = await _solve_generator(
@@ -270,34 +257,35 @@ async def _solve(node: Plan, r: _Request) -> tuple[dict[str, Any], list[Any]]:
         else:
             assert step.dependant.call is not None
             solved = await run_in_threadpool(step.dependant.call, **sub_values)
-        if step.name is not None:
-            values[step.name] = solved
+        if step.dependant.name is not None:
+            values[step.dependant.name] = solved
         if step.key not in cache:
             cache[step.key] = solved
     for params, source in node.params:
         param_values, param_errors = _read_params(params, getattr(r.request, source))
         values.update(param_values)
         errors += param_errors
-    if node.body_params:
+    d = node.dependant
+    if d.body_params:
         body_values, body_errors = await request_body_to_args(
-            body_fields=node.body_params,
+            body_fields=d.body_params,
             received_body=r.body,
             embed_body_fields=r.embed_body_fields,
         )
         values.update(body_values)
         errors.extend(body_errors)
-    if node.http_connection_param_name:
-        values[node.http_connection_param_name] = r.request
-    if node.request_param_name:
-        values[node.request_param_name] = r.request
-    if node.background_tasks_param_name:
+    if d.http_connection_param_name:
+        values[d.http_connection_param_name] = r.request
+    if d.request_param_name:
+        values[d.request_param_name] = r.request
+    if d.background_tasks_param_name:
         if r.background_tasks is None:
             r.background_tasks = BackgroundTasks()
-        values[node.background_tasks_param_name] = r.background_tasks
-    if node.response_param_name:
-        values[node.response_param_name] = r.response
-    if node.security_scopes_param_name:
-        values[node.security_scopes_param_name] = SecurityScopes(scopes=list(node.scopes))
+        values[d.background_tasks_param_name] = r.background_tasks
+    if d.response_param_name:
+        values[d.response_param_name] = r.response
+    if d.security_scopes_param_name:
+        values[d.security_scopes_param_name] = SecurityScopes(scopes=list(node.scopes))
     return values, errors
 
 
