@@ -216,15 +216,22 @@ def _seed(database: Database) -> tuple[str, list[str]]:
     return token, ids
 
 
-def _cpu(processes: list[psutil.Process]) -> float:
-    total = 0.0
+def _cpu(processes: list[psutil.Process]) -> dict[int, float]:
+    """Each process's CPU time so far, by pid."""
+    times: dict[int, float] = {}
     for p in processes:
         try:
-            times = p.cpu_times()
-            total += times.user + times.system
+            t = p.cpu_times()
         except psutil.NoSuchProcess:
             continue
-    return total
+        times[p.pid] = t.user + t.system
+    return times
+
+
+def _cpu_between(before: dict[int, float], after: dict[int, float]) -> float:
+    """The CPU the processes took between two readings; a process that started between
+    them counts whole (a backend a pool opened during the round), one that ended is lost."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _database_processes(database: Database) -> list[psutil.Process]:
@@ -327,7 +334,11 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
             # the background): let it finish before measuring.
             for name in ("status", "list", "history"):
                 _wrk(service_url, scripts[name], 4, 3)
-            db_processes = _database_processes(database)
+
+            def database_processes() -> list[psutil.Process]:
+                # Listed anew at each reading: a pool opens backends as the load grows.
+                return _database_processes(database)
+
             # CPU per request at c=16, by process: the service's API, projections and
             # database; the anchor's app and database.
             parts = ("API", "projections", "database", "anchor app", "anchor database")
@@ -345,9 +356,13 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                 for r in range(rounds):
                     order = [(ours, service_url, mine), (anchor, anchor_url, theirs)]
                     for measure, url, script in order if r % 2 == 0 else order[::-1]:
-                        mine_cpu = [[api], [worker], db_processes]
-                        counted = mine_cpu if measure is ours else [[anchor_app], db_processes]
-                        before = [_cpu(group) for group in counted]
+                        mine_cpu = [lambda: [api], lambda: [worker], database_processes]
+                        counted = (
+                            mine_cpu
+                            if measure is ours
+                            else [lambda: [anchor_app], database_processes]
+                        )
+                        before = [_cpu(group()) for group in counted]
                         rps, p50, p99, bad = _wrk(url, scripts[script], c, seconds)
                         measure.rps.append(rps)
                         measure.p50_ms.append(p50)
@@ -355,11 +370,11 @@ def run(seconds: float, rounds: int, only: str | None = None) -> None:
                         measure.errors += bad
                         if c == 16 and rps > 0:
                             done = rps * seconds
-                            after = [_cpu(group) for group in counted]
+                            after = [_cpu(group()) for group in counted]
                             names = parts[:3] if measure is ours else parts[3:]
                             split = cpu_split.setdefault(label, {name: [] for name in parts})
                             for name, b, a in zip(names, before, after, strict=True):
-                                split[name].append((a - b) / done * 1000)
+                                split[name].append(_cpu_between(b, a) / done * 1000)
                 results[label] = (ours, anchor)
             heading = f"{'what':28} {'service':>10} {'anchor':>10} {'ratio':>6}"
             print(f"\n{heading}  p50/p99 ms (service | anchor)")
