@@ -68,7 +68,13 @@ class Settings(BaseSettings):
         Path(".data"), "Folder of the embedded server, evidence files and local state."
     )
     pool_size: int = _field(4, "Most connections of the write side's pool.", expect=WHOLE, ge=1)
-    read_pool_size: int = _field(4, "Most connections of the read pool.", expect=WHOLE, ge=1)
+    read_pool_size: int = _field(
+        16,
+        "Most connections of the read pool: as many as the reads a process serves at once, "
+        "or they queue for one.",
+        expect=WHOLE,
+        ge=1,
+    )
     pool_timeout: float = _field(
         5.0,
         "Seconds a caller waits for a free pooled connection before the request is answered 503.",

@@ -70,7 +70,7 @@ class PoolSettings:
     #: Most connections of the write side's pool (commands: load, then append).
     size: int = 4
     #: Most connections of the read pool (queries of the read models).
-    read_size: int = 4
+    read_size: int = 16
     #: Seconds a caller waits for a free connection before the pool gives up.
     timeout: float = 5.0
 
