@@ -4,6 +4,7 @@ free one."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -328,3 +329,37 @@ def test_an_owner_url_without_a_server_url_stops_the_start(
     monkeypatch.setenv(OWNER_DATABASE_URL_VARIABLE, "postgresql://owner@db/fullchain")
     with pytest.raises(ConfigurationError, match=OWNER_DATABASE_URL_VARIABLE):
         check_configuration()
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def test_json_columns_are_read_as_the_standard_library_reads_them(database: Database) -> None:
+    """A jsonb or json value comes back as ``json.loads`` makes it of the server's text,
+    integers beyond 64 bits exact, however the process parses JSON."""
+    values = [
+        '{"CNY": "1250.00", "count": 3, "share": 0.25, "flags": [true, null]}',
+        '{"amount": 123456789012345678901234567890}',
+        "[-9223372036854775809, 18446744073709551616, 9223372036854775807]",
+        '"汉字"',
+    ]
+    with database.connect(autocommit=True) as conn:
+        for value in values:
+            for kind in ("jsonb", "json"):
+                row = conn.execute(
+                    f"SELECT %s::{kind}, %s::{kind}::text", (value, value)
+                ).fetchone()
+                assert row is not None
+                read, text = row
+                assert read == json.loads(text), (kind, value)
+                assert [type(v) for v in _leaves(read)] == [
+                    type(v) for v in _leaves(json.loads(text))
+                ]
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in _leaves(v)]
+    return [value]

@@ -38,10 +38,17 @@ from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import set_json_loads
 
 from application import settings
+from application.proofs.entries import loads as json_loads
 
 log = logging.getLogger(__name__)
+
+# Every json and jsonb value read in this process, the same values the standard library
+# reads, parsed by orjson where that gives them (a page of 16 accounts, three JSON objects
+# each, took 0.09 ms less CPU).
+set_json_loads(json_loads)
 
 DATABASE_URL_VARIABLE = "FULLCHAIN_DATABASE_URL"
 OWNER_DATABASE_URL_VARIABLE = "FULLCHAIN_OWNER_DATABASE_URL"
