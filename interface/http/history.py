@@ -33,8 +33,8 @@ from interface.runtime import Services
 from projections.freshness import ReadConnection, page
 from projections.history.queries import (
     HistoryFilter,
-    history_query,
     history_rows_at,
+    page_positions,
     relationship_known,
 )
 from projections.history.rendered import page_json, render_with
@@ -159,15 +159,10 @@ def relationship_history(
         if moment is not None and moment.tzinfo is None:
             raise HTTPException(422, f"{name} must carry a time zone")
     where = HistoryFilter(since=since, until=until, time=time, event_names=event or (), actor=actor)
-    query, params = history_query(
-        relationship_id, where, limit=limit, cursor=cursor, positions_only=True
-    )
-    with conn.pipeline():  # both in one round trip
-        known = conn.execute(_KNOWN, (relationship_id, relationship_id))
-        found = conn.execute(query, params)
-    if known.fetchone() is None:
+    known, positions = page_positions(conn, relationship_id, where, limit=limit, cursor=cursor)
+    if not known:
         raise HTTPException(404, f"no relationship with id {relationship_id}")
-    rows, next_cursor = page(found.fetchall(), limit, "position")
+    rows, next_cursor = page(positions, limit, "position")
     entries = s.history_entries().rendered(
         [row["position"] for row in rows],
         lambda missing: history_rows_at(conn, relationship_id, missing),
@@ -184,7 +179,6 @@ def relationship_history(
     )
 
 
-_KNOWN = "SELECT 1 FROM aggregate_owner WHERE aggregate_id = %s AND relationship_id = %s"
 _RENDER = render_with(HistoryEntry)
 
 

@@ -53,11 +53,12 @@ def history_length(conn: ReadConnection, relationship_id: UUID) -> int:
     return int(row["n"]) if row else 0
 
 
+#: A row if the history knows the relationship (it owns itself once registered).
+_KNOWN = "SELECT 1 FROM aggregate_owner WHERE aggregate_id = %s AND relationship_id = %s"
+
+
 def relationship_known(conn: ReadConnection, relationship_id: UUID) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM aggregate_owner WHERE aggregate_id = %s AND relationship_id = %s",
-        (relationship_id, relationship_id),
-    ).fetchone()
+    row = conn.execute(_KNOWN, (relationship_id, relationship_id)).fetchone()
     return row is not None
 
 
@@ -112,6 +113,28 @@ def history_query(
         "ORDER BY h.position LIMIT %s"
     )
     return query, params
+
+
+def page_positions(
+    conn: ReadConnection,
+    relationship_id: UUID,
+    where: HistoryFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether the relationship is known, and the positions of a page of its history (one
+    more than ``limit``: whether more follow), as rows; one statement, one round trip
+    (a pipeline of the two queries took twice the client's CPU)."""
+    query, params = history_query(
+        relationship_id, where, limit=limit, cursor=cursor, positions_only=True
+    )
+    row = conn.execute(
+        f"SELECT EXISTS ({_KNOWN}) AS known, ARRAY({query}) AS positions",
+        [relationship_id, relationship_id, *params],
+    ).fetchone()
+    assert row is not None
+    return bool(row["known"]), [{"position": p} for p in row["positions"]]
 
 
 _COLUMNS = (
