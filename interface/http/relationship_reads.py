@@ -141,9 +141,7 @@ def list_relationships(
     if rows:
         models = s.value_models().latest(conn, position=read_inputs_position(rows))
         rows = with_model_value(rows, models)
-    return AccountPage(
-        items=[AccountStatus.model_validate(r) for r in rows], next_cursor=next_cursor
-    )
+    return AccountPage.model_validate({"items": rows, "next_cursor": next_cursor})
 
 
 @router.get(

@@ -447,11 +447,12 @@ def read_inputs_position(rows: list[DictRow]) -> int | None:
 def with_model_value(rows: list[DictRow], models: ValueModels | None) -> list[dict[str, Any]]:
     """Account-status rows with each relationship's model value per currency, and the day
     of the models (none before the first fit)."""
-    return [
-        {
-            **{k: v for k, v in row.items() if k != "value_inputs_position"},
-            "model_value": models.model_value(row["relationship_id"]) if models else {},
-            "model_value_as_of": models.as_of if models else None,
-        }
-        for row in rows
-    ]
+    as_of = models.as_of if models else None
+    valued = []
+    for row in rows:
+        copy = dict(row)  # a copy at C speed, then one key less: not a filtered rebuild
+        copy.pop("value_inputs_position", None)
+        copy["model_value"] = models.model_value(row["relationship_id"]) if models else {}
+        copy["model_value_as_of"] = as_of
+        valued.append(copy)
+    return valued
