@@ -32,7 +32,7 @@ from fastapi import (
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityScopes
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from domain.staff import Role
 from interface.http import relationship_reads, solving
@@ -146,6 +146,9 @@ def read_thing(
     method: Annotated[str, Depends(tasks_and_headers)],
     x_count: Annotated[int, Header(ge=0)] = 0,
     marks: Annotated[list[int] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    # A default that validation changes: absent, it is "KG", not "kg".
+    unit: Annotated[str, Query(validate_default=True), AfterValidator(str.upper)] = "kg",
 ) -> dict[str, Any]:
     EVENTS.append("endpoint")
     return dict(locals())
@@ -187,6 +190,8 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
                 ("level", "4"),
                 ("tags", "a"),
                 ("tags", "b"),
+                ("page", "2"),
+                ("unit", "lb"),
             ],
             "headers": {"X-Trace": "t1", "X-Count": "2", "Authorization": "Bearer tok"},
             "cookies": {"sid": "abc"},
@@ -197,7 +202,7 @@ REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
         "GET",
         "/things/seven",
         {
-            "params": {"colour": "turquoise", "size": "big", "level": "12"},
+            "params": {"colour": "turquoise", "size": "big", "level": "12", "page": "0"},
             "headers": {"X-Trace": "far-too-long", "X-Count": "-1"},
             "cookies": {"sid": "much-too-long"},
         },

@@ -86,6 +86,23 @@ class Param:
     sequence: bool
     #: Where an error is said to be: path, query, header or cookie.
     location: str
+    #: The value when the request gives none, if that is the parameter's default as it
+    #: stands (optional, its default not validated, and a value ``deepcopy`` returns
+    #: itself); else ``_VALIDATED``: FastAPI's function works it out.
+    absent: Any
+
+
+#: ``Param.absent`` of a parameter FastAPI's function works out when it is absent.
+_VALIDATED = object()
+#: Defaults that ``deepcopy`` gives back as they are.
+_ATOMS = (type(None), bool, int, float, str, bytes)
+
+
+def _absent(field: ModelField) -> Any:
+    info = field.field_info
+    if info.is_required() or info.validate_default or type(field.default) not in _ATOMS:
+        return _VALIDATED
+    return field.default
 
 
 def _param(field: ModelField) -> Param:
@@ -98,6 +115,7 @@ def _param(field: ModelField) -> Param:
         listed=not _is_json_field(field) and sequence,
         sequence=sequence,
         location=in_.value if in_ is not None else "",
+        absent=_absent(field),
     )
 
 
@@ -118,6 +136,9 @@ def _read_params(params: tuple[Param, ...], received: Any) -> tuple[dict[str, An
             else:
                 value = received.get(alias, None)
             if value is None or (p.sequence and len(value) == 0):
+                if p.absent is not _VALIDATED:
+                    values[p.field.name] = p.absent
+                    continue
                 value = Undefined
             v_, errors_ = _validate_value_with_model_field(
                 field=p.field, value=value, values=values, loc=(p.location, alias)
