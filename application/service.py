@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application
-from eventsourcing.persistence import Mapper
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Mapper, Recording
 
 from application.branches import BranchService
 from application.cases import CaseService
@@ -88,6 +89,24 @@ class Fullchain(Application[UUID]):
         self.marketing = MarketingService(self.commands)
         #: Data subjects' rights: erasure.
         self.privacy = PrivacyService(self.commands, self.personal_keys)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's ``save``, telling an aggregate by its class. The library tells
+        aggregates from events by checking each object against two of its runtime protocols,
+        which walks their members on every call: 12 µs a command (Python 3.11), 4% of one."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, Aggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, as it calls it
+        return recordings
 
     def construct_mapper(self) -> Mapper[UUID]:
         """The library's mapper, sealing personal fields (``application.personal_data``)."""

@@ -14,6 +14,7 @@ Pure: no keys, no I/O — only the declarations and the ids of data subjects.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,8 +62,10 @@ class Subject:
         return subject_id(self.kind, self.aggregate_id, self.ref)
 
 
+@functools.lru_cache(maxsize=4096)
 def subject_id(kind: DataSubjectKind, aggregate_id: UUID, ref: str) -> UUID:
-    """A data subject's id: the same person of the same aggregate always has the same."""
+    """A data subject's id: the same person of the same aggregate always has the same.
+    (Kept for the subjects met lately: a command asks for it twice, 2.5 µs each time.)"""
     return uuid5(_PEOPLE, f"{kind.value}:{aggregate_id}:{ref}")
 
 
