@@ -1,5 +1,5 @@
-"""(e) Concurrent writers: commands of N threads of one process against N threads of plain
-single-row inserts.
+"""(e) Concurrent writers: commands and appends of N threads of one process against N
+threads of plain single-row inserts.
 
 * **commands** — N threads, each logging interactions on relationships of its own through
   ``app.relationships.log_interaction``: the whole command path (context, cache, decide,
@@ -10,11 +10,22 @@ single-row inserts.
   the database for them on every command.
 * **commands one by one** — the same, each command appended in a transaction of its own
   (grouping off): the design before group commit.
+* **appends** — the log's side of a command alone: N threads, each appending events
+  decided before the round (one ``InteractionLogged``, sealed and encoded, per append)
+  with their commands' records, through the recorder, in groups. What the log's lock, the
+  chaining trigger and the shared flush cost, without the command path's Python.
+* **appends, commit order** — the other design the log could have: no lock of the log,
+  positions from the sequence, readers following the order in which appends become
+  visible (each row keeps the id of the transaction that appended it), the hash chain
+  sealed behind the appends. Measured on a database of its own whose log is so changed:
+  each append in a transaction of its own (nothing to queue behind), no lock, no
+  chaining trigger, no NOTIFY. The sealing itself is left out, so the figure is this
+  design's most, not what it would reach.
 * **plain insert** — N threads, each on a connection of its own, each doing one
   autocommit ``INSERT`` of a row of the same size per operation: one round trip, one
   commit, the floor of a durable write; concurrent commits share the server's WAL flush.
 
-Both run for the same number of operations per round, in interleaved rounds, at each N.
+All run for the same number of operations per round, in interleaved rounds, at each N.
 """
 
 from __future__ import annotations
@@ -27,27 +38,44 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import psycopg
+from eventsourcing.persistence import StoredEvent
 
 from application import personal_data
 from application.service import Fullchain
+from application.store.command_log import TABLE as COMMANDS_TABLE
 from application.store.database import Database
+from application.store.recorder import CommandRecord
+from application.store.schema import EVENTS_TABLE
 from bench.commands import ACTOR, RAW_INSERT, RAW_TABLE, SUMMARY, _existing_relationships
 from bench.stats import Rate
-from domain.relationship import Channel, Direction
+from domain.relationship import Channel, Direction, Relationship
 from projections.freshness import PositionWatch, log_head
+
+#: The contenders, in the order of the report's columns.
+CONTENDERS = ("commands", "one by one", "appends", "commit order", "plain insert")
 
 
 @dataclass
 class WriterResults:
-    #: per number of writers: grouped commands, commands one by one, plain inserts
-    by_writers: dict[int, tuple[Rate, Rate, Rate]]
+    #: per number of writers: each contender's rate (``CONTENDERS``)
+    by_writers: dict[int, dict[str, Rate]]
     ops: int
     #: per number of writers: the writing process's CPU seconds per operation of each
     #: contender, one figure per round
-    cpu: dict[int, tuple[list[float], list[float], list[float]]]
+    cpu: dict[int, dict[str, list[float]]]
+
+
+@dataclass
+class _Contender:
+    name: str
+    unit: str
+    #: ``work(thread, count)``: one thread's share of a round
+    work: Callable[[int, int], None]
+    #: run before each round, untimed, with the number of threads and each one's count
+    prepare: Callable[[int, int], None] | None = None
 
 
 def _in_threads(n: int, ops: int, work: Callable[[int, int], None]) -> float:
@@ -117,15 +145,99 @@ def _hearing_erasures(database: Database, apps: list[Fullchain]) -> Iterator[Non
         watch.close()
 
 
+#: The log of the other design (``appends, commit order``): no lock, no chaining, no
+#: NOTIFY; each row keeps the transaction that appended it, for readers to follow.
+COMMIT_ORDER_LOG = [
+    f"ALTER TABLE {EVENTS_TABLE} DISABLE TRIGGER fullchain_events_chain",
+    f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN appended_in xid8 NOT NULL DEFAULT pg_current_xact_id()",
+    f"""
+    CREATE OR REPLACE FUNCTION fullchain_append_command(
+        events stored_event_uuid[], p_command_id text, p_request_sha256 bytea, p_actor text,
+        p_aggregate_id uuid, p_version bigint, p_created boolean
+    ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
+    DECLARE
+        positions bigint[];
+    BEGIN
+        WITH appended AS (
+            INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state)
+            SELECT e.originator_id, e.originator_version, e.topic, e.state
+            FROM unnest(events) AS e
+            RETURNING notification_id
+        )
+        SELECT array_agg(notification_id ORDER BY notification_id) INTO positions
+        FROM appended;
+        INSERT INTO {COMMANDS_TABLE}
+            (command_id, request_sha256, actor, aggregate_id, version, position, created)
+        VALUES (p_command_id, p_request_sha256, p_actor, p_aggregate_id, p_version,
+                positions[array_upper(positions, 1)], p_created);
+        RETURN QUERY SELECT unnest(positions);
+    END
+    $$
+    """,
+]
+
+
+def _appends(app: Fullchain, owners: list[UUID]) -> _Contender:
+    """Appends of events decided before each round: thread ``i`` appends to ``owners[i]``,
+    one event and its command's record per append."""
+    decided: list[list[tuple[StoredEvent, CommandRecord]]] = []
+
+    def prepare(n: int, count: int) -> None:
+        decided.clear()
+        for owner in owners[:n]:
+            relationship = app.commands.from_log(Relationship, owner)
+            appends = []
+            for _ in range(count):
+                ctx = app.context(ACTOR)
+                relationship.log_interaction(
+                    ctx,
+                    interaction_id=uuid4(),
+                    channel=Channel.CALL,
+                    direction=Direction.OUTBOUND,
+                    summary=SUMMARY,
+                    contact_id="c1",
+                )
+                (event,) = relationship.collect_events()
+                record = CommandRecord(
+                    ctx.command_id, None, ACTOR, owner, event.originator_version, created=False
+                )
+                appends.append((app.mapper.to_stored_event(event), record))
+            decided.append(appends)
+
+    def work(index: int, count: int) -> None:
+        for stored, record in decided[index][:count]:
+            app.recorder.insert_events([stored], command=record)
+
+    return _Contender("appends", "appends/s", work, prepare)
+
+
 def run_writers(
-    database: Database, *, writers: tuple[int, ...], ops: int, rounds: int, seed: int
+    database: Database,
+    other_design: Database,
+    *,
+    writers: tuple[int, ...],
+    ops: int,
+    rounds: int,
+    seed: int,
 ) -> WriterResults:
+    """``other_design``: an empty database with the product's schema, whose log this run
+    changes to the other design (``COMMIT_ORDER_LOG``)."""
+    with other_design.connect(autocommit=True) as conn:
+        for statement in COMMIT_ORDER_LOG:
+            conn.execute(statement)  # type: ignore[call-overload]
     app = Fullchain(database)
     alone = Fullchain(database)
     alone.recorder.grouping = False  # type: ignore[attr-defined]
+    appending = Fullchain(database)
+    visible = Fullchain(other_design)
+    visible.recorder.grouping = False  # type: ignore[attr-defined]
     most = max(writers)
     pools = [_existing_relationships(app, 4, seed + i) for i in range(most)]
     alone_pools = [_existing_relationships(alone, 4, seed + 1000 + i) for i in range(most)]
+    appending_owners = [
+        _existing_relationships(appending, 1, seed + 2000 + i)[0] for i in range(most)
+    ]
+    visible_owners = [_existing_relationships(visible, 1, seed + 3000 + i)[0] for i in range(most)]
     payload = bytes(600)
     connections: list[psycopg.Connection[tuple[Any, ...]]] = [
         database.connect(autocommit=True) for _ in range(most)
@@ -152,42 +264,51 @@ def run_writers(
 
         return commands
 
-    commands = commands_of(app, pools)
-    one_by_one = commands_of(alone, alone_pools)
-
     def inserts(index: int, count: int) -> None:
         conn = connections[index]
         for i in range(count):
             conn.execute(RAW_INSERT, (uuid4(), i, "Relationship.InteractionLogged", payload))
 
-    results: dict[int, tuple[Rate, Rate, Rate]] = {}
-    cpu: dict[int, tuple[list[float], list[float], list[float]]] = {}
+    commit_order = _appends(visible, visible_owners)
+    contenders = [
+        _Contender("commands", "commands/s", commands_of(app, pools)),
+        _Contender("one by one", "commands/s", commands_of(alone, alone_pools)),
+        _appends(appending, appending_owners),
+        _Contender("commit order", "appends/s", commit_order.work, commit_order.prepare),
+        _Contender("plain insert", "inserts/s", inserts),
+    ]
+    assert [c.name for c in contenders] == list(CONTENDERS)
+
+    def run(contender: _Contender, n: int, count: int, cpu: list[float] | None) -> float:
+        if contender.prepare is not None:
+            contender.prepare(n, count // n)
+        if cpu is None:
+            return _in_threads(n, count, contender.work)
+        return _timed(n, count, contender.work, cpu)
+
+    results: dict[int, dict[str, Rate]] = {}
+    cpu: dict[int, dict[str, list[float]]] = {}
     try:
-        with _hearing_erasures(database, [app, alone]):
+        with _hearing_erasures(database, [app, alone, appending]):
             for n in writers:  # warm-up: caches, prepared statements, pools
-                for work in (commands, one_by_one, inserts):
-                    _in_threads(n, n * 4, work)
+                for contender in contenders:
+                    run(contender, n, n * 4, None)
             for n in writers:
-                grouped = Rate(f"commands, {n} writers", "commands/s")
-                single = Rate(f"commands one by one, {n} writers", "commands/s")
-                plain = Rate(f"plain insert, {n} writers", "inserts/s")
-                used: tuple[list[float], list[float], list[float]] = ([], [], [])
-                contenders = [
-                    (grouped, commands, used[0]),
-                    (single, one_by_one, used[1]),
-                    (plain, inserts, used[2]),
-                ]
+                rates = {c.name: Rate(f"{c.name}, {n} writers", c.unit) for c in contenders}
+                used: dict[str, list[float]] = {c.name: [] for c in contenders}
+                k = len(contenders)
                 for r in range(rounds):
-                    for rate, work, spent in contenders[r % 3 :] + contenders[: r % 3]:
+                    for contender in contenders[r % k :] + contenders[: r % k]:
                         count = (ops // n) * n
-                        rate.add(count, _timed(n, count, work, spent))
-                results[n] = (grouped, single, plain)
+                        elapsed = run(contender, n, count, used[contender.name])
+                        rates[contender.name].add(count, elapsed)
+                results[n] = rates
                 cpu[n] = used
     finally:
         for conn in connections:
             conn.close()
-        app.close()
-        alone.close()
+        for application in (app, alone, appending, visible):
+            application.close()
     return WriterResults(results, ops, cpu)
 
 
@@ -203,30 +324,38 @@ def main() -> None:
     ops, rounds = (64, 2) if args.quick else (args.ops, args.rounds)
     admin, where = server_conninfo()
     print(f"concurrent writers, {where}: {rounds} rounds of {ops} operations per contender")
-    with throwaway_database(admin) as database:
-        result = run_writers(database, writers=(1, 4, 16), ops=ops, rounds=rounds, seed=7)
-    print(
-        f"{'writers':>7} {'commands':>10} {'one by one':>11} {'plain insert':>13} "
-        f"{'commands/plain':>15} {'one-by-one/plain':>17}"
-    )
-    for n, (grouped, single, plain) in result.by_writers.items():
-        print(
-            f"{n:>7} {grouped.median:>10,.0f} {single.median:>11,.0f} {plain.median:>13,.0f} "
-            f"{ratio(grouped, plain):>15.2f} {ratio(single, plain):>17.2f}"
+    with throwaway_database(admin) as database, throwaway_database(admin) as other_design:
+        result = run_writers(
+            database, other_design, writers=(1, 4, 16), ops=ops, rounds=rounds, seed=7
         )
-    print("per second, medians over interleaved rounds; goal: commands/plain >= 1.0 at 16")
+    names = CONTENDERS
+    print(" ".join([f"{'writers':>7}", *(f"{name:>13}" for name in names)]))
+    for n, rates in result.by_writers.items():
+        print(" ".join([f"{n:>7}", *(f"{rates[name].median:>13,.0f}" for name in names)]))
+    print("per second, medians over interleaved rounds")
+    print()
+    print("each against plain inserts (goal: commands and appends >= 1.0 at 16):")
+    print(" ".join([f"{'writers':>7}", *(f"{name:>13}" for name in names[:-1])]))
+    for n, rates in result.by_writers.items():
+        plain = rates["plain insert"]
+        print(
+            " ".join([f"{n:>7}", *(f"{ratio(rates[name], plain):>13.2f}" for name in names[:-1])])
+        )
     print()
     print("the writing process's CPU per operation, ms (median over rounds), and the most")
     print("commands a second that CPU allows if it runs on one core (the interpreter's lock")
     print("lets one thread at a time run Python):")
-    print(
-        f"{'writers':>7} {'commands':>10} {'one by one':>11} {'plain insert':>13} {'ceiling':>18}"
-    )
+    print(" ".join([f"{'writers':>7}", *(f"{name:>13}" for name in names), f"{'ceiling':>18}"]))
     for n, spent in result.cpu.items():
-        each = [statistics.median(s) * 1000 for s in spent]
+        each = {name: statistics.median(spent[name]) * 1000 for name in names}
         print(
-            f"{n:>7} {each[0]:>10.3f} {each[1]:>11.3f} {each[2]:>13.3f} "
-            f"{1000 / each[0]:>9,.0f} commands/s"
+            " ".join(
+                [
+                    f"{n:>7}",
+                    *(f"{each[name]:>13.3f}" for name in names),
+                    f"{1000 / each['commands']:>9,.0f} commands/s",
+                ]
+            )
         )
 
 
