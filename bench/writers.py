@@ -45,9 +45,8 @@ from eventsourcing.persistence import StoredEvent
 
 from application import personal_data
 from application.service import Fullchain
-from application.store.command_log import TABLE as COMMANDS_TABLE
 from application.store.database import Database
-from application.store.recorder import CommandRecord
+from application.store.recorder import _LOCK_AND_NOTIFY, COMMAND_MIGRATION, CommandRecord
 from application.store.schema import EVENTS_TABLE
 from bench.commands import ACTOR, RAW_INSERT, RAW_TABLE, SUMMARY, _existing_relationships
 from bench.stats import Rate
@@ -145,35 +144,20 @@ def _hearing_erasures(database: Database, apps: list[Fullchain]) -> Iterator[Non
         watch.close()
 
 
+def _unlocked(function: str) -> str:
+    """The log's append of one command (``fullchain_append_command``), as the other
+    design has it: the same statements without the lock and the NOTIFY."""
+    unlocked = function.replace(_LOCK_AND_NOTIFY, "")
+    assert unlocked != function, "the append no longer takes the lock as this bench knows it"
+    return unlocked.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+
+
 #: The log of the other design (``appends, commit order``): no lock, no chaining, no
 #: NOTIFY; each row keeps the transaction that appended it, for readers to follow.
 COMMIT_ORDER_LOG = [
     f"ALTER TABLE {EVENTS_TABLE} DISABLE TRIGGER fullchain_events_chain",
     f"ALTER TABLE {EVENTS_TABLE} ADD COLUMN appended_in xid8 NOT NULL DEFAULT pg_current_xact_id()",
-    f"""
-    CREATE OR REPLACE FUNCTION fullchain_append_command(
-        events stored_event_uuid[], p_command_id text, p_request_sha256 bytea, p_actor text,
-        p_aggregate_id uuid, p_version bigint, p_created boolean
-    ) RETURNS SETOF bigint LANGUAGE plpgsql AS $$
-    DECLARE
-        positions bigint[];
-    BEGIN
-        WITH appended AS (
-            INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state)
-            SELECT e.originator_id, e.originator_version, e.topic, e.state
-            FROM unnest(events) AS e
-            RETURNING notification_id
-        )
-        SELECT array_agg(notification_id ORDER BY notification_id) INTO positions
-        FROM appended;
-        INSERT INTO {COMMANDS_TABLE}
-            (command_id, request_sha256, actor, aggregate_id, version, position, created)
-        VALUES (p_command_id, p_request_sha256, p_actor, p_aggregate_id, p_version,
-                positions[array_upper(positions, 1)], p_created);
-        RETURN QUERY SELECT unnest(positions);
-    END
-    $$
-    """,
+    *(_unlocked(statement) for statement in COMMAND_MIGRATION.statements),
 ]
 
 
