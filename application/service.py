@@ -93,7 +93,9 @@ class Fullchain(Application[UUID]):
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's ``save``, telling an aggregate by its class. The library tells
         aggregates from events by checking each object against two of its runtime protocols,
-        which walks their members on every call: 12 µs a command (Python 3.11), 4% of one."""
+        which walks their members on every call (Python 3.11): 12 µs a command timed alone,
+        and more among threads: 16 writers of one process spent 15% less CPU per command
+        without it (bench/README (e))."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
         for obj in objs:
             if isinstance(obj, Aggregate):
