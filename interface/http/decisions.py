@@ -13,11 +13,10 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from application.tokens import StaffMember
-from domain.base import InvalidValue
 from domain.opportunity import Stage
 from domain.relationship import Lifecycle
 from domain.value import DormancyPolicy, RfmSegment
@@ -79,10 +78,7 @@ async def dormancy(
         int, Query(ge=2, le=3650, description="No delivered shipment for this long: lost")
     ] = 365,
 ) -> DormancyPolicy:
-    try:
-        return DormancyPolicy(dormant_after_days, lost_after_days)
-    except InvalidValue as error:
-        raise HTTPException(422, error.message) from None
+    return DormancyPolicy(dormant_after_days, lost_after_days)  # InvalidValue: 422, its field
 
 
 Dormancy = Annotated[DormancyPolicy, Depends(dormancy)]

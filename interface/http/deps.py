@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg.pq import TransactionStatus
@@ -28,6 +27,7 @@ from domain.staff import Role
 from interface import logs
 from interface.http import scoping
 from interface.http.checkout import Checkout, checkout
+from interface.http.errors import invalid_input
 from interface.runtime import Services
 from projections.freshness import BeyondTheLog, ReadConnection, TooManyWaiting
 
@@ -260,7 +260,7 @@ async def expected_version(
         return None
     match = _IF_MATCH.match(if_match)
     if not match:
-        raise HTTPException(422, 'If-Match must be a version number, e.g. "3"')
+        raise invalid_input("header", "If-Match", 'must be a version number, e.g. "3"')
     return int(match.group(1))
 
 
@@ -393,14 +393,8 @@ def fresh(*read_models: str) -> Any:
         try:
             reached = await watch.wait(read_models, min_position, timeout=wait)
         except BeyondTheLog as beyond:
-            raise RequestValidationError(
-                [
-                    {
-                        "loc": ("query", "min_position"),
-                        "msg": f"lies beyond the end of the log (position {beyond.head})",
-                        "type": "value_error",
-                    }
-                ]
+            raise invalid_input(
+                "query", "min_position", f"lies beyond the end of the log (position {beyond.head})"
             ) from None
         except TooManyWaiting:
             raise HTTPException(

@@ -102,6 +102,27 @@ def problem(
     )
 
 
+def invalid_input(where: str, field: str, reason: str) -> RequestValidationError:
+    """A refusal of one value of the request (``where``: ``query``, ``header``, ``path`` or
+    ``body``), answered as FastAPI answers its own: 422, "Invalid input", the field and the
+    reason."""
+    return RequestValidationError([{"loc": (where, field), "msg": reason, "type": "value_error"}])
+
+
+def _field_error(error: Any) -> FieldError:
+    """One of FastAPI's validation errors, as the answer names it. A body that is not JSON
+    is the body's error, at the position where reading it failed (FastAPI places it at the
+    position, as if that were a field)."""
+    loc = error.get("loc", ())
+    reason = str(error.get("msg", "invalid"))
+    if error.get("type") == "json_invalid":
+        position = loc[-1] if loc and isinstance(loc[-1], int) else None
+        return FieldError(
+            field="body", reason=reason if position is None else f"{reason} at position {position}"
+        )
+    return FieldError(field=_field_of(loc), reason=reason)
+
+
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     """The field an error is about: its location without where in the request it is (a
     query parameter named ``path`` is still ``path``)."""
@@ -141,10 +162,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            FieldError(field=_field_of(e.get("loc", ())), reason=str(e.get("msg", "invalid")))
-            for e in exc.errors()
-        ]
+        errors = [_field_error(e) for e in exc.errors()]
         return problem(422, "Invalid input", kind="invalid-input", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
@@ -331,6 +349,13 @@ REASONS_ZH: list[tuple[re.Pattern[str], str]] = [
         (r"Extra inputs are not permitted", "不接受此字段"),
         (UNKNOWN_QUERY_PARAMETER, "不接受此查询参数"),
         (r"JSON decode error", "不是有效的 JSON"),
+        (r"JSON decode error at position (\d+)", r"不是有效的 JSON（位置 \1）"),
+        (r'must be a version number, e\.g\. "3"', '应为版本号，例如 "3"'),
+        (r"must carry a time zone", "必须带时区"),
+        (
+            r"filter by partner_id or by branch, not both",
+            "按 partner_id 或按 branch 筛选，不能两者同时",
+        ),
         (r"the body must be JSON in UTF-8", "请求体必须是 UTF-8 编码的 JSON"),
         (r"used for another request", "已用于另一个请求"),
         (r"1 to 200 printable characters", "1 到 200 个可打印字符"),

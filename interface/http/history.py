@@ -24,7 +24,7 @@ from interface.http.deps import (
     ServicesDep,
     fresh,
 )
-from interface.http.errors import responses
+from interface.http.errors import invalid_input, responses
 from interface.http.masking import disclosed, exposure_of, masked_diff, masked_state
 from interface.http.permissions import AUDIT
 from interface.http.reads import Cursor
@@ -157,7 +157,7 @@ def relationship_history(
 ) -> HistoryPage:
     for moment, name in ((since, "from"), (until, "to")):
         if moment is not None and moment.tzinfo is None:
-            raise HTTPException(422, f"{name} must carry a time zone")
+            raise invalid_input("query", name, "must carry a time zone")
     where = HistoryFilter(since=since, until=until, time=time, event_names=event or (), actor=actor)
     known, positions = page_positions(conn, relationship_id, where, limit=limit, cursor=cursor)
     if not known:

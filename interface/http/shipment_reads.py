@@ -28,7 +28,7 @@ from interface.http.deps import (
     partner_filter,
     scoped_branch,
 )
-from interface.http.errors import responses
+from interface.http.errors import invalid_input, responses
 from interface.http.exports import EXPORTABLE, ExportAs, exported
 from interface.http.masking import masked_epcis, masked_signers
 from interface.http.permissions import AUDIT, LINKS, OVERSIGHT, READ
@@ -210,7 +210,7 @@ def shipments(
     if export is not None:
         return exported(export, "shipments", ShipmentSummary, shipments, locals())
     if partner_id is not None and branch is not None:
-        raise HTTPException(422, "filter by partner_id or by branch, not both")
+        raise invalid_input("query", "partner_id", "filter by partner_id or by branch, not both")
     party = f"partner:{partner_id}" if partner_id else (f"branch:{branch}" if branch else None)
     customer_branch: str | None = None
     runner: str | None = None
