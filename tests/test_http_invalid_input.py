@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from interface.http.app import create_app
 from interface.runtime import Services
 from tests.staffing import enroll
+from tests.test_http import register
 
 
 @pytest.fixture
@@ -21,22 +22,6 @@ def client(services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(services)) as c:
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
-
-
-def register(client: TestClient) -> dict[str, Any]:
-    response = client.post(
-        "/v1/relationships",
-        json={
-            "name": "苏州华芯电子有限公司",
-            "kind": "prospect",
-            "industry": "electronics",
-            "region": "East China",
-            "branch": "Suzhou",
-        },
-    )
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def refused(response: Any) -> list[dict[str, str]]:
